@@ -1,0 +1,3 @@
+"""aiops: governed LLM layer runs that leave evidence an auditor can verify offline."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,40 @@
+"""Canonical bytes and hashes. Changing anything here changes every hash aiops writes.
+
+Two encodings, both contracts:
+
+* ``canonical_json`` — sorted keys, separators ``(",", ":")``, UTF-8, no NaN. It is
+  the input of ``prompt_hash`` (the request body sent) and of the run id.
+* ``pack_json`` — sorted keys, 2-space indent, trailing newline, UTF-8, no NaN. It is
+  how every JSON file of an evidence pack and every fixture is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+
+def canonical_json(value: Any) -> bytes:
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
+def pack_json(value: Any) -> bytes:
+    text = json.dumps(value, sort_keys=True, indent=2, ensure_ascii=False, allow_nan=False)
+    return (text + "\n").encode("utf-8")
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def prefixed_sha256(data: bytes) -> str:
+    """``"sha256:" + hex`` — the form of ``prompt_hash`` and ``output_hash``."""
+    return "sha256:" + sha256_hex(data)
+
+
+def prompt_hash(request_body: Any) -> str:
+    """Hash of the exact request body sent (DESIGN.md "Model output contract")."""
+    return prefixed_sha256(canonical_json(request_body))

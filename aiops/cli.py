@@ -1,0 +1,178 @@
+"""The Typer app. Commands parse options, call one service and render its result.
+
+Start-up stays fast: only typer, click and the standard library are imported at module
+level; services, pydantic-settings, httpx and Rich load inside the command that needs them.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+from typer.core import TyperGroup
+
+from aiops import __version__
+
+LAYERS = ("l0", "l1", "l2", "l3", "l4", "l5", "l6")
+EXIT_USAGE = 2
+EXIT_INTERNAL = 3
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class AiopsGroup(TyperGroup):
+    """Case-insensitive layer names; an unknown layer is one clear line and exit 2."""
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        return super().get_command(ctx, cmd_name.lower()) or super().get_command(ctx, cmd_name)
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if not args and self.no_args_is_help and not ctx.resilient_parsing:
+            print(ctx.get_help())  # help asked for by giving nothing: not an error
+            raise typer.Exit(0)
+        return list(super().parse_args(ctx, args))
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and self.get_command(ctx, name) is None:
+            if ctx.parent is None:
+                _fail(f"unknown layer or command {name!r}: layers are {', '.join(LAYERS)}")
+            _fail(f"unknown mode {name!r}: choose dry-run, replay, record or live")
+        return super().resolve_command(ctx, args)
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    # One line, no Rich: the error path must work even when rendering fails.
+    print(f"aiops: error: {message}", file=sys.stderr)
+    raise typer.Exit(code)
+
+
+def errors_handled(command: F) -> F:
+    """The one error path: a known error is one line and its exit code; anything else
+    keeps its traceback (no local variables, so no secrets) and exits 3."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from aiops.errors import AiopsError
+
+        try:
+            return command(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except AiopsError as exc:
+            _fail(str(exc), exc.exit_code)
+        except KeyboardInterrupt:
+            _fail("interrupted", 130)
+        except Exception:
+            traceback.print_exc(file=sys.stderr)
+            raise typer.Exit(EXIT_INTERNAL) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+app = typer.Typer(
+    cls=AiopsGroup,
+    name="aiops",
+    help="Run LLM layers under governance controls and leave evidence an auditor can verify.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"aiops {__version__}")
+        raise typer.Exit()
+
+
+ConfigDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config-dir",
+        envvar="AIOPS_CONFIG_DIR",
+        help="Directory holding model_registry.toml and capability_scopes/.",
+        show_default=False,
+    ),
+]
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+    config_dir: ConfigDirOption = None,
+) -> None:
+    """Run LLM layers under governance controls and leave evidence an auditor can verify."""
+    ctx.obj = {"config_dir": config_dir}
+
+
+def _config_dir(ctx: typer.Context) -> Path | None:
+    root_ctx = ctx.find_root()
+    obj = root_ctx.obj or {}
+    value = obj.get("config_dir")
+    return value if isinstance(value, Path) else None
+
+
+def _layer_app(layer: str) -> typer.Typer:
+    sub = typer.Typer(
+        cls=AiopsGroup,
+        no_args_is_help=True,
+        help=f"Run layer {layer.upper()} in one of the modes.",
+        rich_markup_mode=None,
+    )
+
+    @sub.command("dry-run")
+    @errors_handled
+    def dry_run_cmd(
+        ctx: typer.Context,
+        primary: Annotated[
+            str | None, typer.Option(help="Proposer model id (default: the layer's primary).")
+        ] = None,
+        critic: Annotated[
+            str | None, typer.Option(help="Critic model id (default: the layer's critic).")
+        ] = None,
+        out: Annotated[
+            Path | None,
+            typer.Option(help="Pack directory to create; must not exist or be empty."),
+        ] = None,
+        notes: Annotated[str, typer.Option(help="Operator notes recorded in the pack.")] = "",
+    ) -> None:
+        """Validate orchestration and governance without calling any model."""
+        from aiops.console import render_run
+        from aiops.services.run_layer import RunOptions, dry_run
+
+        outcome = dry_run(
+            RunOptions(
+                layer=layer,
+                mode="dry-run",
+                primary=primary,
+                critic=critic,
+                out=out,
+                notes=notes,
+                config_dir=_config_dir(ctx),
+            )
+        )
+        render_run(outcome)
+        if outcome.exit_code:
+            _fail(outcome.reason or f"run {outcome.status}", outcome.exit_code)
+
+    return sub
+
+
+for _layer in LAYERS:
+    app.add_typer(_layer_app(_layer), name=_layer, help=f"Layer {_layer.upper()} runs.")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""Evidence packs: write, hash, chain, sign and verify."""

@@ -1,0 +1,81 @@
+"""The ledger: a directory of packs chained by sequence number and hash.
+
+A pack is a non-hidden subdirectory holding ``evidence_pack.json``. Each pack records
+its ``sequence`` and the SHA-256 of the previous pack's ``evidence_pack.json``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiops.canonical import sha256_hex
+from aiops.schemas.pack import EVIDENCE_PACK_FILE
+
+
+@dataclass(frozen=True)
+class ChainLink:
+    """Where a new pack goes in the chain."""
+
+    sequence: int
+    previous_pack_id: str | None
+    previous_pack_sha256: str | None
+
+
+def pack_dirs(ledger: Path) -> list[Path]:
+    """Every pack directory in a ledger, in name order."""
+    if not ledger.is_dir():
+        return []
+    return sorted(
+        entry
+        for entry in ledger.iterdir()
+        if not entry.name.startswith(".")
+        and entry.is_dir()
+        and not entry.is_symlink()
+        and (entry / EVIDENCE_PACK_FILE).is_file()
+    )
+
+
+def chain_head(ledger: Path) -> ChainLink:
+    """The link a new pack takes: one past the highest sequence in the ledger."""
+    best: tuple[int, str, str] | None = None
+    for directory in pack_dirs(ledger):
+        raw = (directory / EVIDENCE_PACK_FILE).read_bytes()
+        try:
+            index = json.loads(raw)
+            sequence = int(index["sequence"])
+            pack_id = str(index["evidence_pack_id"])
+        except (ValueError, KeyError, TypeError):
+            continue  # not ours to chain from; verify-pack reports it
+        if best is None or sequence > best[0]:
+            best = (sequence, pack_id, sha256_hex(raw))
+    if best is None:
+        return ChainLink(1, None, None)
+    return ChainLink(best[0] + 1, best[1], best[2])
+
+
+@contextmanager
+def locked(ledger: Path) -> Iterator[None]:
+    """Exclusive lock on the ledger directory itself, so concurrent runs serialise."""
+    fd = os.open(ledger, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+def pack_dir_name(layer_id: str, layer_name: str, day: str, sequence: int) -> str:
+    """``<LAYER>_<NAME>_<YYYY-MM-DD>_<NNN>``, e.g. ``L2_MARKET_OUTLOOK_2026-01-10_001``."""
+    name = re.sub(r"[^A-Z0-9]+", "_", layer_name.upper()).strip("_")
+    return f"{layer_id}_{name}_{day}_{sequence:03d}"
+
+
+def evidence_pack_id(layer_id: str, day: str, sequence: int) -> str:
+    return f"EVP-{layer_id}-{day}-{sequence:03d}"

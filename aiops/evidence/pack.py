@@ -1,0 +1,133 @@
+"""Assemble a pack's files from typed results and hand them to the atomic writer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiops import __version__
+from aiops.canonical import pack_json
+from aiops.evidence.ledger import ChainLink, evidence_pack_id, pack_dir_name
+from aiops.evidence.report import OperatorReport, render_operator_output
+from aiops.evidence.writer import Sealer, WrittenPack, write_pack
+from aiops.schemas.checks import ScopeCheck, SoDCheck
+from aiops.schemas.manifest import RunManifest
+from aiops.schemas.pack import (
+    EVIDENCE_PACK_FILE,
+    EVIDENCE_PACK_VERSION,
+    Artifact,
+    EvidencePack,
+    ModelRun,
+    PackStatus,
+    ScopeSummary,
+    SoDSummary,
+)
+
+RUN_MANIFEST_FILE = "run_manifest.json"
+OPERATOR_OUTPUT_FILE = "operator_output.md"
+SOD_CHECK_FILE = "sod_check.json"
+SCOPE_CHECK_FILE = "capability_scope_check.json"
+PROPOSER_OUTPUT_FILE = "proposer_output.json"
+CRITIC_OUTPUT_FILE = "critic_output.json"
+TRANSCRIPT_FILE = "transcript.json"
+
+# Every name a pack may hold (the signature envelope is added by the signing module).
+PACK_FILES = frozenset(
+    {
+        EVIDENCE_PACK_FILE,
+        RUN_MANIFEST_FILE,
+        OPERATOR_OUTPUT_FILE,
+        SOD_CHECK_FILE,
+        SCOPE_CHECK_FILE,
+        PROPOSER_OUTPUT_FILE,
+        CRITIC_OUTPUT_FILE,
+        TRANSCRIPT_FILE,
+    }
+)
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where the pack goes: the ledger (chain) and, with ``--out``, the exact directory."""
+
+    ledger: Path
+    target: Path | None
+
+
+@dataclass(frozen=True)
+class PackContent:
+    manifest: RunManifest
+    status: PackStatus
+    sod: SoDCheck
+    scope: ScopeCheck
+    report: OperatorReport
+    proposer: ModelRun | None = None
+    critic: ModelRun | None = None
+    model_files: dict[str, bytes] | None = None  # proposer/critic outputs, transcript
+
+
+def write_evidence(
+    content: PackContent, destination: Destination, seal: Sealer | None = None
+) -> tuple[WrittenPack, EvidencePack]:
+    extra = dict(content.model_files or {})
+    names = sorted(
+        [RUN_MANIFEST_FILE, OPERATOR_OUTPUT_FILE, SOD_CHECK_FILE, SCOPE_CHECK_FILE, *extra]
+    )
+    manifest = content.manifest.model_copy(
+        update={"artifacts": names, "operator_output_path": OPERATOR_OUTPUT_FILE}
+    )
+    report = OperatorReport(**{**content.report.__dict__, "manifest": manifest})
+    files = {
+        RUN_MANIFEST_FILE: pack_json(manifest.model_dump(mode="json")),
+        OPERATOR_OUTPUT_FILE: render_operator_output(report).encode("utf-8"),
+        SOD_CHECK_FILE: pack_json(content.sod.model_dump(mode="json")),
+        SCOPE_CHECK_FILE: pack_json(content.scope.model_dump(mode="json")),
+        **extra,
+    }
+    day = manifest.timestamp[:10]
+    built: list[EvidencePack] = []
+
+    def build_index(link: ChainLink, artifacts: list[Artifact]) -> bytes:
+        index = EvidencePack(
+            evidence_pack_id=evidence_pack_id(manifest.layer_id, day, link.sequence),
+            evidence_pack_version=EVIDENCE_PACK_VERSION,
+            creation_timestamp=manifest.timestamp,
+            layer_id=manifest.layer_id,
+            layer_name=manifest.layer_name,
+            run_id=manifest.run_id,
+            mode=manifest.run_type,
+            network_used=manifest.network_used,
+            status=content.status,
+            proposer=content.proposer,
+            critic=content.critic,
+            sod_check=SoDSummary(
+                result=content.sod.result, reason=content.sod.reason, artifact_path=SOD_CHECK_FILE
+            ),
+            capability_scope_check=ScopeSummary(
+                result=content.scope.result,
+                violations=content.scope.violations,
+                artifact_path=SCOPE_CHECK_FILE,
+            ),
+            artifacts=artifacts,
+            operator_notes=manifest.operator_notes,
+            matrix_version=manifest.matrix_version,
+            registry_version=manifest.registry_version,
+            aiops_version=__version__,
+            sequence=link.sequence,
+            previous_pack_id=link.previous_pack_id,
+            previous_pack_sha256=link.previous_pack_sha256,
+        )
+        built.append(index)
+        return pack_json(index.model_dump(mode="json"))
+
+    def name(link: ChainLink) -> str:
+        return pack_dir_name(manifest.layer_id, manifest.layer_name, day, link.sequence)
+
+    written = write_pack(
+        ledger=destination.ledger,
+        files=files,
+        build_index=build_index,
+        name=destination.target or name,
+        seal=seal,
+    )
+    return written, built[-1]

@@ -1,0 +1,112 @@
+"""Atomic pack writing: build in a hidden directory beside the target, then rename.
+
+A crash leaves no partial pack (only a hidden temporary directory), evidence is never
+overwritten, and concurrent runs into one ledger get distinct sequence numbers because
+the chain head is read and the pack renamed into place under one ledger lock.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiops.canonical import sha256_hex
+from aiops.errors import EvidenceWriteError, OutputExistsError
+from aiops.evidence.ledger import ChainLink, chain_head, locked
+from aiops.schemas.pack import EVIDENCE_PACK_FILE, Artifact, Digest
+
+# Builds evidence_pack.json's bytes once the chain link and artifact digests are known.
+IndexBuilder = Callable[[ChainLink, list[Artifact]], bytes]
+# Files derived from the finished index (a signature envelope); not listed in the index.
+Sealer = Callable[[bytes], dict[str, bytes]]
+# Picks the pack directory name once the sequence number is known.
+Namer = Callable[[ChainLink], str]
+
+
+@dataclass(frozen=True)
+class WrittenPack:
+    path: Path
+    link: ChainLink
+    index_bytes: bytes
+
+
+def check_destination(out: Path) -> None:
+    """Refuse an existing file or non-empty directory before any work is done."""
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise OutputExistsError(
+            f"--out {out} exists and is not a directory; evidence is never overwritten"
+        )
+    if out.is_dir() and any(out.iterdir()):
+        raise OutputExistsError(f"--out {out} is not empty; evidence is never overwritten")
+
+
+def write_pack(
+    *,
+    ledger: Path,
+    files: dict[str, bytes],
+    build_index: IndexBuilder,
+    name: Namer | Path,
+    seal: Sealer | None = None,
+) -> WrittenPack:
+    """Write one pack into ``ledger``. ``name`` is a fixed target path (``--out``) or a
+    function of the chain link (the default ``<LAYER>_<NAME>_<DATE>_<NNN>``)."""
+    try:
+        ledger.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EvidenceWriteError(f"cannot create {ledger}: {exc.strerror}") from None
+    if not os.access(ledger, os.W_OK | os.X_OK):
+        raise EvidenceWriteError(f"cannot write to {ledger}: permission denied")
+    artifacts = [
+        Artifact(name=n, digest=Digest(sha256=sha256_hex(data)), size=len(data))
+        for n, data in sorted(files.items())
+    ]
+    with locked(ledger):
+        link = chain_head(ledger)
+        target = name if isinstance(name, Path) else ledger / name(link)
+        check_destination(target)
+        index = build_index(link, artifacts)
+        contents = dict(files)
+        contents[EVIDENCE_PACK_FILE] = index
+        if seal is not None:
+            contents.update(seal(index))
+        staging = ledger / f".tmp-{target.name}-{os.getpid()}-{secrets.token_hex(4)}"
+        try:
+            _stage(staging, contents)
+            if target.is_dir():
+                target.rmdir()  # an empty directory: replaced, never merged into
+            os.rename(staging, target)
+            _fsync_dir(ledger)
+        except OSError as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise EvidenceWriteError(f"cannot write pack {target}: {exc.strerror}") from None
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+    return WrittenPack(target, link, index)
+
+
+def _stage(staging: Path, contents: dict[str, bytes]) -> None:
+    staging.mkdir(mode=0o755)
+    for file_name, data in contents.items():
+        fd = os.open(staging / file_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    _fsync_dir(staging)
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

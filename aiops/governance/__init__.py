@@ -1,0 +1,1 @@
+"""Governance controls: separation of duties, autonomy, model lifecycle, capability scope."""

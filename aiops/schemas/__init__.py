@@ -1,0 +1,1 @@
+"""Pydantic models of every file aiops reads or writes. All forbid unknown keys."""

@@ -1,0 +1,29 @@
+"""Shared model configuration and the autonomy scale."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Strict(BaseModel):
+    """Base of every schema: a typo is an error, never silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Autonomy(StrEnum):
+    """Autonomy levels, ordered RO < REC < PROP < EXEC."""
+
+    RO = "RO"
+    REC = "REC"
+    PROP = "PROP"
+    EXEC = "EXEC"
+
+    @property
+    def rank(self) -> int:
+        return _AUTONOMY_ORDER.index(self)
+
+
+_AUTONOMY_ORDER = [Autonomy.RO, Autonomy.REC, Autonomy.PROP, Autonomy.EXEC]

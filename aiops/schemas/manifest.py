@@ -1,0 +1,68 @@
+"""Schema of ``run_manifest.json`` (seed Phase 2 fields plus what a replay needs)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from aiops.schemas.base import Autonomy, Strict
+from aiops.schemas.checks import CheckResult
+from aiops.schemas.registry import LayerId
+
+Mode = Literal["dry-run", "replay", "record", "live"]
+NETWORK_MODES: frozenset[str] = frozenset({"record", "live"})
+
+
+class InputEntry(Strict):
+    """One input file as read: path relative to the working directory and its digest."""
+
+    path: str
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    size: int = Field(ge=0)
+
+
+class OutputEntry(Strict):
+    """One model output of the run and the hash of its text as received."""
+
+    role: Literal["proposer", "critic"]
+    model_id: str
+    artifact_path: str
+    output_hash: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
+
+
+class ConfigDigest(Strict):
+    """What configuration the run used, by content hash."""
+
+    registry_sha256: str
+    scope_sha256: str | None
+    prompt_sha256: str | None = None
+
+
+class RunManifest(Strict):
+    run_id: str
+    run_type: Mode
+    network_used: bool
+    timestamp: str
+    layer_id: LayerId
+    layer_name: str
+    autonomy_level: Autonomy
+    primary_model_id: str
+    fallback_model_ids: list[str]
+    critic_model_id: str
+    capability_scope_id: str
+    capability_scope_version: str
+    sod_result: CheckResult
+    sod_reason: str
+    sod_timestamp: str
+    matrix_version: str
+    registry_version: str
+    prompt_id: str | None = None
+    prompt_version: str | None = None
+    config: ConfigDigest
+    artifacts: list[str]
+    operator_output_path: str
+    operator_notes: str
+    inputs_manifest: list[InputEntry]
+    outputs_manifest: list[OutputEntry]
+    aiops_version: str

@@ -1,0 +1,182 @@
+"""Schema of ``config/model_registry.toml``."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Literal, Self
+
+from pydantic import Field, model_validator
+
+from aiops.schemas.base import Autonomy, Strict
+
+LAYER_IDS = ("L0", "L1", "L2", "L3", "L4", "L5", "L6")
+LayerId = Literal["L0", "L1", "L2", "L3", "L4", "L5", "L6"]
+EnvName = Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")]
+PositiveInt = Annotated[int, Field(gt=0)]
+NonNegative = Annotated[float, Field(ge=0)]
+
+
+class EndpointKind(StrEnum):
+    RESPONSES = "responses"
+    CHAT_COMPLETIONS = "chat_completions"
+
+
+class ModelStatus(StrEnum):
+    PRODUCTION = "production"
+    PREVIEW = "preview"
+    DEPRECATED = "deprecated"
+    RETIRED = "retired"
+
+
+class Diversity(StrEnum):
+    """Provider diversity between proposer and critic: off, warn, or require."""
+
+    OFF = "off"
+    WARN = "warn"
+    REQUIRE = "require"
+
+
+class RegistryInfo(Strict):
+    version: str
+    matrix_version: str
+    effective_date: date
+    owner: str
+
+
+class Provider(Strict):
+    description: str = ""
+    base_url: Annotated[str, Field(pattern=r"^https?://")]
+    base_url_env: EnvName
+    api_key_env: EnvName
+    api_key_required: bool = True
+
+
+class Model(Strict):
+    provider: str
+    provider_model: Annotated[str, Field(min_length=1)]
+    endpoint: EndpointKind
+    family: str
+    description: str = ""
+    context_window: PositiveInt
+    max_output_tokens: PositiveInt
+    cost_per_1k_input: NonNegative
+    cost_per_1k_output: NonNegative
+    rate_limit_rpm: PositiveInt
+    status: ModelStatus
+    retired_on: date | None = None
+    replacement: str | None = None
+    reasoning: bool = Field(
+        default=False, description="Reasoning model: rejects sampling parameters."
+    )
+    structured_output: Literal["json_schema", "json_object", "none"] = "json_schema"
+    notes: str = ""
+
+
+class LayerMapping(Strict):
+    name: str
+    max_autonomy: Autonomy
+    capability_scope: str | None = None
+    primary: str | None = None
+    fallbacks: list[str] = []
+    critic: str | None = None
+    provider_diversity: Diversity = Diversity.WARN
+    deterministic_only: bool = Field(
+        default=False, description="Runs deterministic code only; no model is ever called."
+    )
+    forbidden: bool = Field(default=False, description="The layer may never run.")
+    prompt: str | None = Field(
+        default=None, description="Prompt set name under config/prompts/ (model layers)."
+    )
+    notes: str = ""
+
+    @model_validator(mode="after")
+    def _shape(self) -> Self:
+        if self.max_autonomy is Autonomy.EXEC and not self.forbidden:
+            raise ValueError("a layer with max_autonomy EXEC must be marked forbidden = true")
+        if self.forbidden or self.deterministic_only:
+            if self.primary or self.critic or self.fallbacks:
+                raise ValueError("a forbidden or deterministic-only layer names no models")
+        elif not (self.primary and self.critic and self.capability_scope):
+            raise ValueError("a model layer needs primary, critic and capability_scope")
+        return self
+
+
+class LayerFallbackPolicy(Strict):
+    alert_on_fallback: bool | None = None
+    fail_closed: bool | None = None
+
+
+class FallbackPolicy(Strict):
+    max_retries_per_model: Annotated[int, Field(ge=0, le=10)] = 2
+    backoff_initial_seconds: Annotated[float, Field(ge=0)] = 1.0
+    backoff_max_seconds: Annotated[float, Field(ge=0)] = 30.0
+    jitter_seconds: Annotated[float, Field(ge=0)] = 0.5
+    fail_closed: bool = True
+    alert_on_fallback: bool = True
+    connect_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
+    request_timeout_seconds: Annotated[float, Field(gt=0)] = 900.0
+    run_deadline_seconds: Annotated[float, Field(gt=0)] = 3600.0
+    layers: dict[LayerId, LayerFallbackPolicy] = {}
+
+
+class Budget(Strict):
+    daily_cost_limit_usd: NonNegative
+    monthly_cost_limit_usd: NonNegative
+    alert_threshold_pct: Annotated[float, Field(gt=0, le=100)] = 80
+    tracking_enabled: bool = True
+    spend_ledger: str = "logs/spend_ledger.jsonl"
+    owner: str = ""
+
+
+class SoDAudit(Strict):
+    enforce_different_models: Literal[True] = True
+    log_sod_violations: bool = True
+
+
+class Audit(Strict):
+    log_all_model_calls: bool = True
+    log_destination: str = "logs/ai_model_calls.jsonl"
+    required_log_fields: list[str]
+    retention_days: PositiveInt = 90
+    sod_checks: SoDAudit = SoDAudit()
+
+
+class Registry(Strict):
+    registry: RegistryInfo
+    providers: dict[str, Provider]
+    models: dict[str, Model]
+    layer_mapping: dict[LayerId, LayerMapping]
+    fallback_policy: FallbackPolicy = FallbackPolicy()
+    budget: Budget
+    audit: Audit
+
+    @model_validator(mode="after")
+    def _cross_check(self) -> Self:
+        for model_id, model in self.models.items():
+            if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", model_id):
+                raise ValueError(f"models.{model_id}: model ids are lower-case [a-z0-9._-]")
+            if model.provider not in self.providers:
+                raise ValueError(f"models.{model_id}.provider: unknown provider {model.provider!r}")
+            if model.replacement is not None and model.replacement not in self.models:
+                raise ValueError(
+                    f"models.{model_id}.replacement: unknown model {model.replacement!r}"
+                )
+            if model.status is ModelStatus.RETIRED and model.retired_on is None:
+                raise ValueError(f"models.{model_id}.retired_on: a retired model needs a date")
+        missing = [layer for layer in LAYER_IDS if layer not in self.layer_mapping]
+        if missing:
+            raise ValueError(f"layer_mapping: missing layers {', '.join(missing)}")
+        for layer_id, layer in self.layer_mapping.items():
+            named: list[tuple[str, str | None]] = [
+                ("primary", layer.primary),
+                ("critic", layer.critic),
+            ]
+            named += [(f"fallbacks[{i}]", m) for i, m in enumerate(layer.fallbacks)]
+            for field, named_id in named:
+                if named_id is not None and named_id not in self.models:
+                    raise ValueError(
+                        f"layer_mapping.{layer_id}.{field}: unknown model {named_id!r}"
+                    )
+        return self

@@ -1,0 +1,1 @@
+"""Use cases, one module each. Services return typed results and never print."""

@@ -1,0 +1,230 @@
+"""Run a layer: pre-flight governance, then (by mode) model calls, then the evidence pack.
+
+The pre-flight is the same for every mode and refuses before anything is written or
+sent: unknown layer, EXEC or deterministic-only layer, unknown / non-production /
+retired model, SoD failure, an output location that already holds evidence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from aiops import __version__
+from aiops.canonical import canonical_json, sha256_hex
+from aiops.clock import isoformat, now
+from aiops.configuration import REGISTRY_FILE, Config, load_config
+from aiops.errors import (
+    EXIT_BLOCKED,
+    EXIT_OK,
+    EXIT_PROVIDER,
+    EXIT_REJECTED,
+    GovernanceError,
+    SoDViolationError,
+)
+from aiops.evidence.pack import Destination, PackContent, write_evidence
+from aiops.evidence.report import OperatorReport
+from aiops.evidence.writer import check_destination
+from aiops.governance.autonomy import check_layer_may_run, parse_layer
+from aiops.governance.lifecycle import require_runnable
+from aiops.governance.scope import build_scope_check, preflight_checks
+from aiops.governance.sod import check_sod
+from aiops.schemas.checks import Check, ScopeCheck, SoDCheck
+from aiops.schemas.manifest import NETWORK_MODES, ConfigDigest, Mode, RunManifest
+from aiops.schemas.pack import EvidencePack, PackStatus
+from aiops.schemas.registry import LayerMapping
+from aiops.schemas.scope import CapabilityScope
+from aiops.settings import Settings
+
+EXIT_FOR_STATUS: dict[str, int] = {
+    "COMPLETED": EXIT_OK,
+    "REJECTED": EXIT_REJECTED,
+    "BLOCKED": EXIT_BLOCKED,
+    "FAILED": EXIT_PROVIDER,
+}
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    layer: str
+    mode: Mode
+    primary: str | None = None
+    critic: str | None = None
+    out: Path | None = None
+    notes: str = ""
+    config_dir: Path | None = None
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    status: PackStatus
+    pack_path: Path
+    manifest: RunManifest
+    sod: SoDCheck
+    scope: ScopeCheck
+    evidence: EvidencePack
+    warnings: list[str] = field(default_factory=list)
+    reason: str = ""
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_FOR_STATUS[self.status]
+
+
+@dataclass(frozen=True)
+class Preflight:
+    """Everything decided before any model call: config, models, SoD, destination."""
+
+    clock: datetime
+    config: Config
+    layer_id: str
+    layer: LayerMapping
+    scope: CapabilityScope
+    proposer_id: str
+    fallback_ids: list[str]
+    critic_id: str
+    run_id: str
+    sod: SoDCheck
+    scope_checks: list[Check]
+    destination: Destination
+    warnings: list[str]
+
+
+def compute_run_id(
+    layer_id: str, primary: str, fallbacks: list[str], critic: str, scope_id: str, version: str
+) -> str:
+    """``<LAYER>-`` + the first 16 hex digits of SHA-256 over the canonical JSON of
+    ``{"capability_scope_id", "capability_scope_version", "critic_model_id",
+    "fallback_model_ids", "layer_id", "primary_model_id"}``. The same configuration
+    always gets the same run id; packs are told apart by ``evidence_pack_id``."""
+    payload = {
+        "layer_id": layer_id,
+        "primary_model_id": primary,
+        "fallback_model_ids": fallbacks,
+        "critic_model_id": critic,
+        "capability_scope_id": scope_id,
+        "capability_scope_version": version,
+    }
+    return f"{layer_id}-{sha256_hex(canonical_json(payload))[:16]}"
+
+
+def preflight(options: RunOptions, settings: Settings | None = None) -> Preflight:
+    settings = settings or Settings()
+    clock = now()
+    layer_id = parse_layer(options.layer)
+    config = load_config(options.config_dir or settings.config_dir)
+    layer = config.layer(layer_id)
+    check_layer_may_run(layer_id, layer)
+    assert layer.primary is not None and layer.critic is not None  # model layer
+    proposer_id = options.primary or layer.primary
+    critic_id = options.critic or layer.critic
+    require_runnable(config.registry, proposer_id, "proposer", clock)
+    require_runnable(config.registry, critic_id, "critic", clock)
+    # The critic is never a fallback; neither is the proposer itself.
+    fallback_ids = [m for m in layer.fallbacks if m not in (proposer_id, critic_id)]
+    scope = config.scope_for(layer_id)
+    run_id = compute_run_id(
+        layer_id, proposer_id, fallback_ids, critic_id, scope.scope.scope_id, scope.scope.version
+    )
+    timestamp = isoformat(clock)
+    sod = check_sod(config.registry, layer_id, layer, proposer_id, critic_id, run_id, timestamp)
+    if sod.result == "FAIL":
+        raise SoDViolationError(sod.reason)
+    scope_checks = preflight_checks(layer, scope)
+    failed = [check.detail for check in scope_checks if not check.passed]
+    if failed:
+        raise GovernanceError(f"capability scope {scope.scope.scope_id}: " + "; ".join(failed))
+    if options.out is not None:
+        check_destination(options.out)
+        destination = Destination(ledger=options.out.parent, target=options.out)
+    else:
+        destination = Destination(ledger=settings.packs_dir, target=None)
+    return Preflight(
+        clock=clock,
+        config=config,
+        layer_id=layer_id,
+        layer=layer,
+        scope=scope,
+        proposer_id=proposer_id,
+        fallback_ids=fallback_ids,
+        critic_id=critic_id,
+        run_id=run_id,
+        sod=sod,
+        scope_checks=scope_checks,
+        destination=destination,
+        warnings=list(sod.warnings),
+    )
+
+
+def base_manifest(pre: Preflight, mode: Mode, notes: str) -> RunManifest:
+    """The manifest fields every mode shares; model runs add inputs and outputs."""
+    timestamp = isoformat(pre.clock)
+    registry = pre.config.registry
+    scope_file = pre.config.scope_files[pre.scope.scope.scope_id]
+    return RunManifest(
+        run_id=pre.run_id,
+        run_type=mode,
+        network_used=mode in NETWORK_MODES,
+        timestamp=timestamp,
+        layer_id=pre.layer_id,  # type: ignore[arg-type]
+        layer_name=pre.layer.name,
+        autonomy_level=pre.scope.scope.autonomy_level,
+        primary_model_id=pre.proposer_id,
+        fallback_model_ids=pre.fallback_ids,
+        critic_model_id=pre.critic_id,
+        capability_scope_id=pre.scope.scope.scope_id,
+        capability_scope_version=pre.scope.scope.version,
+        sod_result=pre.sod.result,
+        sod_reason=pre.sod.reason,
+        sod_timestamp=pre.sod.timestamp,
+        matrix_version=registry.registry.matrix_version,
+        registry_version=registry.registry.version,
+        config=ConfigDigest(
+            registry_sha256=sha256_hex((pre.config.directory / REGISTRY_FILE).read_bytes()),
+            scope_sha256=sha256_hex(scope_file.read_bytes()),
+        ),
+        artifacts=[],
+        operator_output_path="operator_output.md",
+        operator_notes=notes,
+        inputs_manifest=[],
+        outputs_manifest=[],
+        aiops_version=__version__,
+    )
+
+
+def dry_run(options: RunOptions, settings: Settings | None = None) -> RunOutcome:
+    """Validate orchestration without calling a model and write the dry-run pack."""
+    pre = preflight(options, settings)
+    manifest = base_manifest(pre, "dry-run", options.notes)
+    scope_check = build_scope_check(
+        run_id=pre.run_id,
+        layer_id=pre.layer_id,
+        timestamp=manifest.timestamp,
+        scope=pre.scope,
+        checks=pre.scope_checks,
+        violations=[],
+        outputs_checked=False,
+    )
+    report = OperatorReport(
+        manifest=manifest,
+        status="COMPLETED",
+        sod=pre.sod,
+        scope=scope_check,
+        findings=pre.warnings,
+    )
+    written, evidence = write_evidence(
+        PackContent(
+            manifest=manifest, status="COMPLETED", sod=pre.sod, scope=scope_check, report=report
+        ),
+        pre.destination,
+    )
+    return RunOutcome(
+        status="COMPLETED",
+        pack_path=written.path,
+        manifest=manifest.model_copy(update={"artifacts": [a.name for a in evidence.artifacts]}),
+        sod=pre.sod,
+        scope=scope_check,
+        evidence=evidence,
+        warnings=pre.warnings,
+    )
