@@ -1,0 +1,1 @@
+"""Model clients, one module per API kind, all behind ``ModelClient``."""

@@ -1,0 +1,107 @@
+"""The one seam between the runner and any model: ``ModelClient.complete``.
+
+Real (Responses, Chat Completions), replay and recording clients implement the same
+protocol; the runner never knows which it has. An ``Exchange`` carries the normalised
+result **and** what actually crossed the wire (request body, raw response JSON),
+latency and every attempt, so record mode and evidence packs capture the truth.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from aiops.errors import ProviderError
+from aiops.schemas.registry import Model, Provider
+
+Role = Literal["proposer", "critic"]
+# What the model's answer amounts to, whatever the wire format said.
+Outcome = Literal["completed", "refused", "incomplete", "failed"]
+
+
+@dataclass(frozen=True)
+class ModelRequest:
+    """Everything needed to build one provider request; no secrets."""
+
+    role: Role
+    model_id: str  # registry id, e.g. "gpt-5.2-pro"
+    model: Model  # registry entry: endpoint kind, provider model name, limits
+    provider_id: str
+    provider: Provider
+    system_prompt: str
+    user_prompt: str
+    output_schema: dict[str, Any] | None  # JSON Schema the answer must follow
+    schema_name: str
+    max_output_tokens: int
+
+
+@dataclass(frozen=True)
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One try at one model: recorded in the pack and the audit log, success or not."""
+
+    model_id: str
+    endpoint: str  # URL without credentials, or "replay:<fixture>"
+    http_status: int | None
+    error_class: str | None  # e.g. "rate_limit", "insufficient_quota", "timeout"
+    error_message: str | None  # never a key; provider text is trimmed
+    latency_ms: int
+    retry_delay_ms: int = 0  # how long we waited before the next attempt
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """A finished call: the normalised answer plus the raw wire record."""
+
+    model_id: str  # the model that actually answered (after any fallback)
+    endpoint_kind: str
+    request_body: dict[str, Any]  # exactly the JSON body sent; its hash is prompt_hash
+    response_body: dict[str, Any]  # the provider's raw JSON response
+    outcome: Outcome
+    text: str  # the output text as received ("" when refused/failed)
+    refusal: str | None
+    incomplete_reason: str | None
+    reasoning_text: str | None  # reasoning_content / reasoning summary, when returned
+    usage: Usage
+    latency_ms: int
+    attempts: list[Attempt] = field(default_factory=list)
+
+
+class ModelClient(Protocol):
+    """One call. Raises ``ProviderCallError`` when no answer could be had."""
+
+    def complete(self, request: ModelRequest) -> Exchange: ...
+
+
+class ProviderCallError(ProviderError):
+    """A failed call, classified so retry and fallback policy can decide.
+
+    ``retryable`` — worth another attempt on the same model (connection error,
+    timeout, 408, 409, 429 rate limit, 5xx). ``fallback_ok`` — another model may
+    be tried (false for a refusal: a refusal is an answer, the run fails closed).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        error_class: str,
+        retryable: bool,
+        fallback_ok: bool = True,
+        http_status: int | None = None,
+        retry_after_s: float | None = None,
+        attempts: list[Attempt] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.error_class = error_class
+        self.retryable = retryable
+        self.fallback_ok = fallback_ok
+        self.http_status = http_status
+        self.retry_after_s = retry_after_s
+        self.attempts = list(attempts or [])

@@ -1,0 +1,58 @@
+"""Timing helpers shared by the benchmark scripts. Benchmarks print ratios measured in
+one run against a baseline measured in the same run, never absolute pass/fail times."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+BARE_TYPER_APP = """
+import typer
+app = typer.Typer()
+@app.command()
+def hello(name: str = "x") -> None:
+    print(name)
+@app.command()
+def bye() -> None:
+    pass
+app()
+"""
+
+
+def time_command(
+    argv: Sequence[str], runs: int = 15, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> float:
+    """Median wall time in seconds of ``argv`` over ``runs`` (after one warm-up)."""
+    merged = {**os.environ, **(env or {})}
+    samples = []
+    for index in range(runs + 1):
+        start = time.perf_counter()
+        subprocess.run(
+            argv,
+            cwd=cwd,
+            env=merged,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        if index:
+            samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def bare_typer_help(runs: int = 15) -> float:
+    """The baseline: a two-command Typer app's ``--help`` on this machine, now."""
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "bare.py"
+        script.write_text(BARE_TYPER_APP)
+        return time_command([sys.executable, str(script), "--help"], runs)
+
+
+def aiops_argv(*args: str) -> list[str]:
+    return [sys.executable, "-m", "aiops", *args]
