@@ -1,0 +1,118 @@
+"""Atomic pack writing, the ledger chain and concurrency."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+from pathlib import Path
+
+import pytest
+
+from aiops.canonical import pack_json, sha256_hex
+from aiops.errors import EvidenceWriteError, OutputExistsError
+from aiops.evidence.ledger import ChainLink, chain_head, pack_dir_name
+from aiops.evidence.writer import write_pack
+from aiops.schemas.pack import Artifact
+
+
+def _index(link: ChainLink, artifacts: list[Artifact]) -> bytes:
+    return pack_json(
+        {
+            "evidence_pack_id": f"EVP-T-{link.sequence:03d}",
+            "sequence": link.sequence,
+            "previous_pack_id": link.previous_pack_id,
+            "previous_pack_sha256": link.previous_pack_sha256,
+            "artifacts": [a.model_dump() for a in artifacts],
+        }
+    )
+
+
+def _write(ledger: Path, payload: bytes = b"x") -> Path:
+    return write_pack(
+        ledger=ledger,
+        files={"a.json": payload},
+        build_index=_index,
+        name=lambda link: pack_dir_name("L2", "Market Outlook", "2026-01-10", link.sequence),
+    ).path
+
+
+def test_packs_chain_by_sequence_and_previous_hash(tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger"
+    first = _write(ledger)
+    second = _write(ledger)
+    assert first.name == "L2_MARKET_OUTLOOK_2026-01-10_001"
+    assert second.name == "L2_MARKET_OUTLOOK_2026-01-10_002"
+    index = json.loads((second / "evidence_pack.json").read_bytes())
+    assert index["sequence"] == 2
+    assert index["previous_pack_id"] == "EVP-T-001"
+    assert index["previous_pack_sha256"] == sha256_hex((first / "evidence_pack.json").read_bytes())
+    assert index["artifacts"][0]["digest"]["sha256"] == sha256_hex(b"x")
+    assert chain_head(ledger) == ChainLink(
+        3, "EVP-T-002", sha256_hex((second / "evidence_pack.json").read_bytes())
+    )
+
+
+def test_a_failure_while_building_leaves_no_partial_pack(tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger"
+
+    def broken(link: ChainLink, artifacts: list[Artifact]) -> bytes:
+        raise RuntimeError("crash while building the index")
+
+    with pytest.raises(RuntimeError):
+        write_pack(ledger=ledger, files={"a.json": b"x"}, build_index=broken, name=ledger / "p")
+    assert list(ledger.iterdir()) == []
+
+
+def test_existing_non_empty_target_is_never_overwritten(tmp_path: Path) -> None:
+    target = tmp_path / "p"
+    target.mkdir()
+    (target / "keep.txt").write_text("evidence")
+    with pytest.raises(OutputExistsError, match="not empty"):
+        write_pack(ledger=tmp_path, files={"a.json": b"x"}, build_index=_index, name=target)
+    assert (target / "keep.txt").read_text() == "evidence"
+    assert sorted(p.name for p in target.iterdir()) == ["keep.txt"]
+
+
+def test_empty_target_directory_is_used(tmp_path: Path) -> None:
+    target = tmp_path / "p"
+    target.mkdir()
+    write_pack(ledger=tmp_path, files={"a.json": b"x"}, build_index=_index, name=target)
+    assert sorted(p.name for p in target.iterdir()) == ["a.json", "evidence_pack.json"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")
+def test_unwritable_ledger_is_a_clear_error(tmp_path: Path) -> None:
+    ledger = tmp_path / "ro"
+    ledger.mkdir(mode=0o555)
+    with pytest.raises(EvidenceWriteError, match="cannot write"):
+        _write(ledger)
+
+
+def test_ledger_under_a_file_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(EvidenceWriteError, match="cannot create"):
+        _write(blocker / "ledger")
+
+
+def _concurrent_writer(ledger: str) -> None:
+    _write(Path(ledger))
+
+
+def test_concurrent_writers_get_distinct_contiguous_sequences(tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger"
+    ledger.mkdir()
+    context = multiprocessing.get_context("spawn")
+    processes = [context.Process(target=_concurrent_writer, args=(str(ledger),)) for _ in range(6)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(60)
+        assert process.exitcode == 0
+    indexes = [json.loads((p / "evidence_pack.json").read_bytes()) for p in ledger.iterdir()]
+    assert sorted(i["sequence"] for i in indexes) == [1, 2, 3, 4, 5, 6]
+    by_sequence = {i["sequence"]: i for i in indexes}
+    for sequence in range(2, 7):
+        assert by_sequence[sequence]["previous_pack_id"] == f"EVP-T-{sequence - 1:03d}"
+    assert not [p for p in ledger.iterdir() if p.name.startswith(".")]
