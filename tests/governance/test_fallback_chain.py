@@ -19,21 +19,33 @@ def _chain(primary: str, fallbacks: list[str], critic: str, diversity: Diversity
             "fallbacks": fallbacks,
             "critic": critic,
             "provider_diversity": diversity,
-        }  # fmt: skip
+        }
     )
     return fallback_chain(
-        reg, "L2", layer, primary_id=primary, critic_id=critic, run_id="L2-test",
-        timestamp="2026-11-21T00:00:00+00:00", at=AT,
-    )  # fmt: skip
+        reg,
+        "L2",
+        layer,
+        primary_id=primary,
+        critic_id=critic,
+        run_id="L2-test",
+        timestamp="2026-11-21T00:00:00+00:00",
+        at=AT,
+    )
 
 
 def test_shipped_l2_chain_is_primary_then_fallback() -> None:
     reg = registry()
     layer = reg.layer_mapping["L2"]
     chain = fallback_chain(
-        reg, "L2", layer, primary_id="gpt-5.2-pro", critic_id="deepseek-r1", run_id="r",
-        timestamp="t", at=AT,
-    )  # fmt: skip
+        reg,
+        "L2",
+        layer,
+        primary_id="gpt-5.2-pro",
+        critic_id="deepseek-r1",
+        run_id="r",
+        timestamp="t",
+        at=AT,
+    )
     assert chain.model_ids == ["gpt-5.2-pro", "gpt-5.2"]
     assert [c.is_fallback for c in chain.candidates] == [False, True]
     assert chain.skipped == []
@@ -51,7 +63,7 @@ def test_skips_critic_diversity_breakers_retired_and_duplicates_with_reasons() -
             "deepseek-reasoner",
             "gpt-5.2",
             "deepseek-r1",
-        ],  # fmt: skip
+        ],
         critic="deepseek-v4-pro",
         diversity=Diversity.REQUIRE,
     )
@@ -82,9 +94,10 @@ def test_primary_equal_to_critic_is_skipped_too() -> None:
 
 def test_layer_failure_policy_overrides() -> None:
     policy = FallbackPolicy(
-        alert_on_fallback=True, fail_closed=True,
+        alert_on_fallback=True,
+        fail_closed=True,
         layers={"L4": LayerFallbackPolicy(alert_on_fallback=False)},
-    )  # fmt: skip
+    )
     assert layer_failure_policy(policy, "L4").alert_on_fallback is False
     assert layer_failure_policy(policy, "L4").fail_closed is True
     assert layer_failure_policy(policy, "L2").alert_on_fallback is True

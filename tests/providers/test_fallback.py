@@ -37,9 +37,15 @@ def _l2_chain(fallbacks: list[str] | None = None) -> FallbackChain:
     if fallbacks is not None:
         layer = layer.model_copy(update={"fallbacks": fallbacks})
     return fallback_chain(
-        reg, "L2", layer, primary_id="gpt-5.2-pro", critic_id="deepseek-r1", run_id="r",
-        timestamp="t", at=datetime(2026, 11, 21, tzinfo=UTC),
-    )  # fmt: skip
+        reg,
+        "L2",
+        layer,
+        primary_id="gpt-5.2-pro",
+        critic_id="deepseek-r1",
+        run_id="r",
+        timestamp="t",
+        at=datetime(2026, 11, 21, tzinfo=UTC),
+    )
 
 
 def _run(
@@ -56,16 +62,21 @@ def _run(
 
 
 def test_503_until_retries_run_out_then_fallback_succeeds() -> None:
-    inner, result = _run({
-        "gpt-5.2-pro": [failure("server_error", http_status=503)],
-        "gpt-5.2": [exchange_for("gpt-5.2")],
-    })  # fmt: skip
+    inner, result = _run(
+        {
+            "gpt-5.2-pro": [failure("server_error", http_status=503)],
+            "gpt-5.2": [exchange_for("gpt-5.2")],
+        }
+    )
     assert inner.calls == ["gpt-5.2-pro"] * 3 + ["gpt-5.2"]
     assert result.candidate.model_id == "gpt-5.2" and result.fell_back
     assert result.candidate.sod.proposer_model_id == "gpt-5.2"
     assert [(a.model_id, a.http_status) for a in result.exchange.attempts] == [
-        ("gpt-5.2-pro", 503), ("gpt-5.2-pro", 503), ("gpt-5.2-pro", 503), ("gpt-5.2", None)
-    ]  # fmt: skip
+        ("gpt-5.2-pro", 503),
+        ("gpt-5.2-pro", 503),
+        ("gpt-5.2-pro", 503),
+        ("gpt-5.2", None),
+    ]
     assert result.warnings == ["fallback: gpt-5.2 answered after gpt-5.2-pro (server_error) failed"]
 
 
@@ -77,24 +88,30 @@ def test_fallback_is_silent_when_alerts_are_off() -> None:
 
 
 def test_insufficient_quota_goes_straight_to_fallback() -> None:
-    inner, result = _run({
-        "gpt-5.2-pro": [failure("insufficient_quota", http_status=429)],
-        "gpt-5.2": [exchange_for("gpt-5.2")],
-    })  # fmt: skip
+    inner, result = _run(
+        {
+            "gpt-5.2-pro": [failure("insufficient_quota", http_status=429)],
+            "gpt-5.2": [exchange_for("gpt-5.2")],
+        }
+    )
     assert inner.calls == ["gpt-5.2-pro", "gpt-5.2"]
     assert result.exchange.attempts[0].error_class == "insufficient_quota"
 
 
 def test_refusal_fails_closed_without_fallback() -> None:
-    inner = ScriptedClient({
-        "gpt-5.2-pro": [failure("refusal", retryable=False, fallback_ok=False)],
-        "gpt-5.2": [exchange_for("gpt-5.2")],
-    })  # fmt: skip
+    inner = ScriptedClient(
+        {
+            "gpt-5.2-pro": [failure("refusal", retryable=False, fallback_ok=False)],
+            "gpt-5.2": [exchange_for("gpt-5.2")],
+        }
+    )
     with pytest.raises(ProviderCallError) as caught:
         complete_with_fallback(
-            RetryingClient(inner, POLICY, sleep=FakeClock().sleep), _l2_chain(), request_for,
+            RetryingClient(inner, POLICY, sleep=FakeClock().sleep),
+            _l2_chain(),
+            request_for,
             alert_on_fallback=True,
-        )  # fmt: skip
+        )
     assert inner.calls == ["gpt-5.2-pro"]
     assert caught.value.error_class == "refusal"
     assert len(caught.value.attempts) == 1
@@ -102,8 +119,12 @@ def test_refusal_fails_closed_without_fallback() -> None:
 
 def test_every_model_down_raises_exit_4_with_every_attempt() -> None:
     with pytest.raises(ProviderCallError) as caught:
-        _run({"gpt-5.2-pro": [failure("server_error", http_status=500)],
-              "gpt-5.2": [failure("connection_error")]})  # fmt: skip
+        _run(
+            {
+                "gpt-5.2-pro": [failure("server_error", http_status=500)],
+                "gpt-5.2": [failure("connection_error")],
+            }
+        )
     error = caught.value
     assert error.error_class == ALL_MODELS_FAILED
     assert error.exit_code == EXIT_PROVIDER
@@ -119,7 +140,7 @@ def test_fallback_equal_to_critic_is_never_called() -> None:
             "gpt-5.2-pro": [failure("server_error")],
             "deepseek-r1": [exchange_for("deepseek-r1")],
             "gpt-5.2": [exchange_for("gpt-5.2")],
-        },  # fmt: skip
+        },
         chain=_l2_chain(["deepseek-r1", "gpt-5.2"]),
     )
     assert "deepseek-r1" not in inner.calls

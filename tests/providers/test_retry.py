@@ -24,9 +24,11 @@ from tests.providers._fakes import FakeClock, ScriptedClient, exchange_for, fail
 
 NOW = datetime(2026, 1, 10, 12, 0, 0, tzinfo=UTC)
 NO_JITTER = FallbackPolicy(
-    max_retries_per_model=2, backoff_initial_seconds=1.0, backoff_max_seconds=30.0,
+    max_retries_per_model=2,
+    backoff_initial_seconds=1.0,
+    backoff_max_seconds=30.0,
     jitter_seconds=0.0,
-)  # fmt: skip
+)
 
 
 # --- parse_retry_after -------------------------------------------------------------
@@ -106,8 +108,9 @@ def _client(
 
 def test_500_then_200_succeeds_with_both_attempts_recorded() -> None:
     clock = FakeClock()
-    inner = ScriptedClient({"gpt-5.2": [failure("server_error", http_status=500),
-                                        exchange_for("gpt-5.2")]})  # fmt: skip
+    inner = ScriptedClient(
+        {"gpt-5.2": [failure("server_error", http_status=500), exchange_for("gpt-5.2")]}
+    )
     exchange = _client(inner, clock).complete(request_for("gpt-5.2"))
     assert inner.calls == ["gpt-5.2", "gpt-5.2"]
     assert clock.sleeps == [1.0]
@@ -130,7 +133,7 @@ def test_429_retry_after_is_honoured_as_minimum() -> None:
                 failure("rate_limit", http_status=429, retry_after_s=6.0),
                 exchange_for("gpt-5.2"),
             ]
-        }  # fmt: skip
+        }
     )
     _client(inner, clock).complete(request_for("gpt-5.2"))
     assert clock.sleeps == [6.0]
@@ -181,7 +184,7 @@ def test_never_retried_even_when_marked_retryable(
                 failure(error_class, http_status=status, fallback_ok=fallback_ok),
                 exchange_for("gpt-5.2"),
             ]
-        }  # fmt: skip
+        }
     )
     with pytest.raises(ProviderCallError) as caught:
         _client(inner, clock).complete(request_for("gpt-5.2"))
@@ -241,8 +244,9 @@ def test_slow_attempts_use_up_the_deadline() -> None:
 
 def test_inner_attempt_records_are_kept() -> None:
     clock = FakeClock()
-    own = Attempt("gpt-5.2", "https://api.example.test/v1/responses", 502, "server_error",
-                  "bad gateway", 12)  # fmt: skip
+    own = Attempt(
+        "gpt-5.2", "https://api.example.test/v1/responses", 502, "server_error", "bad gateway", 12
+    )
     error = failure("server_error", http_status=502)
     error.attempts = [own]
     inner = ScriptedClient({"gpt-5.2": [error, exchange_for("gpt-5.2")]})
@@ -287,7 +291,7 @@ def test_real_sleep_next_attempt_not_before_retry_after() -> None:
                 failure("rate_limit", http_status=429, retry_after_s=0.3),
                 exchange_for("gpt-5.2"),
             ]
-        },  # fmt: skip
+        },
         on_call=lambda _m: sent_at.append(time.monotonic()),
     )
     policy = FallbackPolicy(backoff_initial_seconds=0.01, backoff_max_seconds=1, jitter_seconds=0)
