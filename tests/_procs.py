@@ -1,4 +1,9 @@
-"""Run one Python snippet in N real processes at once (released together by a file)."""
+"""Run one Python snippet in N real processes at once.
+
+Each child runs the snippet's set-up (imports), calls ``start()`` — which reports it is
+ready and waits for the common start signal — and then does its work, so the work of
+all children overlaps as much as the machine allows.
+"""
 
 from __future__ import annotations
 
@@ -14,14 +19,17 @@ import os, sys, time
 from pathlib import Path
 sys.path.insert(0, {repo!r})
 worker = int(sys.argv[1])
-while not Path("go").exists():
-    time.sleep(0.005)
+
+def start():
+    Path(f"ready-{{worker}}").touch()
+    while not Path("go").exists():
+        time.sleep(0.001)
 """
 
 
 def run_concurrently(code: str, processes: int, cwd: Path, timeout: float = 60) -> list[str]:
-    """Start ``processes`` copies of ``code`` (``worker`` = 0..N-1), release them at once,
-    return each one's stdout; fail on any non-zero exit."""
+    """Start ``processes`` copies of ``code`` (``worker`` = 0..N-1), release them together
+    once all are ready, return each one's stdout; fail on any non-zero exit."""
     script = PRELUDE.format(repo=str(REPO)) + code
     children = [
         subprocess.Popen(
@@ -33,7 +41,11 @@ def run_concurrently(code: str, processes: int, cwd: Path, timeout: float = 60) 
         )
         for n in range(processes)
     ]
-    time.sleep(0.3)  # let them all reach the start line
+    give_up = time.monotonic() + timeout
+    while not all((cwd / f"ready-{n}").exists() for n in range(processes)):
+        if time.monotonic() > give_up or any(c.poll() is not None for c in children):
+            break  # a child died early: communicate() below reports it
+        time.sleep(0.01)
     (cwd / "go").touch()
     outputs = []
     for child in children:

@@ -48,7 +48,7 @@ def acquire(
     path.parent.mkdir(parents=True, exist_ok=True)
     waited = 0.0
     while True:
-        wait = _try_take(path, model_id, rpm, clock())
+        wait = _try_take(path, model_id, rpm, clock)
         if wait <= 0:
             return waited
         if max_wait_s is not None and waited + wait > max_wait_s:
@@ -63,13 +63,15 @@ def acquire(
         waited += wait
 
 
-def _try_take(path: Path, model_id: str, rpm: int, now: float) -> float:
-    """Record a request at ``now`` if the window has room (return 0), else return how
-    long until the oldest request leaves the window."""
+def _try_take(path: Path, model_id: str, rpm: int, clock: Callable[[], float]) -> float:
+    """Record a request now if the window has room (return 0), else return how long
+    until the oldest request leaves the window. The time is read under the lock, so
+    the window's entries are in the order they were taken."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        window = [t for t in _read(fd) if now - WINDOW_SECONDS < t <= now]
+        now = clock()
+        window = [t for t in _read(fd) if t > now - WINDOW_SECONDS]
         if len(window) >= rpm:
             return max(window[-rpm] + WINDOW_SECONDS - now, 0.001)
         window.append(now)

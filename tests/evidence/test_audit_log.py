@@ -118,6 +118,7 @@ from aiops.providers.base import Attempt
 log = AuditLog(load_config().registry.audit)
 attempt = Attempt("gpt-5.2", "https://api.example.test/v1/responses", 500, "server_error",
                   "boom", 1)
+start()
 for n in range(150):
     log.record(AuditRecord.for_attempt(
         attempt, at=datetime(2026, 1, 10, tzinfo=UTC),
