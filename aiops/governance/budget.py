@@ -113,6 +113,14 @@ class BudgetStatus:
     def remaining_month_usd(self) -> float:
         return max(0.0, self.monthly_limit_usd - self.spent_month_usd)
 
+    def summary(self) -> str:
+        """One line for the live banner."""
+        return (
+            f"worst case ${self.estimate_usd:.2f}; budget left today "
+            f"${self.remaining_today_usd:.2f} of ${self.daily_limit_usd:.2f}, this month "
+            f"${self.remaining_month_usd:.2f} of ${self.monthly_limit_usd:.2f}"
+        )
+
     @property
     def within_budget(self) -> bool:
         return (

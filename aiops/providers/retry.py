@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 from aiops.providers.base import Attempt, Exchange, ModelClient, ModelRequest, ProviderCallError
+from aiops.redact import scrub_secrets, secrets_from_env
 from aiops.schemas.registry import FallbackPolicy
 
 # A server asking for more than this is not taken literally (and the backoff cap then
@@ -213,10 +214,9 @@ class RetryingClient:
 def _failed_attempts(
     request: ModelRequest, error: ProviderCallError, latency_ms: int
 ) -> list[Attempt]:
-    """The inner client's own record of what it tried when it gave one, else ours."""
-    if error.attempts:
-        return list(error.attempts)
-    return [
+    """The inner client's own record of what it tried when it gave one, else ours;
+    error messages scrubbed of credentials either way (they go into packs and logs)."""
+    attempts = list(error.attempts) or [
         Attempt(
             model_id=request.model_id,
             endpoint=request.model.endpoint.value,
@@ -226,13 +226,23 @@ def _failed_attempts(
             latency_ms=latency_ms,
         )
     ]
+    return [
+        replace(a, error_message=_scrub(request, a.error_message))
+        if a.error_message is not None
+        else a
+        for a in attempts
+    ]
+
+
+def _scrub(request: ModelRequest, text: str) -> str:
+    return scrub_secrets(text, secrets_from_env([request.provider.api_key_env]))
 
 
 def _final_error(
     request: ModelRequest, error: ProviderCallError, attempts: list[Attempt], tries: int
 ) -> ProviderCallError:
     return ProviderCallError(
-        f"{request.model_id} failed after {tries} attempt(s): {error}",
+        f"{request.model_id} failed after {tries} attempt(s): {_scrub(request, str(error))}",
         error_class=error.error_class,
         retryable=error.retryable,
         fallback_ok=error.fallback_ok,

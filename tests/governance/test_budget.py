@@ -110,6 +110,9 @@ def test_monthly_limit_refuses_even_with_daily_room() -> None:
 def test_status_for_banner_never_raises() -> None:
     status = budget_status(BUDGET, SpendTotals(9.0, 9.0), 5.0)
     assert not status.within_budget and status.remaining_today_usd == 1.0
+    assert status.summary() == (
+        "worst case $5.00; budget left today $1.00 of $10.00, this month $91.00 of $100.00"
+    )
 
 
 # --- ledger ------------------------------------------------------------------------

@@ -40,8 +40,12 @@ def test_every_attempt_is_rate_limited_reserved_settled_and_audited(
 ) -> None:
     key = "test-key-" + secrets.token_hex(8)
     monkeypatch.setenv("OPENAI_API_KEY", key)
-    leaky = failure("server_error", http_status=500)
-    leaky.args = (f"500 from upstream; sent with key {key}",)
+    leaky = ProviderCallError(
+        f"500 from upstream; sent with key {key}",
+        error_class="server_error",
+        retryable=True,
+        http_status=500,
+    )
     inner = ScriptedClient(
         {"gpt-5.2": [leaky, exchange_for("gpt-5.2", input_tokens=2000, output_tokens=1000)]}
     )
@@ -59,6 +63,8 @@ def test_every_attempt_is_rate_limited_reserved_settled_and_audited(
     assert [line["success"] for line in audit] == [False, True]
     assert audit[0]["prompt_hash"] is None and audit[1]["prompt_hash"].startswith("sha256:")
     assert key not in Path("logs/ai_model_calls.jsonl").read_text()
+    assert "[REDACTED]" in audit[0]["error_message"]
+    assert key not in repr(exchange.attempts)  # nor in the attempts bound for the pack
     expected = (2000 * 0.00175 + 1000 * 0.014) / 1000
     assert audit[1]["cost_usd"] == pytest.approx(expected)
     spend = [json.loads(x) for x in Path("logs/spend_ledger.jsonl").read_text().splitlines()]

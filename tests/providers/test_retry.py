@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import secrets
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -298,3 +299,20 @@ def test_real_sleep_next_attempt_not_before_retry_after() -> None:
     RetryingClient(inner, policy).complete(request_for("gpt-5.2"))
     assert len(sent_at) == 2
     assert sent_at[1] - sent_at[0] >= 0.3
+
+
+def test_keys_never_reach_attempts_or_the_final_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    key = "test-key-" + secrets.token_hex(8)
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    leaky = ProviderCallError(
+        f"401 for Authorization: Bearer {key}",
+        error_class="authentication",
+        retryable=False,
+        http_status=401,
+    )
+    inner = ScriptedClient({"gpt-5.2": [leaky]})
+    with pytest.raises(ProviderCallError) as caught:
+        _client(inner, FakeClock()).complete(request_for("gpt-5.2"))
+    assert key not in str(caught.value)
+    assert key not in (caught.value.attempts[0].error_message or "")
+    assert "[REDACTED]" in str(caught.value)
