@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from aiops.errors import ModelNotAllowedError
 from aiops.governance.fallback import Candidate, FallbackChain
 from aiops.providers.base import Attempt, Exchange, ModelClient, ModelRequest, ProviderCallError
 
 ALL_MODELS_FAILED = "all_models_failed"
-NO_MODEL_AVAILABLE = "no_model_available"
 
 
 @dataclass(frozen=True)
@@ -42,12 +42,7 @@ def complete_with_fallback(
     failures: list[str] = []
     warnings = [f"skipped {s.model_id}: {s.reason}" for s in chain.skipped]
     if not chain.candidates:
-        raise ProviderCallError(
-            "no model left to try: " + "; ".join(warnings),
-            error_class=NO_MODEL_AVAILABLE,
-            retryable=False,
-            fallback_ok=False,
-        )
+        raise ModelNotAllowedError("no model may be called: " + "; ".join(warnings))
     for candidate in chain.candidates:
         try:
             exchange = client.complete(make_request(candidate.model_id))

@@ -7,12 +7,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from aiops.errors import EXIT_PROVIDER
-from aiops.governance.fallback import FallbackChain, fallback_chain
+from aiops.errors import EXIT_BLOCKED, EXIT_PROVIDER, ModelNotAllowedError
+from aiops.governance.fallback import FallbackChain, Skipped, fallback_chain
 from aiops.providers.base import ProviderCallError
 from aiops.providers.fallback import (
     ALL_MODELS_FAILED,
-    NO_MODEL_AVAILABLE,
     FallbackResult,
     complete_with_fallback,
 )
@@ -150,6 +149,10 @@ def test_fallback_equal_to_critic_is_never_called() -> None:
 
 def test_no_candidate_left_sends_nothing() -> None:
     inner = ScriptedClient({})
-    with pytest.raises(ProviderCallError) as caught:
-        complete_with_fallback(inner, FallbackChain([], []), request_for, alert_on_fallback=True)
-    assert caught.value.error_class == NO_MODEL_AVAILABLE and inner.calls == []
+    chain = FallbackChain([], [Skipped("gpt-5.2", "SoD FAIL: proposer gpt-5.2 == critic gpt-5.2")])
+    with pytest.raises(ModelNotAllowedError) as caught:
+        complete_with_fallback(inner, chain, request_for, alert_on_fallback=True)
+    assert caught.value.exit_code == EXIT_BLOCKED and inner.calls == []
+    assert str(caught.value) == (
+        "no model may be called: skipped gpt-5.2: SoD FAIL: proposer gpt-5.2 == critic gpt-5.2"
+    )
