@@ -173,7 +173,7 @@ class RetryingClient:
                     raise _final_error(request, error, done, attempt_no) from None
                 self._sleep(delay)
                 continue
-            succeeded = exchange.attempts or [
+            succeeded = _scrubbed(request, exchange.attempts) or [
                 Attempt(
                     model_id=request.model_id,
                     endpoint=request.model.endpoint.value,
@@ -201,7 +201,7 @@ class RetryingClient:
 
     def _deadline_error(self, request: ModelRequest, done: list[Attempt]) -> ProviderCallError:
         return ProviderCallError(
-            f"{request.model_id}: run deadline of {self._policy.run_deadline_seconds:g} s "
+            f"{request.model_id}: run deadline of {self.deadline.seconds:g} s "
             f"reached after {len(done)} attempt(s)",
             error_class=DEADLINE_EXCEEDED,
             retryable=False,
@@ -214,22 +214,23 @@ class RetryingClient:
 def _failed_attempts(
     request: ModelRequest, error: ProviderCallError, latency_ms: int
 ) -> list[Attempt]:
-    """The inner client's own record of what it tried when it gave one, else ours;
-    error messages scrubbed of credentials either way (they go into packs and logs)."""
-    attempts = list(error.attempts) or [
+    """The inner client's own record of what it tried when it gave one, else ours."""
+    return _scrubbed(request, error.attempts) or [
         Attempt(
             model_id=request.model_id,
             endpoint=request.model.endpoint.value,
             http_status=error.http_status,
             error_class=error.error_class,
-            error_message=str(error),
+            error_message=_scrub(request, str(error)),
             latency_ms=latency_ms,
         )
     ]
+
+
+def _scrubbed(request: ModelRequest, attempts: list[Attempt]) -> list[Attempt]:
+    """Attempts go into packs and logs: no credential may survive in their messages."""
     return [
-        replace(a, error_message=_scrub(request, a.error_message))
-        if a.error_message is not None
-        else a
+        replace(a, error_message=_scrub(request, a.error_message)) if a.error_message else a
         for a in attempts
     ]
 
