@@ -47,6 +47,9 @@ class CallGuard:
     audit: AuditLog = field(init=False)
     statuses: list[BudgetStatus] = field(default_factory=list, init=False)
     costs_usd: list[float] = field(default_factory=list, init=False)
+    # Every attempt seen, in order: what the pack records even when a later attempt is
+    # refused by the budget (BudgetExceededError carries no attempts).
+    attempts: list[Attempt] = field(default_factory=list, init=False)
     _open: Reservation | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
@@ -80,6 +83,7 @@ class CallGuard:
             self.ledger.settle(self._open, at=at, usage=usage, cost=cost)
             self._open = None
         self.costs_usd.append(cost)
+        self.attempts.append(attempt)
         self.audit.record(
             AuditRecord.for_attempt(
                 attempt,

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from aiops.errors import BudgetExceededError
+from aiops.governance.budget import Reservation
 from aiops.governance.call_guard import CallGuard
-from aiops.providers.base import ProviderCallError
+from aiops.providers.base import ProviderCallError, Usage
 from aiops.providers.retry import RetryingClient
 from tests.providers._fakes import (
     FakeClock,
@@ -97,3 +99,29 @@ def test_threshold_warning_reaches_the_guard() -> None:
     guard = CallGuard(reg, run_id="L2-r", layer_id="L2", rate_limit=lambda *a, **k: 0.0)
     _client(inner, guard).complete(request_for("gpt-5.2"))  # worst case ≈ $1.79
     assert guard.warnings and guard.warnings[0].startswith("budget: daily spend could reach")
+
+
+def test_budget_refusal_on_a_retry_keeps_the_attempts_made() -> None:
+    reg = registry()
+    reg = reg.model_copy(
+        update={"budget": reg.budget.model_copy(update={"daily_cost_limit_usd": 3.5})}
+    )
+    guard = CallGuard(reg, run_id="L2-r", layer_id="L2", rate_limit=lambda *a, **k: 0.0)
+
+    def spend(amount: float) -> None:
+        guard.ledger.settle(
+            Reservation(f"other-{amount}", "L2-other", "L2", "gpt-5.2", 0.0),
+            at=guard.clock(),
+            usage=Usage(),
+            cost=amount,
+        )
+
+    spend(1.5)  # earlier today; gpt-5.2's worst case (about $1.79) still fits in $3.50
+    inner = ScriptedClient(
+        {"gpt-5.2": [failure("server_error", http_status=500)]},
+        on_call=lambda _m: spend(0.5),  # another run spends while this attempt runs
+    )
+    with pytest.raises(BudgetExceededError):
+        _client(inner, guard).complete(request_for("gpt-5.2"))
+    assert inner.calls == ["gpt-5.2"]  # the retry was refused before sending
+    assert [a.http_status for a in guard.attempts] == [500]
