@@ -102,3 +102,7 @@ class ProviderError(AiopsError):
 
 class BudgetExceededError(GovernanceError):
     """A call could pass the daily or monthly budget; refused before sending."""
+
+
+class SpendLedgerError(GovernanceError):
+    """The spend ledger cannot be read or written: today's spend is unknown, so refuse."""

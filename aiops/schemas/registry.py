@@ -135,12 +135,45 @@ class SoDAudit(Strict):
     log_sod_violations: bool = True
 
 
+# Every field an audit log line carries (aiops.evidence.audit_log); the registry's
+# ``audit.required_log_fields`` may only name these.
+AUDIT_LOG_FIELDS = (
+    "timestamp_utc",
+    "run_id",
+    "layer_id",
+    "role",
+    "model_id",
+    "endpoint",
+    "prompt_hash",
+    "input_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+    "cost_usd",
+    "latency_ms",
+    "retry_delay_ms",
+    "http_status",
+    "error_class",
+    "success",
+    "error_message",
+)
+
+
 class Audit(Strict):
     log_all_model_calls: bool = True
     log_destination: str = "logs/ai_model_calls.jsonl"
     required_log_fields: list[str]
     retention_days: PositiveInt = 90
     sod_checks: SoDAudit = SoDAudit()
+
+    @model_validator(mode="after")
+    def _known_fields(self) -> Self:
+        unknown = [name for name in self.required_log_fields if name not in AUDIT_LOG_FIELDS]
+        if unknown:
+            raise ValueError(
+                f"required_log_fields: aiops does not log {', '.join(map(repr, unknown))}; "
+                f"known fields are {', '.join(AUDIT_LOG_FIELDS)}"
+            )
+        return self
 
 
 class Registry(Strict):

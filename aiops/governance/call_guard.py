@@ -1,0 +1,103 @@
+"""The per-attempt controls of a networked run, as ``RetryingClient`` hooks.
+
+Before every attempt: wait for a rate-limit slot (``rate_limit_rpm``, shared across
+processes), then reserve the attempt's worst-case cost in the spend ledger — refused
+with ``BudgetExceededError`` (exit 2) before anything is sent. After every attempt,
+success or not: settle the reservation with the actual cost from usage and append the
+attempt's audit line.
+
+    guard = CallGuard(registry, run_id=..., layer_id=..., deadline=deadline)
+    client = RetryingClient(inner, policy, deadline=deadline,
+                            before_attempt=guard.before_attempt,
+                            after_attempt=guard.after_attempt)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from aiops.canonical import prompt_hash
+from aiops.clock import now
+from aiops.evidence.audit_log import AuditLog, AuditRecord
+from aiops.governance.budget import (
+    BudgetStatus,
+    Reservation,
+    SpendLedger,
+    actual_cost,
+    worst_case_cost,
+)
+from aiops.providers.base import Attempt, Exchange, ModelRequest, Usage
+from aiops.providers.ratelimit import acquire
+from aiops.providers.retry import Deadline
+from aiops.redact import secrets_from_env
+from aiops.schemas.registry import Registry
+
+
+@dataclass
+class CallGuard:
+    registry: Registry
+    run_id: str
+    layer_id: str
+    deadline: Deadline | None = None
+    clock: Callable[[], datetime] = now
+    rate_limit: Callable[..., float] = acquire
+    ledger: SpendLedger = field(init=False)
+    audit: AuditLog = field(init=False)
+    statuses: list[BudgetStatus] = field(default_factory=list, init=False)
+    costs_usd: list[float] = field(default_factory=list, init=False)
+    # Every attempt seen, in order: what the pack records even when a later attempt is
+    # refused by the budget (BudgetExceededError carries no attempts).
+    attempts: list[Attempt] = field(default_factory=list, init=False)
+    _open: Reservation | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.ledger = SpendLedger(
+            self.registry.budget,
+            reservation_ttl_s=self.registry.fallback_policy.run_deadline_seconds,
+        )
+        keys = secrets_from_env(p.api_key_env for p in self.registry.providers.values())
+        self.audit = AuditLog(self.registry.audit, known_secrets=keys)
+
+    def before_attempt(self, request: ModelRequest) -> None:
+        max_wait = self.deadline.remaining() if self.deadline is not None else None
+        self.rate_limit(request.model_id, request.model.rate_limit_rpm, max_wait_s=max_wait)
+        reservation, status = self.ledger.reserve(
+            worst_case_cost(request),
+            at=self.clock(),
+            run_id=self.run_id,
+            layer_id=self.layer_id,
+            model_id=request.model_id,
+        )
+        self._open = reservation
+        self.statuses.append(status)
+
+    def after_attempt(
+        self, request: ModelRequest, attempt: Attempt, exchange: Exchange | None
+    ) -> None:
+        usage = exchange.usage if exchange is not None else Usage()
+        cost = actual_cost(request.model, usage)
+        at = self.clock()
+        if self._open is not None:
+            self.ledger.settle(self._open, at=at, usage=usage, cost=cost)
+            self._open = None
+        self.costs_usd.append(cost)
+        self.attempts.append(attempt)
+        self.audit.record(
+            AuditRecord.for_attempt(
+                attempt,
+                at=at,
+                run_id=self.run_id,
+                layer_id=self.layer_id,
+                role=request.role,
+                prompt_hash=prompt_hash(exchange.request_body) if exchange else None,
+                usage=usage,
+                cost_usd=cost,
+            )
+        )
+
+    @property
+    def warnings(self) -> list[str]:
+        """Budget threshold warnings seen so far, each once."""
+        return list(dict.fromkeys(w for status in self.statuses for w in status.warnings))

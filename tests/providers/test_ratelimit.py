@@ -1,0 +1,97 @@
+"""Per-model rate limits over a sliding 60 s window, shared across processes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from aiops.providers.base import ProviderCallError
+from aiops.providers.ratelimit import RATE_LIMIT_WAIT, acquire
+from tests._procs import run_concurrently
+
+
+class WallClock:
+    def __init__(self) -> None:
+        self.now = 1_700_000_000.0
+        self.sleeps: list[float] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def _acquire(clock: WallClock, rpm: int = 3, **kw: object) -> float:
+    return acquire("gpt-5.2", rpm, sleep=clock.sleep, clock=clock.time, **kw)  # type: ignore[arg-type]
+
+
+def test_slots_free_then_wait_for_the_oldest_to_leave_the_window(tmp_path: Path) -> None:
+    clock = WallClock()
+    assert [_acquire(clock) for _ in range(3)] == [0.0, 0.0, 0.0]
+    clock.now += 10
+    waited = _acquire(clock)  # the 4th within a minute waits until the 1st is 60 s old
+    assert waited == pytest.approx(50.0)
+    assert clock.sleeps == [pytest.approx(50.0)]
+    state = json.loads((tmp_path / "logs/ratelimit/gpt-5.2.json").read_text())
+    # all three left the window together at t=60, when the 4th was taken
+    assert state == {"model_id": "gpt-5.2", "window": [pytest.approx(1_700_000_060.0)]}
+
+
+def test_window_slides(tmp_path: Path) -> None:
+    clock = WallClock()
+    for _ in range(3):
+        _acquire(clock)
+        clock.now += 25  # t = 0, 25, 50
+    assert clock.now == pytest.approx(1_700_000_075.0)
+    assert _acquire(clock) == 0.0  # the t=0 request left the window at t=60
+
+
+def test_models_have_separate_windows() -> None:
+    clock = WallClock()
+    for _ in range(3):
+        _acquire(clock)
+    assert acquire("o3", 3, sleep=clock.sleep, clock=clock.time) == 0.0
+
+
+def test_wait_beyond_the_deadline_is_refused() -> None:
+    clock = WallClock()
+    for _ in range(3):
+        _acquire(clock)
+    with pytest.raises(ProviderCallError) as caught:
+        _acquire(clock, max_wait_s=5.0)
+    assert caught.value.error_class == RATE_LIMIT_WAIT and not caught.value.fallback_ok
+    assert clock.sleeps == []
+
+
+def test_corrupt_state_is_an_empty_window(tmp_path: Path) -> None:
+    state = tmp_path / "logs/ratelimit/gpt-5.2.json"
+    state.parent.mkdir(parents=True)
+    state.write_text('{"window": [1, 2')
+    assert _acquire(WallClock()) == 0.0
+    assert len(json.loads(state.read_text())["window"]) == 1
+
+
+TAKER = """
+from aiops.providers.base import ProviderCallError
+from aiops.providers.ratelimit import acquire
+start()
+got = 0
+for _ in range(5):
+    try:
+        acquire("gpt-5.2", 12, max_wait_s=0)
+        got += 1
+    except ProviderCallError:
+        pass
+print(got)
+"""
+
+
+def test_eight_processes_share_one_window(tmp_path: Path) -> None:
+    granted = run_concurrently(TAKER, 8, tmp_path)
+    assert sum(int(out) for out in granted) == 12  # 40 tries, 12 requests per minute
+    state = json.loads((tmp_path / "logs/ratelimit/gpt-5.2.json").read_text())
+    assert len(state["window"]) == 12
