@@ -102,3 +102,9 @@ class ProviderError(AiopsError):
 
 class BudgetExceededError(GovernanceError):
     """A call could pass the daily or monthly budget; refused before sending."""
+
+
+class PackReadError(AiopsError):
+    """A path is not an evidence pack, or a pack file the command needs is unreadable."""
+
+    exit_code = EXIT_BLOCKED
