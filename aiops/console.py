@@ -183,14 +183,14 @@ def render_pilot_report(report: PilotReport) -> None:
     for column in ("KPI", "Value", "Threshold", "Status", "Detail"):
         table.add_column(column, overflow="fold")
     for kpi in report.kpis:
-        detail = kpi.detail + (
-            f"; failing: {', '.join(kpi.failing_packs)}" if kpi.failing_packs else ""
-        )
         style = _KPI_STYLE[kpi.status]
         table.add_row(
-            kpi.name, kpi.value, kpi.threshold, f"[{style}]{kpi.status}[/]", escape(detail)
+            kpi.name, kpi.value, kpi.threshold, f"[{style}]{kpi.status}[/]", escape(kpi.detail)
         )
     out.print(table)
+    for kpi in report.kpis:
+        if kpi.failing_packs:
+            out.print(f"[bold]{kpi.name} failing:[/bold] {escape(', '.join(kpi.failing_packs))}")
     extra = Table(show_header=False, box=None, padding=(0, 2))
     extra.add_column(style="bold")
     extra.add_column()
