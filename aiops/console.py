@@ -149,12 +149,15 @@ def render_drift(result: DriftResult) -> None:
     flag = "[red]FLAGGED[/red]" if result.flagged else "[green]within threshold[/green]"
     out.print(
         f"[bold]Drift[/bold] {escape(result.current_pack_id)} vs baseline "
-        f"{escape(result.baseline_pack_id)}: {result.token_drift_pct:.2f} % "
-        f"(threshold {result.threshold_pct:g} %) — {flag}"
+        f"{escape(result.baseline_pack_id)}"
     )
     table = Table(show_header=False, box=None, padding=(0, 2))
     table.add_column(style="bold")
     table.add_column()
+    table.add_row(
+        "Token drift",
+        f"{result.token_drift_pct:.2f} % (threshold {result.threshold_pct:g} %) — {flag}",
+    )
     table.add_row(
         "Tokens",
         f"{result.baseline_tokens} vs {result.current_tokens}, "

@@ -95,6 +95,7 @@ class DaySpec:
     recorded_cost_usd: float | None = None
     review_minutes: float | None = None
     review_decision: str = "APPROVE"
+    prompt_version: str = PROMPT_VERSION
 
     @property
     def epoch(self) -> int:
@@ -219,7 +220,7 @@ def write_l2_pack(ledger: Path, spec: DaySpec) -> Path:
         manifest = base_manifest(pre, "replay", "").model_copy(
             update={
                 "prompt_id": PROMPT_ID,
-                "prompt_version": PROMPT_VERSION,
+                "prompt_version": spec.prompt_version,
                 "outputs_manifest": outputs,
             }
         )
