@@ -97,6 +97,8 @@ def render_review_pack(session: ReviewSession) -> None:
         table.add_row("", escape(f"violation {v.rule}: {v.detail}"))
     critic = view.critic or {}
     table.add_row("Critic decision", escape(str(critic.get("decision") or "none")))
+    if critic.get("rationale"):
+        table.add_row("Critic rationale", escape(str(critic["rationale"])))
     content = session.content
     table.add_row("Regime", escape(content.regime or "none"))
     out.print(table)
