@@ -8,10 +8,14 @@ Token drift (documented in docs/pilot.md, "Drift"):
 * tokens are the lower-cased (NFKC, casefold) number and word runs of that text:
   ``\\d+(?:[.,]\\d+)*`` or ``[^\\W\\d_]+``; punctuation, JSON syntax and whitespace are
   not tokens;
-* ``drift % = 100 x (1 - 2M / (|A| + |B|))``, ``A`` the baseline's tokens, ``B`` the
-  current's, ``M`` the tokens in the matching blocks of ``difflib.SequenceMatcher(None,
-  B, A, autojunk=False)`` (i.e. ``100 x (1 - ratio())``), rounded to 2 decimals; 0 when
-  both are empty.
+* ``drift % = 100 x (1 - 2 x LCS(A, B) / (|A| + |B|))``, ``A`` the baseline's tokens,
+  ``B`` the current's, ``LCS`` the length of their longest common subsequence (so the
+  drift is the share of tokens a word-level diff would delete or insert), rounded to 2
+  decimals; 0 when both are empty.
+
+The LCS is exact, computed with the bit-parallel algorithm of Crochemore, Iliopoulos,
+Pinzon and Reid (2001) on Python integers: ``O(|A| x |B| / w)`` machine-word operations,
+a fraction of a second for two outputs of tens of thousands of tokens.
 
 Flagged when the drift is above ``DRIFT_THRESHOLD_PCT`` (10 %; exactly 10 is not flagged).
 Structural drift is reported beside it: regime, scenarios and no-trade triggers.
@@ -21,7 +25,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from difflib import SequenceMatcher
 from pathlib import Path
 
 from aiops.canonical import canonical_json
@@ -45,15 +48,47 @@ def drift_text(proposer: dict[str, object], basis: DriftBasis) -> str:
     return text if isinstance(text, str) else ""
 
 
+class TokenIndex:
+    """One side of the LCS: each token's positions in ``tokens`` as a bit mask."""
+
+    def __init__(self, tokens: list[str]) -> None:
+        positions: dict[str, list[int]] = {}
+        for i, token in enumerate(tokens):
+            positions.setdefault(token, []).append(i)
+        self.length = len(tokens)
+        self.masks = {token: _bits(where) for token, where in positions.items()}
+
+    def lcs(self, other: list[str]) -> int:
+        """Length of the longest common subsequence with ``other`` (bit-parallel)."""
+        full = (1 << self.length) - 1
+        v = full
+        for token in other:
+            u = v & self.masks.get(token, 0)
+            v = ((v + u) | (v - u)) & full
+        return self.length - v.bit_count()
+
+
+def lcs_length(a: list[str], b: list[str]) -> int:
+    return TokenIndex(a).lcs(b)
+
+
+def _bits(positions: list[int]) -> int:
+    # bytes -> int is linear; OR-ing one bit at a time would be quadratic for common tokens
+    mask = bytearray((positions[-1] >> 3) + 1)
+    for i in positions:
+        mask[i >> 3] |= 1 << (i & 7)
+    return int.from_bytes(mask, "little")
+
+
 class BaselineComparer:
-    """Compares many packs against one baseline; the baseline is tokenised once and
-    ``SequenceMatcher`` keeps its index of the baseline's tokens between comparisons."""
+    """Compares many packs against one baseline; the baseline is tokenised and indexed
+    once."""
 
     def __init__(self, baseline: PackView) -> None:
         self.baseline = baseline
         self._proposer = _proposer_of(baseline)
         self._tokens: dict[DriftBasis, list[str]] = {}
-        self._matchers: dict[DriftBasis, SequenceMatcher[str]] = {}
+        self._indexes: dict[DriftBasis, TokenIndex] = {}
 
     def compare(self, current: PackView) -> DriftResult:
         base, cur = self.baseline, current
@@ -76,9 +111,7 @@ class BaselineComparer:
         )
         a = self._baseline_tokens(basis)
         b = tokenize(drift_text(proposer, basis))
-        matcher = self._matchers[basis]
-        matcher.set_seq1(b)  # seq2 (the indexed one) stays the baseline
-        matched = sum(block.size for block in matcher.get_matching_blocks())
+        matched = self._indexes[basis].lcs(b)
         total = len(a) + len(b)
         drift = 0.0 if total == 0 else round(100.0 * (1.0 - 2.0 * matched / total), 2)
         structural = _structural(self._proposer, proposer)
@@ -102,9 +135,7 @@ class BaselineComparer:
     def _baseline_tokens(self, basis: DriftBasis) -> list[str]:
         if basis not in self._tokens:
             tokens = tokenize(drift_text(self._proposer, basis))
-            matcher: SequenceMatcher[str] = SequenceMatcher(None, autojunk=False)
-            matcher.set_seq2(tokens)
-            self._tokens[basis], self._matchers[basis] = tokens, matcher
+            self._tokens[basis], self._indexes[basis] = tokens, TokenIndex(tokens)
         return self._tokens[basis]
 
 

@@ -6,11 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from aiops.cli import app
 from aiops.evidence.reader import load_pack
-from aiops.services.pilot_drift import BaselineComparer, tokenize
+from aiops.services.pilot_drift import BaselineComparer, lcs_length, tokenize
 from tests.pilot_ledger import (
     DaySpec,
     baseline_parsed,
@@ -26,6 +28,30 @@ def test_tokenize_lowercases_words_and_keeps_numbers_whole() -> None:
         "regime", "risk", "on", "p", "0.35", "s", "p", "5,000", "strasse", "été", "x", "y"
     ]  # fmt: skip
     assert tokenize("  {} [] , : ") == []
+
+
+def dp_lcs(a: list[str], b: list[str]) -> int:
+    """The textbook dynamic programme, as the reference."""
+    row = [0] * (len(b) + 1)
+    for x in a:
+        diagonal, row[0] = 0, 0
+        for j, y in enumerate(b, 1):
+            diagonal, row[j] = row[j], diagonal + 1 if x == y else max(row[j], row[j - 1])
+    return row[-1]
+
+
+tokens = st.lists(st.sampled_from(["a", "b", "c", "d", "0.5"]), max_size=90)
+
+
+@given(tokens, tokens)
+def test_bit_parallel_lcs_equals_the_textbook_lcs(a: list[str], b: list[str]) -> None:
+    assert lcs_length(a, b) == dp_lcs(a, b) == lcs_length(b, a)
+
+
+def test_lcs_on_known_sequences() -> None:
+    assert lcs_length(list("ABCBDAB"), list("BDCABA")) == 4  # the CLRS example
+    assert lcs_length([], ["x"]) == 0
+    assert lcs_length(["x"] * 70, ["x"] * 65) == 65  # masks wider than a machine word
 
 
 @pytest.fixture
