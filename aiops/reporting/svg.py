@@ -7,6 +7,7 @@ such day, so a reader — or a test — can count the points.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
@@ -31,8 +32,8 @@ def line_chart(
     threshold: float | None = None,
 ) -> str:
     values = [v for s in series for v in s.values if v is not None]
-    top = max([*values, threshold or 0.0, 0.0]) or 1.0
-    top *= 1.1
+    grid = _nice_step(max([*values, threshold or 0.0, 0.0]) / 4)
+    top = grid * 4
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     step = plot_w / max(1, len(labels) - 1)
 
@@ -51,7 +52,7 @@ def line_chart(
         f'<text x="{LEFT}" y="18" font-size="14" font-weight="bold">{escape(title)}</text>',
     ]
     for k in range(5):  # horizontal grid with y labels
-        v = top / 1.1 * k / 4
+        v = grid * k
         out.append(
             f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(v):.1f}" y2="{y(v):.1f}" '
             'stroke="#e0e0e0"/>'
@@ -98,5 +99,13 @@ def line_chart(
     return "\n".join(out)
 
 
+def _nice_step(raw: float) -> float:
+    """The smallest 1, 2, 2.5 or 5 x 10^k at or above ``raw`` (1 for an empty chart)."""
+    if raw <= 0:
+        return 1.0
+    power = 10.0 ** math.floor(math.log10(raw))
+    return next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw * (1 - 1e-9))
+
+
 def _fmt(value: float) -> str:
-    return f"{value:.4g}"
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
