@@ -21,7 +21,8 @@ def main() -> None:
         dry = time_command(aiops_argv("l2", "dry-run"), runs, env=env)
     print(f"bare typer --help      {base * 1000:8.1f} ms   1.00x")
     print(
-        f"aiops --help           {help_time * 1000:8.1f} ms   {help_time / base:.2f}x  (target <= 1.30)"
+        f"aiops --help           {help_time * 1000:8.1f} ms   {help_time / base:.2f}x"
+        "  (target <= 1.30)"
     )
     print(f"aiops l2 dry-run       {dry * 1000:8.1f} ms   {dry / base:.2f}x")
 
