@@ -173,6 +173,132 @@ def _layer_app(layer: str) -> typer.Typer:
 for _layer in LAYERS:
     app.add_typer(_layer_app(_layer), name=_layer, help=f"Layer {_layer.upper()} runs.")
 
+# --- Pilot: operator review, drift and the KPI report --------------------------------
+
+
+def _stdin_is_tty() -> bool:
+    return sys.stdin.isatty()
+
+
+def _ask_decision() -> str:
+    choices = {"a": "APPROVE", "approve": "APPROVE", "r": "REJECT", "reject": "REJECT"}
+    while True:
+        answer = typer.prompt("Decision [approve/reject]", err=True).strip().lower()
+        if answer in choices:
+            return choices[answer]
+        print("aiops: please answer approve or reject", file=sys.stderr)
+
+
+@app.command("review")
+@errors_handled
+def review_cmd(
+    pack: Annotated[Path, typer.Argument(help="The pack directory to review.")],
+    approve: Annotated[bool, typer.Option("--approve", help="Approve without asking.")] = False,
+    reject: Annotated[bool, typer.Option("--reject", help="Reject without asking.")] = False,
+    notes: Annotated[
+        str | None, typer.Option(help="Review notes (asked for when interactive).")
+    ] = None,
+    reviewer: Annotated[
+        str | None, typer.Option(help="Reviewer name (default: $USER).", show_default=False)
+    ] = None,
+) -> None:
+    """Show a pack to the operator and record the decision in review.json beside it."""
+    if approve and reject:
+        _fail("choose one of --approve and --reject")
+    decision = "APPROVE" if approve else "REJECT" if reject else None
+    if decision is None and not _stdin_is_tty():
+        _fail("no terminal to ask on: pass --approve or --reject (and --notes)")
+    from aiops.console import render_review_pack, render_review_recorded
+    from aiops.services.review import default_reviewer, finish_review, start_review
+
+    name = default_reviewer(reviewer)
+    session = start_review(pack)
+    render_review_pack(session)
+    if decision is None:
+        decision = _ask_decision()
+        if notes is None:
+            notes = typer.prompt("Notes", default="", show_default=False, err=True)
+    recorded = finish_review(session, decision, notes or "", name)  # type: ignore[arg-type]
+    render_review_recorded(recorded)
+
+
+pilot_app = typer.Typer(
+    no_args_is_help=True, help="The 30-day pilot: drift and KPIs.", rich_markup_mode=None
+)
+app.add_typer(pilot_app, name="pilot")
+
+
+@pilot_app.command("drift")
+@errors_handled
+def pilot_drift_cmd(
+    baseline: Annotated[Path, typer.Argument(help="The baseline pack (day 1).")],
+    current: Annotated[Path, typer.Argument(help="The pack to compare with it.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Token and structural drift of CURRENT against BASELINE. Exit 1 when flagged."""
+    from aiops.services.pilot_drift import pilot_drift
+
+    result = pilot_drift(baseline, current)
+    if as_json:
+        from aiops.canonical import pack_json
+
+        sys.stdout.write(pack_json(result.model_dump(mode="json")).decode("utf-8"))
+    else:
+        from aiops.console import render_drift
+
+        render_drift(result)
+    if result.flagged:
+        raise typer.Exit(1)
+
+
+@pilot_app.command("report")
+@errors_handled
+def pilot_report_cmd(
+    ctx: typer.Context,
+    ledger: Annotated[
+        Path | None,
+        typer.Argument(help="Ledger directory (default: AIOPS_PACKS_DIR or ./evidence_packs)."),
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only packs created on or after this date (YYYY-MM-DD).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Also write a self-contained HTML report.")
+    ] = None,
+) -> None:
+    """The pilot KPIs over a ledger. Exit 1 when any KPI is not PASS."""
+    from datetime import date
+
+    from aiops.services.pilot_report import ReportOptions, pilot_report
+    from aiops.settings import Settings
+
+    try:
+        since_day = date.fromisoformat(since) if since is not None else None
+    except ValueError:
+        _fail(f"--since must be a date YYYY-MM-DD, got {since!r}")
+    report = pilot_report(
+        ReportOptions(
+            ledger=ledger or Settings().packs_dir, since=since_day, config_dir=_config_dir(ctx)
+        )
+    )
+    if html is not None:
+        from aiops.reporting.html import write_html
+
+        write_html(report, html)
+    if as_json:
+        from aiops.canonical import pack_json
+
+        sys.stdout.write(pack_json(report.model_dump(mode="json")).decode("utf-8"))
+    else:
+        from aiops.console import render_pilot_report
+
+        render_pilot_report(report)
+    if html is not None:
+        print(f"aiops: wrote {html}", file=sys.stderr)
+    if not report.all_pass:
+        raise typer.Exit(1)
+
 
 def main() -> None:
     app()

@@ -106,3 +106,9 @@ class BudgetExceededError(GovernanceError):
 
 class SpendLedgerError(GovernanceError):
     """The spend ledger cannot be read or written: today's spend is unknown, so refuse."""
+
+
+class PackReadError(AiopsError):
+    """A path is not an evidence pack, or a pack file the command needs is unreadable."""
+
+    exit_code = EXIT_BLOCKED

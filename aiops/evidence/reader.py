@@ -1,0 +1,98 @@
+"""Read a pack's JSON files into one typed view, for review, drift and the pilot report.
+
+The index must be a valid ``EvidencePack`` (otherwise it is not a pack). The other
+files are read as recorded; a missing or malformed one is ``None`` and the reason is
+kept in ``problems`` so a report can say why a figure is missing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from aiops.canonical import sha256_hex
+from aiops.errors import PackReadError
+from aiops.evidence.pack import (
+    CRITIC_OUTPUT_FILE,
+    PROPOSER_OUTPUT_FILE,
+    RUN_MANIFEST_FILE,
+    SCOPE_CHECK_FILE,
+    SOD_CHECK_FILE,
+)
+from aiops.schemas.checks import ScopeCheck, SoDCheck
+from aiops.schemas.manifest import RunManifest
+from aiops.schemas.pack import EVIDENCE_PACK_FILE, EvidencePack
+
+
+@dataclass(frozen=True)
+class PackView:
+    path: Path
+    index: EvidencePack
+    index_sha256: str
+    manifest: RunManifest | None
+    sod: SoDCheck | None
+    scope: ScopeCheck | None
+    proposer: dict[str, Any] | None  # proposer_output.json as recorded
+    critic: dict[str, Any] | None  # critic_output.json as recorded
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def day(self) -> str:
+        return self.index.creation_timestamp[:10]
+
+    @property
+    def prompt_key(self) -> tuple[str | None, str | None]:
+        m = self.manifest
+        return (m.prompt_id, m.prompt_version) if m else (None, None)
+
+
+def load_pack(path: Path) -> PackView:
+    index_path = path / EVIDENCE_PACK_FILE
+    if not path.is_dir() or not index_path.is_file():
+        raise PackReadError(f"{path} is not an evidence pack (no {EVIDENCE_PACK_FILE})")
+    raw = index_path.read_bytes()
+    try:
+        index = EvidencePack.model_validate(json.loads(raw))
+    except (ValueError, UnicodeDecodeError) as exc:
+        detail = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
+        raise PackReadError(f"{index_path} is not a valid evidence pack index: {detail}") from None
+    problems: list[str] = []
+    listed = {artifact.name for artifact in index.artifacts}
+
+    def model_file(name: str, schema: Any) -> Any:
+        if name not in listed:
+            return None
+        data = _read_json(path / name, problems)
+        if data is None or schema is None:
+            return data if isinstance(data, dict) else None
+        try:
+            return schema.model_validate(data)
+        except ValidationError as exc:
+            problems.append(f"{name}: {exc.errors()[0]['msg']}")
+            return None
+
+    return PackView(
+        path=path,
+        index=index,
+        index_sha256=sha256_hex(raw),
+        manifest=model_file(RUN_MANIFEST_FILE, RunManifest),
+        sod=model_file(SOD_CHECK_FILE, SoDCheck),
+        scope=model_file(SCOPE_CHECK_FILE, ScopeCheck),
+        proposer=model_file(PROPOSER_OUTPUT_FILE, None),
+        critic=model_file(CRITIC_OUTPUT_FILE, None),
+        problems=problems,
+    )
+
+
+def _read_json(path: Path, problems: list[str]) -> Any:
+    try:
+        return json.loads(path.read_bytes())
+    except FileNotFoundError:
+        problems.append(f"{path.name}: missing")
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        problems.append(f"{path.name}: unreadable ({exc.__class__.__name__})")
+    return None

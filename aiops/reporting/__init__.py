@@ -1,0 +1,1 @@
+"""Rendering of pilot results to files people open: a self-contained HTML page."""

@@ -1,0 +1,304 @@
+"""``aiops pilot report``: the Phase 3 seed's KPIs (§7.2) over a ledger of packs.
+
+KPIs and thresholds (docs/pilot.md, "KPIs"): SoD compliance 100 %, scope compliance
+100 %, evidence-pack completeness 100 % (every pack verifies), median operator review
+time < 15 min, weekly drift against the day-1 baseline <= 10 %. Beside them: fallback
+rate, cost per day and latency p50/p95 per model (services/pilot_usage.py).
+
+Verification is injected: ``verify(pack_dir) -> bool``. The default is the STAND-IN
+file check of ``aiops.evidence.integrity`` until the full verify-pack service is wired in.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+from aiops.configuration import load_config
+from aiops.errors import PackReadError, UsageError
+from aiops.evidence.integrity import standin_verify
+from aiops.evidence.ledger import pack_dirs
+from aiops.evidence.reader import PackView, load_pack
+from aiops.evidence.review import check_review, read_review
+from aiops.schemas.pilot import DayFigures, DriftResult, Kpi, ModelLatency, PilotReport
+from aiops.services.pilot_drift import DRIFT_THRESHOLD_PCT, BaselineComparer
+from aiops.services.pilot_usage import calls, is_fallback, percentile
+
+Verifier = Callable[[Path], bool]
+REVIEW_LIMIT_MIN = 15.0
+STANDIN_VERIFIER = "stand-in file check (aiops.evidence.integrity)"
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    ledger: Path
+    since: date | None = None
+    config_dir: Path | None = None
+
+
+@dataclass(frozen=True)
+class _Pack:
+    """A pack directory of the ledger: its view, or why the index could not be read."""
+
+    path: Path
+    view: PackView | None
+    error: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.view.index.evidence_pack_id if self.view else self.path.name
+
+
+def pilot_report(
+    options: ReportOptions, verify: Verifier | None = None, verifier_name: str | None = None
+) -> PilotReport:
+    if not options.ledger.is_dir():
+        raise UsageError(f"ledger {options.ledger} is not a directory")
+    registry = load_config(options.config_dir).registry
+    ledger_packs = _load(options.ledger)
+    packs = [p for p in ledger_packs if _in_window(p, options.since)]
+    if not packs:
+        since = f" since {options.since.isoformat()}" if options.since else ""
+        raise PackReadError(f"no evidence packs in {options.ledger}{since}")
+    verify = verify or standin_verify
+    views = [p.view for p in packs if p.view is not None]
+    days = _calendar(views)
+    # The baseline is the pilot's day 1 even when --since starts the window later.
+    in_window = {id(v) for v in views}
+    all_drifts = _drifts([p.view for p in ledger_packs if p.view is not None])
+    drifts = [d for d in all_drifts if id(d.view) in in_window]
+    kpis = [
+        _ratio_kpi("sod", "SoD compliance", packs, lambda v: v.index.sod_check.result == "PASS"),
+        _ratio_kpi(
+            "scope",
+            "Scope compliance",
+            packs,
+            lambda v: (
+                v.index.capability_scope_check.result == "PASS"
+                and not v.index.capability_scope_check.violations
+            ),
+        ),
+        _completeness(packs, verify),
+        _review_time(packs),
+        _weekly_drift(all_drifts, options.since),
+    ]
+    with_proposer = [v for v in views if v.proposer is not None]
+    fallbacks = sum(1 for v in with_proposer if is_fallback(v))
+    per_day_cost: dict[str, float] = defaultdict(float)
+    per_model: dict[str, list[float]] = defaultdict(list)
+    per_day_latency: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    unpriced = 0
+    for view in views:
+        for call in calls(view, registry):
+            if call.cost_usd is None:
+                unpriced += 1
+            else:
+                per_day_cost[view.day] += call.cost_usd
+            if call.latency_ms is not None:
+                per_model[call.model_id].append(call.latency_ms)
+                per_day_latency[view.day][call.model_id].append(call.latency_ms)
+    total_cost = sum(per_day_cost.values())
+    # A day's drift is that of its last pack (by sequence) against the baseline.
+    daily_drift = {point.day: point.result.token_drift_pct for point in drifts}
+    counts: dict[str, int] = defaultdict(int)
+    for view in views:
+        counts[view.day] += 1
+    return PilotReport(
+        ledger=str(options.ledger),
+        since=options.since.isoformat() if options.since else None,
+        first_day=days[0] if days else None,
+        last_day=days[-1] if days else None,
+        packs=len(packs),
+        baseline_pack_id=all_drifts[0].view.index.evidence_pack_id if all_drifts else None,
+        verifier=verifier_name or (STANDIN_VERIFIER if verify is standin_verify else "custom"),
+        kpis=kpis,
+        all_pass=all(k.status == "PASS" for k in kpis),
+        fallback_packs=fallbacks,
+        fallback_rate_pct=_pct(fallbacks, len(with_proposer)),
+        cost_total_usd=round(total_cost, 6),
+        cost_per_day_usd=round(total_cost / len(days), 6) if days else None,
+        unpriced_calls=unpriced,
+        latency=[
+            ModelLatency(
+                model_id=model,
+                calls=len(values),
+                p50_ms=round(percentile(values, 50), 1),
+                p95_ms=round(percentile(values, 95), 1),
+            )
+            for model, values in sorted(per_model.items())
+        ],
+        drift_flagged_days=sorted(d for d, pct in daily_drift.items() if pct > DRIFT_THRESHOLD_PCT),
+        days=[
+            DayFigures(
+                day=day,
+                packs=counts.get(day, 0),
+                drift_pct=daily_drift.get(day),
+                cost_usd=round(per_day_cost[day], 6) if day in per_day_cost else None,
+                latency_ms={
+                    model: round(statistics.fmean(values), 1)
+                    for model, values in sorted(per_day_latency.get(day, {}).items())
+                },
+            )
+            for day in days
+        ],
+    )
+
+
+def _load(ledger: Path) -> list[_Pack]:
+    packs: list[_Pack] = []
+    for path in pack_dirs(ledger):
+        try:
+            packs.append(_Pack(path, load_pack(path)))
+        except PackReadError as exc:
+            packs.append(_Pack(path, None, str(exc)))
+    return sorted(packs, key=lambda p: (p.view.index.sequence if p.view else 0, p.path.name))
+
+
+def _in_window(pack: _Pack, since: date | None) -> bool:
+    """A pack whose index cannot be read has no date: it is never filtered out."""
+    return since is None or pack.view is None or pack.view.day >= since.isoformat()
+
+
+def _calendar(views: list[PackView]) -> list[str]:
+    if not views:
+        return []
+    first = date.fromisoformat(min(v.day for v in views))
+    last = date.fromisoformat(max(v.day for v in views))
+    return [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
+
+
+@dataclass(frozen=True)
+class _DriftPoint:
+    view: PackView
+    result: DriftResult
+
+    @property
+    def day(self) -> str:
+        return self.view.day
+
+
+def _drifts(views: list[PackView]) -> list[_DriftPoint]:
+    """Every pack of the baseline's layer and prompt against the day-1 baseline: the
+    first pack (by sequence) with a proposer output."""
+    candidates = [v for v in views if v.proposer is not None]
+    if not candidates:
+        return []
+    baseline = candidates[0]
+    comparer = BaselineComparer(baseline)
+    return [
+        _DriftPoint(v, comparer.compare(v))
+        for v in candidates
+        if v.index.layer_id == baseline.index.layer_id and v.prompt_key == baseline.prompt_key
+    ]
+
+
+def _weekly_drift(drifts: list[_DriftPoint], since: date | None) -> Kpi:
+    """Weekly checks: the first pack on or after baseline day + 7k, within that week;
+    with ``since``, only the checks that fall in the window."""
+    threshold = f"<= {DRIFT_THRESHOLD_PCT:g} %"
+    if not drifts:
+        return _kpi("drift", "Weekly drift", "n/a", threshold, "NO DATA", "no proposer output")
+    start = date.fromisoformat(drifts[0].day)
+    checks: dict[int, _DriftPoint] = {}
+    for point in drifts:
+        week = (date.fromisoformat(point.day) - start).days // 7
+        if week >= 1 and week not in checks:
+            checks[week] = point
+    if since is not None:
+        checks = {w: p for w, p in checks.items() if p.day >= since.isoformat()}
+    if not checks:
+        return _kpi(
+            "drift", "Weekly drift", "n/a", threshold, "NO DATA", "pilot shorter than 8 days"
+        )
+    worst = max(p.result.token_drift_pct for p in checks.values())
+    flagged = [p.view.index.evidence_pack_id for p in checks.values() if p.result.flagged]
+    detail = "; ".join(
+        f"week {w}: {p.result.token_drift_pct:.2f} % ({p.day})" for w, p in sorted(checks.items())
+    )
+    status = "FAIL" if flagged else "PASS"
+    return _kpi("drift", "Weekly drift", f"{worst:.2f} % max", threshold, status, detail, flagged)
+
+
+def _ratio_kpi(
+    key: str, name: str, packs: list[_Pack], compliant: Callable[[PackView], bool]
+) -> Kpi:
+    failing = [p.label for p in packs if p.view is None or not compliant(p.view)]
+    good = len(packs) - len(failing)
+    return _kpi(
+        key,
+        name,
+        f"{100.0 * good / len(packs):.2f} %",
+        "100 %",
+        "PASS" if not failing else "FAIL",
+        f"{good}/{len(packs)} packs",
+        failing,
+    )
+
+
+def _completeness(packs: list[_Pack], verify: Verifier) -> Kpi:
+    failing = [p.label for p in packs if p.view is None or not verify(p.path)]
+    good = len(packs) - len(failing)
+    return _kpi(
+        "completeness",
+        "Evidence-pack completeness",
+        f"{100.0 * good / len(packs):.2f} %",
+        "100 %",
+        "PASS" if not failing else "FAIL",
+        f"{good}/{len(packs)} packs verify",
+        failing,
+    )
+
+
+def _review_time(packs: list[_Pack]) -> Kpi:
+    minutes: list[float] = []
+    slow: list[str] = []  # reviews over the limit: shown, though the KPI is the median
+    invalid = 0
+    for pack in packs:
+        if pack.view is None:
+            continue
+        if check_review(pack.path):
+            invalid += 1
+            continue
+        review = read_review(pack.path)
+        if review is not None:
+            minutes.append(review.duration_seconds / 60.0)
+            if minutes[-1] >= REVIEW_LIMIT_MIN:
+                slow.append(pack.label)
+    detail = f"{len(minutes)}/{len(packs)} packs reviewed"
+    detail += f"; {invalid} invalid (not counted)" if invalid else ""
+    detail += f"; {len(slow)} over {REVIEW_LIMIT_MIN:g} min: {', '.join(slow)}" if slow else ""
+    if not minutes:
+        return _kpi("review_time", "Median review time", "n/a", "< 15 min", "NO DATA", detail)
+    median = statistics.median(minutes)
+    status = "PASS" if median < REVIEW_LIMIT_MIN else "FAIL"
+    return _kpi(
+        "review_time", "Median review time", f"{median:.2f} min", "< 15 min", status, detail
+    )
+
+
+def _kpi(
+    key: str,
+    name: str,
+    value: str,
+    threshold: str,
+    status: str,
+    detail: str,
+    failing: list[str] | None = None,
+) -> Kpi:
+    return Kpi(
+        key=key,
+        name=name,
+        value=value,
+        threshold=threshold,
+        status=status,  # type: ignore[arg-type]
+        detail=detail,
+        failing_packs=failing or [],
+    )
+
+
+def _pct(part: int, whole: int) -> float | None:
+    return round(100.0 * part / whole, 2) if whole else None

@@ -1,0 +1,85 @@
+"""Per-call figures of a pilot: fallbacks, cost and latency, read from the model output
+files (``proposer_output.json``, ``critic_output.json``) as recorded.
+
+* Fallback: the proposer's answering ``model_id`` differs from the manifest's primary,
+  or its ``attempts`` name more than one model.
+* Cost of a call: its recorded ``cost_usd`` when present, else ``input_tokens / 1000 x
+  cost_per_1k_input + output_tokens / 1000 x cost_per_1k_output`` at the registry's
+  prices (reasoning tokens are part of ``output_tokens``, so not added again). A call
+  whose model is not in the registry, or without usage, is counted as unpriced.
+* Latency percentiles: nearest rank — the ``ceil(p/100 x n)``-th smallest ``latency_ms``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from aiops.evidence.reader import PackView
+from aiops.schemas.registry import Registry
+
+
+@dataclass(frozen=True)
+class Call:
+    role: str
+    model_id: str
+    latency_ms: float | None
+    cost_usd: float | None
+
+
+def calls(view: PackView, registry: Registry) -> Iterator[Call]:
+    for role, data in (("proposer", view.proposer), ("critic", view.critic)):
+        if data is None:
+            continue
+        model_id = str(data.get("model_id") or "(unknown)")
+        yield Call(
+            role=role,
+            model_id=model_id,
+            latency_ms=_number(data.get("latency_ms")),
+            cost_usd=_cost(data, model_id, registry),
+        )
+
+
+def is_fallback(view: PackView) -> bool:
+    if view.proposer is None:
+        return False
+    answered = view.proposer.get("model_id")
+    primary = view.manifest.primary_model_id if view.manifest else None
+    attempts = view.proposer.get("attempts")
+    tried = {
+        a.get("model_id")
+        for a in (attempts if isinstance(attempts, list) else [])
+        if isinstance(a, dict) and a.get("model_id")
+    }
+    return (primary is not None and answered != primary) or len(tried) > 1
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    rank = max(1, math.ceil(p / 100.0 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def _cost(data: dict[str, Any], model_id: str, registry: Registry) -> float | None:
+    recorded = _number(data.get("cost_usd"))
+    if recorded is not None:
+        return recorded
+    usage = data.get("usage")
+    model = registry.models.get(model_id)
+    if model is None or not isinstance(usage, dict):
+        return None
+    tokens_in, tokens_out = _number(usage.get("input_tokens")), _number(usage.get("output_tokens"))
+    if tokens_in is None or tokens_out is None:
+        return None
+    return (
+        tokens_in / 1000.0 * model.cost_per_1k_input
+        + tokens_out / 1000.0 * model.cost_per_1k_output
+    )
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None

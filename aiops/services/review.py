@@ -1,0 +1,95 @@
+"""Operator review of a pack: show it, take a decision, record ``review.json`` beside it.
+
+The review time is a pilot KPI, so the clock is injectable. ``review_started_at`` is the
+wall clock (``SOURCE_DATE_EPOCH`` when set, so test packs stay reproducible) and
+``review_ended_at`` is that plus the elapsed *monotonic* time, rounded to whole seconds:
+the duration is always real, even under a pinned wall clock or an NTP step.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from aiops import clock as wall_clock
+from aiops.canonical import sha256_hex
+from aiops.errors import OutputExistsError, PackReadError, UsageError
+from aiops.evidence.integrity import check_pack_files
+from aiops.evidence.l2_content import L2Content, read_l2_content
+from aiops.evidence.reader import PackView, load_pack
+from aiops.evidence.review import write_review
+from aiops.schemas.pack import EVIDENCE_PACK_FILE
+from aiops.schemas.review import REVIEW_FILE, Decision, Review
+
+
+@dataclass(frozen=True)
+class ReviewClock:
+    wall: Callable[[], datetime] = wall_clock.now
+    monotonic: Callable[[], float] = time.monotonic
+
+
+@dataclass(frozen=True)
+class ReviewSession:
+    """A pack opened for review; the timer runs from ``start_review``."""
+
+    view: PackView
+    content: L2Content
+    integrity_problems: list[str]
+    started_at: datetime
+    started_monotonic: float
+    clock: ReviewClock = field(default_factory=ReviewClock)
+
+
+@dataclass(frozen=True)
+class RecordedReview:
+    review: Review
+    path: Path
+
+
+def default_reviewer(explicit: str | None) -> str:
+    name = explicit if explicit is not None else os.environ.get("USER") or os.environ.get("LOGNAME")
+    if not name or not name.strip():
+        raise UsageError("no reviewer name: pass --reviewer NAME (or set USER)")
+    return name.strip()
+
+
+def start_review(pack_dir: Path, clock: ReviewClock | None = None) -> ReviewSession:
+    clock = clock or ReviewClock()
+    if (pack_dir / REVIEW_FILE).exists():
+        raise OutputExistsError(f"{pack_dir / REVIEW_FILE} exists; a review is never overwritten")
+    view = load_pack(pack_dir)
+    parsed = view.proposer.get("parsed") if view.proposer else None
+    return ReviewSession(
+        view=view,
+        content=read_l2_content(parsed),
+        integrity_problems=check_pack_files(pack_dir),
+        started_at=clock.wall(),
+        started_monotonic=clock.monotonic(),
+        clock=clock,
+    )
+
+
+def finish_review(
+    session: ReviewSession, decision: Decision, notes: str, reviewer: str
+) -> RecordedReview:
+    elapsed = max(0.0, session.clock.monotonic() - session.started_monotonic)
+    ended_at = session.started_at + timedelta(seconds=round(elapsed))
+    pack_dir = session.view.path
+    current = sha256_hex((pack_dir / EVIDENCE_PACK_FILE).read_bytes())
+    if current != session.view.index_sha256:
+        raise PackReadError(f"{pack_dir / EVIDENCE_PACK_FILE} changed during the review")
+    review = Review(
+        evidence_pack_id=session.view.index.evidence_pack_id,
+        run_id=session.view.index.run_id,
+        evidence_pack_sha256=session.view.index_sha256,
+        reviewer=reviewer,
+        decision=decision,
+        notes=notes,
+        review_started_at=wall_clock.isoformat(session.started_at),
+        review_ended_at=wall_clock.isoformat(ended_at),
+    )
+    return RecordedReview(review=review, path=write_review(pack_dir, review))
