@@ -81,7 +81,7 @@ def enforce_outputs(text: str, scope: CapabilityScope) -> OutputCheck:
         _forbidden_anywhere(parsed, scope, violations)
         outputs = _typed_outputs(parsed, scope, violations)
         _constraints(outputs, scope, violations)
-        _validation(outputs, scope, violations)
+        _validation(outputs, _raw_items(parsed), scope, violations)
     _scan_text(text, parsed, violations)
     checks = _summarise(violations, scope)
     return OutputCheck(parsed, checks, violations)
@@ -213,12 +213,24 @@ def _constraints(
         )
 
 
+def _raw_items(parsed: dict[str, Any]) -> list[dict[str, Any]]:
+    items = parsed.get("outputs")
+    return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+
+
 def _validation(
-    outputs: list[dict[str, Any]], scope: CapabilityScope, out: list[Violation]
+    outputs: list[dict[str, Any]],
+    raw: list[dict[str, Any]],
+    scope: CapabilityScope,
+    out: list[Violation],
 ) -> None:
     rules = scope.validation
-    reports = _of_type(outputs, "ScenarioReport")
-    count = sum(len(report.get("scenarios", [])) for report in reports)
+    # Scenarios are counted as produced, even in a report that failed its schema (that
+    # is reported on its own), so one broken field does not also read as "0 scenarios".
+    reports = _of_type(raw, "ScenarioReport")
+    count = sum(
+        len(report["scenarios"]) for report in reports if isinstance(report.get("scenarios"), list)
+    )
     if rules.min_scenario_count and count < rules.min_scenario_count:
         out.append(
             Violation(

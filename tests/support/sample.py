@@ -40,7 +40,9 @@ PROPOSER_OUTPUTS: dict[str, Any] = {
                     ),
                     "key_drivers": ["hot core CPI", "term premium", "strong dollar"],
                     "signposts": ["10Y above 4.75%", "VIX above 22", "DXY above 106"],
-                    "rationale": "Rising term premium with narrowing breadth leaves little cushion.",
+                    "rationale": (
+                        "Rising term premium with narrowing breadth leaves little cushion."
+                    ),
                 },
                 {
                     "id": "S3",
@@ -121,7 +123,9 @@ PROPOSER_OUTPUTS: dict[str, Any] = {
                 },
                 {
                     "id": "NT2",
-                    "condition": "No new risk while VIX is above 25 or HY OAS widens 50bp in a week.",
+                    "condition": (
+                        "No new risk while VIX is above 25 or HY OAS widens 50bp in a week."
+                    ),
                     "rationale": "Stress regime: the scenarios above no longer apply.",
                 },
                 {
