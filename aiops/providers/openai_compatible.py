@@ -181,6 +181,12 @@ class OpenAICompatibleClient:
     def close(self) -> None:
         self._http.close()
 
+    def __enter__(self) -> OpenAICompatibleClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def complete(self, request: ModelRequest) -> Exchange:
         import httpx
 

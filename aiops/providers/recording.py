@@ -53,7 +53,9 @@ class RecordingClient:
                         retryable=error.retryable,
                         fallback_ok=error.fallback_ok,
                     ),
-                    metadata=RunMetadata(timestamp=timestamp, latency_ms=latency),
+                    metadata=RunMetadata(
+                        timestamp=timestamp, latency_ms=latency, http_status=error.http_status
+                    ),
                 )
             )
             raise
@@ -66,7 +68,11 @@ class RecordingClient:
                 prompt_hash=prompt_hash(exchange.request_body),
                 request=exchange.request_body,
                 response=exchange.response_body,
-                metadata=RunMetadata(timestamp=timestamp, latency_ms=exchange.latency_ms),
+                metadata=RunMetadata(
+                    timestamp=timestamp,
+                    latency_ms=exchange.latency_ms,
+                    http_status=exchange.attempts[-1].http_status if exchange.attempts else None,
+                ),
             )
         )
         return exchange

@@ -77,7 +77,7 @@ class ReplayClient:
         attempt = Attempt(
             model_id=request.model_id,
             endpoint=f"replay:{self._source}",
-            http_status=error.http_status if error else None,
+            http_status=error.http_status if error else run.metadata.http_status,
             error_class=error.error_class if error else None,
             error_message=error.message if error else None,
             latency_ms=run.metadata.latency_ms,

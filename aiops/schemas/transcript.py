@@ -19,6 +19,7 @@ TRANSCRIPT_VERSION = "1"
 class RunMetadata(Strict):
     timestamp: str
     latency_ms: int = Field(ge=0)
+    http_status: int | None = None
 
 
 class RecordedError(Strict):

@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiops.canonical import pack_json, prefixed_sha256, prompt_hash
 from aiops.errors import NetworkNotAllowedError, UsageError
@@ -51,6 +51,9 @@ from aiops.schemas.pack import ModelRun, PackStatus
 from aiops.services.fallback import call_with_fallback
 from aiops.services.run_layer import Preflight, RunOptions, RunOutcome, base_manifest, preflight
 from aiops.settings import Settings
+
+if TYPE_CHECKING:
+    from aiops.providers.openai_compatible import OpenAICompatibleClient
 
 PROPOSER_RUN_ID = "proposer-run-001"
 CRITIC_RUN_ID = "critic-run-001"
@@ -137,20 +140,25 @@ def run_model_layer(
     warnings = list(pre.warnings)
     candidates = _proposer_candidates(pre, warnings)
     recorder = None
+    closing: Any = None
     if mode == "replay":
         client: ModelClient = _replay_client(options.fixture, prompt, pre)
     else:
-        client, candidates = _network_client(
+        closing, candidates = _network_client(
             pre, prompt, candidates, proposer_prompt, options, confirm, environ, transport, warnings
         )
+        client = closing
         if mode == "record":
             from aiops.providers.recording import RecordingClient
 
             recorder = RecordingClient(client)
             client = recorder
-    run = _Run(pre, prompt, inputs, client, candidates, proposer_prompt, warnings)
-    outcome = run.execute(mode, options.run.notes, recorder, options)
-    return outcome
+    try:
+        run = _Run(pre, prompt, inputs, client, candidates, proposer_prompt, warnings)
+        return run.execute(mode, options.run.notes, recorder, options)
+    finally:
+        if closing is not None:
+            closing.close()
 
 
 def _input_paths(given: list[Path], prompt: LoadedPrompt) -> list[Path]:
@@ -198,9 +206,13 @@ def _network_client(
     environ: Mapping[str, str] | None,
     transport: Any,
     warnings: list[str],
-) -> tuple[ModelClient, list[str]]:
+) -> tuple[OpenAICompatibleClient, list[str]]:
     from aiops.errors import MissingCredentialError
-    from aiops.providers.openai_compatible import Endpoint, OpenAICompatibleClient, resolve_endpoint
+    from aiops.providers.openai_compatible import (
+        Endpoint,
+        OpenAICompatibleClient,
+        resolve_endpoint,
+    )
 
     registry = pre.config.registry
     endpoints: dict[str, Endpoint] = {}

@@ -53,7 +53,8 @@ def test_responses_call_sends_a_valid_body_and_the_key_only_in_the_header(
 ) -> None:
     key = fake_key()
     loopback.script(RESPONSES_PATH, Reply(body=responses_answer('{"outputs": []}')))
-    exchange = client_for(loopback, key).complete(make_request())
+    with client_for(loopback, key) as client:
+        exchange = client.complete(make_request())
     (captured,) = loopback.requests
     assert captured.headers["Authorization"] == f"Bearer {key}"
     assert key not in str(captured.body)
@@ -66,7 +67,8 @@ def test_responses_call_sends_a_valid_body_and_the_key_only_in_the_header(
 
 def test_chat_call_goes_to_chat_completions(loopback: LoopbackServer) -> None:
     loopback.script(CHAT_PATH, Reply(body=chat_answer('{"x": 1}', reasoning_content="r")))
-    exchange = client_for(loopback, fake_key()).complete(make_request("deepseek-r1", role="critic"))
+    with client_for(loopback, fake_key()) as client:
+        exchange = client.complete(make_request("deepseek-r1", role="critic"))
     assert loopback.requests[0].path == CHAT_PATH
     assert exchange.endpoint_kind == "chat_completions"
     assert exchange.reasoning_text == "r"
@@ -74,8 +76,11 @@ def test_chat_call_goes_to_chat_completions(loopback: LoopbackServer) -> None:
 
 def _error(loopback: LoopbackServer, reply: Reply, key: str | None = None) -> ProviderCallError:
     loopback.script(RESPONSES_PATH, reply)
-    with pytest.raises(ProviderCallError) as caught:
-        client_for(loopback, key or fake_key()).complete(make_request())
+    with (
+        client_for(loopback, key or fake_key()) as client,
+        pytest.raises(ProviderCallError) as caught,
+    ):
+        client.complete(make_request())
     return caught.value
 
 
@@ -164,8 +169,9 @@ def test_connection_refused_is_retryable() -> None:
     endpoints = {
         "openai": Endpoint("openai", f"http://127.0.0.1:{port}/v1", None, "OPENAI_API_KEY")
     }
-    with pytest.raises(ProviderCallError) as caught:
-        OpenAICompatibleClient(endpoints, FallbackPolicy()).complete(make_request())
+    with OpenAICompatibleClient(endpoints, FallbackPolicy()) as client:
+        with pytest.raises(ProviderCallError) as caught:
+            client.complete(make_request())
     assert (caught.value.error_class, caught.value.retryable) == ("connection", True)
 
 
@@ -175,9 +181,9 @@ def test_request_timeout_comes_from_the_policy(loopback: LoopbackServer) -> None
         return Reply(body=responses_answer("{}"))
 
     loopback.script(RESPONSES_PATH, slow)
-    client = client_for(loopback, fake_key(), request_timeout_seconds=0.1)
-    with pytest.raises(ProviderCallError) as caught:
-        client.complete(make_request())
+    with client_for(loopback, fake_key(), request_timeout_seconds=0.1) as client:
+        with pytest.raises(ProviderCallError) as caught:
+            client.complete(make_request())
     assert (caught.value.error_class, caught.value.retryable) == ("timeout", True)
 
 

@@ -70,6 +70,9 @@ class LoopbackServer:
         server = self
 
         class _Handler(BaseHTTPRequestHandler):
+            disable_nagle_algorithm = True
+            protocol_version = "HTTP/1.1"
+
             def log_message(self, *args: Any) -> None:
                 pass
 
