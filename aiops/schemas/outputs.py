@@ -9,6 +9,8 @@ sent to the model is derived from the same models (``envelope_json_schema``).
 
 from __future__ import annotations
 
+import json
+from functools import cache
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
@@ -101,7 +103,13 @@ OUTPUT_MODELS: dict[str, type[Strict]] = {
 
 
 def envelope_json_schema(allowed: list[str]) -> dict[str, Any]:
-    """Strict JSON Schema of the envelope, restricted to the allowed types."""
+    """Strict JSON Schema of the envelope, restricted to the allowed types (a fresh copy;
+    generating it is the costly part, so the text is cached)."""
+    return json.loads(_envelope_text(tuple(allowed)))  # type: ignore[no-any-return]
+
+
+@cache
+def _envelope_text(allowed: tuple[str, ...]) -> str:
     variants: list[dict[str, Any]] = []
     defs: dict[str, Any] = {}
     for name in allowed:
@@ -121,7 +129,7 @@ def envelope_json_schema(allowed: list[str]) -> dict[str, Any]:
     }
     if defs:
         envelope["$defs"] = defs
-    return envelope
+    return json.dumps(envelope)
 
 
 def _generic_output(name: str) -> dict[str, Any]:
@@ -140,7 +148,12 @@ def _generic_output(name: str) -> dict[str, Any]:
 def strict_json_schema(model: type[BaseModel]) -> dict[str, Any]:
     """The model's JSON Schema in the form strict structured output accepts: every
     object closed and every property required; titles and defaults dropped."""
-    return _strict(model.model_json_schema())  # type: ignore[no-any-return]
+    return json.loads(_strict_text(model))  # type: ignore[no-any-return]
+
+
+@cache
+def _strict_text(model: type[BaseModel]) -> str:
+    return json.dumps(_strict(model.model_json_schema()))
 
 
 def _strict(node: Any) -> Any:

@@ -20,17 +20,17 @@ def make_request(
         if role == "proposer"
         else strict_json_schema(CriticVerdict)
     )
-    fields: dict[str, object] = dict(
-        role=role,
-        model_id=model_id,
-        model=model,
-        provider_id=model.provider,
-        provider=config.registry.providers[model.provider],
-        system_prompt="You are a careful analyst.",
-        user_prompt="Inputs: none.",
-        output_schema=schema,
-        schema_name="l2_market_outlook_outputs",
-        max_output_tokens=1000,
-    )
+    fields: dict[str, object] = {
+        "role": role,
+        "model_id": model_id,
+        "model": model,
+        "provider_id": model.provider,
+        "provider": config.registry.providers[model.provider],
+        "system_prompt": "You are a careful analyst.",
+        "user_prompt": "Inputs: none.",
+        "output_schema": schema,
+        "schema_name": "l2_market_outlook_outputs",
+        "max_output_tokens": 1000,
+    }
     fields.update(changes)
     return ModelRequest(**fields)  # type: ignore[arg-type]
