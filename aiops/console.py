@@ -62,7 +62,7 @@ def render_run(outcome: RunOutcome) -> None:
         if d.critic_model_id is not None:
             decision = d.critic_decision or "none (fails closed)"
             table.add_row(
-                "Critic", f"{d.critic_model_id} — {d.critic_outcome}, decision {decision}"
+                "Verdict", f"{d.critic_model_id} — {d.critic_outcome}, decision {decision}"
             )
         table.add_row("Violations", str(d.violations))
         table.add_row("Outputs", ", ".join(d.outputs) or "none")

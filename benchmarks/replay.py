@@ -86,9 +86,8 @@ def orchestration(runs: int) -> None:
     calls = 2
     per_call = statistics.median(totals) / calls
     client = statistics.median(inside[calls:])
-    print(
-        f"live run, loopback       {statistics.median(totals) * 1000:8.1f} ms per run ({calls} calls)"
-    )
+    run_ms = statistics.median(totals) * 1000
+    print(f"live run, loopback       {run_ms:8.1f} ms per run ({calls} calls)")
     print(f"orchestration per call   {per_call * 1000:8.1f} ms   (target <= 20)")
     print(f"  of which HTTP client   {client * 1000:8.1f} ms   (build, send, parse)")
 
