@@ -212,7 +212,8 @@ def _run_model_mode(
     force: bool = False,
 ) -> None:
     from aiops.console import confirm_network, render_run
-    from aiops.services.model_run import ModelRunOptions, NetworkPlan, run_model_layer
+    from aiops.services.model_run import ModelRunOptions, run_model_layer
+    from aiops.services.network import NetworkPlan
     from aiops.services.run_layer import RunOptions
 
     def confirm(plan: NetworkPlan) -> None:

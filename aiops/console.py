@@ -12,7 +12,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from aiops.services.model_run import NetworkPlan
+    from aiops.services.network import NetworkPlan
     from aiops.services.run_layer import RunOutcome
 
 _STATUS_STYLE = {"COMPLETED": "green", "REJECTED": "yellow", "BLOCKED": "red", "FAILED": "red"}

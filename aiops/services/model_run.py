@@ -18,14 +18,13 @@ Nothing here is specific to a layer: the prompt set, scope and samples are confi
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aiops.canonical import pack_json, prefixed_sha256, prompt_hash
+from aiops.canonical import pack_json, prefixed_sha256
 from aiops.errors import NetworkNotAllowedError, UsageError
 from aiops.evidence.pack import (
     CRITIC_OUTPUT_FILE,
@@ -42,23 +41,27 @@ from aiops.governance.scope import build_scope_check
 from aiops.governance.sod import check_sod
 from aiops.prompts import LoadedPrompt, RenderedPrompt, load_prompt, render_critic, render_proposer
 from aiops.providers.base import Exchange, ModelClient, ModelRequest, ProviderCallError
-from aiops.providers.wire import wire_for
 from aiops.resources import data_root
 from aiops.schemas.critic import CriticVerdict
 from aiops.schemas.manifest import NETWORK_MODES, OutputEntry
 from aiops.schemas.outputs import envelope_json_schema, strict_json_schema
 from aiops.schemas.pack import ModelRun, PackStatus
 from aiops.services.fallback import call_with_fallback
+from aiops.services.network import Confirm, network_client
 from aiops.services.run_layer import Preflight, RunOptions, RunOutcome, base_manifest, preflight
+from aiops.services.run_outcome import (
+    actions_for,
+    decide_status,
+    model_output_document,
+    not_completed,
+)
 from aiops.settings import Settings
 
 if TYPE_CHECKING:
-    from aiops.providers.openai_compatible import OpenAICompatibleClient
+    pass
 
 PROPOSER_RUN_ID = "proposer-run-001"
 CRITIC_RUN_ID = "critic-run-001"
-# Conservative token estimate for the worst-case cost: one token per 3 UTF-8 bytes.
-BYTES_PER_TOKEN = 3
 
 
 @dataclass(frozen=True)
@@ -68,32 +71,6 @@ class ModelRunOptions:
     fixture: Path | None = None
     allow_network: bool = False
     force: bool = False
-
-
-@dataclass(frozen=True)
-class PlannedCall:
-    role: str
-    model_id: str
-    provider_model: str
-    endpoint: str  # URL the call goes to (no credentials)
-    max_input_tokens: int
-    max_output_tokens: int
-    worst_case_usd: float
-
-
-@dataclass(frozen=True)
-class NetworkPlan:
-    """What the warning banner shows before anything is sent."""
-
-    mode: str
-    layer_id: str
-    layer_name: str
-    calls: list[PlannedCall]
-    worst_case_usd: float
-    fixture: Path | None
-
-
-Confirm = Callable[[NetworkPlan], None]
 
 
 @dataclass(frozen=True)
@@ -144,8 +121,17 @@ def run_model_layer(
     if mode == "replay":
         client: ModelClient = _replay_client(options.fixture, prompt, pre)
     else:
-        closing, candidates = _network_client(
-            pre, prompt, candidates, proposer_prompt, options, confirm, environ, transport, warnings
+        closing, candidates = network_client(
+            pre,
+            prompt,
+            candidates,
+            proposer_prompt,
+            options.run.mode,
+            options.fixture,
+            confirm,
+            environ,
+            transport,
+            warnings,
         )
         client = closing
         if mode == "record":
@@ -194,115 +180,6 @@ def _replay_client(fixture: Path | None, prompt: LoadedPrompt, pre: Preflight) -
         fixture = data_root() / sample
     transcript = load_fixture(fixture, pre.layer_id, prompt.prompts.prompt.id)
     return ReplayClient(transcript, fixture.name, pre.layer_id)
-
-
-def _network_client(
-    pre: Preflight,
-    prompt: LoadedPrompt,
-    candidates: list[str],
-    proposer_prompt: RenderedPrompt,
-    options: ModelRunOptions,
-    confirm: Confirm | None,
-    environ: Mapping[str, str] | None,
-    transport: Any,
-    warnings: list[str],
-) -> tuple[OpenAICompatibleClient, list[str]]:
-    from aiops.errors import MissingCredentialError
-    from aiops.providers.openai_compatible import (
-        Endpoint,
-        OpenAICompatibleClient,
-        resolve_endpoint,
-    )
-
-    registry = pre.config.registry
-    endpoints: dict[str, Endpoint] = {}
-
-    def endpoint_for(model_id: str) -> Endpoint:
-        provider_id = registry.models[model_id].provider
-        if provider_id not in endpoints:
-            endpoints[provider_id] = resolve_endpoint(
-                provider_id, registry.providers[provider_id], environ
-            )
-        return endpoints[provider_id]
-
-    endpoint_for(pre.proposer_id)  # missing keys refuse here, before anything is sent
-    endpoint_for(pre.critic_id)
-    usable = [pre.proposer_id]
-    for model_id in candidates[1:]:
-        try:
-            endpoint_for(model_id)
-        except MissingCredentialError as exc:
-            warnings.append(f"fallback {model_id} unavailable: {exc}")
-            continue
-        usable.append(model_id)
-    plan = _plan(pre, prompt, usable, proposer_prompt, endpoints, options)
-    if confirm is not None:
-        confirm(plan)
-    policy = registry.fallback_policy
-    return OpenAICompatibleClient(endpoints, policy, transport=transport), usable
-
-
-def _plan(
-    pre: Preflight,
-    prompt: LoadedPrompt,
-    candidates: list[str],
-    proposer_prompt: RenderedPrompt,
-    endpoints: Mapping[str, Any],
-    options: ModelRunOptions,
-) -> NetworkPlan:
-    registry = pre.config.registry
-    proposer_in = _tokens(proposer_prompt.system + proposer_prompt.user) + 2000  # + schema
-    calls: list[PlannedCall] = []
-    proposer_out = 0
-    for index, model_id in enumerate(candidates):
-        model = registry.models[model_id]
-        limit = min(prompt.prompts.proposer.max_output_tokens, model.max_output_tokens)
-        proposer_out = max(proposer_out, limit)
-        calls.append(
-            _planned(
-                "proposer" if index == 0 else "fallback",
-                model_id,
-                proposer_in,
-                limit,
-                pre,
-                endpoints,
-            )
-        )
-    critic = registry.models[pre.critic_id]
-    critic_in = _tokens(prompt.prompts.critic.system + prompt.prompts.critic.user) + proposer_in
-    critic_in += proposer_out + 2000
-    critic_out = min(prompt.prompts.critic.max_output_tokens, critic.max_output_tokens)
-    calls.append(_planned("critic", pre.critic_id, critic_in, critic_out, pre, endpoints))
-    # Worst case: every proposer candidate is billed, then the critic.
-    worst = round(sum(call.worst_case_usd for call in calls), 4)
-    return NetworkPlan(
-        mode=options.run.mode,
-        layer_id=pre.layer_id,
-        layer_name=pre.layer.name,
-        calls=calls,
-        worst_case_usd=worst,
-        fixture=options.fixture if options.run.mode == "record" else None,
-    )
-
-
-def _planned(
-    role: str,
-    model_id: str,
-    tokens_in: int,
-    tokens_out: int,
-    pre: Preflight,
-    endpoints: Mapping[str, Any],
-) -> PlannedCall:
-    model = pre.config.registry.models[model_id]
-    url = endpoints[model.provider].base_url + wire_for(model.endpoint).path
-    cost = tokens_in / 1000 * model.cost_per_1k_input + tokens_out / 1000 * model.cost_per_1k_output
-    return PlannedCall(
-        role, model_id, model.provider_model, url, tokens_in, tokens_out, round(cost, 4)
-    )
-
-
-def _tokens(text: str) -> int:
-    return -(-len(text.encode("utf-8")) // BYTES_PER_TOKEN)
 
 
 def _schema_name(prompt_id: str, suffix: str) -> str:
@@ -381,7 +258,7 @@ class _Run:
                     f"{self.pre.proposer_id} failed ({why})"
                 )
             if proposer.outcome != "completed":
-                reasons.append(_not_completed("proposer", proposer))
+                reasons.append(not_completed("proposer", proposer))
             else:
                 output_check = enforce_outputs(proposer.text, scope)
                 if output_check.violations:
@@ -416,14 +293,16 @@ class _Run:
                     critic_error = error
                     reasons.append(f"critic failed: {error.message}")
                 if critic is not None and critic.outcome != "completed":
-                    reasons.append(_not_completed("critic", critic) + " (fails closed)")
+                    reasons.append(not_completed("critic", critic) + " (fails closed)")
                 elif critic is not None:
                     judgement = judge_critic(critic.text, output_hash)
                     if judgement.problem:
                         reasons.append(judgement.problem + " (fails closed)")
                     elif judgement.decision == "REJECT":
                         reasons.append(f"critic rejected: {judgement.rationale}")
-        status = _status(proposer, proposer_error, critic, critic_error, output_check, judgement)
+        status = decide_status(
+            proposer, proposer_error, critic, critic_error, output_check, judgement
+        )
         return self._write(
             mode,
             notes,
@@ -465,7 +344,7 @@ class _Run:
         timestamp = manifest.timestamp
         files: dict[str, bytes] = {}
         outputs: list[OutputEntry] = []
-        proposer_doc = _model_output(
+        proposer_doc = model_output_document(
             "proposer", PROPOSER_RUN_ID, proposer, proposer_request, proposer_error
         )
         files[PROPOSER_OUTPUT_FILE] = pack_json(proposer_doc)
@@ -487,7 +366,7 @@ class _Run:
                 artifact_path=PROPOSER_OUTPUT_FILE,
             )
         if critic_request is not None:
-            critic_doc = _model_output(
+            critic_doc = model_output_document(
                 "critic", CRITIC_RUN_ID, critic, critic_request, critic_error
             )
             critic_doc.update(
@@ -556,7 +435,7 @@ class _Run:
             sod=sod,
             scope=scope_check,
             findings=[*reasons, *findings],
-            actions=_actions(status, judgement),
+            actions=actions_for(status, judgement),
             sections=model_run_sections(
                 proposer=proposer,
                 critic=critic,
@@ -630,92 +509,3 @@ class _Run:
             runs=recorder.runs,
         )
         return fixture_bytes(transcript)
-
-
-def _not_completed(role: str, exchange: Exchange) -> str:
-    if exchange.outcome == "refused":
-        return f"{role} {exchange.model_id} refused: {(exchange.refusal or '').strip()[:200]}"
-    return f"{role} {exchange.model_id} answer incomplete ({exchange.incomplete_reason})"
-
-
-def _status(
-    proposer: Exchange | None,
-    proposer_error: ProviderCallError | None,
-    critic: Exchange | None,
-    critic_error: ProviderCallError | None,
-    output_check: OutputCheck | None,
-    judgement: CriticJudgement | None,
-) -> PackStatus:
-    if proposer is None or proposer_error is not None or proposer.outcome != "completed":
-        return "FAILED"
-    if critic_error is not None:
-        return "FAILED"
-    if output_check is not None and output_check.violations:
-        return "BLOCKED"
-    if critic is None or critic.outcome != "completed" or judgement is None or judgement.problem:
-        return "BLOCKED"
-    if judgement.decision == "REJECT":
-        return "REJECTED"
-    return "COMPLETED"
-
-
-def _actions(status: PackStatus, judgement: CriticJudgement | None) -> list[str]:
-    if status == "COMPLETED":
-        if judgement is not None and judgement.decision == "APPROVE_WITH_CHANGES":
-            return ["Apply the critic's findings before circulating the outlook."]
-        return ["Review the outlook; it is advisory only and triggers nothing."]
-    if status == "REJECTED":
-        return ["Do not use this outlook: the critic rejected it (see Critic)."]
-    if status == "BLOCKED":
-        return ["Do not use this outlook: it is blocked (see Findings); investigate first."]
-    return ["No usable outlook: re-run when the provider is available (see Findings)."]
-
-
-def _model_output(
-    role: str,
-    run_id: str,
-    exchange: Exchange | None,
-    request: ModelRequest,
-    error: ProviderCallError | None,
-) -> dict[str, Any]:
-    """``proposer_output.json`` / ``critic_output.json`` in the agreed format."""
-    if exchange is not None:
-        text = exchange.text
-        parsed: Any = None
-        if exchange.outcome == "completed":
-            try:
-                parsed = json.loads(text)
-            except ValueError:
-                parsed = None
-        return {
-            "role": role,
-            "run_id": run_id,
-            "model_id": exchange.model_id,
-            "provider_model": exchange.request_body.get("model"),
-            "endpoint_kind": exchange.endpoint_kind,
-            "prompt_hash": prompt_hash(exchange.request_body),
-            "output_hash": prefixed_sha256(text.encode("utf-8")),
-            "output_text": text,
-            "parsed": parsed,
-            "outcome": exchange.outcome,
-            "usage": asdict(exchange.usage),
-            "latency_ms": exchange.latency_ms,
-            "attempts": [asdict(a) for a in exchange.attempts],
-        }
-    body = wire_for(request.model.endpoint).build_body(request)
-    attempts = error.attempts if error else []
-    return {
-        "role": role,
-        "run_id": run_id,
-        "model_id": request.model_id,
-        "provider_model": request.model.provider_model,
-        "endpoint_kind": request.model.endpoint.value,
-        "prompt_hash": prompt_hash(body),
-        "output_hash": prefixed_sha256(b""),
-        "output_text": "",
-        "parsed": None,
-        "outcome": "failed",
-        "usage": {"input_tokens": 0, "output_tokens": 0, "reasoning_tokens": 0},
-        "latency_ms": sum(a.latency_ms for a in attempts),
-        "attempts": [asdict(a) for a in attempts],
-    }
