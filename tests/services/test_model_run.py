@@ -473,3 +473,68 @@ def test_shipped_fixture_copy_replays_from_any_directory(runner: CliRunner, tmp_
     shutil.copy(SAMPLE_FIXTURE, elsewhere / "copy.json")
     result = runner.invoke(app, ["l2", "replay", "--fixture", str(elsewhere / "copy.json")])
     assert result.exit_code == 0, result.stderr
+
+
+def test_recorded_fallback_replays_the_same_way(
+    runner: CliRunner, loopback: LoopbackServer, network_env: FakeKeys
+) -> None:
+    loopback.script(
+        RESPONSES_PATH,
+        Reply(429, error_body("Rate limit reached", code="rate_limit_exceeded")),
+        Reply(body=responses_answer(sample.proposer_text(), model="gpt-5.2")),
+    )
+    loopback.script(CHAT_PATH, critic_handler())
+    record = ["l2", "record", "--allow-network", "--yes", "--fixture", "fb.json", "--out", "r/p"]
+    assert runner.invoke(app, record).exit_code == 0
+    fixture = json.loads(Path("fb.json").read_text())
+    assert [(r["model_id"], r["error"] and r["error"]["error_class"]) for r in fixture["runs"]] == [
+        ("gpt-5.2-pro", "rate_limit"),
+        ("gpt-5.2", None),
+        ("deepseek-r1", None),
+    ]
+    result = runner.invoke(app, ["l2", "replay", "--fixture", "fb.json", "--out", "p/p"])
+    assert result.exit_code == 0, result.stderr
+    attempts = read(Path("p/p"), "proposer_output.json")["attempts"]
+    assert [(a["model_id"], a["error_class"]) for a in attempts] == [
+        ("gpt-5.2-pro", "rate_limit"),
+        ("gpt-5.2", None),
+    ]
+
+
+def _violating(edit: object) -> dict[str, object]:
+    outputs = sample.proposer_outputs()
+    edit(outputs)  # type: ignore[operator]
+    return outputs
+
+
+@pytest.mark.parametrize(
+    ("edit", "rule"),
+    [
+        (lambda o: o["outputs"].append({"type": "TradeIdea"}), "unknown_output_type"),
+        (
+            lambda o: o["outputs"][0].update(scenarios=o["outputs"][0]["scenarios"][:1]),
+            "min_scenario_count",
+        ),
+        (
+            lambda o: o["outputs"][0].update(scenarios=o["outputs"][0]["scenarios"] * 2),
+            "max_scenario_count",
+        ),
+        (lambda o: o["outputs"].pop(4), "must_include_uncertainty"),
+        (lambda o: o["outputs"].pop(5), "must_include_no_trade_triggers"),
+        (
+            lambda o: o["outputs"][3].update(summary="Sell 20 contracts at 5,950."),
+            "no_order_language",
+        ),
+        (lambda o: o["outputs"][3].update(summary="sk-" + "q1w2e3r4" * 3), "no_secrets_in_output"),
+    ],
+)
+def test_each_scope_violation_blocks_end_to_end(
+    runner: CliRunner, loopback: LoopbackServer, network_env: FakeKeys, edit: object, rule: str
+) -> None:
+    loopback.script(RESPONSES_PATH, proposer_reply(_violating(edit)))
+    loopback.script(CHAT_PATH, critic_handler())
+    result = runner.invoke(app, LIVE)
+    assert result.exit_code == 2
+    assert rule in result.stderr and "BLOCKED" in result.stdout
+    scope = read(only_pack(), "capability_scope_check.json")
+    assert {v["rule"] for v in scope["violations"]} == {rule}
