@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
 if TYPE_CHECKING:
     from aiops.services.network import NetworkPlan
@@ -55,7 +56,7 @@ def render_run(outcome: RunOutcome) -> None:
     d = outcome.details
     if d is not None:
         table.add_row("Prompt", f"{m.prompt_id} v{m.prompt_version}")
-        table.add_row("Inputs", ", ".join(i.path for i in m.inputs_manifest) or "none")
+        table.add_row("Inputs", escape(", ".join(i.path for i in m.inputs_manifest) or "none"))
         table.add_row(
             "Proposer", f"{d.proposer_model_id or m.primary_model_id} — {d.proposer_outcome}"
         )
@@ -65,7 +66,7 @@ def render_run(outcome: RunOutcome) -> None:
                 "Verdict", f"{d.critic_model_id} — {d.critic_outcome}, decision {decision}"
             )
         table.add_row("Violations", str(d.violations))
-        table.add_row("Outputs", ", ".join(d.outputs) or "none")
+        table.add_row("Outputs", escape(", ".join(d.outputs) or "none"))
     table.add_row("Network", "used" if m.network_used else "not used")
     table.add_row("Status", f"[{style}]{outcome.status}[/{style}]")
     out.print(table)
@@ -111,7 +112,7 @@ def render_network_banner(plan: NetworkPlan) -> None:
     err = stderr_console()
     err.print(
         Panel(
-            "\n".join(lines),
+            Text("\n".join(lines)),  # plain text: URLs such as http://[::1]/ are not markup
             title="WARNING: NETWORK MODE ENABLED",
             border_style="red",
             expand=False,
