@@ -167,7 +167,143 @@ def _layer_app(layer: str) -> typer.Typer:
         if outcome.exit_code:
             _fail(outcome.reason or f"run {outcome.status}", outcome.exit_code)
 
+    _add_model_modes(sub, layer)
     return sub
+
+
+# --- Model modes: replay, record, live (issue 3) ---------------------------------------
+
+FixtureOption = Annotated[
+    Path | None,
+    typer.Option(help="Transcript fixture (replay: default the layer's shipped sample)."),
+]
+InputOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--input",
+        help="Input file (repeatable), checked against the capability scope "
+        "(default: the layer's shipped sample input).",
+        show_default=False,
+    ),
+]
+OutOption = Annotated[
+    Path | None, typer.Option(help="Pack directory to create; must not exist or be empty.")
+]
+NotesOption = Annotated[str, typer.Option(help="Operator notes recorded in the pack.")]
+AllowNetworkOption = Annotated[
+    bool, typer.Option("--allow-network", help="Opt in to real model API calls.")
+]
+YesOption = Annotated[
+    bool, typer.Option("--yes", help="Do not wait for ENTER after the network warning.")
+]
+
+
+def _run_model_mode(
+    ctx: typer.Context,
+    layer: str,
+    mode: str,
+    *,
+    inputs: list[Path] | None,
+    out: Path | None,
+    notes: str,
+    fixture: Path | None = None,
+    allow_network: bool = False,
+    yes: bool = False,
+    force: bool = False,
+) -> None:
+    from aiops.console import confirm_network, render_run
+    from aiops.services.model_run import ModelRunOptions, run_model_layer
+    from aiops.services.network import NetworkPlan
+    from aiops.services.run_layer import RunOptions
+
+    def confirm(plan: NetworkPlan) -> None:
+        confirm_network(plan, yes)
+
+    outcome = run_model_layer(
+        ModelRunOptions(
+            run=RunOptions(
+                layer=layer,
+                mode=mode,  # type: ignore[arg-type]
+                out=out,
+                notes=notes,
+                config_dir=_config_dir(ctx),
+            ),
+            inputs=list(inputs or []),
+            fixture=fixture,
+            allow_network=allow_network,
+            force=force,
+        ),
+        confirm,
+    )
+    render_run(outcome)
+    if outcome.exit_code:
+        _fail(outcome.reason or f"run {outcome.status}", outcome.exit_code)
+
+
+def _add_model_modes(sub: typer.Typer, layer: str) -> None:
+    @sub.command("replay")
+    @errors_handled
+    def replay_cmd(
+        ctx: typer.Context,
+        fixture: FixtureOption = None,
+        input: InputOption = None,
+        out: OutOption = None,
+        notes: NotesOption = "",
+    ) -> None:
+        """Run from a recorded transcript: no network, no keys, deterministic."""
+        _run_model_mode(ctx, layer, "replay", inputs=input, out=out, notes=notes, fixture=fixture)
+
+    @sub.command("record")
+    @errors_handled
+    def record_cmd(
+        ctx: typer.Context,
+        allow_network: AllowNetworkOption = False,
+        fixture: Annotated[
+            Path | None, typer.Option(help="Transcript fixture to write (required).")
+        ] = None,
+        input: InputOption = None,
+        out: OutOption = None,
+        notes: NotesOption = "",
+        yes: YesOption = False,
+        force: Annotated[
+            bool, typer.Option("--force", help="Replace an existing fixture.")
+        ] = False,
+    ) -> None:
+        """Call the real models and record the transcript as a replay fixture."""
+        _run_model_mode(
+            ctx,
+            layer,
+            "record",
+            inputs=input,
+            out=out,
+            notes=notes,
+            fixture=fixture,
+            allow_network=allow_network,
+            yes=yes,
+            force=force,
+        )
+
+    @sub.command("live")
+    @errors_handled
+    def live_cmd(
+        ctx: typer.Context,
+        allow_network: AllowNetworkOption = False,
+        input: InputOption = None,
+        out: OutOption = None,
+        notes: NotesOption = "",
+        yes: YesOption = False,
+    ) -> None:
+        """Call the real models (the daily pilot run)."""
+        _run_model_mode(
+            ctx,
+            layer,
+            "live",
+            inputs=input,
+            out=out,
+            notes=notes,
+            allow_network=allow_network,
+            yes=yes,
+        )
 
 
 for _layer in LAYERS:

@@ -1,24 +1,28 @@
-"""Environment settings. Secrets are never read here: provider keys are read by name
-from the registry's ``api_key_env`` only where the HTTP header is built."""
+"""Environment settings (``AIOPS_*``). Secrets are never read here: provider keys are
+read by name from the registry's ``api_key_env`` only where the HTTP header is built.
+
+Three path variables do not need a settings framework; reading them directly keeps
+pydantic-settings (about 100 ms of imports) off the start-up of every run.
+"""
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+
+def _env_path(name: str) -> Path | None:
+    value = os.environ.get(name, "")
+    return Path(value) if value else None  # empty means unset
 
 
-class Settings(BaseSettings):
-    """``AIOPS_*`` environment variables."""
+@dataclass(frozen=True)
+class Settings:
+    """``AIOPS_CONFIG_DIR``, ``AIOPS_PACKS_DIR``, ``AIOPS_SIGNING_KEY``; read when built."""
 
-    model_config = SettingsConfigDict(env_prefix="AIOPS_", extra="ignore")
-
-    config_dir: Path | None = None
-    packs_dir: Path = Path("evidence_packs")
-    signing_key: Path | None = None
-
-    @field_validator("config_dir", "signing_key", mode="before")
-    @classmethod
-    def _empty_is_unset(cls, value: object) -> object:
-        return None if value == "" else value
+    config_dir: Path | None = field(default_factory=lambda: _env_path("AIOPS_CONFIG_DIR"))
+    packs_dir: Path = field(
+        default_factory=lambda: _env_path("AIOPS_PACKS_DIR") or Path("evidence_packs")
+    )
+    signing_key: Path | None = field(default_factory=lambda: _env_path("AIOPS_SIGNING_KEY"))

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import secrets
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from aiops.resources import default_config_dir
+from tests.support.loopback import LoopbackServer
 
 FIXED_EPOCH = "1768046400"  # 2026-01-10T12:00:00+00:00, the seeds' example time
 REPO = Path(__file__).resolve().parent.parent
@@ -48,3 +51,35 @@ def config_copy(tmp_path: Path) -> Path:
     target = tmp_path / "cfg"
     shutil.copytree(default_config_dir(), target)
     return target
+
+
+@pytest.fixture
+def loopback() -> Iterator[LoopbackServer]:
+    """A scripted Responses/Chat Completions server on 127.0.0.1. Every request it got
+    must have been valid under the official client's request types."""
+    server = LoopbackServer()
+    try:
+        yield server
+    finally:
+        server.close()
+    assert not server.problems, server.problems
+
+
+@dataclass(frozen=True)
+class FakeKeys:
+    openai: str
+    deepseek: str
+
+    def all(self) -> list[str]:
+        return [self.openai, self.deepseek]
+
+
+@pytest.fixture
+def network_env(loopback: LoopbackServer, monkeypatch: pytest.MonkeyPatch) -> FakeKeys:
+    """Both providers pointed at the loopback server, with obviously fake keys made now."""
+    keys = FakeKeys("test-key-" + secrets.token_hex(8), "test-key-" + secrets.token_hex(8))
+    monkeypatch.setenv("OPENAI_BASE_URL", loopback.base_url)
+    monkeypatch.setenv("DEEPSEEK_BASE_URL", loopback.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", keys.openai)
+    monkeypatch.setenv("DEEPSEEK_API_KEY", keys.deepseek)
+    return keys

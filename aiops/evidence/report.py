@@ -8,9 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from aiops.schemas.checks import ScopeCheck, SoDCheck
 from aiops.schemas.manifest import RunManifest
+
+if TYPE_CHECKING:
+    from aiops.governance.critic import CriticJudgement
+    from aiops.providers.base import Exchange
 
 RULE = "\n---\n"
 
@@ -79,3 +84,99 @@ def render_operator_output(report: OperatorReport) -> str:
         out += [RULE, "## Operator Notes", "", m.operator_notes]
     out += [RULE, "**END OF OPERATOR OUTPUT**", ""]
     return "\n".join(out)
+
+
+def model_run_sections(
+    *,
+    proposer: Exchange | None,
+    critic: Exchange | None,
+    judgement: CriticJudgement | None,
+    parsed: Any,
+) -> list[ReportSection]:
+    """Sections of a model run: who answered, the critic, then the outlook itself."""
+    runs: list[str] = []
+    for role, exchange in (("Proposer", proposer), ("Critic", critic)):
+        if exchange is None:
+            continue
+        u = exchange.usage
+        runs.append(
+            f"- **{role}:** {exchange.model_id} — {exchange.outcome}, "
+            f"{u.input_tokens} in / {u.output_tokens} out ({u.reasoning_tokens} reasoning) tokens, "
+            f"{exchange.latency_ms} ms"
+        )
+    sections = [ReportSection("Model Runs", runs or ["- No model answered"])]
+    if critic is not None:
+        decision = judgement.decision if judgement is not None else None
+        lines = [f"- **Decision:** {decision or 'none (fails closed)'}"]
+        if judgement is not None:
+            if judgement.problem:
+                lines.append(f"- **Fails closed:** {judgement.problem}")
+            if judgement.rationale:
+                lines.append(f"- **Rationale:** {_one_line(judgement.rationale)}")
+            lines += [f"- **{f.severity}:** {_one_line(f.detail)}" for f in judgement.findings]
+        sections.append(ReportSection("Critic", lines))
+    outputs = parsed.get("outputs") if isinstance(parsed, dict) else None
+    if isinstance(outputs, list):
+        sections += _outlook_sections([o for o in outputs if isinstance(o, dict)])
+    return sections
+
+
+def _one_line(text: Any, limit: int = 300) -> str:
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _outlook_sections(outputs: list[dict[str, Any]]) -> list[ReportSection]:
+    by_type: dict[str, list[dict[str, Any]]] = {}
+    for item in outputs:
+        by_type.setdefault(str(item.get("type")), []).append(item)
+    sections: list[ReportSection] = []
+    scenarios = [
+        s
+        for report in by_type.get("ScenarioReport", [])
+        for s in report.get("scenarios") or []
+        if isinstance(s, dict)
+    ]
+    if scenarios:
+        sections.append(
+            ReportSection(
+                "Scenarios",
+                [
+                    f"- **{s.get('id')} {_one_line(s.get('name', ''), 80)}** "
+                    f"(p={s.get('probability')}, {_one_line(s.get('horizon', ''), 40)}): "
+                    f"{_one_line(s.get('description', ''), 240)}"
+                    for s in scenarios
+                ],
+            )
+        )
+    regime = [
+        f"- {_one_line(r.get('regime', ''), 120)} (confidence {r.get('confidence')})"
+        for r in by_type.get("RegimeClassification", [])
+    ]
+    if regime:
+        sections.append(ReportSection("Regime", regime))
+    triggers = [
+        f"- **{t.get('id')}:** {_one_line(t.get('condition', ''), 200)}"
+        for block in by_type.get("NoTradeTriggers", [])
+        for t in block.get("triggers") or []
+        if isinstance(t, dict)
+    ]
+    if triggers:
+        sections.append(ReportSection("No-Trade Triggers", triggers))
+    risks = [
+        f"- **{r.get('severity')}:** {_one_line(r.get('name', ''), 80)} — "
+        f"{_one_line(r.get('description', ''), 200)}"
+        for block in by_type.get("RiskContext", [])
+        for r in block.get("risks") or []
+        if isinstance(r, dict)
+    ]
+    if risks:
+        sections.append(ReportSection("Risk Context", risks))
+    uncertainty = [
+        f"- **Level:** {u.get('level')} (confidence {u.get('confidence')}); sources: "
+        + "; ".join(_one_line(s, 100) for s in u.get("sources") or [])
+        for u in by_type.get("UncertaintyAssessment", [])
+    ]
+    if uncertainty:
+        sections.append(ReportSection("Uncertainty", uncertainty))
+    return sections

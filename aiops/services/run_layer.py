@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiops import __version__
 from aiops.canonical import canonical_json, sha256_hex
@@ -36,6 +37,9 @@ from aiops.schemas.pack import EvidencePack, PackStatus
 from aiops.schemas.registry import LayerMapping
 from aiops.schemas.scope import CapabilityScope
 from aiops.settings import Settings
+
+if TYPE_CHECKING:
+    from aiops.services.model_run import RunDetails
 
 EXIT_FOR_STATUS: dict[str, int] = {
     "COMPLETED": EXIT_OK,
@@ -66,6 +70,7 @@ class RunOutcome:
     evidence: EvidencePack
     warnings: list[str] = field(default_factory=list)
     reason: str = ""
+    details: RunDetails | None = None  # model modes: who answered, what was decided
 
     @property
     def exit_code(self) -> int:

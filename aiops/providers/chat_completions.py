@@ -1,0 +1,98 @@
+"""Chat Completions (``POST {base}/chat/completions``): DeepSeek and any
+OpenAI-compatible server (vLLM, Ollama, a gateway).
+
+Request: system and user ``messages``; the output limit as ``max_completion_tokens`` on
+OpenAI's own platform (which rejects ``max_tokens`` for reasoning models) and as
+``max_tokens`` elsewhere (what DeepSeek, vLLM and Ollama read); ``response_format``
+json_schema when the registry says the model supports it, else ``json_object`` with the
+schema carried in the system prompt. No sampling parameters. Response:
+``choices[0].message`` with ``content``, ``refusal`` and, from reasoning servers,
+``reasoning_content`` (or ``reasoning``); ``finish_reason`` ``length`` or
+``content_filter`` means the answer is incomplete.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiops.providers.base import ModelRequest, ProviderCallError, Usage
+from aiops.providers.wire import Parsed, WireFormat, as_int, obj, schema_instruction
+from aiops.schemas.registry import EndpointKind
+
+_INCOMPLETE = {"length": "max_output_tokens", "content_filter": "content_filter"}
+
+
+def _limit_parameter(request: ModelRequest) -> str:
+    # Decided from the registry's configured URL (not the environment), so the body and
+    # its prompt hash do not depend on where a gateway happens to point.
+    host = request.provider.base_url.split("://", 1)[-1].split("/", 1)[0]
+    return "max_completion_tokens" if host == "api.openai.com" else "max_tokens"
+
+
+def build_body(request: ModelRequest) -> dict[str, Any]:
+    structured = request.model.structured_output
+    system = request.system_prompt
+    body: dict[str, Any] = {"model": request.model.provider_model}
+    if request.output_schema is not None and structured == "json_schema":
+        body["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {
+                "name": request.schema_name,
+                "schema": request.output_schema,
+                "strict": True,
+            },
+        }
+    elif request.output_schema is not None:
+        system += schema_instruction(request)
+        if structured == "json_object":
+            body["response_format"] = {"type": "json_object"}
+    body["messages"] = [
+        {"role": "system", "content": system},
+        {"role": "user", "content": request.user_prompt},
+    ]
+    body[_limit_parameter(request)] = request.max_output_tokens
+    return body
+
+
+def parse(response: dict[str, Any]) -> Parsed:
+    choices = response.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        raise ProviderCallError(
+            "malformed Chat Completions answer: no choices",
+            error_class="malformed_response",
+            retryable=False,
+        )
+    choice = choices[0]
+    message = obj(choice.get("message"))
+    content = message.get("content")
+    text = content if isinstance(content, str) else ""
+    refusal = message.get("refusal") if isinstance(message.get("refusal"), str) else None
+    reasoning = message.get("reasoning_content") or message.get("reasoning")
+    usage_raw = obj(response.get("usage"))
+    details = obj(usage_raw.get("completion_tokens_details"))
+    usage = Usage(
+        input_tokens=as_int(usage_raw.get("prompt_tokens")),
+        output_tokens=as_int(usage_raw.get("completion_tokens")),
+        reasoning_tokens=as_int(details.get("reasoning_tokens")),
+    )
+    finish = choice.get("finish_reason")
+    incomplete: str | None = _INCOMPLETE.get(str(finish)) if finish else None
+    if incomplete is not None:
+        outcome = "incomplete"
+    elif refusal:
+        outcome = "refused"
+    elif not text:
+        incomplete, outcome = "empty_output", "incomplete"
+    else:
+        outcome = "completed"
+    return Parsed(
+        outcome=outcome,  # type: ignore[arg-type]
+        text=text,
+        refusal=refusal or None,
+        incomplete_reason=incomplete,
+        reasoning_text=reasoning if isinstance(reasoning, str) and reasoning else None,
+        usage=usage,
+    )
+
+
+CHAT_COMPLETIONS = WireFormat(EndpointKind.CHAT_COMPLETIONS, "/chat/completions", build_body, parse)

@@ -1,0 +1,271 @@
+"""What every OpenAI-compatible endpoint shares: where it is, its key, the HTTP call
+and how a failure is classified.
+
+The base URL and key come from the environment variables the registry names for the
+provider (``base_url_env``, ``api_key_env``). The key is a ``SecretStr`` from the moment
+it is read and is unwrapped in exactly one place: where the Authorization header is
+built. Error messages are built from our own words plus a trimmed, redacted excerpt of
+the provider's text — never from headers, and never containing the key.
+
+httpx is imported only when a real client is built, so the replay path never loads it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pydantic import SecretStr
+
+from aiops.errors import MissingCredentialError
+from aiops.providers.base import Attempt, Exchange, ModelRequest, ProviderCallError
+from aiops.providers.wire import WireFormat, build_exchange, wire_for
+from aiops.schemas.registry import FallbackPolicy, Provider
+
+if TYPE_CHECKING:
+    import httpx
+
+_KEYLIKE = re.compile(r"(?:sk-|Bearer\s+)[A-Za-z0-9._*~+/=-]{4,}", re.IGNORECASE)
+NOT_RETRYABLE = {400: "bad_request", 401: "authentication", 403: "permission", 404: "not_found"}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A provider's resolved location and credential. ``repr`` never shows the key."""
+
+    provider_id: str
+    base_url: str
+    api_key: SecretStr | None
+    api_key_env: str
+
+
+def resolve_endpoint(
+    provider_id: str, provider: Provider, environ: Mapping[str, str] | None = None
+) -> Endpoint:
+    """Base URL from ``base_url_env`` (else the registry's), key from ``api_key_env``.
+    A required key that is unset is refused before any request (exit 2)."""
+    env = os.environ if environ is None else environ
+    base_url = (env.get(provider.base_url_env) or provider.base_url).rstrip("/")
+    if not re.match(r"^https?://[^\s/]+", base_url):
+        raise MissingCredentialError(
+            f"{provider.base_url_env} is not an http(s) URL (provider {provider_id})"
+        )
+    raw_key = env.get(provider.api_key_env, "")
+    if not raw_key and provider.api_key_required:
+        raise MissingCredentialError(
+            f"{provider.api_key_env} is not set: provider {provider_id} needs an API key "
+            "in the environment"
+        )
+    return Endpoint(
+        provider_id, base_url, SecretStr(raw_key) if raw_key else None, provider.api_key_env
+    )
+
+
+def redact(text: str, secret: SecretStr | None) -> str:
+    """Remove the key itself and anything key-shaped from provider text."""
+    if secret is not None and secret.get_secret_value():
+        text = text.replace(secret.get_secret_value(), "[REDACTED]")
+    return _KEYLIKE.sub("[REDACTED]", text)
+
+
+def _provider_error(body: Any) -> tuple[str, str, str]:
+    """(code, type, message) from an OpenAI-style error body."""
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        return (
+            str(error.get("code") or ""),
+            str(error.get("type") or ""),
+            str(error.get("message") or ""),
+        )
+    if isinstance(error, str):
+        return "", "", error
+    return "", "", ""
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        raw = headers.get(name)
+        if raw:
+            try:
+                return max(0.0, float(raw) * scale)
+            except ValueError:
+                continue
+    return None
+
+
+def classify_http_error(
+    status: int,
+    body: Any,
+    headers: Mapping[str, str],
+    *,
+    url: str,
+    key: SecretStr | None,
+    key_env: str,
+) -> ProviderCallError:
+    code, kind, message = _provider_error(body)
+    excerpt = redact(" ".join(message.split())[:200], key)
+    where = f"HTTP {status} from {url}"
+    if status in (401, 403):
+        return ProviderCallError(
+            f"{where}: {NOT_RETRYABLE[status]} failed (check {key_env})",
+            error_class=NOT_RETRYABLE[status],
+            retryable=False,
+            fallback_ok=True,
+            http_status=status,
+        )
+    if status == 429 and "insufficient_quota" in (code, kind):
+        return ProviderCallError(
+            f"{where}: insufficient quota (billing), not retried",
+            error_class="insufficient_quota",
+            retryable=False,
+            fallback_ok=True,
+            http_status=status,
+        )
+    detail = f": {excerpt}" if excerpt else ""
+    if status == 429:
+        return ProviderCallError(
+            f"{where}: rate limited{detail}",
+            error_class="rate_limit",
+            retryable=True,
+            http_status=status,
+            retry_after_s=_retry_after(headers),
+        )
+    if status in (408, 409) or status >= 500:
+        return ProviderCallError(
+            f"{where}{detail}",
+            error_class="timeout"
+            if status == 408
+            else ("conflict" if status == 409 else "server_error"),
+            retryable=True,
+            http_status=status,
+            retry_after_s=_retry_after(headers),
+        )
+    return ProviderCallError(
+        f"{where}{detail}",
+        error_class=NOT_RETRYABLE.get(status, "http_error"),
+        retryable=False,
+        fallback_ok=True,
+        http_status=status,
+    )
+
+
+class OpenAICompatibleClient:
+    """The real ``ModelClient``: one HTTP client; the wire format (Responses or Chat
+    Completions) is picked per request from the registry's endpoint kind."""
+
+    def __init__(
+        self,
+        endpoints: Mapping[str, Endpoint],
+        policy: FallbackPolicy,
+        transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        import httpx
+
+        self._endpoints = dict(endpoints)
+        self._clock = clock
+        self._http = httpx.Client(
+            timeout=httpx.Timeout(
+                policy.request_timeout_seconds, connect=policy.connect_timeout_seconds
+            ),
+            transport=transport,
+            follow_redirects=False,
+            trust_env=False,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> OpenAICompatibleClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def complete(self, request: ModelRequest) -> Exchange:
+        import httpx
+
+        wire = wire_for(request.model.endpoint)
+        endpoint = self._endpoints[request.provider_id]
+        url = endpoint.base_url + wire.path
+        body = wire.build_body(request)
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if endpoint.api_key is not None:
+            headers["Authorization"] = "Bearer " + endpoint.api_key.get_secret_value()
+        started = self._clock()
+
+        def attempt(status: int | None, error: ProviderCallError | None) -> Attempt:
+            return Attempt(
+                model_id=request.model_id,
+                endpoint=url,
+                http_status=status,
+                error_class=error.error_class if error else None,
+                error_message=error.message if error else None,
+                latency_ms=int((self._clock() - started) * 1000),
+            )
+
+        try:
+            response = self._http.post(
+                url, content=json.dumps(body).encode("utf-8"), headers=headers
+            )
+        except httpx.TimeoutException:
+            error = ProviderCallError(
+                f"timed out calling {url}", error_class="timeout", retryable=True
+            )
+        except httpx.HTTPError as exc:
+            error = ProviderCallError(
+                f"cannot reach {url}: {type(exc).__name__}",
+                error_class="connection",
+                retryable=True,
+            )
+        else:
+            return self._finish(request, wire, body, response, url, endpoint, attempt)
+        error.attempts = [attempt(None, error)]
+        raise error
+
+    def _finish(
+        self,
+        request: ModelRequest,
+        wire: WireFormat,
+        body: dict[str, Any],
+        response: httpx.Response,
+        url: str,
+        endpoint: Endpoint,
+        attempt: Callable[[int | None, ProviderCallError | None], Attempt],
+    ) -> Exchange:
+        try:
+            payload: Any = response.json()
+        except ValueError:
+            payload = None
+        if response.status_code >= 400:
+            error = classify_http_error(
+                response.status_code,
+                payload,
+                response.headers,
+                url=url,
+                key=endpoint.api_key,
+                key_env=endpoint.api_key_env,
+            )
+            error.attempts = [attempt(response.status_code, error)]
+            raise error
+        if not isinstance(payload, dict):
+            error = ProviderCallError(
+                f"HTTP {response.status_code} from {url}: response is not a JSON object",
+                error_class="malformed_response",
+                retryable=False,
+            )
+            error.attempts = [attempt(response.status_code, error)]
+            raise error
+        try:
+            parsed = wire.parse(payload)
+        except ProviderCallError as error:
+            error.message = redact(error.message, endpoint.api_key)
+            error.attempts = [attempt(response.status_code, error)]
+            raise
+        done = attempt(response.status_code, None)
+        return build_exchange(request, wire, body, payload, parsed, done.latency_ms, done)

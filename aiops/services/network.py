@@ -1,0 +1,156 @@
+"""Record and live: the real client, the keys it needs and what the warning banner
+shows, all settled before anything is sent."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aiops.prompts import LoadedPrompt, RenderedPrompt
+from aiops.providers.wire import wire_for
+from aiops.services.run_layer import Preflight
+
+if TYPE_CHECKING:
+    from aiops.providers.openai_compatible import OpenAICompatibleClient
+
+# Conservative token estimate for the worst-case cost: one token per 3 UTF-8 bytes.
+BYTES_PER_TOKEN = 3
+
+
+@dataclass(frozen=True)
+class PlannedCall:
+    role: str
+    model_id: str
+    provider_model: str
+    endpoint: str  # URL the call goes to (no credentials)
+    max_input_tokens: int
+    max_output_tokens: int
+    worst_case_usd: float
+
+
+@dataclass(frozen=True)
+class NetworkPlan:
+    """What the warning banner shows before anything is sent."""
+
+    mode: str
+    layer_id: str
+    layer_name: str
+    calls: list[PlannedCall]
+    worst_case_usd: float
+    fixture: Path | None
+
+
+Confirm = Callable[[NetworkPlan], None]
+
+
+def network_client(
+    pre: Preflight,
+    prompt: LoadedPrompt,
+    candidates: list[str],
+    proposer_prompt: RenderedPrompt,
+    mode: str,
+    fixture: Path | None,
+    confirm: Confirm | None,
+    environ: Mapping[str, str] | None,
+    transport: Any,
+    warnings: list[str],
+) -> tuple[OpenAICompatibleClient, list[str]]:
+    from aiops.errors import MissingCredentialError
+    from aiops.providers.openai_compatible import (
+        Endpoint,
+        OpenAICompatibleClient,
+        resolve_endpoint,
+    )
+
+    registry = pre.config.registry
+    endpoints: dict[str, Endpoint] = {}
+
+    def endpoint_for(model_id: str) -> Endpoint:
+        provider_id = registry.models[model_id].provider
+        if provider_id not in endpoints:
+            endpoints[provider_id] = resolve_endpoint(
+                provider_id, registry.providers[provider_id], environ
+            )
+        return endpoints[provider_id]
+
+    endpoint_for(pre.proposer_id)  # missing keys refuse here, before anything is sent
+    endpoint_for(pre.critic_id)
+    usable = [pre.proposer_id]
+    for model_id in candidates[1:]:
+        try:
+            endpoint_for(model_id)
+        except MissingCredentialError as exc:
+            warnings.append(f"fallback {model_id} unavailable: {exc}")
+            continue
+        usable.append(model_id)
+    plan = _plan(pre, prompt, usable, proposer_prompt, endpoints, mode, fixture)
+    if confirm is not None:
+        confirm(plan)
+    policy = registry.fallback_policy
+    return OpenAICompatibleClient(endpoints, policy, transport=transport), usable
+
+
+def _plan(
+    pre: Preflight,
+    prompt: LoadedPrompt,
+    candidates: list[str],
+    proposer_prompt: RenderedPrompt,
+    endpoints: Mapping[str, Any],
+    mode: str,
+    fixture: Path | None,
+) -> NetworkPlan:
+    registry = pre.config.registry
+    proposer_in = _tokens(proposer_prompt.system + proposer_prompt.user) + 2000  # + schema
+    calls: list[PlannedCall] = []
+    proposer_out = 0
+    for index, model_id in enumerate(candidates):
+        model = registry.models[model_id]
+        limit = min(prompt.prompts.proposer.max_output_tokens, model.max_output_tokens)
+        proposer_out = max(proposer_out, limit)
+        calls.append(
+            _planned(
+                "proposer" if index == 0 else "fallback",
+                model_id,
+                proposer_in,
+                limit,
+                pre,
+                endpoints,
+            )
+        )
+    critic = registry.models[pre.critic_id]
+    critic_in = _tokens(prompt.prompts.critic.system + prompt.prompts.critic.user) + proposer_in
+    critic_in += proposer_out + 2000
+    critic_out = min(prompt.prompts.critic.max_output_tokens, critic.max_output_tokens)
+    calls.append(_planned("critic", pre.critic_id, critic_in, critic_out, pre, endpoints))
+    # Worst case: every proposer candidate is billed, then the critic.
+    worst = round(sum(call.worst_case_usd for call in calls), 4)
+    return NetworkPlan(
+        mode=mode,
+        layer_id=pre.layer_id,
+        layer_name=pre.layer.name,
+        calls=calls,
+        worst_case_usd=worst,
+        fixture=fixture if mode == "record" else None,
+    )
+
+
+def _planned(
+    role: str,
+    model_id: str,
+    tokens_in: int,
+    tokens_out: int,
+    pre: Preflight,
+    endpoints: Mapping[str, Any],
+) -> PlannedCall:
+    model = pre.config.registry.models[model_id]
+    url = endpoints[model.provider].base_url + wire_for(model.endpoint).path
+    cost = tokens_in / 1000 * model.cost_per_1k_input + tokens_out / 1000 * model.cost_per_1k_output
+    return PlannedCall(
+        role, model_id, model.provider_model, url, tokens_in, tokens_out, round(cost, 4)
+    )
+
+
+def _tokens(text: str) -> int:
+    return -(-len(text.encode("utf-8")) // BYTES_PER_TOKEN)

@@ -1,0 +1,114 @@
+"""Replay and orchestration budgets, measured in one run (ratios, not pass/fail).
+
+1. ``aiops l2 replay`` wall time over ``aiops --help`` (target <= 1.5), with a bare
+   Typer app's ``--help`` and ``aiops l2 dry-run`` for reference.
+2. Orchestration overhead per model call: full ``live`` runs in-process against a
+   loopback server that answers at once (imports and config warm), divided by the two
+   calls of a run; plus the share spent inside the HTTP client's ``complete``.
+
+    python benchmarks/replay.py [RUNS]
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(ROOT))
+
+from _timing import aiops_argv, bare_typer_help, time_command  # noqa: E402
+
+
+def startup(runs: int) -> None:
+    base = bare_typer_help(runs)
+    help_time = time_command(aiops_argv("--help"), runs)
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {"SOURCE_DATE_EPOCH": "1768046400", "AIOPS_PACKS_DIR": str(Path(tmp) / "packs")}
+        dry = time_command(aiops_argv("l2", "dry-run"), runs, env=env)
+        replay = time_command(aiops_argv("l2", "replay"), runs, env=env)
+    print(f"bare typer --help        {base * 1000:8.1f} ms")
+    print(f"aiops --help             {help_time * 1000:8.1f} ms")
+    print(f"aiops l2 dry-run         {dry * 1000:8.1f} ms   {dry / help_time:.2f}x --help")
+    print(
+        f"aiops l2 replay          {replay * 1000:8.1f} ms   {replay / help_time:.2f}x --help"
+        "  (target <= 1.50)"
+    )
+
+
+def orchestration(runs: int) -> None:
+    import aiops.services.model_run as model_run
+    from aiops.providers.openai_compatible import OpenAICompatibleClient
+    from aiops.services.model_run import ModelRunOptions, run_model_layer
+    from aiops.services.run_layer import RunOptions
+    from tests.support.loopback import LoopbackServer
+    from tests.support.scripts import happy_path
+
+    timings: dict[str, list[float]] = {"client": [], "setup": [], "pack": []}
+
+    def timed(name: str, func: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return func(*args, **kwargs)
+            finally:
+                timings[name].append(time.perf_counter() - start)
+
+        return wrapper
+
+    # Instrument, do not change: the same functions run, their wall time is noted.
+    OpenAICompatibleClient.complete = timed("client", OpenAICompatibleClient.complete)  # type: ignore[method-assign]
+    OpenAICompatibleClient.__init__ = timed("setup", OpenAICompatibleClient.__init__)  # type: ignore[method-assign]
+    model_run.write_evidence = timed("pack", model_run.write_evidence)  # type: ignore[attr-defined]
+    os.environ["SOURCE_DATE_EPOCH"] = "1768046400"
+    server = LoopbackServer(validate=False)
+    happy_path(server)
+    env = {
+        "OPENAI_BASE_URL": server.base_url,
+        "DEEPSEEK_BASE_URL": server.base_url,
+        "OPENAI_API_KEY": "test-key-" + secrets.token_hex(8),
+        "DEEPSEEK_API_KEY": "test-key-" + secrets.token_hex(8),
+    }
+    totals: list[float] = []
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for index in range(runs + 1):
+                options = ModelRunOptions(
+                    run=RunOptions(layer="l2", mode="live", out=Path(tmp) / f"pack{index}"),
+                    allow_network=True,
+                )
+                start = time.perf_counter()
+                run_model_layer(options, environ=env)
+                if index:  # the first run warms imports, schemas and the server
+                    totals.append(time.perf_counter() - start)
+    finally:
+        server.close()
+    calls = 2
+    run = statistics.median(totals)
+    client = statistics.median(timings["client"][calls:])
+    setup = statistics.median(timings["setup"][1:])
+    pack = statistics.median(timings["pack"][1:])
+    print(f"live run, loopback       {run * 1000:8.1f} ms per run ({calls} calls)")
+    print(f"orchestration per call   {run / calls * 1000:8.1f} ms   (target <= 20; run / calls)")
+    print(f"  HTTP client per call   {client * 1000:8.1f} ms   (build body, send, parse)")
+    print(f"  per run: HTTP setup    {setup * 1000:8.1f} ms   (httpx client, TLS context)")
+    print(f"  per run: pack write    {pack * 1000:8.1f} ms   (hash, fsync, rename)")
+    rest = (run - setup - pack) / calls
+    print(f"per call without setup and pack write {rest * 1000:6.1f} ms")
+
+
+def main() -> None:
+    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 15
+    startup(runs)
+    orchestration(runs)
+
+
+if __name__ == "__main__":
+    main()

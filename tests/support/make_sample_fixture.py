@@ -1,0 +1,70 @@
+"""Regenerate fixtures/transcripts/l2_market_outlook_sample.json deterministically.
+
+It runs aiops' own record mode against the loopback server (so the prompt hashes are
+exactly those replay computes), then pins the latencies — measured on loopback they
+mean nothing and would change every run — to realistic figures.
+
+    python -m tests.support.make_sample_fixture
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import tempfile
+from pathlib import Path
+
+from aiops.canonical import pack_json
+from aiops.services.model_run import ModelRunOptions, run_model_layer
+from aiops.services.run_layer import RunOptions
+from tests.support.loopback import LoopbackServer
+from tests.support.scripts import happy_path
+
+REPO = Path(__file__).resolve().parents[2]
+TARGET = REPO / "fixtures" / "transcripts" / "l2_market_outlook_sample.json"
+EPOCH = "1768046400"  # 2026-01-10T12:00:00+00:00
+PINNED_LATENCY_MS = {"proposer": 48213, "critic": 9120}
+
+
+def record_sample(target: Path, server: LoopbackServer, workdir: Path) -> None:
+    env = {
+        "OPENAI_BASE_URL": server.base_url,
+        "DEEPSEEK_BASE_URL": server.base_url,
+        "OPENAI_API_KEY": "test-key-" + secrets.token_hex(8),
+        "DEEPSEEK_API_KEY": "test-key-" + secrets.token_hex(8),
+    }
+    run_model_layer(
+        ModelRunOptions(
+            run=RunOptions(layer="l2", mode="record", out=workdir / "pack"),
+            fixture=target,
+            allow_network=True,
+            force=True,
+        ),
+        environ=env,
+    )
+
+
+def main() -> None:
+    os.environ["SOURCE_DATE_EPOCH"] = EPOCH
+    server = LoopbackServer()
+    happy_path(server)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            workdir = Path(tmp)
+            recorded = workdir / "recorded.json"
+            record_sample(recorded, server, workdir)
+            data = json.loads(recorded.read_bytes())
+    finally:
+        server.close()
+    if server.problems:
+        raise SystemExit("request validation failed: " + "; ".join(server.problems))
+    for run in data["runs"]:
+        run["metadata"]["latency_ms"] = PINNED_LATENCY_MS[run["role"]]
+    data["transcript_id"] = "l2-market-outlook-sample-2026-01-10"
+    TARGET.write_bytes(pack_json(data))
+    print(f"wrote {TARGET}")
+
+
+if __name__ == "__main__":
+    main()
