@@ -174,5 +174,84 @@ for _layer in LAYERS:
     app.add_typer(_layer_app(_layer), name=_layer, help=f"Layer {_layer.upper()} runs.")
 
 
+# --- verify-pack, keys, schema: what an auditor runs ----------------------------------
+
+
+@app.command("verify-pack")
+@errors_handled
+def verify_pack_cmd(
+    path: Annotated[Path, typer.Argument(help="A pack directory or a ledger of packs.")],
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the report as JSON (sorted keys).")
+    ] = False,
+    key: Annotated[
+        Path | None,
+        typer.Option(help="Trusted Ed25519 public key (PEM); signatures are checked only with it."),
+    ] = None,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(help="Checkpoint kept from an earlier verification of this ledger."),
+    ] = None,
+    write_checkpoint: Annotated[
+        Path | None,
+        typer.Option(help="After a successful ledger verification, write its checkpoint here."),
+    ] = None,
+) -> None:
+    """Verify a pack or a ledger offline. Exit 0 verified, 1 not verified, 2 usage."""
+    from aiops.services.verify_pack import VerifyOptions, verify
+
+    outcome = verify(VerifyOptions(path, key, checkpoint, write_checkpoint))
+    if json_output:
+        from aiops.canonical import pack_json
+
+        sys.stdout.write(pack_json(outcome.report.to_json()).decode("utf-8"))
+    else:
+        from aiops.console import render_verify
+
+        render_verify(outcome.report, outcome.checkpoint_written)
+    if outcome.exit_code:
+        report = outcome.report
+        _fail(
+            f"{path}: NOT VERIFIED ({report.failed_files} file problem(s), "
+            f"{len(report.errors)} finding(s))",
+            outcome.exit_code,
+        )
+
+
+keys_app = typer.Typer(
+    no_args_is_help=True, help="Signing keys for evidence packs.", rich_markup_mode=None
+)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("generate")
+@errors_handled
+def keys_generate_cmd(
+    out_dir: Annotated[
+        Path, typer.Option(help="Directory for the key pair (created if needed).")
+    ] = Path("."),
+) -> None:
+    """Write an Ed25519 key pair: private key (mode 0600) and public key (PEM)."""
+    from aiops.console import render_keys
+    from aiops.services.keys import generate
+
+    render_keys(generate(out_dir))
+
+
+@app.command("schema")
+@errors_handled
+def schema_cmd(
+    name: Annotated[str, typer.Argument(help="evidence-pack, run-manifest, sod-check, ...")],
+) -> None:
+    """Print the JSON Schema of a pack file or config file, derived from the models."""
+    from aiops.canonical import pack_json
+    from aiops.errors import UsageError
+    from aiops.schemas.catalog import SCHEMAS, model_schema
+
+    if name not in SCHEMAS:
+        raise UsageError(f"unknown schema {name!r}: choose {', '.join(SCHEMAS)}")
+    sys.stdout.write(pack_json(model_schema(name)).decode("utf-8"))
+
+
 def main() -> None:
     app()
