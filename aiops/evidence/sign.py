@@ -199,12 +199,14 @@ def check_envelope(
 
 
 def _b64(value: Any) -> bytes | None:
+    """Standard base64 in its one canonical spelling (padding bits zero), else None."""
     if not isinstance(value, str):
         return None
     try:
-        return base64.b64decode(value, validate=True)
+        decoded = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
         return None
+    return decoded if base64.b64encode(decoded).decode("ascii") == value else None
 
 
 def _verify_any(trusted: TrustedKey, payload: bytes, signatures: list[Any]) -> str | None:
@@ -212,7 +214,9 @@ def _verify_any(trusted: TrustedKey, payload: bytes, signatures: list[Any]) -> s
 
     message = pae(PAYLOAD_TYPE, payload)
     for entry in signatures:
-        sig = _b64(entry.get("sig")) if isinstance(entry, dict) else None
+        if not isinstance(entry, dict) or entry.get("keyid", trusted.keyid) != trusted.keyid:
+            continue  # a signature that names another key is not taken as the trusted one
+        sig = _b64(entry.get("sig"))
         if sig is None:
             continue
         try:

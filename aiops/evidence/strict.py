@@ -99,7 +99,14 @@ def display_name(name: str) -> str:
     """A file name safe to print: control characters and undecodable bytes escaped."""
     if name.isprintable():
         return name
-    return name.encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace")
+    return "".join(ch if ch.isprintable() else _escape(ch) for ch in name)
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    if 0xDC80 <= code <= 0xDCFF:  # an undecodable byte, as os.listdir hands it over
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from aiops.canonical import pack_json
 from aiops.evidence import consistency
 from aiops.evidence.findings import ChainEntry, FileResult, PackReport, SignatureResult
 from aiops.evidence.names import (
@@ -173,6 +174,7 @@ def _parse_index(data: bytes, report: PackReport) -> dict[str, Any] | None:
     doc = _parse(EVIDENCE_PACK_FILE, data, report)
     if doc is None:
         return None
+    _require_canonical(EVIDENCE_PACK_FILE, doc, data, report)
     schema = schema_for_file(EVIDENCE_PACK_FILE)
     assert schema is not None
     errors = shape_errors(doc, schema)
@@ -214,6 +216,20 @@ def _parse(name: str, data: bytes, report: PackReport) -> Any:
         if errors:
             return None
     return doc
+
+
+def _require_canonical(name: str, doc: Any, data: bytes, report: PackReport) -> None:
+    """Files no digest covers must be byte-for-byte as aiops writes them, so that not
+    even a whitespace edit goes unnoticed."""
+    try:
+        canonical = pack_json(doc)
+    except ValueError:
+        canonical = b""
+    if canonical != data:
+        report.error(
+            "strict-json",
+            f"{name} is not in canonical form (sorted keys, 2-space indent, final newline)",
+        )
 
 
 def _listed_entries(index: dict[str, Any], report: PackReport) -> list[_Listed]:
@@ -286,6 +302,8 @@ def _check_sidecar(dir_fd: int, name: str, report: PackReport) -> tuple[FileResu
     if read.status is not None or read.data is None:
         return FileResult(name, read.status or "MISSING", read.detail, "sidecar"), None
     doc = _parse(name, read.data, report)
+    if doc is not None and name == DSSE_ENVELOPE_FILE:
+        _require_canonical(name, doc, read.data, report)
     return FileResult(name, "OK", "sidecar", "sidecar", size=read.size, sha256=read.sha256), doc
 
 
