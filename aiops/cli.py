@@ -180,27 +180,36 @@ for _layer in LAYERS:
 @app.command("verify-pack")
 @errors_handled
 def verify_pack_cmd(
-    path: Annotated[Path, typer.Argument(help="A pack directory or a ledger of packs.")],
+    path: Annotated[str, typer.Argument(help="A pack directory or a ledger of packs.")],
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the report as JSON (sorted keys).")
     ] = False,
     key: Annotated[
-        Path | None,
+        str | None,
         typer.Option(help="Trusted Ed25519 public key (PEM); signatures are checked only with it."),
     ] = None,
     checkpoint: Annotated[
-        Path | None,
+        str | None,
         typer.Option(help="Checkpoint kept from an earlier verification of this ledger."),
     ] = None,
     write_checkpoint: Annotated[
-        Path | None,
+        str | None,
         typer.Option(help="After a successful ledger verification, write its checkpoint here."),
     ] = None,
 ) -> None:
     """Verify a pack or a ledger offline. Exit 0 verified, 1 not verified, 2 usage."""
     from aiops.services.verify_pack import VerifyOptions, verify
 
-    outcome = verify(VerifyOptions(path, key, checkpoint, write_checkpoint))
+    # Paths arrive as str: Typer coerces Path parameters through Pydantic, which this
+    # command must not import (start-up budget).
+    outcome = verify(
+        VerifyOptions(
+            Path(path),
+            Path(key) if key else None,
+            Path(checkpoint) if checkpoint else None,
+            Path(write_checkpoint) if write_checkpoint else None,
+        )
+    )
     if json_output:
         from aiops.canonical import pack_json
 

@@ -64,7 +64,9 @@ def test_reordered_indexes_break_the_hash_chain(
     assert any("previous_pack_sha256 does not match" in m for m in messages(report, "chain"))
 
 
-def test_a_replayed_old_pack_is_caught(tmp_path: Path, packs: list[Path], verify_json: Verify) -> None:
+def test_a_replayed_old_pack_is_caught(
+    tmp_path: Path, packs: list[Path], verify_json: Verify
+) -> None:
     shutil.copytree(packs[0], tmp_path / "ledger" / "L2_REPLAYED_COPY")
     code, report = verify_json(tmp_path / "ledger")
     assert code == 1
@@ -145,9 +147,10 @@ def test_checkpoint_round_trip_and_growth(
     _checkpoint(runner, tmp_path / "ledger", kept)
     saved = json.loads(kept.read_bytes())
     assert saved["ledger_size"] == 4
-    assert saved["head_pack_id"] == json.loads((packs[3] / "evidence_pack.json").read_bytes())[
-        "evidence_pack_id"
-    ]
+    assert (
+        saved["head_pack_id"]
+        == json.loads((packs[3] / "evidence_pack.json").read_bytes())["evidence_pack_id"]
+    )
     ledger(tmp_path / "ledger", 1)  # the ledger may grow
     code, report = verify_json(tmp_path / "ledger", "--checkpoint", str(kept))
     assert code == 0
@@ -193,14 +196,20 @@ def test_no_checkpoint_is_written_for_a_ledger_that_fails(
 
 @pytest.mark.parametrize(
     "content",
-    [b"", b"{}", b'{"checkpoint_version": 1, "ledger_size": 0, "head_pack_id": "x", "head_sha256": "0"}'],
+    [
+        b"",
+        b"{}",
+        b'{"checkpoint_version": 1, "ledger_size": 0, "head_pack_id": "x", "head_sha256": "0"}',
+    ],
 )
 def test_a_malformed_checkpoint_is_exit_2(
     tmp_path: Path, packs: list[Path], runner: CliRunner, content: bytes
 ) -> None:
     kept = tmp_path / "kept.json"
     kept.write_bytes(content)
-    result = runner.invoke(app, ["verify-pack", str(tmp_path / "ledger"), "--checkpoint", str(kept)])
+    result = runner.invoke(
+        app, ["verify-pack", str(tmp_path / "ledger"), "--checkpoint", str(kept)]
+    )
     assert result.exit_code == 2
     assert result.stdout == ""
     assert "checkpoint" in result.stderr

@@ -35,7 +35,15 @@ from tests.evidence.conftest import Verify, messages
         ("BLOCKED", "APPROVE", {"violations": [Violation(rule="forbidden_output", detail="x")]}),
         ("FAILED", "REJECT", {}),
     ],
-    ids=["approve", "approve-with-changes", "reject", "unparseable", "wrong-cite", "scope", "failed"],
+    ids=[
+        "approve",
+        "approve-with-changes",
+        "reject",
+        "unparseable",
+        "wrong-cite",
+        "scope",
+        "failed",
+    ],
 )
 def test_consistent_model_packs_verify(
     tmp_path: Path, verify_json: Verify, status: str, decision: str | None, extra: Any
@@ -119,7 +127,11 @@ def _rehashed(pack: Path, name: str, change: Any) -> None:
         ("sod_check.json", lambda d: d.update(critic_model_id=d["proposer_model_id"]), "give FAIL"),
         ("sod_check.json", lambda d: d["checks"][0].update(passed=False), "give FAIL"),
         ("capability_scope_check.json", lambda d: d.update(result="FAIL"), "result"),
-        ("proposer_output.json", lambda d: d.update(prompt_hash=prefixed_sha256(b"x")), "prompt_hash"),
+        (
+            "proposer_output.json",
+            lambda d: d.update(prompt_hash=prefixed_sha256(b"x")),
+            "prompt_hash",
+        ),
         ("proposer_output.json", lambda d: d.update(run_id="critic-run-001"), "run_id"),
         ("critic_output.json", lambda d: d.update(role="proposer"), "role"),
         ("critic_output.json", lambda d: d["parsed"].update(decision="REJECT"), "parsed answer"),

@@ -145,7 +145,10 @@ def _resign(pack: Path, keys: KeyPair, statement: dict[str, Any]) -> None:
         "payloadType": PAYLOAD_TYPE,
         "payload": base64.b64encode(payload).decode(),
         "signatures": [
-            {"keyid": keys.keyid, "sig": base64.b64encode(key.sign(pae(PAYLOAD_TYPE, payload))).decode()}
+            {
+                "keyid": keys.keyid,
+                "sig": base64.b64encode(key.sign(pae(PAYLOAD_TYPE, payload))).decode(),
+            }
         ],
     }
     (pack / "evidence_pack.dsse.json").write_bytes(pack_json(envelope))

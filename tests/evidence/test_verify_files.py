@@ -229,15 +229,34 @@ def _raw_edit(pack: Path, name: str, old: bytes, new: bytes) -> None:
     ("name", "old", "new", "why"),
     [
         ("sod_check.json", b'{\n  "checks"', b'{\n  "result": "PASS",\n  "checks"', "duplicate"),
-        ("sod_check.json", b'{\n  "checks"', b'{\n  "\\u0072esult": "PASS",\n  "checks"', "duplicate"),
+        (
+            "sod_check.json",
+            b'{\n  "checks"',
+            b'{\n  "\\u0072esult": "PASS",\n  "checks"',
+            "duplicate",
+        ),
         ("evidence_pack.json", b'{\n  "aiops', b'{\n  "status": "X",\n  "aiops', "duplicate"),
         ("sod_check.json", b'\n  "provider_diversity"', b'"x": NaN, "provider_diversity"', "NaN"),
-        ("sod_check.json", b'\n  "provider_diversity"', b'"x": -Infinity, "provider_diversity"', "Infinity"),
+        (
+            "sod_check.json",
+            b'\n  "provider_diversity"',
+            b'"x": -Infinity, "provider_diversity"',
+            "Infinity",
+        ),
         ("run_manifest.json", b"{", b"\xef\xbb\xbf{", "byte-order mark"),
         ("run_manifest.json", b'"aiops_version"', b'"aiops_\xff"', "invalid UTF-8"),
         ("evidence_pack.json", b"{", b"\xef\xbb\xbf{", "byte-order mark"),
     ],
-    ids=["dup-key", "dup-escaped-key", "dup-in-index", "nan", "infinity", "bom", "utf8", "bom-index"],
+    ids=[
+        "dup-key",
+        "dup-escaped-key",
+        "dup-in-index",
+        "nan",
+        "infinity",
+        "bom",
+        "utf8",
+        "bom-index",
+    ],
 )
 def test_json_that_is_not_strict_is_rejected(
     pack: Path, verify_json: Verify, name: str, old: bytes, new: bytes, why: str
@@ -271,9 +290,7 @@ def test_a_whole_valid_pack_copied_over_another_is_caught_by_its_name(
     assert code == 1
 
 
-def test_a_pack_directory_with_too_many_entries_is_refused(
-    pack: Path, verify_json: Verify
-) -> None:
+def test_a_pack_directory_with_too_many_entries_is_refused(pack: Path, verify_json: Verify) -> None:
     for number in range(200):
         (pack / f"junk-{number}").touch()
     code, report = verify_json(pack)
