@@ -27,7 +27,7 @@ MAX_INDEX_BYTES = 8 * 1024 * 1024  # evidence_pack.json
 MAX_JSON_BYTES = 64 * 1024 * 1024  # any other JSON file: it is parsed in memory
 MAX_SIDECAR_BYTES = 1024 * 1024  # evidence_pack.dsse.json, review.json
 MAX_FILE_BYTES = 4 * 1024 * 1024 * 1024  # a file that is only hashed (operator_output.md)
-CHUNK = 1024 * 1024
+CHUNK = 256 * 1024  # as hashlib.file_digest: the buffer stays in cache while hashed
 
 _OPEN_FLAGS = (
     os.O_RDONLY

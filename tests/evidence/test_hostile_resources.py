@@ -113,3 +113,16 @@ def test_pathological_json_is_rejected_not_crashed_on(
     assert code == 1
     found = [f["message"] for f in report["packs"][0]["findings"]]
     assert any(phrase in m for m in found), found
+
+
+def test_a_device_node_in_a_files_place_is_never_opened(pack: Path) -> None:
+    import stat
+
+    (pack / "operator_output.md").unlink()
+    try:
+        os.mknod(pack / "operator_output.md", stat.S_IFCHR | 0o600, os.makedev(1, 5))
+    except PermissionError:
+        pytest.skip("creating a device node needs privileges")
+    code, report, _ = _verify(pack)
+    assert code == 1
+    assert statuses(report)["operator_output.md"] == "NOT_REGULAR"
