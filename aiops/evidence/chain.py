@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -127,11 +126,6 @@ def _verify_child(
         report.error("layout", f"cannot open the pack directory: {exc.strerror}")
         return report
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISDIR(st.st_mode):  # pragma: no cover - O_DIRECTORY guarantees it
-            report = PackReport(path=display, dir_name=name)
-            report.error("layout", "not a directory")
-            return report
         return verify_pack_fd(fd, display, name, trusted)
     finally:
         os.close(fd)

@@ -30,7 +30,7 @@ OUTPUT_FILES = {"proposer": PROPOSER_OUTPUT_FILE, "critic": CRITIC_OUTPUT_FILE}
 _HASH = re.compile(r"^sha256:[0-9a-f]{64}$")
 _DEFAULT_DIR = re.compile(r"^L[0-6]_[A-Z0-9_]+_\d{4}-\d{2}-\d{2}_\d{3,}$")
 # Fields of proposer_output.json / critic_output.json the checks rely on, by type.
-_OUTPUT_FIELDS: dict[str, type | tuple[type, ...]] = {
+_OUTPUT_FIELDS: dict[str, type] = {
     "role": str,
     "run_id": str,
     "model_id": str,
@@ -182,7 +182,7 @@ def _output_shape(name: str, doc: Any) -> list[str]:
     if not isinstance(doc, dict):
         return [f"{name} is not a JSON object"]
     problems = [
-        f"{name} field {key!r} is missing or not a {kind.__name__}"  # type: ignore[union-attr]
+        f"{name} field {key!r} is missing or not a {kind.__name__}"
         for key, kind in _OUTPUT_FIELDS.items()
         if not isinstance(doc.get(key), kind)
     ]

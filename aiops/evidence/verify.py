@@ -60,6 +60,7 @@ class _Listed:
     sha256: str | None  # None when the recorded digest is not a plain sha256
     size: int | None
     problem: str  # why the entry itself is unusable ("" when usable)
+    status: FileStatus  # what an unusable entry is reported as (OK when usable)
 
 
 def verify_pack(path: os.PathLike[str] | str, trusted: TrustedKey | None = None) -> PackReport:
@@ -98,7 +99,8 @@ def verify_pack_fd(
             )
         )
         index = _parse_index(index_bytes, report)
-    listed = _listed_entries(index, report) if index is not None else []
+    listed = _raw_listed(index["artifacts"], report) if index is not None else []
+    unchecked = _salvage_artifacts(index_bytes, report) if index is None else set()
     docs: dict[str, Any] = {}
     operator_head: bytes | None = None
     for entry in listed:
@@ -112,7 +114,7 @@ def verify_pack_fd(
             doc = _parse(entry.name, data, report)
             if doc is not None:
                 docs[entry.name] = doc
-    accounted = {EVIDENCE_PACK_FILE} | {e.name for e in listed}
+    accounted = {EVIDENCE_PACK_FILE} | {e.name for e in listed} | unchecked
     sidecars: dict[str, Any] = {}
     for name in sorted(SIDECAR_FILES & set(entries)):
         accounted.add(name)
@@ -181,25 +183,32 @@ def _parse_index(data: bytes, report: PackReport) -> dict[str, Any] | None:
     if errors:
         for error in errors:
             report.error("schema", f"{EVIDENCE_PACK_FILE} {error}")
-        _salvage_artifacts(doc, report)
         return None
     result: dict[str, Any] = doc
     return result
 
 
-def _salvage_artifacts(doc: Any, report: PackReport) -> None:
-    """A malformed index cannot be trusted for anything; its well-formed artifact
-    entries are still checked so the report shows every file's state."""
+def _salvage_artifacts(index_bytes: bytes | None, report: PackReport) -> set[str]:
+    """A malformed index cannot be trusted for anything; the entries it lists are
+    still shown (unchecked, with what is wrong with each) and returned, so the report
+    names every file it lists."""
+    try:
+        doc = loads_strict(index_bytes) if index_bytes is not None else None
+    except StrictJSONError:
+        return set()
     artifacts = doc.get("artifacts") if isinstance(doc, dict) else None
-    if isinstance(artifacts, list):
-        for entry in _raw_listed(artifacts, report):
-            report.files.append(
-                FileResult(
-                    display_name(entry.name),
-                    "MISMATCH",
-                    entry.problem or "not checked: evidence_pack.json is malformed",
-                )
-            )
+    if not isinstance(artifacts, list):
+        return set()
+    names: set[str] = set()
+    already_reported = PackReport(path="", dir_name="")  # a sink: findings came once already
+    for entry in _raw_listed(artifacts, already_reported):
+        if entry.name in names:
+            continue
+        names.add(entry.name)
+        status: FileStatus = "MISMATCH" if entry.status == "OK" else entry.status
+        detail = entry.problem or "not checked: evidence_pack.json is malformed"
+        report.files.append(FileResult(display_name(entry.name), status, detail))
+    return names
 
 
 def _parse(name: str, data: bytes, report: PackReport) -> Any:
@@ -232,10 +241,6 @@ def _require_canonical(name: str, doc: Any, data: bytes, report: PackReport) -> 
         )
 
 
-def _listed_entries(index: dict[str, Any], report: PackReport) -> list[_Listed]:
-    return _raw_listed(index["artifacts"], report)
-
-
 def _raw_listed(artifacts: list[Any], report: PackReport) -> list[_Listed]:
     """Each listed artifact with the reason it is unusable, if it is."""
     result: list[_Listed] = []
@@ -245,37 +250,51 @@ def _raw_listed(artifacts: list[Any], report: PackReport) -> list[_Listed]:
             report.error("schema", f"{EVIDENCE_PACK_FILE} lists an artifact without a name")
             continue
         name: str = raw["name"]
-        digest = raw.get("digest")
-        size = raw.get("size")
+        digest, size = raw.get("digest"), raw.get("size")
         sha = None
         if isinstance(digest, dict) and set(digest) == {"sha256"}:
             value = digest["sha256"]
             sha = value if isinstance(value, str) and _HEX64.match(value) else None
-        problem = bad_name(name) or ""
         key = name_key(name)
-        if not problem and name == EVIDENCE_PACK_FILE:
-            problem = "the index must not list itself"
-        elif not problem and name in SIDECAR_FILES:
-            problem = "a sidecar file must not be listed"
-        elif not problem and name not in PACK_FILES:
-            problem = "not a pack file name"
-        elif not problem and key in seen:
-            problem = f"listed twice (as {display_name(seen[key])!r})"
+        name_problem = _listed_name_problem(name, seen.get(key))
         seen.setdefault(key, name)
-        if not problem and sha is None:
-            problem = "digest must be exactly one sha256 of 64 lower-case hex digits"
-        if not problem and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
-            problem = "recorded size is not a non-negative integer"
-        result.append(_Listed(name, sha, size if isinstance(size, int) else None, problem))
+        status: FileStatus
+        if name_problem:
+            problem, status = name_problem, "BAD_NAME"
+        elif sha is None:
+            problem, status = (
+                "digest must be exactly one sha256 of 64 lower-case hex digits",
+                "MISMATCH",
+            )
+        elif not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            problem, status = "recorded size is not a non-negative integer", "MISMATCH"
+        else:
+            problem, status = "", "OK"
+        recorded = size if isinstance(size, int) and not isinstance(size, bool) else None
+        result.append(_Listed(name, sha, recorded, problem, status))
     return result
+
+
+def _listed_name_problem(name: str, twin: str | None) -> str:
+    problem = bad_name(name)
+    if problem:
+        return problem
+    if name == EVIDENCE_PACK_FILE:
+        return "the index must not list itself"
+    if name in SIDECAR_FILES:
+        return "a sidecar file must not be listed"
+    if name not in PACK_FILES:
+        return "not a pack file name"
+    if twin is not None:
+        return f"listed twice (as {display_name(twin)!r})"
+    return ""
 
 
 def _check_listed(dir_fd: int, entry: _Listed) -> tuple[FileResult, bytes | None, bytes]:
     shown = display_name(entry.name)
     if entry.problem:
-        is_name = entry.problem.startswith(("not a pack", "listed twice", "the index", "a sidecar"))
-        status: FileStatus = "BAD_NAME" if is_name or bad_name(entry.name) else "MISMATCH"
-        return FileResult(shown, status, entry.problem, recorded_sha256=entry.sha256), None, b""
+        result = FileResult(shown, entry.status, entry.problem, recorded_sha256=entry.sha256)
+        return result, None, b""
     is_json = entry.name.endswith(".json")
     read = read_member(
         dir_fd,

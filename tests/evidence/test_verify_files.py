@@ -192,7 +192,13 @@ def test_only_plain_sha256_digests_are_accepted(
     _edit_index(pack, lambda i: _artifact(i, "sod_check.json").update(digest=digest))
     code, report = verify_json(pack)
     assert code == 1
-    assert statuses(report)["sod_check.json"] == "MISMATCH"
+    rows = report["packs"][0]["files"]
+    assert sorted(f["name"] for f in rows) == sorted(PACK_NAMES)  # each file once
+    row = next(f for f in rows if f["name"] == "sod_check.json")
+    assert (row["status"], row["detail"]) == (
+        "MISMATCH",
+        "digest must be exactly one sha256 of 64 lower-case hex digits",
+    )
     assert messages(report, "schema")
 
 
