@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 from aiops import __version__
 
@@ -25,8 +25,49 @@ EXIT_INTERNAL = 3
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+class _Plain:
+    """Plain conversion standing in for Typer's coercion of one parameter.
+
+    Typer coerces every parameter value through a Pydantic TypeAdapter, so merely
+    running a command (even the help flag's default) imports Pydantic, which costs more
+    than ``verify-pack``'s whole start-up budget (DESIGN.md: <= 1.3x a bare Typer
+    ``--help``). The parameters on that path are the help flag and the root
+    ``--config-dir``; plain conversion is exact for both. A test checks that the verify
+    path imports neither Pydantic nor Typer's adapters, so a Typer change is noticed.
+    """
+
+    def __init__(self, convert: Callable[[Any], Any]) -> None:
+        self.convert = convert
+
+    def coerce(self, value: Any, param: Any = None, ctx: Any = None) -> Any:
+        return self.convert(value)
+
+
+_PLAIN = {
+    "help": _Plain(bool),
+    "config_dir": _Plain(lambda v: None if v is None or v == "" else Path(v)),
+}
+
+
+def _plain_params(params: list[Any]) -> list[Any]:
+    for param in params:
+        if param.name in _PLAIN and getattr(param, "_runtime_param", "") is None:
+            param._runtime_param = _PLAIN[param.name]
+    return params
+
+
+class AiopsCommand(TyperCommand):
+    """A command whose help flag is coerced without Pydantic (see ``_Plain``)."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _plain_params(list(super().get_params(ctx)))
+
+
 class AiopsGroup(TyperGroup):
     """Case-insensitive layer names; an unknown layer is one clear line and exit 2."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _plain_params(list(super().get_params(ctx)))
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         return super().get_command(ctx, cmd_name.lower()) or super().get_command(ctx, cmd_name)
@@ -434,6 +475,110 @@ def pilot_report_cmd(
         print(f"aiops: wrote {html}", file=sys.stderr)
     if not report.all_pass:
         raise typer.Exit(1)
+
+
+# --- verify-pack, keys, schema: what an auditor runs ----------------------------------
+
+
+@app.command(
+    "verify-pack",
+    cls=AiopsCommand,
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    options_metavar="PATH [--json] [--key PUBKEY] [--checkpoint FILE] [--write-checkpoint FILE]",
+)
+@errors_handled
+def verify_pack_cmd(ctx: typer.Context) -> None:
+    """Verify a pack or a ledger offline. Exit 0 verified, 1 not verified, 2 usage.
+
+    \b
+    PATH                     a pack directory, or a ledger (a directory of packs)
+    --json                   print the report as JSON (sorted keys)
+    --key PUBKEY             trusted Ed25519 public key (PEM); signatures are
+                             checked only against it, never a key from the pack
+    --checkpoint FILE        checkpoint kept from an earlier verification of
+                             this ledger: a truncated tail or rewritten head fails
+    --write-checkpoint FILE  after a verified ledger, write its checkpoint here
+    """
+    from aiops.services.verify_pack import VerifyOptions, verify
+
+    args = _verify_pack_args(ctx.args)
+    outcome = verify(
+        VerifyOptions(
+            Path(args.path),
+            Path(args.key) if args.key else None,
+            Path(args.checkpoint) if args.checkpoint else None,
+            Path(args.write_checkpoint) if args.write_checkpoint else None,
+        )
+    )
+    if args.json:
+        from aiops.canonical import pack_json
+
+        sys.stdout.write(pack_json(outcome.report.to_json()).decode("utf-8"))
+    else:
+        from aiops.console import render_verify
+
+        render_verify(outcome.report, outcome.checkpoint_written)
+    if outcome.exit_code:
+        report = outcome.report
+        _fail(
+            f"{args.path}: NOT VERIFIED ({report.failed_files} file problem(s), "
+            f"{len(report.errors)} finding(s))",
+            outcome.exit_code,
+        )
+
+
+def _verify_pack_args(args: list[str]) -> Any:
+    """verify-pack parses its own options: Typer coerces every declared parameter
+    through Pydantic TypeAdapters, which alone would cost more than the command's whole
+    start-up budget (DESIGN.md: <= 1.3x a bare Typer app's --help)."""
+    import argparse
+
+    class Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> NoReturn:
+            _fail(f"verify-pack: {message}")
+
+    parser = Parser(prog="aiops verify-pack", add_help=False, allow_abbrev=False)
+    parser.add_argument("path")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--key")
+    parser.add_argument("--checkpoint")
+    parser.add_argument("--write-checkpoint")
+    return parser.parse_args(args)
+
+
+keys_app = typer.Typer(
+    no_args_is_help=True, help="Signing keys for evidence packs.", rich_markup_mode=None
+)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("generate")
+@errors_handled
+def keys_generate_cmd(
+    out_dir: Annotated[
+        Path, typer.Option(help="Directory for the key pair (created if needed).")
+    ] = Path("."),
+) -> None:
+    """Write an Ed25519 key pair: private key (mode 0600) and public key (PEM)."""
+    from aiops.console import render_keys
+    from aiops.services.keys import generate
+
+    render_keys(generate(out_dir))
+
+
+@app.command("schema")
+@errors_handled
+def schema_cmd(
+    name: Annotated[str, typer.Argument(help="evidence-pack, run-manifest, sod-check, ...")],
+) -> None:
+    """Print the JSON Schema of a pack file or config file, derived from the models."""
+    from aiops.canonical import pack_json
+    from aiops.errors import UsageError
+    from aiops.schemas.catalog import SCHEMAS, model_schema
+
+    if name not in SCHEMAS:
+        raise UsageError(f"unknown schema {name!r}: choose {', '.join(SCHEMAS)}")
+    sys.stdout.write(pack_json(model_schema(name)).decode("utf-8"))
 
 
 def main() -> None:

@@ -112,3 +112,30 @@ class PackReadError(AiopsError):
     """A path is not an evidence pack, or a pack file the command needs is unreadable."""
 
     exit_code = EXIT_BLOCKED
+
+
+# verify-pack, keys and signatures (exit 2: usage, not a pack, unusable key or checkpoint).
+
+
+class NotAPackError(AiopsError):
+    """``verify-pack`` was pointed at something that is neither a pack nor a ledger."""
+
+    exit_code = EXIT_BLOCKED
+
+
+class SigningKeyError(AiopsError):
+    """A signing or public key is unreadable, malformed or not Ed25519."""
+
+    exit_code = EXIT_BLOCKED
+
+
+class CheckpointError(AiopsError):
+    """A ledger checkpoint file is unreadable or malformed, or cannot be written."""
+
+    exit_code = EXIT_BLOCKED
+
+
+class KeyExistsError(AiopsError):
+    """``keys generate`` never overwrites a key file."""
+
+    exit_code = EXIT_BLOCKED

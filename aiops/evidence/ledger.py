@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aiops.canonical import sha256_hex
-from aiops.schemas.pack import EVIDENCE_PACK_FILE
+from aiops.evidence.names import EVIDENCE_PACK_FILE
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,22 @@ from pathlib import Path
 from aiops import __version__
 from aiops.canonical import pack_json
 from aiops.evidence.ledger import ChainLink, evidence_pack_id, pack_dir_name
+from aiops.evidence.names import (  # re-exported: the file names live in one light module
+    CRITIC_OUTPUT_FILE,
+    EVIDENCE_PACK_FILE,
+    OPERATOR_OUTPUT_FILE,
+    PACK_FILES,
+    PROPOSER_OUTPUT_FILE,
+    RUN_MANIFEST_FILE,
+    SCOPE_CHECK_FILE,
+    SOD_CHECK_FILE,
+    TRANSCRIPT_FILE,
+)
 from aiops.evidence.report import OperatorReport, render_operator_output
 from aiops.evidence.writer import Sealer, WrittenPack, write_pack
 from aiops.schemas.checks import ScopeCheck, SoDCheck
 from aiops.schemas.manifest import RunManifest
 from aiops.schemas.pack import (
-    EVIDENCE_PACK_FILE,
     EVIDENCE_PACK_VERSION,
     Artifact,
     EvidencePack,
@@ -23,27 +33,20 @@ from aiops.schemas.pack import (
     SoDSummary,
 )
 
-RUN_MANIFEST_FILE = "run_manifest.json"
-OPERATOR_OUTPUT_FILE = "operator_output.md"
-SOD_CHECK_FILE = "sod_check.json"
-SCOPE_CHECK_FILE = "capability_scope_check.json"
-PROPOSER_OUTPUT_FILE = "proposer_output.json"
-CRITIC_OUTPUT_FILE = "critic_output.json"
-TRANSCRIPT_FILE = "transcript.json"
-
-# Every name a pack may hold (the signature envelope is added by the signing module).
-PACK_FILES = frozenset(
-    {
-        EVIDENCE_PACK_FILE,
-        RUN_MANIFEST_FILE,
-        OPERATOR_OUTPUT_FILE,
-        SOD_CHECK_FILE,
-        SCOPE_CHECK_FILE,
-        PROPOSER_OUTPUT_FILE,
-        CRITIC_OUTPUT_FILE,
-        TRANSCRIPT_FILE,
-    }
-)
+__all__ = [
+    "CRITIC_OUTPUT_FILE",
+    "EVIDENCE_PACK_FILE",
+    "OPERATOR_OUTPUT_FILE",
+    "PACK_FILES",
+    "PROPOSER_OUTPUT_FILE",
+    "RUN_MANIFEST_FILE",
+    "SCOPE_CHECK_FILE",
+    "SOD_CHECK_FILE",
+    "TRANSCRIPT_FILE",
+    "Destination",
+    "PackContent",
+    "write_evidence",
+]
 
 
 @dataclass(frozen=True)

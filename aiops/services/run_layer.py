@@ -200,6 +200,10 @@ def base_manifest(pre: Preflight, mode: Mode, notes: str) -> RunManifest:
 
 def dry_run(options: RunOptions, settings: Settings | None = None) -> RunOutcome:
     """Validate orchestration without calling a model and write the dry-run pack."""
+    from aiops.evidence.sign import sealer_from_settings
+
+    settings = settings or Settings()
+    seal = sealer_from_settings(settings.signing_key)  # a bad key stops us before any write
     pre = preflight(options, settings)
     manifest = base_manifest(pre, "dry-run", options.notes)
     scope_check = build_scope_check(
@@ -223,6 +227,7 @@ def dry_run(options: RunOptions, settings: Settings | None = None) -> RunOutcome
             manifest=manifest, status="COMPLETED", sod=pre.sod, scope=scope_check, report=report
         ),
         pre.destination,
+        seal=seal,
     )
     return RunOutcome(
         status="COMPLETED",

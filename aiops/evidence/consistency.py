@@ -1,0 +1,328 @@
+"""Cross-file checks of one pack: do its files tell one story?
+
+Inputs are already strictly parsed and hash-verified; each check names the files that
+disagree. A check whose files are unavailable (missing or broken, which already fails
+the pack) is skipped rather than reported twice.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from aiops.canonical import prefixed_sha256
+from aiops.evidence.ledger import evidence_pack_id, pack_dir_name
+from aiops.evidence.names import (
+    CRITIC_OUTPUT_FILE,
+    EVIDENCE_PACK_FILE,
+    OPERATOR_OUTPUT_FILE,
+    PROPOSER_OUTPUT_FILE,
+    RUN_MANIFEST_FILE,
+    SCOPE_CHECK_FILE,
+    SOD_CHECK_FILE,
+)
+
+NETWORK_MODES = frozenset({"record", "live"})  # equals aiops.schemas.manifest.NETWORK_MODES
+APPROVALS = frozenset({"APPROVE", "APPROVE_WITH_CHANGES"})
+DECISIONS = APPROVALS | {"REJECT"}
+REQUIRED_FILES = (RUN_MANIFEST_FILE, OPERATOR_OUTPUT_FILE, SOD_CHECK_FILE, SCOPE_CHECK_FILE)
+OUTPUT_FILES = {"proposer": PROPOSER_OUTPUT_FILE, "critic": CRITIC_OUTPUT_FILE}
+_HASH = re.compile(r"^sha256:[0-9a-f]{64}$")
+_DEFAULT_DIR = re.compile(r"^L[0-6]_[A-Z0-9_]+_\d{4}-\d{2}-\d{2}_\d{3,}$")
+# Fields of proposer_output.json / critic_output.json the checks rely on, by type.
+_OUTPUT_FIELDS: dict[str, type] = {
+    "role": str,
+    "run_id": str,
+    "model_id": str,
+    "prompt_hash": str,
+    "output_hash": str,
+    "output_text": str,
+}
+
+
+def check_pack(
+    index: dict[str, Any],
+    docs: dict[str, Any],
+    listed: set[str],
+    operator_head: bytes | None,
+    dir_name: str | None,
+) -> list[str]:
+    """Every inconsistency between the index, the files in ``docs`` and the layout."""
+    problems: list[str] = []
+    problems += _layout(index, listed, dir_name)
+    manifest = docs.get(RUN_MANIFEST_FILE)
+    if isinstance(manifest, dict):
+        problems += _manifest(index, manifest, listed)
+    sod = docs.get(SOD_CHECK_FILE)
+    if isinstance(sod, dict):
+        problems += _sod(index, sod, manifest if isinstance(manifest, dict) else None)
+    scope = docs.get(SCOPE_CHECK_FILE)
+    if isinstance(scope, dict):
+        problems += _scope(index, scope, manifest if isinstance(manifest, dict) else None)
+    outputs, output_problems = _outputs(index, docs, listed, manifest)
+    problems += output_problems
+    problems += _status(index, docs, outputs, listed)
+    if operator_head is not None:
+        problems += _operator_output(index, operator_head)
+    return problems
+
+
+def _layout(index: dict[str, Any], listed: set[str], dir_name: str | None) -> list[str]:
+    problems = [
+        f"{name} is required but not listed" for name in REQUIRED_FILES if name not in listed
+    ]
+    if index["sod_check"]["artifact_path"] != SOD_CHECK_FILE:
+        problems.append(f"sod_check.artifact_path is not {SOD_CHECK_FILE}")
+    if index["capability_scope_check"]["artifact_path"] != SCOPE_CHECK_FILE:
+        problems.append(f"capability_scope_check.artifact_path is not {SCOPE_CHECK_FILE}")
+    day = index["creation_timestamp"][:10]
+    expected_id = evidence_pack_id(index["layer_id"], day, index["sequence"])
+    if index["evidence_pack_id"] != expected_id:
+        problems.append(
+            f"evidence_pack_id {index['evidence_pack_id']!r} does not match its layer, "
+            f"date and sequence (expected {expected_id!r})"
+        )
+    if dir_name is not None and _DEFAULT_DIR.match(dir_name):
+        expected_dir = pack_dir_name(index["layer_id"], index["layer_name"], day, index["sequence"])
+        if dir_name != expected_dir:
+            problems.append(
+                f"directory name {dir_name!r} does not match the pack it holds "
+                f"(expected {expected_dir!r}): moved, swapped or copied over another pack"
+            )
+    if index["network_used"] != (index["mode"] in NETWORK_MODES):
+        problems.append(f"network_used is {index['network_used']} for mode {index['mode']}")
+    return problems
+
+
+def _manifest(index: dict[str, Any], manifest: dict[str, Any], listed: set[str]) -> list[str]:
+    problems = []
+    pairs = [
+        ("run_id", "run_id"),
+        ("layer_id", "layer_id"),
+        ("layer_name", "layer_name"),
+        ("run_type", "mode"),
+        ("network_used", "network_used"),
+        ("timestamp", "creation_timestamp"),
+        ("matrix_version", "matrix_version"),
+        ("registry_version", "registry_version"),
+        ("operator_notes", "operator_notes"),
+        ("aiops_version", "aiops_version"),
+    ]
+    for mine, theirs in pairs:
+        if manifest.get(mine) != index.get(theirs):
+            problems.append(
+                f"{RUN_MANIFEST_FILE} {mine} {manifest.get(mine)!r} differs from "
+                f"{EVIDENCE_PACK_FILE} {theirs} {index.get(theirs)!r}"
+            )
+    if sorted(manifest.get("artifacts", [])) != sorted(listed):
+        problems.append(f"{RUN_MANIFEST_FILE} artifacts differ from the files listed in the index")
+    if manifest.get("operator_output_path") != OPERATOR_OUTPUT_FILE:
+        problems.append(f"{RUN_MANIFEST_FILE} operator_output_path is not {OPERATOR_OUTPUT_FILE}")
+    if manifest.get("sod_result") != index["sod_check"]["result"]:
+        problems.append(f"{RUN_MANIFEST_FILE} sod_result differs from {EVIDENCE_PACK_FILE}")
+    if manifest.get("sod_reason") != index["sod_check"]["reason"]:
+        problems.append(f"{RUN_MANIFEST_FILE} sod_reason differs from {EVIDENCE_PACK_FILE}")
+    return problems
+
+
+def _sod(index: dict[str, Any], sod: dict[str, Any], manifest: dict[str, Any] | None) -> list[str]:
+    problems = _same_run(SOD_CHECK_FILE, sod, index)
+    summary = index["sod_check"]
+    if sod.get("result") != summary["result"] or sod.get("reason") != summary["reason"]:
+        problems.append(f"{SOD_CHECK_FILE} result or reason differs from {EVIDENCE_PACK_FILE}")
+    if manifest is not None:
+        if sod.get("proposer_model_id") != manifest.get("primary_model_id"):
+            problems.append(f"{SOD_CHECK_FILE} proposer differs from the manifest's primary model")
+        if sod.get("critic_model_id") != manifest.get("critic_model_id"):
+            problems.append(f"{SOD_CHECK_FILE} critic differs from the manifest's critic model")
+        if sod.get("timestamp") != manifest.get("sod_timestamp"):
+            problems.append(f"{SOD_CHECK_FILE} timestamp differs from the manifest's sod_timestamp")
+    # Recompute: PASS needs two different models and every recorded check passed.
+    different = sod.get("proposer_model_id") != sod.get("critic_model_id")
+    all_passed = all(check.get("passed") is True for check in sod.get("checks", []))
+    expected = "PASS" if different and all_passed else "FAIL"
+    if sod.get("result") != expected:
+        problems.append(
+            f"{SOD_CHECK_FILE} says {sod.get('result')} but its models and checks give {expected}"
+        )
+    return problems
+
+
+def _scope(
+    index: dict[str, Any], scope: dict[str, Any], manifest: dict[str, Any] | None
+) -> list[str]:
+    problems = _same_run(SCOPE_CHECK_FILE, scope, index)
+    summary = index["capability_scope_check"]
+    if scope.get("result") != summary["result"]:
+        problems.append(f"{SCOPE_CHECK_FILE} result differs from {EVIDENCE_PACK_FILE}")
+    if scope.get("violations") != summary["violations"]:
+        problems.append(f"{SCOPE_CHECK_FILE} violations differ from {EVIDENCE_PACK_FILE}")
+    failed = bool(scope.get("violations")) or any(
+        check.get("passed") is not True for check in scope.get("checks", [])
+    )
+    if scope.get("result") != ("FAIL" if failed else "PASS"):
+        problems.append(f"{SCOPE_CHECK_FILE} result does not follow from its checks and violations")
+    if manifest is not None and (
+        scope.get("scope_id") != manifest.get("capability_scope_id")
+        or scope.get("scope_version") != manifest.get("capability_scope_version")
+    ):
+        problems.append(f"{SCOPE_CHECK_FILE} scope id or version differs from the manifest")
+    return problems
+
+
+def _same_run(name: str, doc: dict[str, Any], index: dict[str, Any]) -> list[str]:
+    problems = []
+    for key in ("run_id", "layer_id"):
+        if doc.get(key) != index[key]:
+            problems.append(f"{name} {key} {doc.get(key)!r} differs from {index[key]!r}")
+    return problems
+
+
+def _output_shape(name: str, doc: Any) -> list[str]:
+    if not isinstance(doc, dict):
+        return [f"{name} is not a JSON object"]
+    problems = [
+        f"{name} field {key!r} is missing or not a {kind.__name__}"
+        for key, kind in _OUTPUT_FIELDS.items()
+        if not isinstance(doc.get(key), kind)
+    ]
+    for key in ("prompt_hash", "output_hash"):
+        if isinstance(doc.get(key), str) and not _HASH.match(doc[key]):
+            problems.append(f"{name} {key} is not sha256:<64 hex>")
+    if name == CRITIC_OUTPUT_FILE:
+        if doc.get("decision") not in DECISIONS | {None}:
+            problems.append(f"{name} decision {doc.get('decision')!r} is not a known decision")
+        ids = doc.get("evidence_ids")
+        if not isinstance(ids, list) or not all(isinstance(item, str) for item in ids):
+            problems.append(f"{name} evidence_ids is not a list of strings")
+    return problems
+
+
+def _outputs(
+    index: dict[str, Any], docs: dict[str, Any], listed: set[str], manifest: Any
+) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """Check proposer/critic outputs; return the ones that are well formed."""
+    problems: list[str] = []
+    good: dict[str, dict[str, Any]] = {}
+    recorded = manifest.get("outputs_manifest", []) if isinstance(manifest, dict) else []
+    for role, name in OUTPUT_FILES.items():
+        entry = index.get(role)
+        if entry is None:
+            if name in listed:
+                problems.append(f"{name} is listed but {EVIDENCE_PACK_FILE} records no {role}")
+            if any(isinstance(r, dict) and r.get("role") == role for r in recorded):
+                problems.append(f"{RUN_MANIFEST_FILE} records a {role} output the index does not")
+            continue
+        if index["mode"] == "dry-run":
+            problems.append(f"a dry-run pack records a {role} run")
+        if entry["artifact_path"] != name:
+            problems.append(f"{role}.artifact_path is not {name}")
+        if name not in listed:
+            problems.append(f"{EVIDENCE_PACK_FILE} records a {role} but {name} is not listed")
+            continue
+        doc = docs.get(name)
+        if doc is None:
+            continue  # missing or broken: the file check already failed the pack
+        shape = _output_shape(name, doc)
+        if shape:
+            problems += shape
+            continue
+        good[role] = doc
+        actual = prefixed_sha256(doc["output_text"].encode("utf-8"))
+        if doc["output_hash"] != actual:
+            problems.append(f"{name} output_hash is not the hash of its output_text ({actual})")
+        if doc["role"] != role:
+            problems.append(f"{name} role is {doc['role']!r}, expected {role!r}")
+        for key in ("run_id", "model_id", "prompt_hash", "output_hash"):
+            if doc[key] != entry[key]:
+                problems.append(f"{name} {key} differs from {EVIDENCE_PACK_FILE} {role}.{key}")
+        for rec in recorded:
+            if (
+                isinstance(rec, dict)
+                and rec.get("role") == role
+                and (
+                    rec.get("model_id") != doc["model_id"]
+                    or rec.get("output_hash") != actual
+                    or rec.get("artifact_path") != name
+                )
+            ):
+                problems.append(f"{RUN_MANIFEST_FILE} outputs_manifest {role} differs from {name}")
+    if isinstance(manifest, dict):
+        problems += _models_answered(manifest, good)
+    return good, problems
+
+
+def _models_answered(manifest: dict[str, Any], good: dict[str, dict[str, Any]]) -> list[str]:
+    problems = []
+    allowed = [manifest.get("primary_model_id"), *manifest.get("fallback_model_ids", [])]
+    if "proposer" in good and good["proposer"]["model_id"] not in allowed:
+        problems.append(
+            f"{PROPOSER_OUTPUT_FILE} model {good['proposer']['model_id']!r} is neither the "
+            "manifest's primary nor one of its fallbacks"
+        )
+    if "critic" in good and good["critic"]["model_id"] != manifest.get("critic_model_id"):
+        problems.append(f"{CRITIC_OUTPUT_FILE} model is not the manifest's critic")
+    if "proposer" in good and "critic" in good:
+        if good["proposer"]["model_id"] == good["critic"]["model_id"]:
+            problems.append("separation of duties: the same model answered as proposer and critic")
+    return problems
+
+
+def _cites(proposer: dict[str, Any] | None, critic: dict[str, Any]) -> bool:
+    if proposer is None:
+        return False
+    actual = prefixed_sha256(proposer["output_text"].encode("utf-8"))
+    return actual in critic["evidence_ids"]
+
+
+def _status(
+    index: dict[str, Any], docs: dict[str, Any], good: dict[str, dict[str, Any]], listed: set[str]
+) -> list[str]:
+    status = index["status"]
+    scope_pass = index["capability_scope_check"]["result"] == "PASS"
+    sod_pass = index["sod_check"]["result"] == "PASS"
+    if index["mode"] == "dry-run":
+        if status == "COMPLETED" and not (scope_pass and sod_pass):
+            return ["status COMPLETED but the SoD or scope check failed"]
+        if status in ("REJECTED", "FAILED"):
+            return [f"status {status} is impossible for a dry-run (no model is called)"]
+        return []
+    if index.get("critic") is not None and "critic" not in good:
+        return []  # the critic's file is broken: already reported
+    critic = good.get("critic")
+    decision = critic.get("decision") if critic else None
+    cites = critic is not None and _cites(good.get("proposer"), critic)
+    approved = decision in APPROVALS and cites
+    failed_closed = critic is not None and (decision is None or not cites)
+    problems = []
+    if critic is not None:
+        parsed = critic.get("parsed")
+        if isinstance(parsed, dict) and "decision" in parsed and parsed["decision"] != decision:
+            problems.append(f"{CRITIC_OUTPUT_FILE} decision differs from its parsed answer")
+    if status == "COMPLETED":
+        if not (scope_pass and sod_pass):
+            problems.append("status COMPLETED but the SoD or scope check failed")
+        if decision not in APPROVALS:
+            problems.append(f"status COMPLETED but the critic decision is {decision!r}")
+        elif not cites:
+            problems.append(
+                "status COMPLETED but the critic does not cite the proposer output hash"
+            )
+    elif status == "REJECTED":
+        if decision != "REJECT":
+            problems.append(f"status REJECTED but the critic decision is {decision!r}")
+    elif status == "BLOCKED":
+        if scope_pass and sod_pass and not failed_closed:
+            problems.append("status BLOCKED without a failed check or a critic that failed closed")
+    elif status == "FAILED" and approved:
+        problems.append("status FAILED although the critic approved")
+    return problems
+
+
+def _operator_output(index: dict[str, Any], head: bytes) -> list[str]:
+    text = head.decode("utf-8", "replace")
+    problems = []
+    for label, value in (("Run ID", index["run_id"]), ("Status", index["status"])):
+        if f"**{label}:** {value}" not in text:
+            problems.append(f"{OPERATOR_OUTPUT_FILE} does not state {label} {value}")
+    return problems

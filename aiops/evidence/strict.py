@@ -1,0 +1,225 @@
+"""Strict, bounded reading of a pack's files.
+
+Nothing here trusts the pack: JSON must be plain UTF-8 without a byte-order mark,
+duplicate keys (compared after decoding, so ``"\\u0061"`` equals ``"a"``) or NaN and
+Infinity; names must be plain file names; files are opened relative to the pack
+directory's descriptor, never following a link and never blocking, checked to be
+regular, compared with their recorded size before a byte is hashed, hashed in a stream,
+and re-checked afterwards so a change while hashing is reported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+import unicodedata
+from dataclasses import dataclass
+from typing import Any, Literal
+
+FileStatus = Literal["OK", "MISMATCH", "MISSING", "EXTRA", "NOT_REGULAR", "TOO_LARGE", "BAD_NAME"]
+
+# Bounds that keep a hostile pack from hanging or exhausting the verifier.
+MAX_PACK_ENTRIES = 64  # a pack holds at most 10 known names; anything near this is hostile
+MAX_LEDGER_ENTRIES = 1_000_000
+MAX_INDEX_BYTES = 8 * 1024 * 1024  # evidence_pack.json
+MAX_JSON_BYTES = 64 * 1024 * 1024  # any other JSON file: it is parsed in memory
+MAX_SIDECAR_BYTES = 1024 * 1024  # evidence_pack.dsse.json, review.json
+MAX_FILE_BYTES = 4 * 1024 * 1024 * 1024  # a file that is only hashed (operator_output.md)
+CHUNK = 256 * 1024  # as hashlib.file_digest: the buffer stays in cache while hashed
+
+_OPEN_FLAGS = (
+    os.O_RDONLY
+    | os.O_NOFOLLOW
+    | os.O_NONBLOCK
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_NOCTTY", 0)
+)
+_BOM = b"\xef\xbb\xbf"
+
+
+class StrictJSONError(ValueError):
+    """The bytes are not strict JSON; the message says why."""
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise StrictJSONError(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+def _no_constant(name: str) -> Any:
+    raise StrictJSONError(f"{name} is not JSON")
+
+
+_DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+
+
+def loads_strict(data: bytes) -> Any:
+    """Parse JSON bytes strictly; raise ``StrictJSONError`` naming the problem."""
+    if data.startswith(_BOM):
+        raise StrictJSONError("starts with a byte-order mark")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise StrictJSONError(f"invalid UTF-8 at byte {exc.start}") from None
+    try:
+        return _DECODER.decode(text)
+    except StrictJSONError:
+        raise
+    except RecursionError:
+        raise StrictJSONError("nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError, or an integer too long to convert
+        raise StrictJSONError(str(exc).splitlines()[0]) from None
+
+
+def name_key(name: str) -> str:
+    """Two names that are equal under this key are the same name to a person."""
+    return unicodedata.normalize("NFC", name).casefold()
+
+
+def bad_name(name: str) -> str | None:
+    """Why ``name`` can never be a pack file's name, or ``None`` when it is well formed."""
+    if not name or name in (".", ".."):
+        return "empty or a directory reference"
+    if name.startswith("/") or "/" in name or "\\" in name:
+        return "contains a path separator"
+    if ".." in name:
+        return "contains '..'"
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F or 0xD800 <= ord(ch) <= 0xDFFF for ch in name):
+        return "contains a control character or undecodable byte"
+    return None
+
+
+def display_name(name: str) -> str:
+    """A file name safe to print: control characters and undecodable bytes escaped."""
+    if name.isprintable():
+        return name
+    return "".join(ch if ch.isprintable() else _escape(ch) for ch in name)
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    if 0xDC80 <= code <= 0xDCFF:  # an undecodable byte, as os.listdir hands it over
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    """What reading one member of a pack found. ``status`` is ``None`` when the bytes
+    were read whole and unchanged; then ``sha256`` is their digest."""
+
+    status: FileStatus | None
+    detail: str = ""
+    size: int | None = None
+    sha256: str | None = None
+    data: bytes | None = None  # the whole file, when asked for
+    head: bytes = b""  # the first bytes, for a header check of a file only hashed
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def _fingerprint(st: os.stat_result) -> tuple[int, int, int, int, int]:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def read_member(
+    dir_fd: int,
+    name: str,
+    *,
+    max_bytes: int,
+    expected_size: int | None = None,
+    keep: bool = False,
+    head_bytes: int = 0,
+) -> ReadResult:
+    """Read ``name`` inside the directory ``dir_fd`` without trusting it.
+
+    Order matters: the entry is examined with ``lstat`` (a FIFO or device is never
+    opened), the size bound and the recorded size are checked before hashing, the
+    open refuses links and never blocks, and ``fstat`` before and after hashing must
+    agree with each other and with the bytes read.
+    """
+    try:
+        first = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return ReadResult("MISSING", "not present")
+    except OSError as exc:
+        return ReadResult("MISSING", f"cannot be examined: {exc.strerror}")
+    if not stat.S_ISREG(first.st_mode):
+        return ReadResult("NOT_REGULAR", f"is {_kind(first.st_mode)}")
+    size_problem = _size_problem(first.st_size, max_bytes, expected_size)
+    if size_problem is not None:
+        return size_problem
+    try:
+        fd = os.open(name, _OPEN_FLAGS, dir_fd=dir_fd)
+    except FileNotFoundError:
+        return ReadResult("MISSING", "disappeared during verification")
+    except OSError as exc:
+        return ReadResult("NOT_REGULAR", f"cannot be opened safely: {exc.strerror}")
+    try:
+        before = os.fstat(fd)
+        if not stat.S_ISREG(before.st_mode):
+            return ReadResult("NOT_REGULAR", f"is {_kind(before.st_mode)}")
+        if (before.st_dev, before.st_ino) != (first.st_dev, first.st_ino):
+            return ReadResult("MISMATCH", "replaced during verification")
+        size_problem = _size_problem(before.st_size, max_bytes, expected_size)
+        if size_problem is not None:
+            return size_problem
+        digest, total, data, head = _hash_stream(fd, before.st_size, keep, head_bytes)
+        after = os.fstat(fd)
+    finally:
+        os.close(fd)
+    if total != before.st_size or _fingerprint(after) != _fingerprint(before):
+        return ReadResult("MISMATCH", "changed while being hashed", size=total)
+    return ReadResult(None, size=total, sha256=digest, data=data, head=head)
+
+
+def _size_problem(size: int, max_bytes: int, expected: int | None) -> ReadResult | None:
+    if size > max_bytes:
+        return ReadResult("TOO_LARGE", f"{size} bytes, limit {max_bytes}", size=size)
+    if expected is not None and size != expected:
+        return ReadResult("MISMATCH", f"size {size}, recorded {expected}", size=size)
+    return None
+
+
+def _hash_stream(
+    fd: int, size: int, keep: bool, head_bytes: int
+) -> tuple[str, int, bytes | None, bytes]:
+    """Hash the open file in chunks, reading at most one byte past ``size`` so that a
+    file growing under us is noticed without reading it to its new end."""
+    hasher = hashlib.sha256()
+    limit = size + 1
+    buffer = bytearray(min(CHUNK, limit))
+    view = memoryview(buffer)
+    parts: list[bytes] = []
+    head = b""
+    total = 0
+    while total < limit:
+        count = os.readv(fd, [view[: min(len(buffer), limit - total)]])
+        if not count:
+            break
+        chunk = view[:count]
+        hasher.update(chunk)
+        if keep:
+            parts.append(bytes(chunk))
+        if len(head) < head_bytes:
+            head += bytes(chunk[: head_bytes - len(head)])
+        total += count
+    return hasher.hexdigest(), total, (b"".join(parts) if keep else None), head

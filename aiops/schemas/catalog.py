@@ -1,0 +1,91 @@
+"""The one table of published schemas: ``aiops schema NAME`` and the verifier read it.
+
+Each name maps to its Pydantic model and, for pack files, the file it describes. The
+JSON Schemas of pack files are also kept, generated, under ``aiops/schemas/json/`` so
+that ``verify-pack`` checks shape without importing Pydantic (start-up stays fast); a
+test proves they equal the models' schemas. Regenerate with
+``python -m aiops.schemas.catalog``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+GENERATED_DIR = Path(__file__).resolve().parent / "json"
+
+
+@dataclass(frozen=True)
+class SchemaEntry:
+    model: str  # "module:Class"
+    pack_file: str | None  # the pack file it describes, if any
+    summary: str
+
+
+SCHEMAS: dict[str, SchemaEntry] = {
+    "evidence-pack": SchemaEntry(
+        "aiops.schemas.pack:EvidencePack", "evidence_pack.json", "index of a pack"
+    ),
+    "run-manifest": SchemaEntry(
+        "aiops.schemas.manifest:RunManifest", "run_manifest.json", "what ran, with what"
+    ),
+    "sod-check": SchemaEntry(
+        "aiops.schemas.checks:SoDCheck", "sod_check.json", "separation-of-duties result"
+    ),
+    "capability-scope-check": SchemaEntry(
+        "aiops.schemas.checks:ScopeCheck",
+        "capability_scope_check.json",
+        "capability-scope result",
+    ),
+    "model-registry": SchemaEntry(
+        "aiops.schemas.registry:Registry", None, "config/model_registry.toml"
+    ),
+    "capability-scope": SchemaEntry(
+        "aiops.schemas.scope:CapabilityScope", None, "config/capability_scopes/*.toml"
+    ),
+}
+
+
+def model_schema(name: str) -> dict[str, Any]:
+    """The JSON Schema of ``name``, derived from its Pydantic model now."""
+    module_name, _, class_name = SCHEMAS[name].model.partition(":")
+    model = getattr(importlib.import_module(module_name), class_name)
+    schema: dict[str, Any] = model.model_json_schema()
+    return schema
+
+
+def schema_for_file(file_name: str) -> dict[str, Any] | None:
+    """The generated schema of a pack file, or ``None`` when none is published."""
+    for name, entry in SCHEMAS.items():
+        if entry.pack_file == file_name:
+            return _generated(name)
+    return None
+
+
+@cache
+def _generated(name: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((GENERATED_DIR / f"{name}.json").read_bytes())
+    return loaded
+
+
+def write_generated() -> list[Path]:
+    """Rewrite ``aiops/schemas/json/`` from the models."""
+    from aiops.canonical import pack_json
+
+    written = []
+    for name, entry in SCHEMAS.items():
+        if entry.pack_file is None:
+            continue
+        path = GENERATED_DIR / f"{name}.json"
+        path.write_bytes(pack_json(model_schema(name)))
+        written.append(path)
+    return written
+
+
+if __name__ == "__main__":
+    for path in write_generated():
+        print(path)

@@ -1,0 +1,70 @@
+"""``aiops keys generate``: an Ed25519 key pair for signing evidence packs.
+
+The private key is written with mode 0600 and never overwrites anything: both files
+are refused before either is written if one already exists.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiops.errors import KeyExistsError, SigningKeyError
+
+PRIVATE_KEY_FILE = "aiops_signing_key.pem"
+PUBLIC_KEY_FILE = "aiops_signing_key.pub.pem"
+
+
+@dataclass(frozen=True)
+class KeyPair:
+    private_path: Path
+    public_path: Path
+    keyid: str
+
+
+def generate(out_dir: Path) -> KeyPair:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import (
+        Encoding,
+        NoEncryption,
+        PrivateFormat,
+        PublicFormat,
+    )
+
+    from aiops.evidence.sign import key_id
+
+    private_path = out_dir / PRIVATE_KEY_FILE
+    public_path = out_dir / PUBLIC_KEY_FILE
+    for path in (private_path, public_path):
+        if os.path.lexists(path):
+            raise KeyExistsError(f"{path} exists; keys are never overwritten")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SigningKeyError(f"cannot create {out_dir}: {exc.strerror}") from None
+    key = Ed25519PrivateKey.generate()
+    private_pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    public_pem = key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    _write_new(private_path, private_pem, 0o600)
+    try:
+        _write_new(public_path, public_pem, 0o644)
+    except BaseException:
+        private_path.unlink(missing_ok=True)
+        raise
+    return KeyPair(private_path, public_path, key_id(key.public_key()))
+
+
+def _write_new(path: Path, data: bytes, mode: int) -> None:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+    except FileExistsError:
+        raise KeyExistsError(f"{path} exists; keys are never overwritten") from None
+    except OSError as exc:
+        raise SigningKeyError(f"cannot write {path}: {exc.strerror}") from None
+    try:
+        os.fchmod(fd, mode)  # exactly this mode, whatever the umask
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,108 @@
+"""Verify a pack or a ledger offline: the use case behind ``aiops verify-pack``.
+
+The service never prints; it returns a ``VerifyReport`` that the CLI renders as a
+table or as JSON. Usage problems (no such path, neither a pack nor a ledger, an
+unreadable key or checkpoint) raise errors with exit code 2 before anything is read.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from aiops.errors import NotAPackError, UsageError
+from aiops.evidence.chain import (
+    checkpoint_findings,
+    head_of,
+    read_checkpoint,
+    verify_ledger,
+    write_checkpoint,
+)
+from aiops.evidence.findings import Finding, VerifyReport
+from aiops.evidence.names import PACK_FILES, SIDECAR_FILES
+from aiops.evidence.sign import load_public_key
+from aiops.evidence.strict import MAX_LEDGER_ENTRIES
+from aiops.evidence.verify import verify_pack
+
+
+@dataclass(frozen=True)
+class VerifyOptions:
+    path: Path
+    key: Path | None = None
+    checkpoint: Path | None = None
+    write_checkpoint: Path | None = None
+
+
+@dataclass(frozen=True)
+class VerifyOutcome:
+    report: VerifyReport
+    checkpoint_written: Path | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.report.verified else 1
+
+
+def classify(path: Path) -> Literal["pack", "ledger"]:
+    """A pack holds pack files (``evidence_pack.json`` above all); a ledger holds pack
+    directories. Anything else is not for ``verify-pack`` (exit 2)."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise NotAPackError(f"{path}: {exc.strerror}") from None
+    if not stat.S_ISDIR(st.st_mode):
+        raise NotAPackError(f"{path} is not a directory: give a pack or a ledger directory")
+    has_subdir = False
+    try:
+        with os.scandir(path) as scan:
+            for count, entry in enumerate(scan):
+                if entry.name in PACK_FILES or entry.name in SIDECAR_FILES:
+                    return "pack"
+                if (
+                    not has_subdir
+                    and not entry.name.startswith(".")
+                    and entry.is_dir(follow_symlinks=False)
+                ):
+                    has_subdir = True
+                if count > MAX_LEDGER_ENTRIES:
+                    break
+    except OSError as exc:
+        raise NotAPackError(f"{path}: {exc.strerror}") from None
+    if has_subdir:
+        return "ledger"
+    raise NotAPackError(
+        f"{path} is neither a pack (no evidence_pack.json) nor a ledger (no pack directories)"
+    )
+
+
+def verify(options: VerifyOptions) -> VerifyOutcome:
+    trusted = load_public_key(options.key) if options.key is not None else None
+    kept = read_checkpoint(options.checkpoint) if options.checkpoint is not None else None
+    kind = classify(options.path)
+    if kind == "pack":
+        if kept is not None or options.write_checkpoint is not None:
+            raise UsageError("--checkpoint and --write-checkpoint apply to a ledger, not a pack")
+        report = VerifyReport(kind="pack", path=str(options.path))
+        report.packs.append(verify_pack(options.path, trusted))
+    else:
+        report = verify_ledger(options.path, trusted)
+    report.key_id = trusted.keyid if trusted is not None else None
+    if kept is not None:
+        report.checkpoint = kept.to_json()
+        report.findings += checkpoint_findings(report, kept)
+    written = None
+    if options.write_checkpoint is not None:
+        head = head_of(report)
+        if report.verified and head is not None:
+            write_checkpoint(options.write_checkpoint, head)
+            written = options.write_checkpoint
+        else:
+            report.findings.append(
+                Finding(
+                    "checkpoint", "warning", "checkpoint not written: the ledger is not verified"
+                )
+            )
+    return VerifyOutcome(report, written)

@@ -1,0 +1,198 @@
+"""Internal consistency of model-run packs (proposer, critic, transcript).
+
+The packs are assembled through ``write_evidence`` in the agreed file formats, so each
+file's hash is right: only the cross-file checks can catch these.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aiops.canonical import prefixed_sha256
+from aiops.schemas.checks import Violation
+from tests.evidence.builders import (
+    critic_output,
+    dry_pack,
+    model_pack,
+    proposer_output,
+    reindex,
+    rewrite_json,
+)
+from tests.evidence.conftest import Verify, messages
+
+
+@pytest.mark.parametrize(
+    ("status", "decision", "extra"),
+    [
+        ("COMPLETED", "APPROVE", {}),
+        ("COMPLETED", "APPROVE_WITH_CHANGES", {}),
+        ("REJECTED", "REJECT", {}),
+        ("BLOCKED", None, {}),  # critic unparseable: failed closed
+        ("BLOCKED", "APPROVE", {"cite": prefixed_sha256(b"something else")}),
+        ("BLOCKED", "APPROVE", {"violations": [Violation(rule="forbidden_output", detail="x")]}),
+        ("FAILED", "REJECT", {}),
+    ],
+    ids=[
+        "approve",
+        "approve-with-changes",
+        "reject",
+        "unparseable",
+        "wrong-cite",
+        "scope",
+        "failed",
+    ],
+)
+def test_consistent_model_packs_verify(
+    tmp_path: Path, verify_json: Verify, status: str, decision: str | None, extra: Any
+) -> None:
+    pack = model_pack(tmp_path / "p", status=status, decision=decision, **extra)
+    code, report = verify_json(pack)
+    assert code == 0, messages(report)
+
+
+@pytest.mark.parametrize(
+    ("status", "decision", "extra", "phrase"),
+    [
+        ("COMPLETED", "REJECT", {}, "critic decision is 'REJECT'"),
+        ("COMPLETED", None, {}, "critic decision is None"),
+        ("COMPLETED", "APPROVE", {"cite": prefixed_sha256(b"other")}, "does not cite"),
+        (
+            "COMPLETED",
+            "APPROVE",
+            {"violations": [Violation(rule="forbidden_output", detail="x")]},
+            "scope check failed",
+        ),
+        ("REJECTED", "APPROVE", {}, "status REJECTED"),
+        ("BLOCKED", "APPROVE", {}, "status BLOCKED"),
+        ("FAILED", "APPROVE", {}, "status FAILED although the critic approved"),
+    ],
+)
+def test_status_must_follow_from_critic_and_scope(
+    tmp_path: Path, verify_json: Verify, status: str, decision: str | None, extra: Any, phrase: str
+) -> None:
+    pack = model_pack(tmp_path / "p", status=status, decision=decision, **extra)
+    code, report = verify_json(pack)
+    assert code == 1
+    assert any(phrase in m for m in messages(report, "consistency")), messages(report)
+
+
+def test_proposer_hash_must_be_the_hash_of_its_text(tmp_path: Path, verify_json: Verify) -> None:
+    proposer = proposer_output()
+    proposer["output_text"] += " "
+    pack = model_pack(tmp_path / "p", proposer=proposer, cite=proposer["output_hash"])
+    code, report = verify_json(pack)
+    assert code == 1
+    assert any("not the hash of its output_text" in m for m in messages(report))
+
+
+def test_same_model_as_proposer_and_critic_breaks_sod(tmp_path: Path, verify_json: Verify) -> None:
+    proposer = proposer_output()
+    critic = critic_output("APPROVE", proposer["output_hash"], model_id="gpt-5.2-pro")
+    pack = model_pack(tmp_path / "p", proposer=proposer, critic=critic)
+    code, report = verify_json(pack)
+    assert code == 1
+    assert any("separation of duties" in m for m in messages(report))
+
+
+def test_an_unknown_proposer_model_is_caught(tmp_path: Path, verify_json: Verify) -> None:
+    proposer = proposer_output(model_id="o3")
+    pack = model_pack(tmp_path / "p", proposer=proposer)
+    code, report = verify_json(pack)
+    assert code == 1
+    assert any("neither the manifest's primary" in m for m in messages(report))
+
+
+def test_a_fallback_proposer_is_consistent(tmp_path: Path, verify_json: Verify) -> None:
+    pack = model_pack(tmp_path / "p", proposer=proposer_output(model_id="gpt-5.2"))
+    assert verify_json(pack)[0] == 0
+
+
+def _rehashed(pack: Path, name: str, change: Any) -> None:
+    rewrite_json(pack / name, change)
+    reindex(pack, name)
+
+
+@pytest.mark.parametrize(
+    ("name", "change", "phrase"),
+    [
+        ("sod_check.json", lambda d: d.update(run_id="L2-0000000000000000"), "run_id"),
+        ("capability_scope_check.json", lambda d: d.update(layer_id="L3"), "layer_id"),
+        ("run_manifest.json", lambda d: d.update(run_type="live"), "run_type"),
+        ("run_manifest.json", lambda d: d.update(network_used=True), "network_used"),
+        ("run_manifest.json", lambda d: d.update(layer_id="L3"), "layer_id"),
+        ("run_manifest.json", lambda d: d.update(critic_model_id="o3"), "critic"),
+        ("sod_check.json", lambda d: d.update(critic_model_id=d["proposer_model_id"]), "give FAIL"),
+        ("sod_check.json", lambda d: d["checks"][0].update(passed=False), "give FAIL"),
+        ("capability_scope_check.json", lambda d: d.update(result="FAIL"), "result"),
+        (
+            "proposer_output.json",
+            lambda d: d.update(prompt_hash=prefixed_sha256(b"x")),
+            "prompt_hash",
+        ),
+        ("proposer_output.json", lambda d: d.update(run_id="critic-run-001"), "run_id"),
+        ("critic_output.json", lambda d: d.update(role="proposer"), "role"),
+        ("critic_output.json", lambda d: d["parsed"].update(decision="REJECT"), "parsed answer"),
+        ("critic_output.json", lambda d: d.update(decision="MAYBE"), "not a known decision"),
+        ("proposer_output.json", lambda d: d.pop("output_text"), "output_text"),
+    ],
+)
+def test_files_must_tell_one_story(
+    tmp_path: Path, verify_json: Verify, name: str, change: Any, phrase: str
+) -> None:
+    pack = model_pack(tmp_path / "p")
+    _rehashed(pack, name, change)
+    code, report = verify_json(pack)
+    assert code == 1
+    found = messages(report, "consistency") + messages(report, "schema")
+    assert any(phrase in m for m in found), found
+
+
+def test_index_model_hashes_must_match_the_output_files(
+    tmp_path: Path, verify_json: Verify
+) -> None:
+    pack = model_pack(tmp_path / "p")
+    rewrite_json(
+        pack / "evidence_pack.json",
+        lambda i: i["critic"].update(output_hash=prefixed_sha256(b"elsewhere")),
+    )
+    code, report = verify_json(pack)
+    assert code == 1
+    assert any("output_hash differs" in m for m in messages(report, "consistency"))
+
+
+def test_operator_output_must_state_run_and_status(tmp_path: Path, verify_json: Verify) -> None:
+    pack = model_pack(tmp_path / "p")
+    path = pack / "operator_output.md"
+    path.write_bytes(path.read_bytes().replace(b"**Status:** COMPLETED", b"**Status:** REJECTED"))
+    reindex(pack, "operator_output.md")
+    code, report = verify_json(pack)
+    assert code == 1
+    assert any("does not state Status" in m for m in messages(report, "consistency"))
+
+
+def test_a_dry_run_pack_with_a_model_file_is_inconsistent(
+    tmp_path: Path, verify_json: Verify
+) -> None:
+    pack = dry_pack(tmp_path / "p")
+    assert verify_json(pack)[0] == 0
+    rewrite_json(pack / "evidence_pack.json", lambda i: i.update(status="REJECTED"))
+    code, report = verify_json(pack)
+    assert code == 1
+    assert any("impossible for a dry-run" in m for m in messages(report, "consistency"))
+
+
+def test_a_required_file_dropped_from_the_index_is_caught(
+    tmp_path: Path, verify_json: Verify
+) -> None:
+    pack = model_pack(tmp_path / "p")
+    (pack / "sod_check.json").unlink()
+    rewrite_json(
+        pack / "evidence_pack.json",
+        lambda i: i.update(artifacts=[a for a in i["artifacts"] if a["name"] != "sod_check.json"]),
+    )
+    code, report = verify_json(pack)
+    assert code == 1
+    assert any("sod_check.json is required" in m for m in messages(report, "consistency"))

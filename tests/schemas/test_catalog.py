@@ -1,0 +1,65 @@
+"""The published schemas: generated files equal the models, and the verifier's shape
+check agrees with Pydantic on real and broken documents."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from aiops.evidence.shape import shape_errors
+from aiops.schemas.catalog import GENERATED_DIR, SCHEMAS, model_schema, schema_for_file
+from aiops.schemas.pack import EvidencePack
+from tests.evidence.builders import dry_pack
+
+
+@pytest.mark.parametrize("name", [n for n, e in SCHEMAS.items() if e.pack_file])
+def test_generated_schemas_equal_the_models(name: str) -> None:
+    generated = json.loads((GENERATED_DIR / f"{name}.json").read_bytes())
+    assert generated == model_schema(name), "regenerate: python -m aiops.schemas.catalog"
+
+
+@pytest.mark.parametrize("name", list(SCHEMAS))
+def test_every_catalog_entry_has_a_model_schema(name: str) -> None:
+    assert model_schema(name)["type"] == "object"
+
+
+def _index(tmp_path: Path) -> dict[str, Any]:
+    pack = dry_pack(tmp_path / "p")
+    doc: dict[str, Any] = json.loads((pack / "evidence_pack.json").read_bytes())
+    return doc
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda d: d.update(sequence=0),
+        lambda d: d.update(sequence=True),
+        lambda d: d.update(sequence="1"),
+        lambda d: d.update(status="DONE"),
+        lambda d: d.update(surprise=1),
+        lambda d: d.pop("run_id"),
+        lambda d: d.update(previous_pack_sha256="abc"),
+        lambda d: d["artifacts"][0]["digest"].update(md5="0" * 32),
+        lambda d: d["artifacts"][0].update(size=-1),
+        lambda d: d.update(proposer={"model_id": "x"}),
+    ],
+)
+def test_shape_check_rejects_what_pydantic_rejects(tmp_path: Path, change: Any) -> None:
+    index = _index(tmp_path)
+    schema = schema_for_file("evidence_pack.json")
+    assert schema is not None
+    assert shape_errors(index, schema) == []
+    EvidencePack.model_validate(index)
+    change(index)
+    assert shape_errors(index, schema)
+    with pytest.raises(ValidationError):
+        EvidencePack.model_validate(index, strict=True)
+
+
+def test_shape_check_refuses_unknown_schema_keywords() -> None:
+    with pytest.raises(ValueError, match="unsupported schema keyword"):
+        shape_errors({}, {"type": "object", "patternProperties": {}})
