@@ -1,7 +1,7 @@
 """The Typer app. Commands parse options, call one service and render its result.
 
 Start-up stays fast: only typer, click and the standard library are imported at module
-level; services, pydantic-settings, httpx and Rich load inside the command that needs them.
+level; services, Pydantic, httpx and Rich load inside the command that needs them.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 class Strict(BaseModel):
     """Base of every schema: a typo is an error, never silently ignored."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Autonomy(StrEnum):
