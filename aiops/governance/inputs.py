@@ -67,13 +67,14 @@ def glob_match(path: str, patterns: list[str]) -> str | None:
 
 
 def _relative(real: Path, base: Path) -> str | None:
-    """``real`` relative to the working directory, else (for the shipped samples only)
-    relative to the packaged data root when it lies under its ``fixtures/``."""
-    if real.is_relative_to(base):
-        return real.relative_to(base).as_posix()
+    """``real`` relative to the packaged data root when it is one of the shipped samples
+    under its ``fixtures/`` (checked first: aiops may be installed in a virtual
+    environment inside the working directory), else relative to the working directory."""
     shipped = data_root().resolve()
     if real.is_relative_to(shipped / "fixtures"):
         return real.relative_to(shipped).as_posix()
+    if real.is_relative_to(base):
+        return real.relative_to(base).as_posix()
     return None
 
 

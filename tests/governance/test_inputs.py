@@ -44,6 +44,20 @@ def test_shipped_sample_is_trusted_relative_to_the_data_root(scope: CapabilitySc
     assert checked.entry.path == "fixtures/market_snapshots/l2_sample_snapshot.json"
 
 
+def test_shipped_sample_is_trusted_when_installed_under_the_working_directory(
+    scope: CapabilityScope, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """aiops installed in ./.venv: the packaged data root lies inside the working
+    directory, and the sample is still judged as the shipped fixture it is."""
+    import aiops.governance.inputs as inputs
+
+    root = tmp_path / ".venv" / "site-packages" / "aiops" / "_data"
+    sample = write(str(root / "fixtures" / "market_snapshots" / "l2_sample_snapshot.json"))
+    monkeypatch.setattr(inputs, "data_root", lambda: root)
+    (checked,) = check_inputs([sample], scope)
+    assert checked.entry.path == "fixtures/market_snapshots/l2_sample_snapshot.json"
+
+
 def test_dotenv_is_forbidden(scope: CapabilityScope) -> None:
     write(".env", "OPENAI_API_KEY=x\n")
     with pytest.raises(InputNotAllowedError, match="forbidden"):
