@@ -24,7 +24,7 @@ from pathlib import Path
 from aiops.configuration import load_config
 from aiops.errors import PackReadError, UsageError
 from aiops.evidence.chain import verify_ledger
-from aiops.evidence.findings import VerifyReport
+from aiops.evidence.findings import PackReport, VerifyReport
 from aiops.evidence.ledger import pack_dirs
 from aiops.evidence.reader import PackView, load_pack
 from aiops.evidence.review import read_review
@@ -240,20 +240,24 @@ def _ratio_kpi(
     )
 
 
-@dataclass(frozen=True)
 class _Verification:
     """verify-pack's report on the ledger, looked up per pack directory."""
 
-    report: VerifyReport
+    def __init__(self, report: VerifyReport) -> None:
+        self.report = report
+        self._packs: dict[str, list[PackReport]] = defaultdict(list)
+        for pack in report.packs:
+            self._packs[pack.dir_name].append(pack)
+        self._named: set[str] = {
+            f.pack for f in report.findings if f.severity == "error" and f.pack is not None
+        }
 
     def pack_ok(self, pack: _Pack) -> bool:
-        name = pack.path.name
-        own = [p for p in self.report.packs if p.dir_name == name]
-        named = [f for f in self.report.findings if f.severity == "error" and f.pack == name]
-        return bool(own) and all(p.verified for p in own) and not named
+        own = self._packs.get(pack.path.name, [])
+        return bool(own) and all(p.verified for p in own) and pack.path.name not in self._named
 
     def review_problems(self, pack: _Pack) -> list[str]:
-        own = [p for p in self.report.packs if p.dir_name == pack.path.name]
+        own = self._packs.get(pack.path.name, [])
         return [f.message for p in own for f in p.errors if f.check == "review"]
 
     def ledger_problems(self, ledger_packs: list[_Pack]) -> list[str]:
