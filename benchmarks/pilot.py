@@ -1,6 +1,8 @@
 """Pilot commands on a synthetic ledger: ``aiops pilot report`` (30 days, and 365 days)
 and ``aiops pilot drift`` on large outputs, as ratios over ``aiops --help`` measured in
-the same run, plus in-process time per pack of the report service."""
+the same run, plus in-process time per pack of the report service (which runs
+verify-pack over the whole ledger). The ledgers are built as the tests build theirs:
+fixtures recorded through record mode on the loopback server, replayed day by day."""
 
 from __future__ import annotations
 
@@ -22,12 +24,17 @@ from _timing import aiops_argv  # noqa: E402
 from aiops.evidence.reader import load_pack  # noqa: E402
 from aiops.services.pilot_drift import BaselineComparer  # noqa: E402
 from aiops.services.pilot_report import ReportOptions, pilot_report  # noqa: E402
-from tests.pilot_ledger import (  # noqa: E402
-    DaySpec,
-    baseline_parsed,
+from tests.support.pilot import (  # noqa: E402
+    DRIFT_WORDS,
+    Variant,
+    baseline_outputs,
     build_pilot_ledger,
-    with_summary_substituted,
-    write_l2_pack,
+    day_epoch,
+    day_fixture,
+    record_fixture,
+    record_fixtures,
+    replay,
+    review_pack,
 )
 
 
@@ -47,19 +54,22 @@ def main() -> None:
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 7
     with tempfile.TemporaryDirectory() as tmp:
         os.environ.pop("AIOPS_PACKS_DIR", None)
-        month, year = Path(tmp) / "month", Path(tmp) / "year"
-        build_pilot_ledger(month)
+        os.environ.pop("AIOPS_CONFIG_DIR", None)
+        work = Path(tmp)
+        fixtures = record_fixtures(work / "fixtures")
+        month, year = work / "month", work / "year"
+        build_pilot_ledger(month, fixtures, work / "days")
+        drifting = [fixtures["baseline"], *(fixtures[f"drift-{k}"] for k in DRIFT_WORDS.values())]
         for day in range(1, 366):
-            parsed = with_summary_substituted(baseline_parsed(), day % 30)
-            write_l2_pack(year, DaySpec(day=day, parsed=parsed, review_minutes=5))
-        big = Path(tmp) / "big"
+            fixture = day_fixture(drifting[day % 4], day % 30 + 1, work / "year-day.json")
+            review_pack(replay(fixture, year, day), day_epoch(day) + 3600, 5)
         words = [f"w{i}" for i in range(20000)]  # ~40,000 tokens per output
-        base = baseline_parsed()
-        base["outputs"][4]["summary"] = " ".join(words)
-        changed = baseline_parsed()
-        changed["outputs"][4]["summary"] = " ".join(words[:9000] + ["x"] * 500 + words[9500:])
-        a = write_l2_pack(big, DaySpec(day=1, parsed=base))
-        b = write_l2_pack(big, DaySpec(day=2, parsed=changed))
+        base, changed = baseline_outputs(), baseline_outputs()
+        base["outputs"][3]["summary"] = " ".join(words)
+        changed["outputs"][3]["summary"] = " ".join(words[:9000] + ["x"] * 500 + words[9500:])
+        big = work / "big"
+        a = replay(record_fixture(Variant("big-a", base), work / "big-a.json", work), big, 1)
+        b = replay(record_fixture(Variant("big-b", changed), work / "big-b.json", work), big, 2)
 
         help_time = time_command(aiops_argv("--help"), runs)
         month_t = time_command(aiops_argv("pilot", "report", str(month)), runs)

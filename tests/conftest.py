@@ -83,3 +83,33 @@ def network_env(loopback: LoopbackServer, monkeypatch: pytest.MonkeyPatch) -> Fa
     monkeypatch.setenv("OPENAI_API_KEY", keys.openai)
     monkeypatch.setenv("DEEPSEEK_API_KEY", keys.deepseek)
     return keys
+
+
+# --- The synthetic 30-day pilot (tests/support/pilot.py), built once per session -------
+
+
+@pytest.fixture(scope="session")
+def pilot_fixtures(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One fixture per kind of pilot day, recorded through record mode on loopback."""
+    from tests.support.pilot import record_fixtures
+
+    with pytest.MonkeyPatch.context() as mp:
+        for name in ("AIOPS_CONFIG_DIR", "AIOPS_PACKS_DIR"):
+            mp.delenv(name, raising=False)
+        mp.setenv("SOURCE_DATE_EPOCH", FIXED_EPOCH)
+        return record_fixtures(tmp_path_factory.mktemp("pilot-fixtures"))
+
+
+@pytest.fixture(scope="session")
+def pilot_ledger(
+    pilot_fixtures: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
+) -> dict[int, Path]:
+    """The 30 replayed days (day -> pack directory) in ``<tmp>/ledger``. Shared by the
+    whole session: read it, copy it to change it, never change it in place."""
+    from tests.support.pilot import build_pilot_ledger
+
+    root = tmp_path_factory.mktemp("pilot")
+    with pytest.MonkeyPatch.context() as mp:
+        for name in ("AIOPS_CONFIG_DIR", "AIOPS_PACKS_DIR"):
+            mp.delenv(name, raising=False)
+        return build_pilot_ledger(root / "ledger", pilot_fixtures, root / "days")

@@ -14,6 +14,7 @@ from syrupy.extensions.json import JSONSnapshotExtension
 from typer.testing import CliRunner
 
 from aiops.cli import app
+from aiops.services.review import finish_review, start_review
 
 
 @pytest.fixture
@@ -132,11 +133,17 @@ def test_schema_unknown_name_is_exit_2(runner: CliRunner) -> None:
     assert "evidence-pack" in result.stderr
 
 
-def test_verify_pack_loads_no_pydantic_settings_http_or_crypto(tmp_path: Path, dry: Path) -> None:
+@pytest.mark.parametrize("reviewed", [False, True], ids=["pack", "reviewed-pack"])
+def test_verify_pack_loads_no_pydantic_settings_http_or_crypto(
+    tmp_path: Path, dry: Path, reviewed: bool
+) -> None:
     """Start-up stays fast: the verify path checks shape from generated JSON Schemas
     instead of building the Pydantic models, parses its own options (Typer coerces
     declared parameters through Pydantic), and needs neither settings, HTTP nor
-    (without --key) cryptography."""
+    (without --key) cryptography. Checking a review sidecar changes none of that."""
+    if reviewed:
+        session = start_review(tmp_path / dry)
+        finish_review(session, "APPROVE", "checked", "operator-a")
     code = (
         "import sys\n"
         "from aiops.cli import app\n"

@@ -131,7 +131,16 @@ def _sod(index: dict[str, Any], sod: dict[str, Any], manifest: dict[str, Any] | 
     if sod.get("result") != summary["result"] or sod.get("reason") != summary["reason"]:
         problems.append(f"{SOD_CHECK_FILE} result or reason differs from {EVIDENCE_PACK_FILE}")
     if manifest is not None:
-        if sod.get("proposer_model_id") != manifest.get("primary_model_id"):
+        # SoD is recorded for the model that answered: the primary, or the fallback
+        # that answered after it failed (the index's proposer).
+        proposer = index.get("proposer")
+        answered = proposer.get("model_id") if isinstance(proposer, dict) else None
+        if answered is not None and sod.get("proposer_model_id") != answered:
+            problems.append(
+                f"{SOD_CHECK_FILE} proposer differs from the model that answered "
+                f"({EVIDENCE_PACK_FILE} proposer)"
+            )
+        elif answered is None and sod.get("proposer_model_id") != manifest.get("primary_model_id"):
             problems.append(f"{SOD_CHECK_FILE} proposer differs from the manifest's primary model")
         if sod.get("critic_model_id") != manifest.get("critic_model_id"):
             problems.append(f"{SOD_CHECK_FILE} critic differs from the manifest's critic model")

@@ -19,6 +19,7 @@ Check = Literal[
     "consistency",
     "chain",
     "signature",
+    "review",
     "checkpoint",
 ]
 SignatureStatus = Literal["VALID", "INVALID", "MISSING", "NOT_CHECKED", "UNSIGNED"]

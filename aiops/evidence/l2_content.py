@@ -1,17 +1,18 @@
 """What an operator and the drift check read from an L2 proposer's parsed output.
 
-The proposer answers ``{"outputs": [{"type": ..., ...}, ...]}``. This module reads the
-few things the pilot tracks, tolerantly (a missing field is ``None``/empty, never an
-error; scope enforcement is where the output is judged):
+The proposer answers ``{"outputs": [{"type": ..., ...}, ...]}`` in the output contract
+of ``aiops.schemas.outputs``. This module reads the few things the pilot tracks from
+that format, tolerantly (a missing or malformed field is ``None``/empty, never an
+error: a pack whose output broke the contract is still shown, and scope enforcement is
+where it is judged):
 
-* regime — the first ``RegimeClassification``'s ``regime`` (or ``label``/``classification``);
-* scenarios — every ``ScenarioReport``: its ``scenarios`` list when it has one, else the
-  output itself is one scenario; a scenario is known by ``id``/``scenario_id``, else
-  ``name``/``title``;
-* no-trade triggers — every ``NoTradeTriggers``'s ``triggers`` (or ``conditions``); a
-  trigger is its string, else its ``id``/``name``/``condition``/``description``;
-* uncertainty — each ``UncertaintyAssessment``'s ``level``/``overall`` and its
-  ``drivers``/``factors``/``key_uncertainties``.
+* regime — the first ``RegimeClassification``'s ``regime``;
+* scenarios — every ``ScenarioReport``'s ``scenarios``, each known by its ``id``
+  (named by ``name``, with its ``probability``);
+* no-trade triggers — every ``NoTradeTriggers``'s ``triggers``, each as
+  ``"<id>: <condition>"``, so a changed condition is a changed trigger;
+* uncertainty — each ``UncertaintyAssessment``'s ``level`` and ``confidence`` and its
+  ``sources``.
 """
 
 from __future__ import annotations
@@ -20,12 +21,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiops.canonical import canonical_json
-
 
 @dataclass(frozen=True)
 class Scenario:
-    key: str
+    key: str  # the scenario's id
     name: str
     probability: float | None = None
 
@@ -43,59 +42,51 @@ def read_l2_content(parsed: Any) -> L2Content:
     scenarios: list[Scenario] = []
     triggers: list[str] = []
     uncertainty: list[str] = []
-    for output in _outputs(parsed):
+    for output in _dicts(parsed.get("outputs") if isinstance(parsed, dict) else None):
         kind = output.get("type")
         if kind == "RegimeClassification" and regime is None:
-            regime = _text(output, "regime", "label", "classification")
+            regime = _text(output.get("regime"))
         elif kind == "ScenarioReport":
-            items = output.get("scenarios")
-            for item in items if isinstance(items, list) else [output]:
-                if isinstance(item, dict):
-                    scenarios.append(_scenario(item, len(scenarios) + 1))
+            for item in _dicts(output.get("scenarios")):
+                scenarios.append(_scenario(item, len(scenarios) + 1))
         elif kind == "NoTradeTriggers":
-            items = output.get("triggers", output.get("conditions"))
-            for item in items if isinstance(items, list) else []:
-                triggers.append(_trigger(item))
+            for item in _dicts(output.get("triggers")):
+                key, condition = _text(item.get("id")), _text(item.get("condition"))
+                triggers.append(": ".join(part for part in (key, condition) if part) or "?")
         elif kind == "UncertaintyAssessment":
-            level = _text(output, "level", "overall", "overall_uncertainty")
-            if level:
-                uncertainty.append(f"level: {level}")
-            for key in ("drivers", "factors", "key_uncertainties"):
-                values = output.get(key)
-                if isinstance(values, list):
-                    uncertainty += [_trigger(value) for value in values]
+            level, confidence = _text(output.get("level")), _number(output.get("confidence"))
+            if level or confidence is not None:
+                parts = [f"level {level}" if level else "", _confidence(confidence)]
+                uncertainty.append(", ".join(part for part in parts if part))
+            sources = output.get("sources")
+            for source in sources if isinstance(sources, list) else []:
+                text = _text(source)
+                if text:
+                    uncertainty.append(text)
     return L2Content(regime, scenarios, triggers, uncertainty)
 
 
-def _outputs(parsed: Any) -> Iterator[dict[str, Any]]:
-    outputs = parsed.get("outputs") if isinstance(parsed, dict) else None
-    for output in outputs if isinstance(outputs, list) else []:
-        if isinstance(output, dict):
-            yield output
+def _dicts(items: Any) -> Iterator[dict[str, Any]]:
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict):
+            yield item
 
 
-def _text(obj: dict[str, Any], *keys: str) -> str | None:
-    for key in keys:
-        value = obj.get(key)
-        if isinstance(value, str | int | float) and not isinstance(value, bool):
-            return str(value)
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
     return None
 
 
+def _confidence(value: float | None) -> str:
+    return f"confidence {value:g}" if value is not None else ""
+
+
 def _scenario(item: dict[str, Any], position: int) -> Scenario:
-    name = _text(item, "name", "title") or f"scenario {position}"
-    key = _text(item, "id", "scenario_id") or name
-    probability = item.get("probability")
-    if not isinstance(probability, int | float) or isinstance(probability, bool):
-        probability = None
-    return Scenario(key=key, name=name, probability=probability)
-
-
-def _trigger(item: Any) -> str:
-    if isinstance(item, str):
-        return item
-    if isinstance(item, dict):
-        text = _text(item, "id", "name", "condition", "description")
-        if text is not None:
-            return text
-    return canonical_json(item).decode("utf-8")
+    key = _text(item.get("id")) or f"scenario {position}"
+    name = _text(item.get("name")) or key
+    return Scenario(key=key, name=name, probability=_number(item.get("probability")))

@@ -1,27 +1,38 @@
 """``review.json`` beside a pack: write it once, atomically; check it names its pack.
 
-``check_review`` is the check verify-pack runs: a review must parse, and its pack id,
-run id and the SHA-256 of ``evidence_pack.json`` must be those of the pack it sits beside.
+``check_review`` is the check verify-pack runs on the sidecar it has already read with
+its strict JSON reader and shape-checked against the published ``review`` schema: the
+review's pack id, run id and the SHA-256 of ``evidence_pack.json`` must be those of the
+pack it sits beside, and it must not end before it starts. This module imports no
+Pydantic at load time (verify-pack's start-up stays light); reading a review into the
+``Review`` model (``read_review``) imports it when called.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
-from aiops.canonical import pack_json, sha256_hex
+from aiops.canonical import pack_json
 from aiops.errors import EvidenceWriteError, OutputExistsError
-from aiops.schemas.pack import EVIDENCE_PACK_FILE
-from aiops.schemas.review import REVIEW_FILE, Review
+from aiops.evidence.names import EVIDENCE_PACK_FILE, REVIEW_FILE
+
+if TYPE_CHECKING:
+    from aiops.schemas.review import Review
 
 
 def read_review(pack_dir: Path) -> Review | None:
     """The pack's review, or ``None`` when there is none. Raises ``ValueError`` (with a
     one-line reason) when the file exists but is not a valid review."""
+    import json
+
+    from pydantic import ValidationError
+
+    from aiops.schemas.review import Review
+
     path = pack_dir / REVIEW_FILE
     if not path.is_file():
         return None
@@ -32,32 +43,31 @@ def read_review(pack_dir: Path) -> Review | None:
         raise ValueError(f"{REVIEW_FILE} is not a valid review: {reason}") from None
 
 
-def check_review(pack_dir: Path) -> list[str]:
-    """Problems with the review beside ``pack_dir`` (empty: none, or no review at all)."""
-    try:
-        review = read_review(pack_dir)
-    except ValueError as exc:
-        return [str(exc)]
-    if review is None:
-        return []
-    index_path = pack_dir / EVIDENCE_PACK_FILE
-    try:
-        raw = index_path.read_bytes()
-        index = json.loads(raw)
-    except (OSError, ValueError) as exc:
-        return [f"{REVIEW_FILE}: cannot read {EVIDENCE_PACK_FILE}: {exc}"]
+def check_review(review: dict[str, Any], index: dict[str, Any], index_sha256: str) -> list[str]:
+    """Why ``review`` (a shape-checked ``review.json``) does not belong to the pack whose
+    ``evidence_pack.json`` is ``index`` with SHA-256 ``index_sha256``; empty when it does."""
     problems: list[str] = []
-    actual = sha256_hex(raw)
-    if review.evidence_pack_sha256 != actual:
+    recorded = review.get("evidence_pack_sha256")
+    if recorded != index_sha256:
         problems.append(
-            f"{REVIEW_FILE}: evidence_pack_sha256 {review.evidence_pack_sha256} does not match "
-            f"{EVIDENCE_PACK_FILE} ({actual})"
+            f"{REVIEW_FILE}: evidence_pack_sha256 {recorded} does not match "
+            f"{EVIDENCE_PACK_FILE} ({index_sha256}): the review is of another pack or of "
+            "an earlier version of this one"
         )
     for field in ("evidence_pack_id", "run_id"):
-        recorded = getattr(review, field)
-        expected = index.get(field) if isinstance(index, dict) else None
-        if recorded != expected:
-            problems.append(f"{REVIEW_FILE}: {field} {recorded!r} is not this pack's {expected!r}")
+        if review.get(field) != index.get(field):
+            problems.append(
+                f"{REVIEW_FILE}: {field} {review.get(field)!r} is not this pack's "
+                f"{index.get(field)!r}"
+            )
+    try:
+        started = datetime.fromisoformat(str(review.get("review_started_at")))
+        ended = datetime.fromisoformat(str(review.get("review_ended_at")))
+    except ValueError:
+        problems.append(f"{REVIEW_FILE}: review_started_at or review_ended_at is not a date")
+    else:
+        if ended < started:
+            problems.append(f"{REVIEW_FILE}: review_ended_at is before review_started_at")
     return problems
 
 
@@ -94,7 +104,7 @@ def write_review(pack_dir: Path, review: Review) -> Path:
     return target
 
 
-def _first_error(exc: ValidationError) -> str:
+def _first_error(exc: Any) -> str:
     error = exc.errors()[0]
     where = ".".join(str(part) for part in error["loc"]) or "(top level)"
     return f"{where}: {error['msg']}"

@@ -9,7 +9,8 @@ however the names or links in it are crafted. The steps:
 3. check every listed artifact: name, sha256-only digest, type, size, then hash;
 4. read the sidecars (signature envelope, review) strictly;
 5. report every unlisted entry (extra, hidden, twin names, directories, links);
-6. check the files tell one story (``consistency``) and the envelope (``sign``).
+6. check the files tell one story (``consistency``), the envelope (``sign``) and that
+   a review names this pack and this ``evidence_pack.json`` (``review.check_review``).
 """
 
 from __future__ import annotations
@@ -28,8 +29,10 @@ from aiops.evidence.names import (
     KNOWN_FILES,
     OPERATOR_OUTPUT_FILE,
     PACK_FILES,
+    REVIEW_FILE,
     SIDECAR_FILES,
 )
+from aiops.evidence.review import check_review
 from aiops.evidence.shape import shape_errors
 from aiops.evidence.sign import TrustedKey, check_envelope
 from aiops.evidence.strict import (
@@ -139,6 +142,10 @@ def verify_pack_fd(
     for problem in consistency.check_pack(index, docs, listed_names, operator_head, dir_name):
         report.error("consistency", problem)
     _signature(index_bytes, listed, sidecars, DSSE_ENVELOPE_FILE in entries, trusted, report)
+    review = sidecars.get(REVIEW_FILE)
+    if review is not None:
+        for problem in check_review(review, index, index_read.sha256 or ""):
+            report.error("review", problem)
     return report
 
 

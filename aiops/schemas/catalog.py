@@ -41,6 +41,9 @@ SCHEMAS: dict[str, SchemaEntry] = {
         "capability_scope_check.json",
         "capability-scope result",
     ),
+    "review": SchemaEntry(
+        "aiops.schemas.review:Review", "review.json", "operator review beside a pack"
+    ),
     "model-registry": SchemaEntry(
         "aiops.schemas.registry:Registry", None, "config/model_registry.toml"
     ),

@@ -5,8 +5,11 @@ KPIs and thresholds (docs/pilot.md, "KPIs"): SoD compliance 100 %, scope complia
 time < 15 min, weekly drift against the day-1 baseline <= 10 %. Beside them: fallback
 rate, cost per day and latency p50/p95 per model (services/pilot_usage.py).
 
-Verification is injected: ``verify(pack_dir) -> bool``. The default is the STAND-IN
-file check of ``aiops.evidence.integrity`` until the full verify-pack service is wired in.
+Completeness is verify-pack's verdict on the whole ledger (``verify_ledger``): a pack
+counts when it verifies (files, schemas, consistency, its review sidecar) and no break
+of the hash chain names it; a break that names no pack (a deleted sequence, a fork)
+fails the KPI for the ledger as a whole. The review-time KPI counts only reviews that
+verify-pack accepts as belonging to their pack.
 """
 
 from __future__ import annotations
@@ -20,17 +23,17 @@ from pathlib import Path
 
 from aiops.configuration import load_config
 from aiops.errors import PackReadError, UsageError
-from aiops.evidence.integrity import standin_verify
+from aiops.evidence.chain import verify_ledger
+from aiops.evidence.findings import PackReport, VerifyReport
 from aiops.evidence.ledger import pack_dirs
 from aiops.evidence.reader import PackView, load_pack
-from aiops.evidence.review import check_review, read_review
+from aiops.evidence.review import read_review
 from aiops.schemas.pilot import DayFigures, DriftResult, Kpi, ModelLatency, PilotReport
 from aiops.services.pilot_drift import DRIFT_THRESHOLD_PCT, BaselineComparer
 from aiops.services.pilot_usage import calls, is_fallback, percentile
 
-Verifier = Callable[[Path], bool]
 REVIEW_LIMIT_MIN = 15.0
-STANDIN_VERIFIER = "stand-in file check (aiops.evidence.integrity)"
+VERIFIER = "verify-pack (files, schemas, consistency, review, hash chain)"
 
 
 @dataclass(frozen=True)
@@ -53,9 +56,7 @@ class _Pack:
         return self.view.index.evidence_pack_id if self.view else self.path.name
 
 
-def pilot_report(
-    options: ReportOptions, verify: Verifier | None = None, verifier_name: str | None = None
-) -> PilotReport:
+def pilot_report(options: ReportOptions) -> PilotReport:
     if not options.ledger.is_dir():
         raise UsageError(f"ledger {options.ledger} is not a directory")
     registry = load_config(options.config_dir).registry
@@ -64,7 +65,7 @@ def pilot_report(
     if not packs:
         since = f" since {options.since.isoformat()}" if options.since else ""
         raise PackReadError(f"no evidence packs in {options.ledger}{since}")
-    verify = verify or standin_verify
+    verified = _Verification(verify_ledger(options.ledger))
     views = [p.view for p in packs if p.view is not None]
     days = _calendar(views)
     # The baseline is the pilot's day 1 even when --since starts the window later.
@@ -82,8 +83,8 @@ def pilot_report(
                 and not v.index.capability_scope_check.violations
             ),
         ),
-        _completeness(packs, verify),
-        _review_time(packs),
+        _completeness(packs, ledger_packs, verified),
+        _review_time(packs, verified),
         _weekly_drift(all_drifts, options.since),
     ]
     with_proposer = [v for v in views if v.proposer is not None]
@@ -114,7 +115,7 @@ def pilot_report(
         last_day=days[-1] if days else None,
         packs=len(packs),
         baseline_pack_id=all_drifts[0].view.index.evidence_pack_id if all_drifts else None,
-        verifier=verifier_name or (STANDIN_VERIFIER if verify is standin_verify else "custom"),
+        verifier=VERIFIER,
         kpis=kpis,
         all_pass=all(k.status == "PASS" for k in kpis),
         fallback_packs=fallbacks,
@@ -239,31 +240,75 @@ def _ratio_kpi(
     )
 
 
-def _completeness(packs: list[_Pack], verify: Verifier) -> Kpi:
-    failing = [p.label for p in packs if p.view is None or not verify(p.path)]
+class _Verification:
+    """verify-pack's report on the ledger, looked up per pack directory."""
+
+    def __init__(self, report: VerifyReport) -> None:
+        self.report = report
+        self._packs: dict[str, list[PackReport]] = defaultdict(list)
+        for pack in report.packs:
+            self._packs[pack.dir_name].append(pack)
+        self._named: set[str] = {
+            f.pack for f in report.findings if f.severity == "error" and f.pack is not None
+        }
+
+    def pack_ok(self, pack: _Pack) -> bool:
+        own = self._packs.get(pack.path.name, [])
+        return bool(own) and all(p.verified for p in own) and pack.path.name not in self._named
+
+    def review_problems(self, pack: _Pack) -> list[str]:
+        own = self._packs.get(pack.path.name, [])
+        return [f.message for p in own for f in p.errors if f.check == "review"]
+
+    def ledger_problems(self, ledger_packs: list[_Pack]) -> list[str]:
+        """Errors of the ledger that no pack answers for: a break of the chain that
+        names no pack, or an entry of the ledger that is not a pack."""
+        names = {p.path.name for p in ledger_packs}
+        problems = [
+            f.message
+            for f in self.report.findings
+            if f.severity == "error" and (f.pack is None or f.pack not in names)
+        ]
+        problems += [
+            f"{p.dir_name}: not a pack that verifies"
+            for p in self.report.packs
+            if p.dir_name not in names and not p.verified
+        ]
+        return problems
+
+
+def _completeness(packs: list[_Pack], ledger_packs: list[_Pack], verified: _Verification) -> Kpi:
+    failing = [p.label for p in packs if p.view is None or not verified.pack_ok(p)]
+    ledger = verified.ledger_problems(ledger_packs)
     good = len(packs) - len(failing)
+    detail = f"{good}/{len(packs)} packs verify"
+    detail += f"; ledger: {'; '.join(ledger)}" if ledger else ""
     return _kpi(
         "completeness",
         "Evidence-pack completeness",
         f"{100.0 * good / len(packs):.2f} %",
         "100 %",
-        "PASS" if not failing else "FAIL",
-        f"{good}/{len(packs)} packs verify",
+        "PASS" if not failing and not ledger else "FAIL",
+        detail,
         failing,
     )
 
 
-def _review_time(packs: list[_Pack]) -> Kpi:
+def _review_time(packs: list[_Pack], verified: _Verification) -> Kpi:
     minutes: list[float] = []
     slow: list[str] = []  # reviews over the limit: shown, though the KPI is the median
     invalid = 0
     for pack in packs:
         if pack.view is None:
             continue
-        if check_review(pack.path):
+        try:
+            review = read_review(pack.path)
+        except ValueError:
+            review = None
             invalid += 1
-            continue
-        review = read_review(pack.path)
+        if review is not None and verified.review_problems(pack):
+            review = None
+            invalid += 1
         if review is not None:
             minutes.append(review.duration_seconds / 60.0)
             if minutes[-1] >= REVIEW_LIMIT_MIN:

@@ -2,12 +2,14 @@
 files (``proposer_output.json``, ``critic_output.json``) as recorded.
 
 * Fallback: the proposer's answering ``model_id`` differs from the manifest's primary,
-  or its ``attempts`` name more than one model.
-* Cost of a call: its recorded ``cost_usd`` when present, else ``input_tokens / 1000 x
-  cost_per_1k_input + output_tokens / 1000 x cost_per_1k_output`` at the registry's
-  prices (reasoning tokens are part of ``output_tokens``, so not added again). A call
-  whose model is not in the registry, or without usage, is counted as unpriced.
-* Latency percentiles: nearest rank — the ``ceil(p/100 x n)``-th smallest ``latency_ms``.
+  or its ``attempts`` name more than one model (``attempts[].model_id``).
+* Cost of a call: ``input_tokens / 1000 x cost_per_1k_input + output_tokens / 1000 x
+  cost_per_1k_output`` at the registry's prices (``governance.budget.cost_usd``; reasoning
+  tokens are part of ``output_tokens``, so not added again). A call whose model is not in
+  the registry, or without usage, is counted as unpriced.
+* Latency: the output file's ``latency_ms``, under the model that answered (a failed
+  attempt before a fallback is not an answer). Percentiles: nearest rank — the
+  ``ceil(p/100 x n)``-th smallest.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiops.evidence.reader import PackView
+from aiops.governance.budget import cost_usd
 from aiops.schemas.registry import Registry
 
 
@@ -63,20 +66,18 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def _cost(data: dict[str, Any], model_id: str, registry: Registry) -> float | None:
-    recorded = _number(data.get("cost_usd"))
-    if recorded is not None:
-        return recorded
     usage = data.get("usage")
     model = registry.models.get(model_id)
     if model is None or not isinstance(usage, dict):
         return None
-    tokens_in, tokens_out = _number(usage.get("input_tokens")), _number(usage.get("output_tokens"))
+    tokens_in, tokens_out = _count(usage.get("input_tokens")), _count(usage.get("output_tokens"))
     if tokens_in is None or tokens_out is None:
         return None
-    return (
-        tokens_in / 1000.0 * model.cost_per_1k_input
-        + tokens_out / 1000.0 * model.cost_per_1k_output
-    )
+    return cost_usd(model, tokens_in, tokens_out)
+
+
+def _count(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def _number(value: object) -> float | None:

@@ -18,11 +18,11 @@ from pathlib import Path
 from aiops import clock as wall_clock
 from aiops.canonical import sha256_hex
 from aiops.errors import OutputExistsError, PackReadError, UsageError
-from aiops.evidence.integrity import check_pack_files
 from aiops.evidence.l2_content import L2Content, read_l2_content
+from aiops.evidence.names import EVIDENCE_PACK_FILE
 from aiops.evidence.reader import PackView, load_pack
 from aiops.evidence.review import write_review
-from aiops.schemas.pack import EVIDENCE_PACK_FILE
+from aiops.evidence.verify import verify_pack
 from aiops.schemas.review import REVIEW_FILE, Decision, Review
 
 
@@ -66,11 +66,28 @@ def start_review(pack_dir: Path, clock: ReviewClock | None = None) -> ReviewSess
     return ReviewSession(
         view=view,
         content=read_l2_content(parsed),
-        integrity_problems=check_pack_files(pack_dir),
+        integrity_problems=integrity_problems(pack_dir),
         started_at=clock.wall(),
         started_monotonic=clock.monotonic(),
         clock=clock,
     )
+
+
+def integrity_problems(pack_dir: Path) -> list[str]:
+    """What ``verify-pack`` finds wrong with the pack, one line each (empty: verified).
+    The operator sees them as warnings before deciding; the chain is checked by
+    ``verify-pack`` on the ledger and by the pilot report, not per review."""
+    report = verify_pack(pack_dir)
+    lines = [
+        f"verify-pack: {f.name} {f.status}" + (f" ({f.detail})" if f.detail else "")
+        for f in report.failed_files
+    ]
+    lines += [
+        f"verify-pack: {f.check}: {f.message}"
+        for f in report.findings
+        if f.severity in ("error", "warning")
+    ]
+    return lines
 
 
 def finish_review(

@@ -13,6 +13,7 @@ from aiops.evidence.pack import Destination, PackContent, write_evidence
 from aiops.evidence.report import OperatorReport
 from aiops.evidence.sign import Sealer
 from aiops.governance.scope import build_scope_check
+from aiops.governance.sod import check_sod
 from aiops.schemas.checks import Violation
 from aiops.schemas.manifest import OutputEntry
 from aiops.schemas.pack import ModelRun
@@ -127,6 +128,18 @@ def model_pack(
             ]
         }
     )
+    sod = pre.sod
+    if proposer["model_id"] != pre.proposer_id:  # a fallback answered: SoD is its own
+        sod = check_sod(
+            pre.config.registry,
+            pre.layer_id,
+            pre.layer,
+            proposer["model_id"],
+            pre.critic_id,
+            pre.run_id,
+            manifest.sod_timestamp,
+        )
+        manifest = manifest.model_copy(update={"sod_result": sod.result, "sod_reason": sod.reason})
     scope = build_scope_check(
         run_id=pre.run_id,
         layer_id=pre.layer_id,
@@ -158,9 +171,9 @@ def model_pack(
         PackContent(
             manifest=manifest,
             status=status,  # type: ignore[arg-type]
-            sod=pre.sod,
+            sod=sod,
             scope=scope,
-            report=OperatorReport(manifest=manifest, status=status, sod=pre.sod, scope=scope),
+            report=OperatorReport(manifest=manifest, status=status, sod=sod, scope=scope),
             proposer=runs["proposer"],
             critic=runs["critic"],
             model_files=files,

@@ -126,6 +126,11 @@ def _rehashed(pack: Path, name: str, change: Any) -> None:
         ("run_manifest.json", lambda d: d.update(critic_model_id="o3"), "critic"),
         ("sod_check.json", lambda d: d.update(critic_model_id=d["proposer_model_id"]), "give FAIL"),
         ("sod_check.json", lambda d: d["checks"][0].update(passed=False), "give FAIL"),
+        (
+            "sod_check.json",
+            lambda d: d.update(proposer_model_id="gpt-5.2"),
+            "differs from the model that answered",
+        ),
         ("capability_scope_check.json", lambda d: d.update(result="FAIL"), "result"),
         (
             "proposer_output.json",

@@ -1,26 +1,30 @@
-"""review.json beside a pack: written once and atomically; ``check_review`` ties it to
-its pack; the stand-in integrity check the pilot report uses until verify-pack is wired."""
+"""review.json beside a pack: written once and atomically; verify-pack checks that it
+refers to the pack it sits beside (``check_review``)."""
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from aiops.canonical import pack_json, sha256_hex
+from aiops.cli import app
 from aiops.errors import OutputExistsError
-from aiops.evidence.integrity import check_pack_files, standin_verify
 from aiops.evidence.review import check_review, read_review, write_review
+from aiops.evidence.verify import verify_pack
 from aiops.schemas.review import Review
-from tests.pilot_ledger import DaySpec, review_pack, write_l2_pack
+from tests.support.pilot import replay
 
 
 @pytest.fixture
-def packs(tmp_path: Path) -> tuple[Path, Path]:
+def packs(pilot_fixtures: dict[str, Path], tmp_path: Path) -> tuple[Path, Path]:
     ledger = tmp_path / "ledger"
-    return write_l2_pack(ledger, DaySpec(day=1)), write_l2_pack(ledger, DaySpec(day=2))
+    return (
+        replay(pilot_fixtures["baseline"], ledger, 1),
+        replay(pilot_fixtures["baseline"], ledger, 2),
+    )
 
 
 def review_for(pack: Path, **changes: object) -> Review:
@@ -38,14 +42,24 @@ def review_for(pack: Path, **changes: object) -> Review:
     return Review(**{**fields, **changes})  # type: ignore[arg-type]
 
 
+def put(pack: Path, doc: dict[str, object]) -> None:
+    (pack / "review.json").write_bytes(pack_json(doc))
+
+
+def review_errors(pack: Path) -> list[str]:
+    report = verify_pack(pack)
+    return [f.message for f in report.findings if f.check == "review"]
+
+
 def test_no_review_is_no_problem(packs: tuple[Path, Path]) -> None:
-    assert check_review(packs[0]) == [] and read_review(packs[0]) is None
+    assert read_review(packs[0]) is None and verify_pack(packs[0]).verified
 
 
-def test_written_review_checks_and_keeps_its_duration(packs: tuple[Path, Path]) -> None:
+def test_written_review_verifies_and_keeps_its_duration(packs: tuple[Path, Path]) -> None:
     path = write_review(packs[0], review_for(packs[0]))
     assert path.read_bytes() == pack_json(review_for(packs[0]).model_dump(mode="json"))
-    assert check_review(packs[0]) == []
+    report = verify_pack(packs[0])
+    assert report.verified and "review.json" in [f.name for f in report.files]
     review = read_review(packs[0])
     assert review is not None and review.duration_seconds == 450.0
     assert not [p for p in packs[0].parent.iterdir() if p.name.startswith(".")]  # no staging left
@@ -59,39 +73,92 @@ def test_review_is_never_overwritten(packs: tuple[Path, Path]) -> None:
     assert (packs[0] / "review.json").read_bytes() == before
 
 
-def test_review_of_another_pack_is_reported(packs: tuple[Path, Path]) -> None:
+def test_review_copied_from_another_pack_is_not_verified(
+    runner: CliRunner, packs: tuple[Path, Path]
+) -> None:
     first, second = packs
-    (second / "review.json").write_bytes(pack_json(review_for(first).model_dump(mode="json")))
-    problems = check_review(second)
+    write_review(first, review_for(first))
+    (second / "review.json").write_bytes((first / "review.json").read_bytes())
+    problems = review_errors(second)
     assert len(problems) == 2
-    assert problems[0].startswith("review.json: evidence_pack_sha256 ")
+    copied_from = sha256_hex((first / "evidence_pack.json").read_bytes())
+    assert problems[0].startswith(
+        f"review.json: evidence_pack_sha256 {copied_from} does not match evidence_pack.json ("
+    )
     assert problems[1] == (
         "review.json: evidence_pack_id 'EVP-L2-2026-01-10-001' is not this pack's "
         "'EVP-L2-2026-01-11-002'"
     )
+    result = runner.invoke(app, ["verify-pack", str(second)])
+    assert result.exit_code == 1
+    assert "evidence_pack_sha256" in result.stdout
+    assert result.stderr.strip().endswith("NOT VERIFIED (0 file problem(s), 2 finding(s))")
+    ledger = runner.invoke(app, ["verify-pack", str(first.parent), "--json"])
+    assert ledger.exit_code == 1
+    verdicts = {p["path"]: p["verified"] for p in json.loads(ledger.stdout)["packs"]}
+    assert verdicts == {str(first): True, str(second): False}
+
+
+def test_review_naming_another_index_hash_is_not_verified(
+    runner: CliRunner, packs: tuple[Path, Path]
+) -> None:
+    """Same pack id and run id, but the SHA-256 of a different evidence_pack.json: the
+    review was of another version of the index."""
+    pack = packs[0]
+    put(pack, review_for(pack, evidence_pack_sha256="0" * 64).model_dump(mode="json"))
+    assert review_errors(pack) == [
+        f"review.json: evidence_pack_sha256 {'0' * 64} does not match evidence_pack.json "
+        f"({sha256_hex((pack / 'evidence_pack.json').read_bytes())}): the review is of "
+        "another pack or of an earlier version of this one"
+    ]
+    assert runner.invoke(app, ["verify-pack", str(pack)]).exit_code == 1
 
 
 def test_review_with_right_hash_but_wrong_run_id(packs: tuple[Path, Path]) -> None:
-    (packs[0] / "review.json").write_bytes(
-        pack_json(review_for(packs[0], run_id="L2-0000000000000000").model_dump(mode="json"))
-    )
-    assert check_review(packs[0]) == [
-        "review.json: run_id 'L2-0000000000000000' is not this pack's "
-        f"'{json.loads((packs[0] / 'evidence_pack.json').read_bytes())['run_id']}'"
+    put(packs[0], review_for(packs[0], run_id="L2-0000000000000000").model_dump(mode="json"))
+    run_id = json.loads((packs[0] / "evidence_pack.json").read_bytes())["run_id"]
+    assert review_errors(packs[0]) == [
+        f"review.json: run_id 'L2-0000000000000000' is not this pack's '{run_id}'"
     ]
 
 
+def test_review_ending_before_it_starts_is_not_verified(packs: tuple[Path, Path]) -> None:
+    """The model refuses it; the verifier (which does not build the model) checks too."""
+    doc = review_for(packs[0]).model_dump(mode="json")
+    doc["review_ended_at"] = "2026-01-10T12:59:59+00:00"
+    put(packs[0], doc)
+    assert review_errors(packs[0]) == ["review.json: review_ended_at is before review_started_at"]
+    with pytest.raises(ValueError, match="before review_started_at"):
+        read_review(packs[0])
+
+
 @pytest.mark.parametrize(
-    ("content", "reason"),
+    ("content", "check"),
     [
-        (b"{", "review.json is not a valid review: "),
-        (b'{"decision": "MAYBE"}', "review.json is not a valid review: "),
+        (b"{", "strict-json"),
+        (b'{"decision": "MAYBE"}\n', "schema"),
+        (b'{"decision": "APPROVE", "decision": "REJECT"}\n', "strict-json"),
     ],
 )
-def test_malformed_review_is_one_problem(packs, content: bytes, reason: str) -> None:
+def test_malformed_review_is_not_verified(packs, content: bytes, check: str) -> None:
     (packs[0] / "review.json").write_bytes(content)
-    problems = check_review(packs[0])
-    assert len(problems) == 1 and problems[0].startswith(reason)
+    report = verify_pack(packs[0])
+    assert not report.verified
+    assert {f.check for f in report.errors} == {check}
+    with pytest.raises(ValueError, match="review.json is not a valid review"):
+        read_review(packs[0])
+
+
+def test_check_review_on_documents() -> None:
+    index = {"evidence_pack_id": "EVP-L2-2026-01-10-001", "run_id": "L2-1"}
+    review = {
+        **index,
+        "evidence_pack_sha256": "a" * 64,
+        "review_started_at": "2026-01-10T13:00:00Z",
+        "review_ended_at": "2026-01-10T13:00:00+00:00",
+    }
+    assert check_review(review, index, "a" * 64) == []
+    assert len(check_review(review, {**index, "run_id": "L2-2"}, "b" * 64)) == 2
 
 
 def test_review_times_must_be_ordered(packs: tuple[Path, Path]) -> None:
@@ -99,32 +166,3 @@ def test_review_times_must_be_ordered(packs: tuple[Path, Path]) -> None:
         review_for(packs[0], review_ended_at="2026-01-10T12:59:59+00:00")
     with pytest.raises(ValueError, match="String should match pattern"):
         review_for(packs[0], review_started_at="2026-01-10 13:00")
-
-
-def test_standin_check_passes_intact_pack_with_sidecars(packs: tuple[Path, Path]) -> None:
-    review_pack(packs[0], 1768050000, 7)
-    (packs[0] / "evidence_pack.dsse.json").write_text("{}\n", encoding="utf-8")
-    assert check_pack_files(packs[0]) == [] and standin_verify(packs[0])
-
-
-def test_standin_check_catches_edits_extras_and_missing_files(packs) -> None:
-    pack = packs[0]
-    report = pack / "operator_output.md"
-    report.write_bytes(report.read_bytes().replace(b"PASS", b"PASS!", 1))
-    (pack / "notes.txt").write_text("added later\n", encoding="utf-8")
-    os.remove(pack / "critic_output.json")
-    assert check_pack_files(pack) == [
-        "critic_output.json: missing",
-        f"operator_output.md: size {report.stat().st_size}, recorded {report.stat().st_size - 1}",
-        "notes.txt: not listed in evidence_pack.json",
-    ]
-    assert not standin_verify(pack)
-
-
-def test_standin_check_catches_same_size_edit(packs) -> None:
-    manifest = packs[0] / "run_manifest.json"
-    data = manifest.read_bytes()
-    manifest.write_bytes(data.replace(b'"replay"', b'"REPLAY"', 1))
-    assert check_pack_files(packs[0]) == [
-        "run_manifest.json: sha256 differs from the recorded digest"
-    ]

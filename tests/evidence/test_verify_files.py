@@ -13,6 +13,7 @@ import pytest
 
 from aiops.canonical import pack_json
 from aiops.services.keys import KeyPair
+from aiops.services.review import finish_review, start_review
 from tests.evidence.builders import reindex, rewrite_json
 from tests.evidence.conftest import Verify, messages, statuses
 
@@ -308,11 +309,19 @@ def test_a_pack_directory_with_too_many_entries_is_refused(pack: Path, verify_js
 def test_a_valid_pack_reports_the_sidecar_review_file_as_ok(
     pack: Path, verify_json: Verify
 ) -> None:
-    (pack / "review.json").write_bytes(pack_json({"reviewer": "ops", "decision": "accepted"}))
+    finish_review(start_review(pack), "APPROVE", "", "ops")
     code, report = verify_json(pack)
     assert code == 0
     row = next(f for f in report["packs"][0]["files"] if f["name"] == "review.json")
     assert (row["status"], row["role"]) == ("OK", "sidecar")
+
+
+def test_a_review_sidecar_must_have_the_review_shape(pack: Path, verify_json: Verify) -> None:
+    (pack / "review.json").write_bytes(pack_json({"reviewer": "ops", "decision": "accepted"}))
+    code, report = verify_json(pack)
+    assert code == 1
+    schema = messages(report, "schema")
+    assert any(m.startswith("review.json ") and "accepted" in m for m in schema), schema
 
 
 def test_a_review_sidecar_must_be_strict_json(pack: Path, verify_json: Verify) -> None:

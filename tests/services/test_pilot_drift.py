@@ -1,4 +1,5 @@
-"""Token and structural drift: the documented tokenisation and formula, and the command."""
+"""Token and structural drift: the documented tokenisation and formula, and the command,
+on packs replayed from fixtures recorded through record mode (tests/support/pilot.py)."""
 
 from __future__ import annotations
 
@@ -13,12 +14,14 @@ from syrupy.extensions.json import JSONSnapshotExtension
 from aiops.cli import app
 from aiops.evidence.reader import load_pack
 from aiops.services.pilot_drift import BaselineComparer, lcs_length, tokenize
-from tests.pilot_ledger import (
-    DaySpec,
-    baseline_parsed,
-    pilot_days,
-    with_summary_substituted,
-    write_l2_pack,
+from tests.support.pilot import (
+    BASELINE_TOKENS,
+    Variant,
+    baseline_outputs,
+    dp_lcs,
+    record_fixture,
+    replay,
+    substituted,
 )
 
 
@@ -28,16 +31,6 @@ def test_tokenize_lowercases_words_and_keeps_numbers_whole() -> None:
         "regime", "risk", "on", "p", "0.35", "s", "p", "5,000", "strasse", "été", "x", "y"
     ]  # fmt: skip
     assert tokenize("  {} [] , : ") == []
-
-
-def dp_lcs(a: list[str], b: list[str]) -> int:
-    """The textbook dynamic programme, as the reference."""
-    row = [0] * (len(b) + 1)
-    for x in a:
-        diagonal, row[0] = 0, 0
-        for j, y in enumerate(b, 1):
-            diagonal, row[j] = row[j], diagonal + 1 if x == y else max(row[j], row[j - 1])
-    return row[-1]
 
 
 tokens = st.lists(st.sampled_from(["a", "b", "c", "d", "0.5"]), max_size=90)
@@ -55,45 +48,54 @@ def test_lcs_on_known_sequences() -> None:
 
 
 @pytest.fixture
-def ledger(tmp_path: Path) -> dict[int, Path]:
-    ledger = tmp_path / "ledger"
-    specs = {s.day: s for s in pilot_days()}
-    return {day: write_l2_pack(ledger, specs[day]) for day in (1, 5, 10, 15)}
+def ledger(pilot_ledger: dict[int, Path]) -> dict[int, Path]:
+    return {day: pilot_ledger[day] for day in (1, 5, 10, 15)}
+
+
+def recorded(tmp_path: Path, variant: Variant) -> Path:
+    return record_fixture(variant, tmp_path / f"{variant.name}.json", tmp_path)
 
 
 def test_substitution_drift_is_k_over_n(ledger: dict[int, Path]) -> None:
     comparer = BaselineComparer(load_pack(ledger[1]))
     same = comparer.compare(load_pack(ledger[1]))
-    assert (same.token_drift_pct, same.matched_tokens, same.flagged) == (0.0, 200, False)
-    five = comparer.compare(load_pack(ledger[5]))  # 6 of 200 tokens substituted
-    assert (five.token_drift_pct, five.matched_tokens, five.flagged) == (3.0, 194, False)
+    assert (same.token_drift_pct, same.matched_tokens, same.flagged) == (0.0, 600, False)
+    assert same.baseline_tokens == BASELINE_TOKENS
+    five = comparer.compare(load_pack(ledger[5]))  # 6 of 600 tokens substituted
+    assert (five.token_drift_pct, five.matched_tokens, five.flagged) == (1.0, 594, False)
     assert five.basis == "parsed" and not five.structural_changed
+    assert (five.prompt_id, five.prompt_version) == ("l2_market_outlook", "1.0.0")
 
 
 def test_threshold_is_strictly_above_ten_percent(tmp_path: Path) -> None:
     ledger = tmp_path / "ledger"
-    base = write_l2_pack(ledger, DaySpec(day=1))
-    at_ten = write_l2_pack(
-        ledger, DaySpec(day=2, parsed=with_summary_substituted(baseline_parsed(), 20))
-    )
-    above = write_l2_pack(
-        ledger, DaySpec(day=3, parsed=with_summary_substituted(baseline_parsed(), 21))
-    )
-    comparer = BaselineComparer(load_pack(base))
-    assert comparer.compare(load_pack(at_ten)).token_drift_pct == 10.0
-    assert not comparer.compare(load_pack(at_ten)).flagged
-    assert comparer.compare(load_pack(above)).token_drift_pct == 10.5
-    assert comparer.compare(load_pack(above)).flagged
+    packs = [
+        replay(recorded(tmp_path, Variant(name, outputs)), ledger, day)
+        for day, (name, outputs) in enumerate(
+            [
+                ("base", baseline_outputs()),
+                ("at-ten", substituted(baseline_outputs(), 60)),
+                ("above", substituted(baseline_outputs(), 61)),
+            ],
+            start=1,
+        )
+    ]
+    comparer = BaselineComparer(load_pack(packs[0]))
+    at_ten, above = (comparer.compare(load_pack(p)) for p in packs[1:])
+    assert (at_ten.token_drift_pct, at_ten.flagged) == (10.0, False)
+    assert (above.token_drift_pct, above.flagged) == (round(6100 / 600, 2), True)
 
 
 def test_drift_command_flags_and_reports_structure(runner, ledger: dict[int, Path]) -> None:
     result = runner.invoke(app, ["pilot", "drift", str(ledger[1]), str(ledger[15])])
     assert result.exit_code == 1, result.output
-    assert "22.28 %" in result.stdout and "FLAGGED" in result.stdout
-    assert "risk-on -> risk-off" in result.stdout
+    assert "16.00 %" in result.stdout and "FLAGGED" in result.stdout
+    assert "late-cycle, rates-driven, moderately risk-on -> late-cycle, defensive" in (
+        " ".join(result.stdout.split())
+    )
     result = runner.invoke(app, ["pilot", "drift", str(ledger[1]), str(ledger[5])])
     assert result.exit_code == 0
-    assert "3.00 %" in result.stdout and "within threshold" in result.stdout
+    assert "1.00 %" in result.stdout and "within threshold" in result.stdout
 
 
 def test_drift_json_snapshot(runner, ledger: dict[int, Path], snapshot) -> None:
@@ -101,36 +103,38 @@ def test_drift_json_snapshot(runner, ledger: dict[int, Path], snapshot) -> None:
     assert result.exit_code == 1
     data = json.loads(result.stdout)
     assert data["structural"] == {
-        "regime_baseline": "risk-on",
-        "regime_current": "risk-off",
+        "regime_baseline": "late-cycle, rates-driven, moderately risk-on",
+        "regime_current": "late-cycle, defensive",
         "regime_changed": True,
         "scenarios_added": ["S4"],
         "scenarios_removed": ["S3"],
-        "triggers_added": ["credit spreads widen"],
+        "triggers_added": ["NT4: No new risk while HY OAS is above 400bp."],
         "triggers_removed": [],
     }
-    assert (data["baseline_tokens"], data["current_tokens"], data["matched_tokens"]) == (
-        200,
-        204,
-        157,
-    )
+    assert data["baseline_tokens"] == BASELINE_TOKENS
     assert data == snapshot(extension_class=JSONSnapshotExtension)
 
 
-def test_different_prompt_version_is_refused(runner, tmp_path: Path) -> None:
+def test_different_prompt_version_is_refused(
+    runner, pilot_fixtures: dict[str, Path], config_copy: Path, tmp_path: Path
+) -> None:
+    prompt = config_copy / "prompts" / "l2_market_outlook.toml"
+    prompt.write_text(prompt.read_text().replace('version = "1.0.0"', 'version = "1.1.0"'))
     ledger = tmp_path / "ledger"
-    a = write_l2_pack(ledger, DaySpec(day=1))
-    b = write_l2_pack(ledger, DaySpec(day=2, prompt_version="2.0"))
+    a = replay(pilot_fixtures["baseline"], ledger, 1)
+    b = replay(pilot_fixtures["baseline"], ledger, 2, config_dir=config_copy)
     result = runner.invoke(app, ["pilot", "drift", str(a), str(b)])
     assert result.exit_code == 2
     assert result.stderr.strip() == (
-        "aiops: error: packs use different prompts (l2_market_outlook v1.0 vs "
-        "l2_market_outlook v2.0); drift compares runs of the same prompt version"
+        "aiops: error: packs use different prompts (l2_market_outlook v1.0.0 vs "
+        "l2_market_outlook v1.1.0); drift compares runs of the same prompt version"
     )
 
 
-def test_different_layer_and_packs_without_output_are_refused(runner, tmp_path: Path) -> None:
-    l2 = write_l2_pack(tmp_path / "ledger", DaySpec(day=1))
+def test_different_layer_and_packs_without_output_are_refused(
+    runner, ledger: dict[int, Path], tmp_path: Path
+) -> None:
+    l2 = ledger[1]
     assert runner.invoke(app, ["l0", "dry-run", "--out", str(tmp_path / "l0")]).exit_code == 0
     assert runner.invoke(app, ["l2", "dry-run", "--out", str(tmp_path / "l2dry")]).exit_code == 0
     result = runner.invoke(app, ["pilot", "drift", str(l2), str(tmp_path / "l0")])
@@ -144,13 +148,11 @@ def test_different_layer_and_packs_without_output_are_refused(runner, tmp_path: 
     assert result.stderr.startswith("aiops: error: ") and "is not an evidence pack" in result.stderr
 
 
-def test_text_basis_when_an_output_did_not_parse(tmp_path: Path) -> None:
-    ledger = tmp_path / "ledger"
-    base = write_l2_pack(ledger, DaySpec(day=1))
-    garbled = DaySpec(day=2)
-    garbled.parsed = None  # type: ignore[assignment]
-    current = write_l2_pack(ledger, garbled)
-    result = BaselineComparer(load_pack(base)).compare(load_pack(current))
-    # pack_json(None) is "null\n": one token against the baseline's pretty-printed text
-    assert result.basis == "text" and result.current_tokens == 1
+def test_text_basis_when_an_output_did_not_parse(ledger: dict[int, Path], tmp_path: Path) -> None:
+    prose = Variant("prose", {}, text="The outlook is calm, risk on.")
+    current = replay(recorded(tmp_path, prose), tmp_path / "ledger", 2, expected_exit=2)
+    assert load_pack(current).proposer["parsed"] is None  # type: ignore[index]
+    result = BaselineComparer(load_pack(ledger[1])).compare(load_pack(current))
+    # the baseline's output_text as received against the prose: 6 tokens
+    assert (result.basis, result.current_tokens) == ("text", 6)
     assert result.flagged and result.structural.regime_current is None

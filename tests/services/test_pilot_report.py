@@ -1,5 +1,5 @@
-"""The pilot report over the synthetic 30-day ledger: every figure checked against what
-tests/pilot_ledger.py built in."""
+"""The pilot report over the synthetic 30-day ledger of replayed runs: every figure
+checked against what tests/support/pilot.py built in."""
 
 from __future__ import annotations
 
@@ -12,34 +12,56 @@ from pathlib import Path
 import pytest
 from syrupy.extensions.json import JSONSnapshotExtension
 
+from aiops.canonical import canonical_json
 from aiops.cli import app
 from aiops.errors import PackReadError, UsageError
-from aiops.schemas.pilot import PilotReport
+from aiops.schemas.pilot import Kpi, PilotReport
+from aiops.services.pilot_drift import tokenize
 from aiops.services.pilot_report import ReportOptions, pilot_report
-from tests.pilot_ledger import (
+from tests.support.pilot import (
+    BASELINE_TOKENS,
+    CRITIC_USAGE,
     DRIFT_WORDS,
     FALLBACK_DAY,
     MISPLACED_REVIEW_DAY,
-    RECORDED_COST,
-    RECORDED_COST_DAY,
+    PROPOSER_USAGE,
     SCOPE_VIOLATION_DAY,
     SLOW_REVIEW_DAY,
     STRUCTURAL_DAY,
     TAMPERED_DAY,
-    DaySpec,
-    build_pilot_ledger,
+    baseline_outputs,
+    critic_latency_ms,
+    day_epoch,
+    dp_lcs,
+    proposer_latency_ms,
+    replay_day,
     review_minutes,
-    write_l2_pack,
+    review_pack,
+    structural_outputs,
 )
 
-PRO_COST = 2000 / 1000 * 0.021 + 5000 / 1000 * 0.168  # gpt-5.2-pro at registry prices
-FALLBACK_COST = 2000 / 1000 * 0.00175 + 5000 / 1000 * 0.014  # gpt-5.2
-# Day 15: 40 summary words substituted, "on"->"off", "3"->"4", "recession"->"policy error"
-# (one token replaced by two) and three trigger tokens inserted: of the baseline's 200
-# tokens 157 still match, and the current output has 204.
-STRUCTURAL_DRIFT = round(100 * (1 - 2 * 157 / (200 + 204)), 2)
-# Day 12 appends {"side":"buy","symbol":"ES","type":"OrderParameters"}: six tokens.
-VIOLATION_DRIFT = round(100 * (1 - 2 * 200 / (200 + 206)), 2)
+
+def cost(usage: tuple[int, int, int], per_1k_in: float, per_1k_out: float) -> float:
+    return usage[0] / 1000 * per_1k_in + usage[1] / 1000 * per_1k_out
+
+
+PRO_COST = cost(PROPOSER_USAGE, 0.021, 0.168)  # gpt-5.2-pro at the registry's prices
+FALLBACK_COST = cost(PROPOSER_USAGE, 0.00175, 0.014)  # gpt-5.2
+CRITIC_COST = cost(CRITIC_USAGE, 0.0, 0.0)  # deepseek-r1 is self-hosted: priced at 0
+
+# Day 12 appends {"qty":10,"symbol":"SPX","type":"OrderParameters"}: six tokens after
+# the baseline's 600, so every baseline token still matches.
+VIOLATION_DRIFT = round(100 * (1 - 2 * 600 / (600 + 606)), 2)
+
+
+def reference_drift(current: dict[str, object]) -> float:
+    """The documented formula over the textbook LCS (not the bit-parallel one)."""
+    a = tokenize(canonical_json(baseline_outputs()).decode())
+    b = tokenize(canonical_json(current).decode())
+    return round(100 * (1 - 2 * dp_lcs(a, b) / (len(a) + len(b))), 2)
+
+
+STRUCTURAL_DRIFT = 16.0  # reference_drift(structural_outputs()), checked below
 
 
 def pack_id(day: int) -> str:
@@ -47,13 +69,8 @@ def pack_id(day: int) -> str:
 
 
 @pytest.fixture(scope="module")
-def ledger(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("pilot") / "ledger"
-    with pytest.MonkeyPatch.context() as mp:
-        for name in ("AIOPS_CONFIG_DIR", "AIOPS_PACKS_DIR"):
-            mp.delenv(name, raising=False)
-        build_pilot_ledger(root)
-    return root
+def ledger(pilot_ledger: dict[int, Path]) -> Path:
+    return pilot_ledger[1].parent
 
 
 @pytest.fixture(scope="module")
@@ -61,14 +78,14 @@ def report(ledger: Path) -> PilotReport:
     return pilot_report(ReportOptions(ledger=ledger))
 
 
-def kpi(report: PilotReport, key: str):
+def kpi(report: PilotReport, key: str) -> Kpi:
     return next(k for k in report.kpis if k.key == key)
 
 
 def test_kpis_match_what_the_ledger_holds(report: PilotReport) -> None:
     assert report.packs == 30 and not report.all_pass
     assert [(k.key, k.status) for k in report.kpis] == [
-        ("sod", "PASS"),
+        ("sod", "PASS"),  # the fallback model keeps separation of duties too
         ("scope", "FAIL"),
         ("completeness", "FAIL"),
         ("review_time", "PASS"),
@@ -78,9 +95,11 @@ def test_kpis_match_what_the_ledger_holds(report: PilotReport) -> None:
     scope = kpi(report, "scope")
     assert (scope.value, scope.failing_packs) == ("96.67 %", [pack_id(SCOPE_VIOLATION_DAY)])
     completeness = kpi(report, "completeness")
-    assert completeness.value == "93.33 %"
-    # the pack edited after the fact, and the one holding another pack's review
+    assert (completeness.value, completeness.detail) == ("93.33 %", "28/30 packs verify")
+    # the pack edited after the fact, and the one holding another pack's review; the
+    # blocked pack and the fallback pack are complete
     assert completeness.failing_packs == [pack_id(TAMPERED_DAY), pack_id(MISPLACED_REVIEW_DAY)]
+    assert report.verifier.startswith("verify-pack")
 
 
 def test_median_review_time_counts_only_valid_reviews(report: PilotReport) -> None:
@@ -93,40 +112,49 @@ def test_median_review_time_counts_only_valid_reviews(report: PilotReport) -> No
     )
 
 
+def test_structural_day_drift_equals_the_reference() -> None:
+    assert reference_drift(structural_outputs()) == STRUCTURAL_DRIFT
+
+
 def test_weekly_drift_checks_days_8_15_22_29_against_day_1(report: PilotReport) -> None:
     drift = kpi(report, "drift")
-    assert drift.value == f"{STRUCTURAL_DRIFT:.2f} % max" == "22.28 % max"
+    assert drift.value == f"{STRUCTURAL_DRIFT:.2f} % max"
     assert drift.failing_packs == [pack_id(STRUCTURAL_DAY)]
     assert drift.detail == (
-        "week 1: 0.00 % (2026-01-17); week 2: 22.28 % (2026-01-24); "
+        "week 1: 0.00 % (2026-01-17); week 2: 16.00 % (2026-01-24); "
         "week 3: 0.00 % (2026-01-31); week 4: 4.00 % (2026-02-07)"
     )
     assert report.baseline_pack_id == pack_id(1)
 
 
 def test_daily_drift_series_is_exact(report: PilotReport) -> None:
-    expected = {day: words / 2 for day, words in DRIFT_WORDS.items()}  # 200-token baseline
+    # substituting k of the baseline's 600 tokens is a drift of k / 6 %
+    expected = {day: round(100 * words / BASELINE_TOKENS, 2) for day, words in DRIFT_WORDS.items()}
     expected[STRUCTURAL_DAY] = STRUCTURAL_DRIFT
     expected[SCOPE_VIOLATION_DAY] = VIOLATION_DRIFT
     assert [d.drift_pct for d in report.days] == [expected.get(day, 0.0) for day in range(1, 31)]
-    # above 10 %: day 10 (24 words, 12 %) and day 15; only day 15 is a weekly check
+    assert (expected[5], expected[10], expected[29], VIOLATION_DRIFT) == (1.0, 11.0, 4.0, 0.5)
+    # above 10 %: day 10 (66 words) and day 15; only day 15 is a weekly check
     assert report.drift_flagged_days == ["2026-01-19", "2026-01-24"]
 
 
 def test_fallback_cost_and_latency(report: PilotReport) -> None:
     assert (report.fallback_packs, report.fallback_rate_pct) == (1, 3.33)
-    costs = [PRO_COST] * 30
-    costs[FALLBACK_DAY - 1] = FALLBACK_COST
-    costs[RECORDED_COST_DAY - 1] = RECORDED_COST
+    costs = [PRO_COST + CRITIC_COST] * 30
+    costs[FALLBACK_DAY - 1] = FALLBACK_COST + CRITIC_COST
     assert [d.cost_usd for d in report.days] == [round(c, 6) for c in costs]
-    assert report.cost_total_usd == round(sum(costs), 6) == 26.2695
-    assert report.cost_per_day_usd == round(sum(costs) / 30, 6) == 0.87565
+    assert report.cost_total_usd == round(sum(costs), 6) == 11.267727
+    assert report.cost_per_day_usd == round(sum(costs) / 30, 6) == 0.375591
     assert report.unpriced_calls == 0
-    # Proposer latency is 1000 x day ms, the critic's 500 + 10 x day (no critic on day 12).
-    # Nearest rank over 29 values: p50 is the 15th, p95 the 28th smallest.
+    # The proposer answers in 1000 x day ms, the critic in 500 + 10 x day (every day:
+    # it reviews the blocked output too). Nearest rank over n values: the
+    # ceil(p/100 x n)-th smallest.
+    critic = sorted(critic_latency_ms(d) for d in range(1, 31))
+    pro = sorted(proposer_latency_ms(d) for d in range(1, 31) if d != FALLBACK_DAY)
+    assert (critic[15 - 1], critic[29 - 1], pro[15 - 1], pro[28 - 1]) == (650, 790, 15000, 29000)
     assert [(m.model_id, m.calls, m.p50_ms, m.p95_ms) for m in report.latency] == [
-        ("deepseek-r1", 29, 660.0, 790.0),
-        ("gpt-5.2", 1, 20000.0, 20000.0),
+        ("deepseek-r1", 30, 650.0, 790.0),
+        ("gpt-5.2", 1, 20000.0, 20000.0),  # the failed gpt-5.2-pro attempt is not an answer
         ("gpt-5.2-pro", 29, 15000.0, 29000.0),
     ]
     day20 = report.days[FALLBACK_DAY - 1]
@@ -141,25 +169,35 @@ def test_since_keeps_the_day_one_baseline(ledger: Path) -> None:
     assert (drift.status, drift.value) == ("PASS", "4.00 % max")
     assert drift.detail == "week 3: 0.00 % (2026-01-31); week 4: 4.00 % (2026-02-07)"
     assert kpi(report, "scope").status == "PASS"
+    assert kpi(report, "completeness").failing_packs == [
+        pack_id(TAMPERED_DAY),
+        pack_id(MISPLACED_REVIEW_DAY),
+    ]
 
 
-def test_injected_verifier_decides_completeness(ledger: Path) -> None:
-    seen: list[str] = []
+def test_a_deleted_pack_breaks_the_chain_and_fails_completeness(
+    ledger: Path, tmp_path: Path
+) -> None:
+    copy = tmp_path / "ledger"
+    shutil.copytree(ledger, copy)
+    (removed,) = copy.glob("*_2026-01-18_009")
+    shutil.rmtree(removed)
+    completeness = kpi(pilot_report(ReportOptions(ledger=copy)), "completeness")
+    assert completeness.status == "FAIL"
+    assert completeness.detail == (
+        "27/29 packs verify; ledger: sequence 9 missing from the ledger: deleted or never written"
+    )
+    # every pack still verifies on its own: the break names no pack
+    assert completeness.failing_packs == [pack_id(TAMPERED_DAY), pack_id(MISPLACED_REVIEW_DAY)]
 
-    def verify(pack_dir: Path) -> bool:
-        seen.append(pack_dir.name)
-        return True
 
-    report = pilot_report(ReportOptions(ledger=ledger), verify=verify, verifier_name="verify-pack")
-    assert len(seen) == 30
-    assert kpi(report, "completeness").status == "PASS"
-    assert report.verifier == "verify-pack"
-
-
-def test_unreadable_index_fails_every_compliance_kpi(tmp_path: Path) -> None:
+def test_unreadable_index_fails_every_compliance_kpi(
+    pilot_fixtures: dict[str, Path], tmp_path: Path
+) -> None:
     ledger = tmp_path / "ledger"
-    write_l2_pack(ledger, DaySpec(day=1, review_minutes=5))
-    broken = write_l2_pack(ledger, DaySpec(day=2))
+    first = replay_day(pilot_fixtures, ledger, 1, tmp_path)
+    review_pack(first, day_epoch(1) + 3600, 5)
+    broken = replay_day(pilot_fixtures, ledger, 2, tmp_path)
     (broken / "evidence_pack.json").write_text("{not json", encoding="utf-8")
     report = pilot_report(ReportOptions(ledger=ledger, since=date(2026, 1, 11)))
     assert report.packs == 1  # the unreadable pack has no date: never filtered out
@@ -200,10 +238,12 @@ def test_report_json_snapshot(runner, in_ledger_parent: Path, snapshot) -> None:
     assert data == snapshot(extension_class=JSONSnapshotExtension)
 
 
-def test_report_default_ledger_and_all_pass_exit_0(runner, tmp_path: Path, monkeypatch) -> None:
+def test_report_default_ledger_and_all_pass_exit_0(
+    runner, pilot_fixtures: dict[str, Path], tmp_path: Path, monkeypatch
+) -> None:
     ledger = tmp_path / "evidence_packs"
     for day in range(1, 9):
-        write_l2_pack(ledger, DaySpec(day=day, review_minutes=3))
+        review_pack(replay_day(pilot_fixtures, ledger, day, tmp_path), day_epoch(day) + 3600, 3)
     result = runner.invoke(app, ["pilot", "report", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["all_pass"] is True

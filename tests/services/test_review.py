@@ -1,4 +1,5 @@
-"""``aiops review``: shows the pack, records review.json beside it, never touches the pack."""
+"""``aiops review``: shows the pack, records review.json beside it, never touches the pack.
+The pack is a replay of the shipped L2 sample fixture."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from aiops import cli
 from aiops.canonical import sha256_hex
 from aiops.cli import app
 from aiops.errors import PackReadError
+from aiops.resources import fixtures_dir
 from aiops.services.review import ReviewClock, finish_review, start_review
-from tests.pilot_ledger import DaySpec, write_l2_pack
+from tests.support.pilot import replay
 
 
 def digests(pack: Path) -> dict[str, str]:
@@ -22,7 +24,8 @@ def digests(pack: Path) -> dict[str, str]:
 
 @pytest.fixture
 def pack(tmp_path: Path) -> Path:
-    return write_l2_pack(tmp_path / "ledger", DaySpec(day=1))
+    sample = fixtures_dir() / "transcripts" / "l2_market_outlook_sample.json"
+    return replay(sample, tmp_path / "ledger", 1)
 
 
 def test_approve_flag_records_review_and_leaves_pack_untouched(
@@ -116,11 +119,17 @@ def test_not_a_pack_exit_2(runner, tmp_path: Path) -> None:
     )
 
 
-def test_tampered_pack_is_shown_with_warnings(runner, pack: Path) -> None:
+def test_tampered_pack_is_shown_with_verify_pack_warnings(runner, pack: Path) -> None:
+    recorded = (pack / "operator_output.md").stat().st_size
     (pack / "operator_output.md").write_text("edited\n", encoding="utf-8")
+    (pack / "notes.txt").write_text("added later\n", encoding="utf-8")
     result = runner.invoke(app, ["review", str(pack), "--reject", "--reviewer", "a"])
     assert result.exit_code == 0
-    assert "warning: operator_output.md: size 7, recorded" in result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert warnings == [
+        f"warning: verify-pack: operator_output.md MISMATCH (size 7, recorded {recorded})",
+        "warning: verify-pack: notes.txt EXTRA (file not listed in the index)",
+    ]
 
 
 def test_duration_comes_from_the_monotonic_clock(pack: Path) -> None:
