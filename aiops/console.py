@@ -73,6 +73,11 @@ def render_run(outcome: RunOutcome) -> None:
             )
         table.add_row("Violations", str(d.violations))
         table.add_row("Outputs", escape(", ".join(d.outputs) or "none"))
+        table.add_row(
+            "Cost",
+            f"${d.cost_usd:.4f}"
+            + ("" if d.spent else " (recorded usage; replayed, nothing spent)"),
+        )
     table.add_row("Network", "used" if m.network_used else "not used")
     table.add_row("Status", f"[{style}]{outcome.status}[/{style}]")
     out.print(table)
@@ -81,6 +86,12 @@ def render_run(outcome: RunOutcome) -> None:
         out.print(
             f"  [red]violation[/red] {escape(f'{violation.rule}: {violation.detail}{where}')}"
         )
+    if d is not None and d.attempts:
+        from aiops.evidence.report import attempt_line
+
+        out.print(f"[bold]Attempts[/bold] ({len(d.attempts)})")
+        for role, attempt in d.attempts:
+            out.print("  " + escape(attempt_line(role, attempt)))
     out.print(f"[bold]Artifacts[/bold] in {outcome.pack_path}")
     for name in outcome.manifest.artifacts + ["evidence_pack.json"]:
         out.print(f"  - {name}")
@@ -188,6 +199,11 @@ def render_network_banner(plan: NetworkPlan) -> None:
     lines += [
         f"- Costs will be incurred: worst case ${plan.worst_case_usd:.2f} "
         "(registry prices; estimated prompt size and max output tokens)",
+    ]
+    if plan.budget is not None:
+        lines.append(f"- Budget: {plan.budget.summary()}")
+        lines += [f"- WARNING {warning}" for warning in plan.budget.warnings]
+    lines += [
         "- NO-LIVE trading remains enforced: outputs are advisory, nothing is executed",
         "- An evidence pack will be written",
     ]
