@@ -87,11 +87,21 @@ def render_run(outcome: RunOutcome) -> None:
             f"  [red]violation[/red] {escape(f'{violation.rule}: {violation.detail}{where}')}"
         )
     if d is not None and d.attempts:
-        from aiops.evidence.report import attempt_line
-
         out.print(f"[bold]Attempts[/bold] ({len(d.attempts)})")
-        for role, attempt in d.attempts:
-            out.print("  " + escape(attempt_line(role, attempt)))
+        attempts = Table(box=None, padding=(0, 1), pad_edge=False)
+        for column in ("Role", "Model", "Endpoint", "HTTP", "Result", "Latency", "Then waited"):
+            attempts.add_column(column, overflow="fold")
+        for role, a in d.attempts:
+            attempts.add_row(
+                role,
+                a.model_id,
+                Text(a.endpoint),
+                "-" if a.http_status is None else str(a.http_status),
+                "ok" if a.error_class is None else Text(a.error_class, style="red"),
+                f"{a.latency_ms} ms",
+                f"{a.retry_delay_ms} ms" if a.retry_delay_ms else "",
+            )
+        out.print(attempts)
     out.print(f"[bold]Artifacts[/bold] in {outcome.pack_path}")
     for name in outcome.manifest.artifacts + ["evidence_pack.json"]:
         out.print(f"  - {name}")

@@ -426,7 +426,15 @@ class _Run:
             self._cost(proposer),
         )
         files[PROPOSER_OUTPUT_FILE] = pack_json(proposer_doc)
-        proposer_run = critic_run = None
+        # Every role that was called is in the index, answered or not (its file says).
+        proposer_run = ModelRun(
+            model_id=proposer_doc["model_id"],
+            run_id=PROPOSER_RUN_ID,
+            prompt_hash=proposer_doc["prompt_hash"],
+            output_hash=proposer_doc["output_hash"],
+            artifact_path=PROPOSER_OUTPUT_FILE,
+        )
+        critic_run = None
         if proposer is not None:
             outputs.append(
                 OutputEntry(
@@ -435,13 +443,6 @@ class _Run:
                     artifact_path=PROPOSER_OUTPUT_FILE,
                     output_hash=proposer_doc["output_hash"],
                 )
-            )
-            proposer_run = ModelRun(
-                model_id=proposer.model_id,
-                run_id=PROPOSER_RUN_ID,
-                prompt_hash=proposer_doc["prompt_hash"],
-                output_hash=proposer_doc["output_hash"],
-                artifact_path=PROPOSER_OUTPUT_FILE,
             )
         if critic_request is not None:
             critic_doc = model_output_document(
@@ -461,6 +462,13 @@ class _Run:
                 else [],
             )
             files[CRITIC_OUTPUT_FILE] = pack_json(critic_doc)
+            critic_run = ModelRun(
+                model_id=critic_doc["model_id"],
+                run_id=CRITIC_RUN_ID,
+                prompt_hash=critic_doc["prompt_hash"],
+                output_hash=critic_doc["output_hash"],
+                artifact_path=CRITIC_OUTPUT_FILE,
+            )
             if critic is not None:
                 outputs.append(
                     OutputEntry(
@@ -469,13 +477,6 @@ class _Run:
                         artifact_path=CRITIC_OUTPUT_FILE,
                         output_hash=critic_doc["output_hash"],
                     )
-                )
-                critic_run = ModelRun(
-                    model_id=critic.model_id,
-                    run_id=CRITIC_RUN_ID,
-                    prompt_hash=critic_doc["prompt_hash"],
-                    output_hash=critic_doc["output_hash"],
-                    artifact_path=CRITIC_OUTPUT_FILE,
                 )
         transcript_bytes: bytes | None = None
         if recorder is not None:

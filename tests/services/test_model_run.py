@@ -389,6 +389,7 @@ def test_critic_provider_failure_is_failed_with_the_proposer_output_kept(
     assert critic["outcome"] == "failed"
     assert [a["http_status"] for a in critic["attempts"]] == [500, 500, 500]  # retried, no fallback
     assert len([r for r in loopback.requests if r.path == CHAT_PATH]) == 3
+    assert runner.invoke(app, ["verify-pack", str(pack)]).exit_code == 0
 
 
 # --- record ------------------------------------------------------------------------------
