@@ -10,6 +10,8 @@ attempt's audit line.
     client = RetryingClient(inner, policy, deadline=deadline,
                             before_attempt=guard.before_attempt,
                             after_attempt=guard.after_attempt)
+
+(as ``aiops.services.fallback.network_stack`` builds it for every record/live run).
 """
 
 from __future__ import annotations

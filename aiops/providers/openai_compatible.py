@@ -5,7 +5,9 @@ The base URL and key come from the environment variables the registry names for 
 provider (``base_url_env``, ``api_key_env``). The key is a ``SecretStr`` from the moment
 it is read and is unwrapped in exactly one place: where the Authorization header is
 built. Error messages are built from our own words plus a trimmed, redacted excerpt of
-the provider's text — never from headers, and never containing the key.
+the provider's text — never from headers, and never containing the key. A server's
+``retry-after-ms`` / ``retry-after`` is read by ``retry.parse_retry_after`` (the one
+parser); each request's timeouts are capped by what is left of the run deadline.
 
 httpx is imported only when a real client is built, so the replay path never loads it.
 """

@@ -1,16 +1,20 @@
 """Model modes of a layer run: replay, record and live.
 
 pre-flight (governance, exists in ``run_layer``) -> inputs checked and hashed ->
-proposer call (with fallback) -> capability-scope enforcement on its output -> critic
-call, whose prompt carries the proposer output and its hash -> critic verdict parsed
-strictly -> status -> evidence pack.
+fallback chain (lifecycle and SoD re-checked per candidate) -> [record/live: keys,
+budget check of the run's worst case, banner] -> proposer call (retries, then the
+chain's fallbacks; ``services/fallback.py``) -> capability-scope enforcement on its
+output -> critic call (retries, no fallback), whose prompt carries the proposer output
+and its hash -> critic verdict parsed strictly -> status -> evidence pack (signed
+when ``AIOPS_SIGNING_KEY`` is set).
 
 Status and exit code (DESIGN.md): COMPLETED (0) when the critic approves (with or
 without changes) and the scope holds; REJECTED (1) when the critic rejects; BLOCKED (2)
 on any scope violation or when the critic's verdict fails closed (unparseable, unknown
 decision, not citing the proposer hash, refused, incomplete); FAILED (4) when no model
-gave a usable answer (provider failure after fallbacks, or a proposer refusal or
-incomplete answer). The critic still runs after a scope violation, so the pack shows
+gave a usable answer (provider failure after retries and fallbacks, or a proposer
+refusal or incomplete answer; a budget refusal after something was sent is FAILED
+too, but exits 2). The critic still runs after a scope violation, so the pack shows
 both judgements; the status stays BLOCKED whatever the critic says.
 
 Nothing here is specific to a layer: the prompt set, scope and samples are config.
@@ -354,6 +358,11 @@ class _Run:
         )
         if answers.refused is not None:
             status = "FAILED"  # a role went unanswered: no usable outcome (exit 2, refused)
+        if status == "FAILED" and not self.stack.failure.fail_closed:
+            self.warnings.append(
+                f"fail_closed = false for {self.pre.layer_id} has no effect on a model run: "
+                "without a usable answer there is nothing to pass on (FAILED)"
+            )
         if self.stack.guard is not None:
             self.warnings += [w for w in self.stack.guard.warnings if w not in self.warnings]
         return self._write(mode, notes, status, answers, recorder, options)

@@ -395,6 +395,36 @@ def test_fallback_equal_to_the_critic_is_skipped(
     verifies(runner, pack)
 
 
+def _layer_policy(config: Path, **values: bool) -> None:
+    registry = config / "model_registry.toml"
+    lines = "".join(f"{key} = {str(value).lower()}\n" for key, value in values.items())
+    registry.write_text(registry.read_text() + f"\n[fallback_policy.layers.L2]\n{lines}")
+
+
+def test_without_alert_on_fallback_the_fallback_is_a_finding_not_a_warning(
+    runner: CliRunner, loopback: LoopbackServer, network_env: FakeKeys, fast_config: Path
+) -> None:
+    _layer_policy(fast_config, alert_on_fallback=False)
+    loopback.script(RESPONSES_PATH, Reply(401, error_body("no")), FALLBACK_ANSWER)
+    loopback.script(CHAT_PATH, critic_handler())
+    result = runner.invoke(app, LIVE)
+    assert result.exit_code == 0, result.stderr
+    assert "fallback" not in result.stderr.split("╯")[-1]  # after the banner: no warning
+    report = (only_pack() / "operator_output.md").read_text()
+    assert "fallback used: gpt-5.2 answered after gpt-5.2-pro (authentication) failed" in report
+
+
+def test_fail_closed_false_is_reported_as_having_no_effect(
+    runner: CliRunner, loopback: LoopbackServer, network_env: FakeKeys, fast_config: Path
+) -> None:
+    _layer_policy(fast_config, fail_closed=False)
+    loopback.script(RESPONSES_PATH, Reply(403, error_body("forbidden")))
+    result = runner.invoke(app, LIVE)
+    assert result.exit_code == 4
+    assert "fail_closed = false for L2 has no effect on a model run" in result.stderr
+    assert read(only_pack(), "evidence_pack.json")["status"] == "FAILED"
+
+
 def test_retired_fallback_is_skipped_naming_its_replacement(
     runner: CliRunner, loopback: LoopbackServer, network_env: FakeKeys, fast_config: Path
 ) -> None:
