@@ -103,6 +103,7 @@ def test_429_waits_for_retry_after_then_retries_the_same_model(
         ("critic", 200, True),
     ]
     assert lines[0]["retry_delay_ms"] == round(minimum_s * 1000)
+    assert lines[0]["prompt_hash"] == lines[1]["prompt_hash"] == proposer["prompt_hash"]
     assert "Attempts (3)" in result.stdout
     waited = proposer["attempts"][0]["retry_delay_ms"]
     assert re.search(rf"gpt-5.2-pro .* 429 +rate_limit +\d+ ms +{waited} ms", result.stdout)
