@@ -296,6 +296,25 @@ def test_run_deadline_stops_retries_and_fallbacks(
     assert read(only_pack(), "evidence_pack.json")["status"] == "FAILED"
 
 
+def test_a_full_rate_limit_window_shared_with_other_runs_is_respected(
+    runner: CliRunner, loopback: LoopbackServer, network_env: FakeKeys, fast_config: Path
+) -> None:
+    set_keys(fast_config, 'models."gpt-5.2-pro"', rate_limit_rpm=1)
+    set_keys(fast_config, "fallback_policy", run_deadline_seconds=2.0)
+    window = Path("logs/ratelimit/gpt-5.2-pro.json")  # another run took the minute's slot
+    window.parent.mkdir(parents=True)
+    window.write_text(json.dumps({"model_id": "gpt-5.2-pro", "window": [time.time()]}))
+    happy_path(loopback)
+    result = runner.invoke(app, LIVE)
+    assert result.exit_code == 4
+    assert "rate limit of 1 requests/minute would need a" in result.stderr
+    assert loopback.requests == []  # it waited for no slot it could not get in time
+    pack = only_pack()
+    assert read(pack, "evidence_pack.json")["status"] == "FAILED"
+    assert read(pack, "proposer_output.json")["attempts"] == []
+    verifies(runner, pack)
+
+
 # --- budget ------------------------------------------------------------------------------
 
 
