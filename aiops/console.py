@@ -73,6 +73,11 @@ def render_run(outcome: RunOutcome) -> None:
             )
         table.add_row("Violations", str(d.violations))
         table.add_row("Outputs", escape(", ".join(d.outputs) or "none"))
+        table.add_row(
+            "Cost",
+            f"${d.cost_usd:.4f}"
+            + ("" if d.spent else " (recorded usage; replayed, nothing spent)"),
+        )
     table.add_row("Network", "used" if m.network_used else "not used")
     table.add_row("Status", f"[{style}]{outcome.status}[/{style}]")
     out.print(table)
@@ -81,6 +86,22 @@ def render_run(outcome: RunOutcome) -> None:
         out.print(
             f"  [red]violation[/red] {escape(f'{violation.rule}: {violation.detail}{where}')}"
         )
+    if d is not None and d.attempts:
+        out.print(f"[bold]Attempts[/bold] ({len(d.attempts)})")
+        attempts = Table(box=None, padding=(0, 1), pad_edge=False)
+        for column in ("Role", "Model", "Endpoint", "HTTP", "Result", "Latency", "Then waited"):
+            attempts.add_column(column, overflow="fold")
+        for role, a in d.attempts:
+            attempts.add_row(
+                role,
+                a.model_id,
+                Text(a.endpoint),
+                "-" if a.http_status is None else str(a.http_status),
+                "ok" if a.error_class is None else Text(a.error_class, style="red"),
+                f"{a.latency_ms} ms",
+                f"{a.retry_delay_ms} ms" if a.retry_delay_ms else "",
+            )
+        out.print(attempts)
     out.print(f"[bold]Artifacts[/bold] in {outcome.pack_path}")
     for name in outcome.manifest.artifacts + ["evidence_pack.json"]:
         out.print(f"  - {name}")
@@ -188,6 +209,11 @@ def render_network_banner(plan: NetworkPlan) -> None:
     lines += [
         f"- Costs will be incurred: worst case ${plan.worst_case_usd:.2f} "
         "(registry prices; estimated prompt size and max output tokens)",
+    ]
+    if plan.budget is not None:
+        lines.append(f"- Budget: {plan.budget.summary()}")
+        lines += [f"- WARNING {warning}" for warning in plan.budget.warnings]
+    lines += [
         "- NO-LIVE trading remains enforced: outputs are advisory, nothing is executed",
         "- An evidence pack will be written",
     ]

@@ -4,7 +4,10 @@
    Typer app's ``--help`` and ``aiops l2 dry-run`` for reference.
 2. Orchestration overhead per model call: full ``live`` runs in-process against a
    loopback server that answers at once (imports and config warm), divided by the two
-   calls of a run; plus the share spent inside the HTTP client's ``complete``.
+   calls of a run; plus the share spent inside the HTTP client's ``complete`` and in
+   the per-attempt controls (rate-limit slot, budget reservation and settlement, audit
+   line). Runs in a temporary directory, so the audit log, spend ledger and rate-limit
+   state start empty and stay out of the working tree.
 
     python benchmarks/replay.py [RUNS]
 """
@@ -45,13 +48,20 @@ def startup(runs: int) -> None:
 
 def orchestration(runs: int) -> None:
     import aiops.services.model_run as model_run
+    from aiops.governance.call_guard import CallGuard
     from aiops.providers.openai_compatible import OpenAICompatibleClient
     from aiops.services.model_run import ModelRunOptions, run_model_layer
     from aiops.services.run_layer import RunOptions
     from tests.support.loopback import LoopbackServer
     from tests.support.scripts import happy_path
 
-    timings: dict[str, list[float]] = {"client": [], "setup": [], "pack": []}
+    timings: dict[str, list[float]] = {
+        "client": [],
+        "setup": [],
+        "pack": [],
+        "before": [],
+        "after": [],
+    }
 
     def timed(name: str, func: Any) -> Any:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -67,6 +77,8 @@ def orchestration(runs: int) -> None:
     OpenAICompatibleClient.complete = timed("client", OpenAICompatibleClient.complete)  # type: ignore[method-assign]
     OpenAICompatibleClient.__init__ = timed("setup", OpenAICompatibleClient.__init__)  # type: ignore[method-assign]
     model_run.write_evidence = timed("pack", model_run.write_evidence)  # type: ignore[attr-defined]
+    CallGuard.before_attempt = timed("before", CallGuard.before_attempt)  # type: ignore[method-assign]
+    CallGuard.after_attempt = timed("after", CallGuard.after_attempt)  # type: ignore[method-assign]
     os.environ["SOURCE_DATE_EPOCH"] = "1768046400"
     server = LoopbackServer(validate=False)
     happy_path(server)
@@ -77,8 +89,10 @@ def orchestration(runs: int) -> None:
         "DEEPSEEK_API_KEY": "test-key-" + secrets.token_hex(8),
     }
     totals: list[float] = []
+    here = Path.cwd()
     try:
         with tempfile.TemporaryDirectory() as tmp:
+            os.chdir(tmp)  # logs/ (audit, spend, rate limit) are relative to the cwd
             for index in range(runs + 1):
                 options = ModelRunOptions(
                     run=RunOptions(layer="l2", mode="live", out=Path(tmp) / f"pack{index}"),
@@ -89,15 +103,20 @@ def orchestration(runs: int) -> None:
                 if index:  # the first run warms imports, schemas and the server
                     totals.append(time.perf_counter() - start)
     finally:
+        os.chdir(here)
         server.close()
     calls = 2
     run = statistics.median(totals)
     client = statistics.median(timings["client"][calls:])
     setup = statistics.median(timings["setup"][1:])
     pack = statistics.median(timings["pack"][1:])
+    before = statistics.median(timings["before"][calls:])
+    after = statistics.median(timings["after"][calls:])
     print(f"live run, loopback       {run * 1000:8.1f} ms per run ({calls} calls)")
     print(f"orchestration per call   {run / calls * 1000:8.1f} ms   (target <= 20; run / calls)")
     print(f"  HTTP client per call   {client * 1000:8.1f} ms   (build body, send, parse)")
+    print(f"  guard before attempt   {before * 1000:8.1f} ms   (rate-limit slot, budget reserve)")
+    print(f"  guard after attempt    {after * 1000:8.1f} ms   (spend settle, audit line)")
     print(f"  per run: HTTP setup    {setup * 1000:8.1f} ms   (httpx client, TLS context)")
     print(f"  per run: pack write    {pack * 1000:8.1f} ms   (hash, fsync, rename)")
     rest = (run - setup - pack) / calls

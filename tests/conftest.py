@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from aiops.resources import default_config_dir
 from tests.support.loopback import LoopbackServer
+from tests.support.registry_edit import FAST_POLICY, set_keys
 
 FIXED_EPOCH = "1768046400"  # 2026-01-10T12:00:00+00:00, the seeds' example time
 REPO = Path(__file__).resolve().parent.parent
@@ -75,8 +76,21 @@ class FakeKeys:
 
 
 @pytest.fixture
-def network_env(loopback: LoopbackServer, monkeypatch: pytest.MonkeyPatch) -> FakeKeys:
-    """Both providers pointed at the loopback server, with obviously fake keys made now."""
+def fast_config(tmp_path: Path) -> Path:
+    """A copy of the shipped configuration with millisecond backoff and short timeouts."""
+    target = tmp_path / "fastcfg"
+    shutil.copytree(default_config_dir(), target)
+    set_keys(target, "fallback_policy", **FAST_POLICY)
+    return target
+
+
+@pytest.fixture
+def network_env(
+    loopback: LoopbackServer, monkeypatch: pytest.MonkeyPatch, fast_config: Path
+) -> FakeKeys:
+    """Both providers pointed at the loopback server, with obviously fake keys made now;
+    the configuration is ``fast_config`` (``AIOPS_CONFIG_DIR``) unless a test names one."""
+    monkeypatch.setenv("AIOPS_CONFIG_DIR", str(fast_config))
     keys = FakeKeys("test-key-" + secrets.token_hex(8), "test-key-" + secrets.token_hex(8))
     monkeypatch.setenv("OPENAI_BASE_URL", loopback.base_url)
     monkeypatch.setenv("DEEPSEEK_BASE_URL", loopback.base_url)

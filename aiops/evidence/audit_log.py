@@ -35,7 +35,7 @@ class AuditRecord:
     role: str
     model_id: str
     endpoint: str
-    prompt_hash: str | None  # null only when the attempt failed before a body was built
+    prompt_hash: str | None  # of the request body; null only if none could be built
     input_tokens: int
     output_tokens: int
     reasoning_tokens: int

@@ -55,7 +55,12 @@ def check_pack(
         problems += _manifest(index, manifest, listed)
     sod = docs.get(SOD_CHECK_FILE)
     if isinstance(sod, dict):
-        problems += _sod(index, sod, manifest if isinstance(manifest, dict) else None)
+        problems += _sod(
+            index,
+            sod,
+            manifest if isinstance(manifest, dict) else None,
+            docs.get(PROPOSER_OUTPUT_FILE) if index.get("proposer") is not None else None,
+        )
     scope = docs.get(SCOPE_CHECK_FILE)
     if isinstance(scope, dict):
         problems += _scope(index, scope, manifest if isinstance(manifest, dict) else None)
@@ -125,23 +130,24 @@ def _manifest(index: dict[str, Any], manifest: dict[str, Any], listed: set[str])
     return problems
 
 
-def _sod(index: dict[str, Any], sod: dict[str, Any], manifest: dict[str, Any] | None) -> list[str]:
+def _sod(
+    index: dict[str, Any], sod: dict[str, Any], manifest: dict[str, Any] | None, proposer: Any
+) -> list[str]:
+    """SoD is checked for the model that actually answered: the primary, or the
+    fallback named by ``proposer_output.json`` (no answer: the primary)."""
     problems = _same_run(SOD_CHECK_FILE, sod, index)
     summary = index["sod_check"]
     if sod.get("result") != summary["result"] or sod.get("reason") != summary["reason"]:
         problems.append(f"{SOD_CHECK_FILE} result or reason differs from {EVIDENCE_PACK_FILE}")
     if manifest is not None:
-        # SoD is recorded for the model that answered: the primary, or the fallback
-        # that answered after it failed (the index's proposer).
-        proposer = index.get("proposer")
         answered = proposer.get("model_id") if isinstance(proposer, dict) else None
-        if answered is not None and sod.get("proposer_model_id") != answered:
+        fallback = answered if answered in manifest.get("fallback_model_ids", []) else None
+        expected = fallback or manifest.get("primary_model_id")
+        if sod.get("proposer_model_id") != expected:
             problems.append(
                 f"{SOD_CHECK_FILE} proposer differs from the model that answered "
-                f"({EVIDENCE_PACK_FILE} proposer)"
+                f"({expected}: the manifest's primary, or the fallback that answered)"
             )
-        elif answered is None and sod.get("proposer_model_id") != manifest.get("primary_model_id"):
-            problems.append(f"{SOD_CHECK_FILE} proposer differs from the manifest's primary model")
         if sod.get("critic_model_id") != manifest.get("critic_model_id"):
             problems.append(f"{SOD_CHECK_FILE} critic differs from the manifest's critic model")
         if sod.get("timestamp") != manifest.get("sod_timestamp"):
@@ -198,6 +204,9 @@ def _output_shape(name: str, doc: Any) -> list[str]:
     for key in ("prompt_hash", "output_hash"):
         if isinstance(doc.get(key), str) and not _HASH.match(doc[key]):
             problems.append(f"{name} {key} is not sha256:<64 hex>")
+    cost = doc.get("cost_usd", 0.0)  # absent in packs written before costs were recorded
+    if isinstance(cost, bool) or not isinstance(cost, int | float) or not cost >= 0:
+        problems.append(f"{name} cost_usd is not a non-negative number")
     if name == CRITIC_OUTPUT_FILE:
         if doc.get("decision") not in DECISIONS | {None}:
             problems.append(f"{name} decision {doc.get('decision')!r} is not a known decision")

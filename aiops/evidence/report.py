@@ -15,7 +15,7 @@ from aiops.schemas.manifest import RunManifest
 
 if TYPE_CHECKING:
     from aiops.governance.critic import CriticJudgement
-    from aiops.providers.base import Exchange
+    from aiops.providers.base import Attempt, Exchange
 
 RULE = "\n---\n"
 
@@ -92,8 +92,12 @@ def model_run_sections(
     critic: Exchange | None,
     judgement: CriticJudgement | None,
     parsed: Any,
+    attempts: Sequence[tuple[str, Attempt]] = (),
+    cost_usd: float = 0.0,
+    spent: bool = True,
 ) -> list[ReportSection]:
-    """Sections of a model run: who answered, the critic, then the outlook itself."""
+    """Sections of a model run: who answered, every attempt, the critic, then the
+    outlook itself."""
     runs: list[str] = []
     for role, exchange in (("Proposer", proposer), ("Critic", critic)):
         if exchange is None:
@@ -104,7 +108,14 @@ def model_run_sections(
             f"{u.input_tokens} in / {u.output_tokens} out ({u.reasoning_tokens} reasoning) tokens, "
             f"{exchange.latency_ms} ms"
         )
+    if runs:
+        runs.append(
+            f"- **Cost:** ${cost_usd:.4f}"
+            + ("" if spent else " (recorded usage at registry prices; replayed, nothing spent)")
+        )
     sections = [ReportSection("Model Runs", runs or ["- No model answered"])]
+    if attempts:
+        sections.append(ReportSection("Attempts", [attempt_line(r, a) for r, a in attempts]))
     if critic is not None:
         decision = judgement.decision if judgement is not None else None
         lines = [f"- **Decision:** {decision or 'none (fails closed)'}"]
@@ -119,6 +130,19 @@ def model_run_sections(
     if isinstance(outputs, list):
         sections += _outlook_sections([o for o in outputs if isinstance(o, dict)])
     return sections
+
+
+def attempt_line(role: str, attempt: Attempt) -> str:
+    """One attempt as the summary and the report show it."""
+    outcome = "ok" if attempt.error_class is None else attempt.error_class
+    status = "-" if attempt.http_status is None else str(attempt.http_status)
+    line = (
+        f"- {role} {attempt.model_id} at {attempt.endpoint}: HTTP {status}, {outcome}, "
+        f"{attempt.latency_ms} ms"
+    )
+    if attempt.retry_delay_ms:
+        line += f", retried after {attempt.retry_delay_ms} ms"
+    return line
 
 
 def _one_line(text: Any, limit: int = 300) -> str:

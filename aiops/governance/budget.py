@@ -152,8 +152,10 @@ def budget_status(budget: Budget, totals: SpendTotals, estimate_usd: float) -> B
     )
 
 
-def check_budget(budget: Budget, totals: SpendTotals, estimate_usd: float) -> BudgetStatus:
-    """The status, or ``BudgetExceededError`` when the call could pass a limit."""
+def check_budget(
+    budget: Budget, totals: SpendTotals, estimate_usd: float, what: str = "this call"
+) -> BudgetStatus:
+    """The status, or ``BudgetExceededError`` when ``what`` could pass a limit."""
     status = budget_status(budget, totals, estimate_usd)
     for period, spent, limit in (
         ("daily", totals.today_usd, budget.daily_cost_limit_usd),
@@ -161,7 +163,7 @@ def check_budget(budget: Budget, totals: SpendTotals, estimate_usd: float) -> Bu
     ):
         if spent + estimate_usd > limit:
             raise BudgetExceededError(
-                f"budget: this call could cost up to ${estimate_usd:.2f}; {period} spend is "
+                f"budget: {what} could cost up to ${estimate_usd:.2f}; {period} spend is "
                 f"${spent:.2f} of ${limit:.2f} (${max(0.0, limit - spent):.2f} left); "
                 "refused before sending"
             )

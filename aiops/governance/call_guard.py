@@ -4,12 +4,15 @@ Before every attempt: wait for a rate-limit slot (``rate_limit_rpm``, shared acr
 processes), then reserve the attempt's worst-case cost in the spend ledger — refused
 with ``BudgetExceededError`` (exit 2) before anything is sent. After every attempt,
 success or not: settle the reservation with the actual cost from usage and append the
-attempt's audit line.
+attempt's audit line (its ``prompt_hash`` is that of the request body, the same for a
+failed attempt as for the one that answered).
 
     guard = CallGuard(registry, run_id=..., layer_id=..., deadline=deadline)
     client = RetryingClient(inner, policy, deadline=deadline,
                             before_attempt=guard.before_attempt,
                             after_attempt=guard.after_attempt)
+
+(as ``aiops.services.fallback.network_stack`` builds it for every record/live run).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from aiops.governance.budget import (
 from aiops.providers.base import Attempt, Exchange, ModelRequest, Usage
 from aiops.providers.ratelimit import acquire
 from aiops.providers.retry import Deadline
+from aiops.providers.wire import wire_for
 from aiops.redact import secrets_from_env
 from aiops.schemas.registry import Registry
 
@@ -91,7 +95,11 @@ class CallGuard:
                 run_id=self.run_id,
                 layer_id=self.layer_id,
                 role=request.role,
-                prompt_hash=prompt_hash(exchange.request_body) if exchange else None,
+                prompt_hash=prompt_hash(
+                    exchange.request_body
+                    if exchange is not None
+                    else wire_for(request.model.endpoint).build_body(request)
+                ),
                 usage=usage,
                 cost_usd=cost,
             )

@@ -40,6 +40,7 @@ def complete_with_fallback(
     """Call ``make_request(model_id)`` for each candidate until one answers."""
     attempts: list[Attempt] = []
     failures: list[str] = []
+    last = ""
     warnings = [f"skipped {s.model_id}: {s.reason}" for s in chain.skipped]
     if not chain.candidates:
         raise ModelNotAllowedError("no model may be called: " + "; ".join(warnings))
@@ -49,6 +50,7 @@ def complete_with_fallback(
         except ProviderCallError as error:
             attempts.extend(error.attempts)
             failures.append(f"{candidate.model_id} ({error.error_class})")
+            last = str(error)
             if not error.fallback_ok:
                 raise ProviderCallError(
                     str(error),
@@ -69,7 +71,9 @@ def complete_with_fallback(
             warnings=warnings,
         )
     raise ProviderCallError(
-        f"all {len(chain.candidates)} model(s) failed: " + ", ".join(failures),
+        f"all {len(chain.candidates)} model(s) failed: "
+        + ", ".join(failures)
+        + f"; last error: {last}",
         error_class=ALL_MODELS_FAILED,
         retryable=False,
         fallback_ok=False,

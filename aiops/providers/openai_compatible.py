@@ -5,7 +5,9 @@ The base URL and key come from the environment variables the registry names for 
 provider (``base_url_env``, ``api_key_env``). The key is a ``SecretStr`` from the moment
 it is read and is unwrapped in exactly one place: where the Authorization header is
 built. Error messages are built from our own words plus a trimmed, redacted excerpt of
-the provider's text — never from headers, and never containing the key.
+the provider's text — never from headers, and never containing the key. A server's
+``retry-after-ms`` / ``retry-after`` is read by ``retry.parse_retry_after`` (the one
+parser); each request's timeouts are capped by what is left of the run deadline.
 
 httpx is imported only when a real client is built, so the replay path never loads it.
 """
@@ -18,12 +20,14 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
 from aiops.errors import MissingCredentialError
 from aiops.providers.base import Attempt, Exchange, ModelRequest, ProviderCallError
+from aiops.providers.retry import Deadline, parse_retry_after
 from aiops.providers.wire import WireFormat, build_exchange, wire_for
 from aiops.schemas.registry import FallbackPolicy, Provider
 
@@ -87,17 +91,6 @@ def _provider_error(body: Any) -> tuple[str, str, str]:
     return "", "", ""
 
 
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
-        raw = headers.get(name)
-        if raw:
-            try:
-                return max(0.0, float(raw) * scale)
-            except ValueError:
-                continue
-    return None
-
-
 def classify_http_error(
     status: int,
     body: Any,
@@ -133,7 +126,7 @@ def classify_http_error(
             error_class="rate_limit",
             retryable=True,
             http_status=status,
-            retry_after_s=_retry_after(headers),
+            retry_after_s=parse_retry_after(headers, datetime.now(UTC)),
         )
     if status in (408, 409) or status >= 500:
         return ProviderCallError(
@@ -143,7 +136,7 @@ def classify_http_error(
             else ("conflict" if status == 409 else "server_error"),
             retryable=True,
             http_status=status,
-            retry_after_s=_retry_after(headers),
+            retry_after_s=parse_retry_after(headers, datetime.now(UTC)),
         )
     return ProviderCallError(
         f"{where}{detail}",
@@ -164,11 +157,14 @@ class OpenAICompatibleClient:
         policy: FallbackPolicy,
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], float] = time.perf_counter,
+        deadline: Deadline | None = None,
     ) -> None:
         import httpx
 
         self._endpoints = dict(endpoints)
         self._clock = clock
+        self._policy = policy
+        self._deadline = deadline
         self._http = httpx.Client(
             timeout=httpx.Timeout(
                 policy.request_timeout_seconds, connect=policy.connect_timeout_seconds
@@ -211,7 +207,10 @@ class OpenAICompatibleClient:
 
         try:
             response = self._http.post(
-                url, content=json.dumps(body).encode("utf-8"), headers=headers
+                url,
+                content=json.dumps(body).encode("utf-8"),
+                headers=headers,
+                timeout=self._timeout(),
             )
         except httpx.TimeoutException:
             error = ProviderCallError(
@@ -227,6 +226,18 @@ class OpenAICompatibleClient:
             return self._finish(request, wire, body, response, url, endpoint, attempt)
         error.attempts = [attempt(None, error)]
         raise error
+
+    def _timeout(self) -> Any:
+        """The policy's timeouts, each capped by what is left of the run deadline."""
+        import httpx
+
+        if self._deadline is None:
+            return httpx.USE_CLIENT_DEFAULT
+        left = max(self._deadline.remaining(), 0.001)
+        return httpx.Timeout(
+            min(self._policy.request_timeout_seconds, left),
+            connect=min(self._policy.connect_timeout_seconds, left),
+        )
 
     def _finish(
         self,

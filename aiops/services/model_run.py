@@ -1,16 +1,20 @@
 """Model modes of a layer run: replay, record and live.
 
 pre-flight (governance, exists in ``run_layer``) -> inputs checked and hashed ->
-proposer call (with fallback) -> capability-scope enforcement on its output -> critic
-call, whose prompt carries the proposer output and its hash -> critic verdict parsed
-strictly -> status -> evidence pack.
+fallback chain (lifecycle and SoD re-checked per candidate) -> [record/live: keys,
+budget check of the run's worst case, banner] -> proposer call (retries, then the
+chain's fallbacks; ``services/fallback.py``) -> capability-scope enforcement on its
+output -> critic call (retries, no fallback), whose prompt carries the proposer output
+and its hash -> critic verdict parsed strictly -> status -> evidence pack (signed
+when ``AIOPS_SIGNING_KEY`` is set).
 
 Status and exit code (DESIGN.md): COMPLETED (0) when the critic approves (with or
 without changes) and the scope holds; REJECTED (1) when the critic rejects; BLOCKED (2)
 on any scope violation or when the critic's verdict fails closed (unparseable, unknown
 decision, not citing the proposer hash, refused, incomplete); FAILED (4) when no model
-gave a usable answer (provider failure after fallbacks, or a proposer refusal or
-incomplete answer). The critic still runs after a scope violation, so the pack shows
+gave a usable answer (provider failure after retries and fallbacks, or a proposer
+refusal or incomplete answer; a budget refusal after something was sent is FAILED
+too, but exits 2). The critic still runs after a scope violation, so the pack shows
 both judgements; the status stays BLOCKED whatever the critic says.
 
 Nothing here is specific to a layer: the prompt set, scope and samples are config.
@@ -25,7 +29,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiops.canonical import pack_json, prefixed_sha256
-from aiops.errors import NetworkNotAllowedError, UsageError
+from aiops.clock import isoformat
+from aiops.errors import (
+    EXIT_BLOCKED,
+    BudgetExceededError,
+    NetworkNotAllowedError,
+    SpendLedgerError,
+    UsageError,
+)
 from aiops.evidence.pack import (
     CRITIC_OUTPUT_FILE,
     PROPOSER_OUTPUT_FILE,
@@ -34,20 +45,28 @@ from aiops.evidence.pack import (
     write_evidence,
 )
 from aiops.evidence.report import OperatorReport, model_run_sections
+from aiops.governance.budget import actual_cost
 from aiops.governance.critic import CriticJudgement, judge_critic
+from aiops.governance.fallback import FallbackChain, fallback_chain, layer_failure_policy
 from aiops.governance.inputs import CheckedInput, check_inputs
 from aiops.governance.outputs import OutputCheck, enforce_outputs
 from aiops.governance.scope import build_scope_check
-from aiops.governance.sod import check_sod
 from aiops.prompts import LoadedPrompt, RenderedPrompt, load_prompt, render_critic, render_proposer
-from aiops.providers.base import Exchange, ModelClient, ModelRequest, ProviderCallError
+from aiops.providers.base import Attempt, Exchange, ModelClient, ModelRequest, ProviderCallError
 from aiops.resources import data_root
+from aiops.schemas.checks import SoDCheck
 from aiops.schemas.critic import CriticVerdict
 from aiops.schemas.manifest import NETWORK_MODES, OutputEntry
 from aiops.schemas.outputs import envelope_json_schema, strict_json_schema
 from aiops.schemas.pack import ModelRun, PackStatus
-from aiops.services.fallback import call_with_fallback
-from aiops.services.network import Confirm, network_client
+from aiops.services.fallback import (
+    CallStack,
+    call_critic,
+    call_proposer,
+    network_stack,
+    replay_stack,
+)
+from aiops.services.network import Confirm, prepare_network
 from aiops.services.run_layer import Preflight, RunOptions, RunOutcome, base_manifest, preflight
 from aiops.services.run_outcome import (
     actions_for,
@@ -58,7 +77,7 @@ from aiops.services.run_outcome import (
 from aiops.settings import Settings
 
 if TYPE_CHECKING:
-    pass
+    from aiops.evidence.sign import Sealer
 
 PROPOSER_RUN_ID = "proposer-run-001"
 CRITIC_RUN_ID = "critic-run-001"
@@ -86,6 +105,10 @@ class RunDetails:
     violations: int
     outputs: list[str]
     fixture_written: Path | None = None
+    # Every attempt of the run in order, as (role, attempt); and what the answers cost.
+    attempts: list[tuple[str, Attempt]] = field(default_factory=list)
+    cost_usd: float = 0.0
+    spent: bool = True  # False in replay: the cost is the recorded calls', nothing was spent
 
 
 def run_model_layer(
@@ -103,6 +126,10 @@ def run_model_layer(
         )
     if mode == "record" and options.fixture is None:
         raise UsageError("record needs --fixture FILE to write the transcript to")
+    settings = settings or Settings()
+    from aiops.evidence.sign import sealer_from_settings
+
+    seal = sealer_from_settings(settings.signing_key)  # a bad key stops us before any call
     pre = preflight(options.run, settings)
     prompt = load_prompt(pre.config, pre.layer_id)
     if mode == "record":
@@ -115,36 +142,63 @@ def run_model_layer(
         prompt.prompts, pre.layer_id, pre.layer.name, pre.scope, [i.text for i in inputs]
     )
     warnings = list(pre.warnings)
-    candidates = _proposer_candidates(pre, warnings)
+    registry = pre.config.registry
+    policy = registry.fallback_policy
+    failure = layer_failure_policy(policy, pre.layer_id)
+    chain = fallback_chain(
+        registry,
+        pre.layer_id,
+        pre.layer,
+        primary_id=pre.proposer_id,
+        critic_id=pre.critic_id,
+        run_id=pre.run_id,
+        timestamp=isoformat(pre.clock),
+        at=pre.clock,
+    )
+    warnings += [_skipped(s.model_id, s.reason) for s in chain.skipped]
     recorder = None
     closing: Any = None
     if mode == "replay":
-        client: ModelClient = _replay_client(options.fixture, prompt, pre)
+        stack = replay_stack(_replay_client(options.fixture, prompt, pre), policy, failure)
     else:
-        closing, candidates = network_client(
+        from aiops.governance.call_guard import CallGuard
+        from aiops.providers.openai_compatible import OpenAICompatibleClient
+        from aiops.providers.retry import Deadline
+
+        guard = CallGuard(registry, run_id=pre.run_id, layer_id=pre.layer_id)
+        endpoints, usable = prepare_network(
             pre,
             prompt,
-            candidates,
+            chain.model_ids,
             proposer_prompt,
-            options.run.mode,
+            mode,
             options.fixture,
             confirm,
             environ,
-            transport,
             warnings,
+            guard.ledger,
         )
-        client = closing
+        chain = FallbackChain([c for c in chain.candidates if c.model_id in usable], chain.skipped)
+        deadline = Deadline(policy.run_deadline_seconds)  # starts once confirmed
+        guard.deadline = deadline
+        closing = OpenAICompatibleClient(endpoints, policy, transport=transport, deadline=deadline)
+        inner: ModelClient = closing
         if mode == "record":
             from aiops.providers.recording import RecordingClient
 
-            recorder = RecordingClient(client)
-            client = recorder
+            recorder = RecordingClient(inner)
+            inner = recorder
+        stack = network_stack(inner, policy, failure, deadline, guard)
     try:
-        run = _Run(pre, prompt, inputs, client, candidates, proposer_prompt, warnings)
+        run = _Run(pre, prompt, inputs, stack, chain, proposer_prompt, warnings, seal)
         return run.execute(mode, options.run.notes, recorder, options)
     finally:
         if closing is not None:
             closing.close()
+
+
+def _skipped(model_id: str, reason: str) -> str:
+    return f"skipped {model_id}: {reason}"  # as complete_with_fallback words it
 
 
 def _input_paths(given: list[Path], prompt: LoadedPrompt) -> list[Path]:
@@ -154,20 +208,6 @@ def _input_paths(given: list[Path], prompt: LoadedPrompt) -> list[Path]:
     if not samples:
         raise UsageError("no --input given and the layer's prompt names no sample input")
     return [data_root() / sample for sample in samples]
-
-
-def _proposer_candidates(pre: Preflight, warnings: list[str]) -> list[str]:
-    """The proposer, then each fallback that keeps separation of duties."""
-    candidates = [pre.proposer_id]
-    for model_id in pre.fallback_ids:
-        sod = check_sod(
-            pre.config.registry, pre.layer_id, pre.layer, model_id, pre.critic_id, pre.run_id, ""
-        )
-        if sod.result == "FAIL":
-            warnings.append(f"fallback {model_id} skipped: {sod.reason}")
-        else:
-            candidates.append(model_id)
-    return candidates
 
 
 def _replay_client(fixture: Path | None, prompt: LoadedPrompt, pre: Preflight) -> ModelClient:
@@ -187,14 +227,33 @@ def _schema_name(prompt_id: str, suffix: str) -> str:
 
 
 @dataclass
+class _Answers:
+    """What the calls of one run produced, filled in as the run goes."""
+
+    proposer_request: ModelRequest
+    proposer: Exchange | None = None
+    proposer_error: ProviderCallError | None = None
+    proposer_sod: SoDCheck | None = None  # SoD of the model that actually answered
+    critic: Exchange | None = None
+    critic_request: ModelRequest | None = None
+    critic_error: ProviderCallError | None = None
+    judgement: CriticJudgement | None = None
+    output_check: OutputCheck | None = None
+    refused: BudgetExceededError | SpendLedgerError | None = None  # mid-run budget refusal
+    reasons: list[str] = field(default_factory=list)
+
+
+@dataclass
 class _Run:
     pre: Preflight
     prompt: LoadedPrompt
     inputs: list[CheckedInput]
-    client: ModelClient
-    candidates: list[str]
+    stack: CallStack
+    chain: FallbackChain
     proposer_prompt: RenderedPrompt
-    warnings: list[str]
+    warnings: list[str]  # shown on stderr and in the report's findings
+    seal: Sealer | None
+    notes: list[str] = field(default_factory=list)  # report findings only
 
     def request(
         self,
@@ -220,47 +279,50 @@ class _Run:
             max_output_tokens=min(limit, model.max_output_tokens),
         )
 
+    def proposer_request(self, model_id: str) -> ModelRequest:
+        prompts = self.prompt.prompts
+        return self.request(
+            "proposer",
+            model_id,
+            self.proposer_prompt,
+            envelope_json_schema(self.pre.scope.outputs.allowed),
+            _schema_name(prompts.prompt.id, "outputs"),
+            prompts.proposer.max_output_tokens,
+        )
+
+    def _refused_mid_run(self, refused: BudgetExceededError | SpendLedgerError) -> None:
+        """Nothing sent yet: the refusal stops the run with no pack (exit 2). Else the
+        pack records what was sent before it."""
+        if not self.stack.attempts:
+            raise refused
+
     def execute(self, mode: str, notes: str, recorder: Any, options: ModelRunOptions) -> RunOutcome:
         prompts = self.prompt.prompts
         scope = self.pre.scope
-        envelope = envelope_json_schema(scope.outputs.allowed)
-        proposer_requests = [
-            self.request(
-                "proposer",
-                model_id,
-                self.proposer_prompt,
-                envelope,
-                _schema_name(prompts.prompt.id, "outputs"),
-                prompts.proposer.max_output_tokens,
-            )
-            for model_id in self.candidates
-        ]
-        findings = list(self.warnings)
-        proposer: Exchange | None = None
-        proposer_error: ProviderCallError | None = None
-        critic: Exchange | None = None
-        critic_error: ProviderCallError | None = None
-        critic_request: ModelRequest | None = None
-        judgement: CriticJudgement | None = None
-        output_check: OutputCheck | None = None
-        reasons: list[str] = []
+        answers = _Answers(proposer_request=self.proposer_request(self.pre.proposer_id))
+        reasons = answers.reasons
         try:
-            proposer = call_with_fallback(self.client, proposer_requests)
+            result = call_proposer(self.stack, self.chain, self.proposer_request)
         except ProviderCallError as error:
-            proposer_error = error
+            answers.proposer_error = error
             reasons.append(f"proposer failed: {error.message}")
+        except (BudgetExceededError, SpendLedgerError) as refused:
+            self._refused_mid_run(refused)
+            answers.refused = refused
+            reasons.append(f"proposer not called: {refused.message}")
+        else:
+            answers.proposer = result.exchange
+            answers.proposer_sod = result.candidate.sod
+            answers.proposer_request = self.proposer_request(result.candidate.model_id)
+            if result.fell_back:
+                self._fallback_used(result.exchange, result.warnings)
+        proposer = answers.proposer
         if proposer is not None:
-            if proposer.model_id != self.pre.proposer_id:
-                failed = [a for a in proposer.attempts if a.error_class]
-                why = failed[0].error_class if failed else "failure"
-                findings.append(
-                    f"fallback used: {proposer.model_id} answered after "
-                    f"{self.pre.proposer_id} failed ({why})"
-                )
             if proposer.outcome != "completed":
                 reasons.append(not_completed("proposer", proposer))
             else:
                 output_check = enforce_outputs(proposer.text, scope)
+                answers.output_check = output_check
                 if output_check.violations:
                     reasons.append(
                         f"capability scope violated: {len(output_check.violations)} violation(s) "
@@ -277,7 +339,7 @@ class _Run:
                     proposer_output=proposer.text,
                     proposer_output_hash=output_hash,
                 )
-                critic_request = self.request(
+                answers.critic_request = self.request(
                     "critic",
                     self.pre.critic_id,
                     rendered,
@@ -285,70 +347,103 @@ class _Run:
                     "critic_verdict",
                     prompts.critic.max_output_tokens,
                 )
-                try:
-                    # The critic has no fallback: a substitute critic is not the reviewer
-                    # separation of duties was checked against.
-                    critic = call_with_fallback(self.client, [critic_request])
-                except ProviderCallError as error:
-                    critic_error = error
-                    reasons.append(f"critic failed: {error.message}")
-                if critic is not None and critic.outcome != "completed":
-                    reasons.append(not_completed("critic", critic) + " (fails closed)")
-                elif critic is not None:
-                    judgement = judge_critic(critic.text, output_hash)
-                    if judgement.problem:
-                        reasons.append(judgement.problem + " (fails closed)")
-                    elif judgement.decision == "REJECT":
-                        reasons.append(f"critic rejected: {judgement.rationale}")
+                self._call_critic(answers, output_hash)
         status = decide_status(
-            proposer, proposer_error, critic, critic_error, output_check, judgement
-        )
-        return self._write(
-            mode,
-            notes,
-            status,
-            reasons,
-            findings,
             proposer,
-            proposer_requests[0],
-            proposer_error,
-            critic,
-            critic_request,
-            critic_error,
-            output_check,
-            judgement,
-            recorder,
-            options,
+            answers.proposer_error,
+            answers.critic,
+            answers.critic_error,
+            answers.output_check,
+            answers.judgement,
         )
+        if answers.refused is not None:
+            status = "FAILED"  # a role went unanswered: no usable outcome (exit 2, refused)
+        if status == "FAILED" and not self.stack.failure.fail_closed:
+            self.warnings.append(
+                f"fail_closed = false for {self.pre.layer_id} has no effect on a model run: "
+                "without a usable answer there is nothing to pass on (FAILED)"
+            )
+        if self.stack.guard is not None:
+            self.warnings += [w for w in self.stack.guard.warnings if w not in self.warnings]
+        return self._write(mode, notes, status, answers, recorder, options)
+
+    def _fallback_used(self, exchange: Exchange, notices: list[str]) -> None:
+        skipped = {_skipped(s.model_id, s.reason) for s in self.chain.skipped}
+        alerts = [n for n in notices if n not in skipped]
+        if alerts:  # alert_on_fallback: a warning in the summary and the report
+            self.warnings += alerts
+            return
+        failed = ", ".join(
+            dict.fromkeys(
+                f"{a.model_id} ({a.error_class})" for a in exchange.attempts if a.error_class
+            )
+        )
+        self.notes.append(f"fallback used: {exchange.model_id} answered after {failed} failed")
+
+    def _call_critic(self, answers: _Answers, output_hash: str) -> None:
+        assert answers.critic_request is not None
+        reasons = answers.reasons
+        try:
+            critic = call_critic(self.stack, answers.critic_request)
+        except ProviderCallError as error:
+            answers.critic_error = error
+            reasons.append(f"critic failed: {error.message}")
+            return
+        except (BudgetExceededError, SpendLedgerError) as refused:
+            answers.refused = refused
+            reasons.append(f"critic not called: {refused.message}")
+            return
+        answers.critic = critic
+        if critic.outcome != "completed":
+            reasons.append(not_completed("critic", critic) + " (fails closed)")
+            return
+        judgement = judge_critic(critic.text, output_hash)
+        answers.judgement = judgement
+        if judgement.problem:
+            reasons.append(judgement.problem + " (fails closed)")
+        elif judgement.decision == "REJECT":
+            reasons.append(f"critic rejected: {judgement.rationale}")
+
+    def _cost(self, exchange: Exchange | None) -> float:
+        if exchange is None:
+            return 0.0
+        model = self.pre.config.registry.models[exchange.model_id]
+        return round(actual_cost(model, exchange.usage), 6)
 
     def _write(
         self,
         mode: str,
         notes: str,
         status: PackStatus,
-        reasons: list[str],
-        findings: list[str],
-        proposer: Exchange | None,
-        proposer_request: ModelRequest,
-        proposer_error: ProviderCallError | None,
-        critic: Exchange | None,
-        critic_request: ModelRequest | None,
-        critic_error: ProviderCallError | None,
-        output_check: OutputCheck | None,
-        judgement: CriticJudgement | None,
+        answers: _Answers,
         recorder: Any,
         options: ModelRunOptions,
     ) -> RunOutcome:
         pre = self.pre
+        proposer, critic, judgement = answers.proposer, answers.critic, answers.judgement
+        critic_request, output_check = answers.critic_request, answers.output_check
         manifest = base_manifest(pre, mode, notes)  # type: ignore[arg-type]
         timestamp = manifest.timestamp
         files: dict[str, bytes] = {}
         outputs: list[OutputEntry] = []
         proposer_doc = model_output_document(
-            "proposer", PROPOSER_RUN_ID, proposer, proposer_request, proposer_error
+            "proposer",
+            PROPOSER_RUN_ID,
+            proposer,
+            answers.proposer_request,
+            self.stack.attempts_of("proposer"),
+            self._cost(proposer),
         )
         files[PROPOSER_OUTPUT_FILE] = pack_json(proposer_doc)
-        proposer_run = critic_run = None
+        # Every role that was called is in the index, answered or not (its file says).
+        proposer_run = ModelRun(
+            model_id=proposer_doc["model_id"],
+            run_id=PROPOSER_RUN_ID,
+            prompt_hash=proposer_doc["prompt_hash"],
+            output_hash=proposer_doc["output_hash"],
+            artifact_path=PROPOSER_OUTPUT_FILE,
+        )
+        critic_run = None
         if proposer is not None:
             outputs.append(
                 OutputEntry(
@@ -358,16 +453,14 @@ class _Run:
                     output_hash=proposer_doc["output_hash"],
                 )
             )
-            proposer_run = ModelRun(
-                model_id=proposer.model_id,
-                run_id=PROPOSER_RUN_ID,
-                prompt_hash=proposer_doc["prompt_hash"],
-                output_hash=proposer_doc["output_hash"],
-                artifact_path=PROPOSER_OUTPUT_FILE,
-            )
         if critic_request is not None:
             critic_doc = model_output_document(
-                "critic", CRITIC_RUN_ID, critic, critic_request, critic_error
+                "critic",
+                CRITIC_RUN_ID,
+                critic,
+                critic_request,
+                self.stack.attempts_of("critic"),
+                self._cost(critic),
             )
             critic_doc.update(
                 decision=judgement.decision if judgement else None,
@@ -378,6 +471,13 @@ class _Run:
                 else [],
             )
             files[CRITIC_OUTPUT_FILE] = pack_json(critic_doc)
+            critic_run = ModelRun(
+                model_id=critic_doc["model_id"],
+                run_id=CRITIC_RUN_ID,
+                prompt_hash=critic_doc["prompt_hash"],
+                output_hash=critic_doc["output_hash"],
+                artifact_path=CRITIC_OUTPUT_FILE,
+            )
             if critic is not None:
                 outputs.append(
                     OutputEntry(
@@ -387,28 +487,12 @@ class _Run:
                         output_hash=critic_doc["output_hash"],
                     )
                 )
-                critic_run = ModelRun(
-                    model_id=critic.model_id,
-                    run_id=CRITIC_RUN_ID,
-                    prompt_hash=critic_doc["prompt_hash"],
-                    output_hash=critic_doc["output_hash"],
-                    artifact_path=CRITIC_OUTPUT_FILE,
-                )
         transcript_bytes: bytes | None = None
         if recorder is not None:
             transcript_bytes = self._transcript(recorder, options, timestamp)
             files[TRANSCRIPT_FILE] = transcript_bytes
-        sod = pre.sod
-        if proposer is not None and proposer.model_id != pre.proposer_id:
-            sod = check_sod(
-                pre.config.registry,
-                pre.layer_id,
-                pre.layer,
-                proposer.model_id,
-                pre.critic_id,
-                pre.run_id,
-                timestamp,
-            )
+        # SoD as re-checked for the model that actually answered (a fallback included).
+        sod = answers.proposer_sod or pre.sod
         manifest = manifest.model_copy(
             update={
                 "prompt_id": self.prompt.prompts.prompt.id,
@@ -429,18 +513,27 @@ class _Run:
             violations=output_check.violations if output_check else [],
             outputs_checked=output_check is not None,
         )
+        attempts = [
+            (role, attempt)
+            for role in ("proposer", "critic")
+            for attempt in self.stack.attempts_of(role)
+        ]
+        cost = round(proposer_doc["cost_usd"] + (self._cost(critic)), 6)
         report = OperatorReport(
             manifest=manifest,
             status=status,
             sod=sod,
             scope=scope_check,
-            findings=[*reasons, *findings],
+            findings=[*answers.reasons, *self.warnings, *self.notes],
             actions=actions_for(status, judgement),
             sections=model_run_sections(
                 proposer=proposer,
                 critic=critic,
                 judgement=judgement,
                 parsed=output_check.parsed if output_check else None,
+                attempts=attempts,
+                cost_usd=cost,
+                spent=mode != "replay",
             ),
         )
         written, evidence = write_evidence(
@@ -455,6 +548,7 @@ class _Run:
                 model_files=files,
             ),
             pre.destination,
+            seal=self.seal,
         )
         fixture_written = None
         if transcript_bytes is not None and options.fixture is not None:
@@ -473,12 +567,14 @@ class _Run:
             scope=scope_check,
             evidence=evidence,
             warnings=self.warnings,
-            reason="; ".join(reasons),
+            reason="; ".join(answers.reasons),
             details=RunDetails(
                 proposer_model_id=proposer.model_id if proposer else None,
                 proposer_outcome=proposer.outcome if proposer else "failed",
                 critic_model_id=critic_request.model_id if critic_request else None,
-                critic_outcome=critic.outcome if critic else ("failed" if critic_error else None),
+                critic_outcome=critic.outcome
+                if critic
+                else ("failed" if answers.critic_error or answers.refused else None),
                 critic_decision=judgement.decision if judgement else None,
                 critic_problem=judgement.problem if judgement else None,
                 violations=len(scope_check.violations),
@@ -490,7 +586,11 @@ class _Run:
                 if isinstance(parsed, dict) and isinstance(parsed.get("outputs"), list)
                 else [],
                 fixture_written=fixture_written,
+                attempts=attempts,
+                cost_usd=cost,
+                spent=mode != "replay",
             ),
+            exit_override=EXIT_BLOCKED if answers.refused is not None else None,
         )
 
     def _transcript(self, recorder: Any, options: ModelRunOptions, timestamp: str) -> bytes:

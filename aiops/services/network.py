@@ -1,5 +1,5 @@
-"""Record and live: the real client, the keys it needs and what the warning banner
-shows, all settled before anything is sent."""
+"""Record and live: the endpoints and keys the run needs, the budget check of its
+worst case and what the warning banner shows, all settled before anything is sent."""
 
 from __future__ import annotations
 
@@ -8,15 +8,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+# Conservative token estimate for the worst-case cost (one token per 3 UTF-8 bytes),
+# the same as the per-attempt budget reservation's.
+from aiops.governance.budget import BYTES_PER_TOKEN
 from aiops.prompts import LoadedPrompt, RenderedPrompt
 from aiops.providers.wire import wire_for
 from aiops.services.run_layer import Preflight
 
 if TYPE_CHECKING:
-    from aiops.providers.openai_compatible import OpenAICompatibleClient
-
-# Conservative token estimate for the worst-case cost: one token per 3 UTF-8 bytes.
-BYTES_PER_TOKEN = 3
+    from aiops.governance.budget import BudgetStatus, SpendLedger
+    from aiops.providers.openai_compatible import Endpoint
 
 
 @dataclass(frozen=True)
@@ -40,12 +41,17 @@ class NetworkPlan:
     calls: list[PlannedCall]
     worst_case_usd: float
     fixture: Path | None
+    budget: BudgetStatus | None = None  # spend so far and what the worst case leaves
+
+    @property
+    def budget_line(self) -> str | None:
+        return self.budget.summary() if self.budget is not None else None
 
 
 Confirm = Callable[[NetworkPlan], None]
 
 
-def network_client(
+def prepare_network(
     pre: Preflight,
     prompt: LoadedPrompt,
     candidates: list[str],
@@ -54,15 +60,18 @@ def network_client(
     fixture: Path | None,
     confirm: Confirm | None,
     environ: Mapping[str, str] | None,
-    transport: Any,
     warnings: list[str],
-) -> tuple[OpenAICompatibleClient, list[str]]:
+    ledger: SpendLedger,
+) -> tuple[dict[str, Endpoint], list[str]]:
+    """The providers' endpoints and the proposer candidates that can be reached. Refuses
+    (exit 2, nothing sent) on a missing key, or when the run's worst case could pass the
+    daily or monthly budget given the spend ledger; budget alerts join ``warnings``.
+    ``confirm`` (the banner) is called last, once everything else has passed."""
+    from dataclasses import replace
+
     from aiops.errors import MissingCredentialError
-    from aiops.providers.openai_compatible import (
-        Endpoint,
-        OpenAICompatibleClient,
-        resolve_endpoint,
-    )
+    from aiops.governance.budget import check_budget
+    from aiops.providers.openai_compatible import resolve_endpoint
 
     registry = pre.config.registry
     endpoints: dict[str, Endpoint] = {}
@@ -86,10 +95,14 @@ def network_client(
             continue
         usable.append(model_id)
     plan = _plan(pre, prompt, usable, proposer_prompt, endpoints, mode, fixture)
+    status = check_budget(
+        ledger.budget, ledger.totals(pre.clock), plan.worst_case_usd, what="this run"
+    )
+    plan = replace(plan, budget=status)
+    warnings.extend(status.warnings)
     if confirm is not None:
         confirm(plan)
-    policy = registry.fallback_policy
-    return OpenAICompatibleClient(endpoints, policy, transport=transport), usable
+    return endpoints, usable
 
 
 def _plan(

@@ -71,9 +71,13 @@ class RunOutcome:
     warnings: list[str] = field(default_factory=list)
     reason: str = ""
     details: RunDetails | None = None  # model modes: who answered, what was decided
+    # A governance refusal mid-run (the budget) exits 2 although its pack says FAILED.
+    exit_override: int | None = None
 
     @property
     def exit_code(self) -> int:
+        if self.exit_override is not None:
+            return self.exit_override
         return EXIT_FOR_STATUS[self.status]
 
 

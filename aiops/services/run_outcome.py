@@ -10,7 +10,7 @@ from typing import Any
 from aiops.canonical import prefixed_sha256, prompt_hash
 from aiops.governance.critic import CriticJudgement
 from aiops.governance.outputs import OutputCheck
-from aiops.providers.base import Exchange, ModelRequest, ProviderCallError
+from aiops.providers.base import Attempt, Exchange, ModelRequest, ProviderCallError
 from aiops.providers.wire import wire_for
 from aiops.schemas.pack import PackStatus
 
@@ -59,9 +59,14 @@ def model_output_document(
     run_id: str,
     exchange: Exchange | None,
     request: ModelRequest,
-    error: ProviderCallError | None,
+    attempts: list[Attempt],
+    cost_usd: float,
 ) -> dict[str, Any]:
-    """``proposer_output.json`` / ``critic_output.json`` in the agreed format."""
+    """``proposer_output.json`` / ``critic_output.json`` in the agreed format.
+
+    ``attempts`` are every try of the role in order (fallbacks included; on success
+    they equal the exchange's). ``cost_usd`` is the answer's usage priced at the
+    registry's rates (0 without an answer: a failed attempt is not billed)."""
     if exchange is not None:
         text = exchange.text
         parsed: Any = None
@@ -84,9 +89,9 @@ def model_output_document(
             "usage": asdict(exchange.usage),
             "latency_ms": exchange.latency_ms,
             "attempts": [asdict(a) for a in exchange.attempts],
+            "cost_usd": cost_usd,
         }
     body = wire_for(request.model.endpoint).build_body(request)
-    attempts = error.attempts if error else []
     return {
         "role": role,
         "run_id": run_id,
@@ -101,4 +106,5 @@ def model_output_document(
         "usage": {"input_tokens": 0, "output_tokens": 0, "reasoning_tokens": 0},
         "latency_ms": sum(a.latency_ms for a in attempts),
         "attempts": [asdict(a) for a in attempts],
+        "cost_usd": cost_usd,
     }

@@ -102,7 +102,7 @@ def test_an_unknown_proposer_model_is_caught(tmp_path: Path, verify_json: Verify
     pack = model_pack(tmp_path / "p", proposer=proposer)
     code, report = verify_json(pack)
     assert code == 1
-    assert any("neither the manifest's primary" in m for m in messages(report))
+    assert any("differs from the model that answered" in m for m in messages(report))
 
 
 def test_a_fallback_proposer_is_consistent(tmp_path: Path, verify_json: Verify) -> None:

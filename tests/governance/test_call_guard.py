@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from aiops.canonical import prompt_hash
 from aiops.errors import BudgetExceededError
 from aiops.governance.budget import Reservation
 from aiops.governance.call_guard import CallGuard
 from aiops.providers.base import ProviderCallError, Usage
 from aiops.providers.retry import RetryingClient
+from aiops.providers.wire import wire_for
 from tests.providers._fakes import (
     FakeClock,
     ScriptedClient,
@@ -63,7 +65,10 @@ def test_every_attempt_is_rate_limited_reserved_settled_and_audited(
     assert slots == [("gpt-5.2", 1000), ("gpt-5.2", 1000)]
     audit = [json.loads(x) for x in Path("logs/ai_model_calls.jsonl").read_text().splitlines()]
     assert [line["success"] for line in audit] == [False, True]
-    assert audit[0]["prompt_hash"] is None and audit[1]["prompt_hash"].startswith("sha256:")
+    # The failed attempt's hash is that of the body the wire format builds for it.
+    body = wire_for(request_for("gpt-5.2").model.endpoint).build_body(request_for("gpt-5.2"))
+    assert audit[0]["prompt_hash"] == prompt_hash(body)
+    assert audit[1]["prompt_hash"].startswith("sha256:")
     assert key not in Path("logs/ai_model_calls.jsonl").read_text()
     assert "[REDACTED]" in audit[0]["error_message"]
     assert key not in repr(exchange.attempts)  # nor in the attempts bound for the pack

@@ -128,8 +128,9 @@ def test_every_model_down_raises_exit_4_with_every_attempt() -> None:
     assert error.error_class == ALL_MODELS_FAILED
     assert error.exit_code == EXIT_PROVIDER
     assert [a.model_id for a in error.attempts] == ["gpt-5.2-pro"] * 3 + ["gpt-5.2"] * 3
-    assert str(error) == (
-        "all 2 model(s) failed: gpt-5.2-pro (server_error), gpt-5.2 (connection_error)"
+    assert str(error).startswith(
+        "all 2 model(s) failed: gpt-5.2-pro (server_error), gpt-5.2 (connection_error); "
+        "last error: gpt-5.2 failed after 3 attempt(s): "
     )
 
 

@@ -329,7 +329,7 @@ def test_fallback_answers_when_the_primary_fails(
 ) -> None:
     loopback.script(
         RESPONSES_PATH,
-        Reply(503, error_body("The server is overloaded")),
+        Reply(400, error_body("Unsupported parameter")),  # not retried: next model at once
         Reply(body=responses_answer(sample.proposer_text(), model="gpt-5.2")),
     )
     loopback.script(CHAT_PATH, critic_handler())
@@ -340,14 +340,13 @@ def test_fallback_answers_when_the_primary_fails(
     proposer = read(pack, "proposer_output.json")
     assert proposer["model_id"] == "gpt-5.2" and proposer["provider_model"] == "gpt-5.2"
     assert [(a["model_id"], a["http_status"], a["error_class"]) for a in proposer["attempts"]] == [
-        ("gpt-5.2-pro", 503, "server_error"),
+        ("gpt-5.2-pro", 400, "bad_request"),
         ("gpt-5.2", 200, None),
     ]
     assert read(pack, "sod_check.json")["proposer_model_id"] == "gpt-5.2"
-    assert (
-        "fallback used: gpt-5.2 answered after gpt-5.2-pro failed (server_error)"
-        in (pack / "operator_output.md").read_text()
-    )
+    alert = "fallback: gpt-5.2 answered after gpt-5.2-pro (bad_request) failed"
+    assert alert in (pack / "operator_output.md").read_text()
+    assert f"warning: {alert}" in result.stderr
 
 
 def test_auth_failure_on_every_candidate_is_a_failed_pack(
@@ -358,6 +357,9 @@ def test_auth_failure_on_every_candidate_is_a_failed_pack(
     )
     result = runner.invoke(app, LIVE)
     assert result.exit_code == 4
+    assert "all 2 model(s) failed: gpt-5.2-pro (authentication), gpt-5.2 (authentication)" in (
+        result.stderr
+    )
     assert "authentication failed (check OPENAI_API_KEY)" in result.stderr
     assert network_env.openai not in result.stderr + result.stdout
     pack = only_pack()
@@ -384,8 +386,10 @@ def test_critic_provider_failure_is_failed_with_the_proposer_output_kept(
     pack = only_pack()
     assert read(pack, "proposer_output.json")["outcome"] == "completed"
     critic = read(pack, "critic_output.json")
-    assert critic["outcome"] == "failed" and critic["attempts"][0]["http_status"] == 500
-    assert len([r for r in loopback.requests if r.path == CHAT_PATH]) == 1
+    assert critic["outcome"] == "failed"
+    assert [a["http_status"] for a in critic["attempts"]] == [500, 500, 500]  # retried, no fallback
+    assert len([r for r in loopback.requests if r.path == CHAT_PATH]) == 3
+    assert runner.invoke(app, ["verify-pack", str(pack)]).exit_code == 0
 
 
 # --- record ------------------------------------------------------------------------------
@@ -478,27 +482,39 @@ def test_shipped_fixture_copy_replays_from_any_directory(runner: CliRunner, tmp_
 def test_recorded_fallback_replays_the_same_way(
     runner: CliRunner, loopback: LoopbackServer, network_env: FakeKeys
 ) -> None:
+    rate_limited = Reply(429, error_body("Rate limit reached", code="rate_limit_exceeded"))
     loopback.script(
         RESPONSES_PATH,
-        Reply(429, error_body("Rate limit reached", code="rate_limit_exceeded")),
+        rate_limited,
+        rate_limited,
+        rate_limited,
         Reply(body=responses_answer(sample.proposer_text(), model="gpt-5.2")),
     )
-    loopback.script(CHAT_PATH, critic_handler())
+    loopback.script(CHAT_PATH, Reply(500, error_body("busy")), critic_handler())
     record = ["l2", "record", "--allow-network", "--yes", "--fixture", "fb.json", "--out", "r/p"]
     assert runner.invoke(app, record).exit_code == 0
     fixture = json.loads(Path("fb.json").read_text())
-    assert [(r["model_id"], r["error"] and r["error"]["error_class"]) for r in fixture["runs"]] == [
+    expected = [
+        ("gpt-5.2-pro", "rate_limit"),
+        ("gpt-5.2-pro", "rate_limit"),
         ("gpt-5.2-pro", "rate_limit"),
         ("gpt-5.2", None),
-        ("deepseek-r1", None),
     ]
+    # Every attempt is a run of the transcript, retries included.
+    runs = [(r["model_id"], r["error"] and r["error"]["error_class"]) for r in fixture["runs"]]
+    assert runs == [*expected, ("deepseek-r1", "server_error"), ("deepseek-r1", None)]
     result = runner.invoke(app, ["l2", "replay", "--fixture", "fb.json", "--out", "p/p"])
     assert result.exit_code == 0, result.stderr
-    attempts = read(Path("p/p"), "proposer_output.json")["attempts"]
-    assert [(a["model_id"], a["error_class"]) for a in attempts] == [
-        ("gpt-5.2-pro", "rate_limit"),
-        ("gpt-5.2", None),
-    ]
+    for name, attempts in (
+        ("proposer_output.json", expected),
+        ("critic_output.json", [("deepseek-r1", "server_error"), ("deepseek-r1", None)]),
+    ):
+        recorded = read(Path("r/p"), name)["attempts"]
+        replayed = read(Path("p/p"), name)["attempts"]
+        assert [(a["model_id"], a["error_class"]) for a in replayed] == attempts
+        assert [(a["model_id"], a["error_class"]) for a in recorded] == attempts
+        assert all(a["retry_delay_ms"] == 0 for a in replayed)  # replay does not wait
+    assert not Path("logs/ai_model_calls.jsonl").read_text().count("replay:")
 
 
 def _violating(edit: object) -> dict[str, object]:

@@ -9,7 +9,10 @@ answer is built through its response types, so our shapes match the real API.
 from __future__ import annotations
 
 import json
+import socket
+import struct
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -50,6 +53,8 @@ class Reply:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     raw: bytes | None = None  # sent instead of JSON when set
+    delay_s: float = 0.0  # wait this long before answering (a read timeout)
+    reset: bool = False  # send the headers and half the body, then reset the connection
 
 
 @dataclass
@@ -57,6 +62,7 @@ class Captured:
     path: str
     headers: dict[str, str]
     body: Any
+    arrived: float = field(default_factory=time.monotonic)
 
 
 Handler = Callable[[Captured], Reply]
@@ -94,12 +100,23 @@ class LoopbackServer:
                         server.problems.append(f"{self.path}: {exc}")
                 reply = server._next(captured)
                 data = reply.raw if reply.raw is not None else json.dumps(reply.body).encode()
+                if reply.delay_s:
+                    time.sleep(reply.delay_s)
                 self.send_response(reply.status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 for name, value in reply.headers.items():
                     self.send_header(name, value)
                 self.end_headers()
+                if reply.reset:
+                    self.wfile.write(data[: len(data) // 2])
+                    self.wfile.flush()
+                    # SO_LINGER 0: close() sends RST instead of FIN.
+                    linger = struct.pack("ii", 1, 0)
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+                    self.close_connection = True
+                    self.connection.close()
+                    return
                 self.wfile.write(data)
 
         class _Server(ThreadingHTTPServer):
