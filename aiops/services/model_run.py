@@ -502,6 +502,7 @@ class _Run:
                 "outputs_manifest": outputs,
                 "sod_result": sod.result,
                 "sod_reason": sod.reason,
+                "sod_timestamp": sod.timestamp,
             }
         )
         scope_check = build_scope_check(
