@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
@@ -32,6 +33,8 @@ from aiops.providers.wire import WireFormat, build_exchange, wire_for
 from aiops.schemas.registry import FallbackPolicy, Provider
 
 if TYPE_CHECKING:
+    import ssl
+
     import httpx
 
 _KEYLIKE = re.compile(r"(?:sk-|Bearer\s+)[A-Za-z0-9._*~+/=-]{4,}", re.IGNORECASE)
@@ -147,6 +150,17 @@ def classify_http_error(
     )
 
 
+@cache
+def _tls_context() -> ssl.SSLContext:
+    """One verifying TLS context per process, shared by every client: loading the CA
+    bundle is the costliest part of building an HTTP client (tens of milliseconds)."""
+    import ssl
+
+    import certifi
+
+    return ssl.create_default_context(cafile=certifi.where())
+
+
 class OpenAICompatibleClient:
     """The real ``ModelClient``: one HTTP client; the wire format (Responses or Chat
     Completions) is picked per request from the registry's endpoint kind."""
@@ -170,6 +184,7 @@ class OpenAICompatibleClient:
                 policy.request_timeout_seconds, connect=policy.connect_timeout_seconds
             ),
             transport=transport,
+            verify=_tls_context(),
             follow_redirects=False,
             trust_env=False,
         )
