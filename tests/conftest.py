@@ -28,6 +28,8 @@ def _stable_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iter
     monkeypatch.setenv("COLUMNS", "100")
     monkeypatch.setenv("_TYPER_FORCE_DISABLE_TERMINAL", "1")
     monkeypatch.setenv("NO_COLOR", "1")
+    # Rate-limit windows are machine-wide by default; each test gets its own.
+    monkeypatch.setenv("AIOPS_RATELIMIT_DIR", str(tmp_path / "logs" / "ratelimit"))
     for name in (
         "AIOPS_CONFIG_DIR",
         "AIOPS_PACKS_DIR",

@@ -1,10 +1,15 @@
 """Per-model request rate limits shared by every aiops process on the machine.
 
 The registry's ``rate_limit_rpm`` is enforced over a sliding 60-second window. The
-window lives in ``logs/ratelimit/<model>.json`` under the working directory (the same
-place as the other runtime state), read and rewritten under an exclusive ``flock`` on
-that file, so concurrent runs from one directory share it. ``acquire`` takes a slot,
-waiting until the oldest request in the window is 60 s old when the window is full.
+window lives in one file per model, ``<model>.json``, read and rewritten under an
+exclusive ``flock`` on that file, so every aiops process of the user on the machine
+shares it, whatever its working directory. The directory is ``AIOPS_RATELIMIT_DIR``
+when set, else ``$XDG_RUNTIME_DIR/aiops-<uid>/ratelimit`` or
+``<tmp>/aiops-<uid>/ratelimit``, of mode 0700 and owned by the user (one that is not is
+refused rather than trusted). Unlike evidence, audit and spend records,
+this is coordination state, so it is machine-wide, not per working directory.
+``acquire`` takes a slot, waiting until the oldest request in the window is 60 s old
+when the window is full.
 
 The window uses the wall clock (``time.time``), which all processes share; it is not
 the run clock, so ``SOURCE_DATE_EPOCH`` does not affect it. A state file that cannot
@@ -17,6 +22,8 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import stat
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,7 +31,6 @@ from pathlib import Path
 from aiops.providers.base import ProviderCallError
 
 WINDOW_SECONDS = 60.0
-DEFAULT_DIRECTORY = Path("logs") / "ratelimit"
 RATE_LIMIT_WAIT = "rate_limit_wait"
 
 
@@ -44,8 +50,9 @@ def acquire(
     """
     if rpm <= 0:
         raise ValueError("rpm must be positive")
-    path = (directory or Path.cwd() / DEFAULT_DIRECTORY) / f"{_safe(model_id)}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    chosen = directory or default_directory()
+    _private_directory(chosen, owned_parent=directory is None and not _explicit())
+    path = chosen / f"{_safe(model_id)}.json"
     waited = 0.0
     while True:
         wait = _try_take(path, model_id, rpm, clock)
@@ -61,6 +68,37 @@ def acquire(
             )
         sleep(wait)
         waited += wait
+
+
+def _explicit() -> bool:
+    return bool(os.environ.get("AIOPS_RATELIMIT_DIR"))
+
+
+def default_directory() -> Path:
+    """Where the windows live: ``AIOPS_RATELIMIT_DIR``, else a per-user directory."""
+    if _explicit():
+        return Path(os.environ["AIOPS_RATELIMIT_DIR"])
+    base = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
+    return Path(base) / f"aiops-{os.getuid()}" / "ratelimit"
+
+
+def _private_directory(directory: Path, *, owned_parent: bool) -> None:
+    """Create ``directory`` as 0700; refuse one that is a link or belongs to another
+    user, since its contents decide when we may send. For the default location in a
+    shared temporary directory, its parent ``aiops-<uid>`` is held to the same rule."""
+    if owned_parent:
+        directory.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for path in (directory.parent, directory) if owned_parent else (directory,):
+        info = os.lstat(path)
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+            raise ProviderCallError(
+                f"rate-limit state directory {path} is not a directory owned by this user; "
+                "remove it or set AIOPS_RATELIMIT_DIR",
+                error_class=RATE_LIMIT_WAIT,
+                retryable=False,
+                fallback_ok=False,
+            )
 
 
 def _try_take(path: Path, model_id: str, rpm: int, clock: Callable[[], float]) -> float:

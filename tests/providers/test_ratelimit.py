@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -95,3 +97,38 @@ def test_eight_processes_share_one_window(tmp_path: Path) -> None:
     assert sum(int(out) for out in granted) == 12  # 40 tries, 12 requests per minute
     state = json.loads((tmp_path / "logs/ratelimit/gpt-5.2.json").read_text())
     assert len(state["window"]) == 12
+
+
+def test_default_window_is_shared_across_working_directories(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two runs from different directories share one window: the limit is per machine."""
+    from aiops.providers.ratelimit import default_directory
+
+    monkeypatch.delenv("AIOPS_RATELIMIT_DIR")
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
+    (tmp_path / "run").mkdir()
+    clock = iter([1000.0, 1001.0, 1002.0]).__next__
+    for cwd in ("a", "b"):
+        (tmp_path / cwd).mkdir()
+        monkeypatch.chdir(tmp_path / cwd)
+        assert acquire("gpt-5.2", 2, clock=clock) == 0.0
+    with pytest.raises(ProviderCallError, match="rate limit of 2 requests/minute"):
+        acquire("gpt-5.2", 2, clock=clock, max_wait_s=0.0)
+    expected = tmp_path / "run" / f"aiops-{os.getuid()}" / "ratelimit"
+    assert default_directory() == expected
+    assert (expected / "gpt-5.2.json").is_file()
+    assert stat.S_IMODE(expected.parent.stat().st_mode) == 0o700
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to create another user's directory")
+def test_a_state_directory_of_another_user_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AIOPS_RATELIMIT_DIR")
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    planted = tmp_path / f"aiops-{os.getuid()}"
+    planted.mkdir()
+    os.chown(planted, 65534, 65534)  # someone else got there first
+    with pytest.raises(ProviderCallError, match="not a directory owned by this user"):
+        acquire("gpt-5.2", 5)
