@@ -8,12 +8,12 @@ never defaults to APPROVE.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 
+from aiops.governance.model_json import loads_model_json
 from aiops.schemas.critic import DECISIONS, CriticVerdict, Finding
 
 
@@ -33,7 +33,7 @@ class CriticJudgement:
 
 def judge_critic(text: str, proposer_output_hash: str) -> CriticJudgement:
     try:
-        value = json.loads(text)
+        value = loads_model_json(text)
     except ValueError as exc:
         return CriticJudgement(None, None, "", [], problem=f"critic output is not JSON ({exc})")
     try:

@@ -10,7 +10,6 @@ listed; none stops the others being found.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from aiops.governance.model_json import loads_model_json
 from aiops.schemas.checks import Check, Violation
 from aiops.schemas.outputs import OUTPUT_MODELS
 from aiops.schemas.scope import CapabilityScope
@@ -89,7 +89,7 @@ def enforce_outputs(text: str, scope: CapabilityScope) -> OutputCheck:
 
 def _parse_envelope(text: str, violations: list[Violation]) -> dict[str, Any] | None:
     try:
-        value = json.loads(text)
+        value = loads_model_json(text)
     except ValueError as exc:
         violations.append(Violation(rule="output_is_json", detail=f"not JSON: {exc}"))
         return None

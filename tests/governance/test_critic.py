@@ -44,3 +44,19 @@ def test_not_citing_the_proposer_hash_fails_closed() -> None:
     judgement = judge_critic(json.dumps(verdict), HASH)
     assert judgement.decision == "APPROVE" and not judgement.approved
     assert HASH in (judgement.problem or "")
+
+
+def test_a_duplicate_decision_key_fails_closed() -> None:
+    # Python keeps the last key, other readers the first: the verdict must not depend
+    # on which parser reads it.
+    verdict = json.dumps(sample.critic_verdict(HASH, "REJECT"))
+    text = verdict[:-1] + ', "decision": "APPROVE"}'
+    judgement = judge_critic(text, HASH)
+    assert judgement.decision is None and not judgement.approved
+    assert "duplicate key 'decision'" in (judgement.problem or "")
+
+
+def test_nan_in_the_verdict_fails_closed() -> None:
+    text = json.dumps(sample.critic_verdict(HASH))[:-1] + ', "score": NaN}'
+    judgement = judge_critic(text, HASH)
+    assert judgement.parsed is None and "not JSON" in (judgement.problem or "")

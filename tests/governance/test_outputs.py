@@ -195,3 +195,25 @@ def test_every_violation_is_listed(scope: CapabilityScope) -> None:
         "must_include_no_trade_triggers",
         "no_order_language",
     }
+
+
+def test_duplicate_keys_are_not_json(scope: CapabilityScope) -> None:
+    # {"type": "OrderParameters", "type": "ScenarioReport"} reads as a ScenarioReport in
+    # Python and as an OrderParameters where the first key wins.
+    text = sample.proposer_text().replace(
+        '"type": "ScenarioReport"', '"type": "OrderParameters", "type": "ScenarioReport"', 1
+    )
+    assert text != sample.proposer_text()
+    result = enforce_outputs(text, scope)
+    assert result.parsed is None
+    assert [v.rule for v in result.violations][0] == "output_is_json"
+    assert "duplicate key 'type'" in result.violations[0].detail
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_non_finite_numbers_are_not_json(scope: CapabilityScope, constant: str) -> None:
+    text = sample.proposer_text().replace('"probability": 0.5', f'"probability": {constant}', 1)
+    assert constant in text
+    result = enforce_outputs(text, scope)
+    assert result.parsed is None
+    assert [v.rule for v in result.violations] == ["output_is_json"]
