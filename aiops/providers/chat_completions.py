@@ -7,8 +7,9 @@ OpenAI's own platform (which rejects ``max_tokens`` for reasoning models) and as
 json_schema when the registry says the model supports it, else ``json_object`` with the
 schema carried in the system prompt. No sampling parameters. Response:
 ``choices[0].message`` with ``content``, ``refusal`` and, from reasoning servers,
-``reasoning_content`` (or ``reasoning``); ``finish_reason`` ``length`` or
-``content_filter`` means the answer is incomplete.
+``reasoning_content`` (or ``reasoning``); ``finish_reason`` ``length``,
+``content_filter`` or DeepSeek's ``insufficient_system_resource`` means the answer is
+incomplete.
 """
 
 from __future__ import annotations
@@ -19,7 +20,11 @@ from aiops.providers.base import ModelRequest, ProviderCallError, Usage
 from aiops.providers.wire import Parsed, WireFormat, as_int, obj, schema_instruction
 from aiops.schemas.registry import EndpointKind
 
-_INCOMPLETE = {"length": "max_output_tokens", "content_filter": "content_filter"}
+_INCOMPLETE = {
+    "length": "max_output_tokens",
+    "content_filter": "content_filter",
+    "insufficient_system_resource": "insufficient_system_resource",  # DeepSeek: cut short
+}
 
 
 def _limit_parameter(request: ModelRequest) -> str:

@@ -147,11 +147,26 @@ def test_chat_parse_accepts_reasoning_field_of_other_servers() -> None:
 
 
 @pytest.mark.parametrize(
-    ("finish", "reason"), [("length", "max_output_tokens"), ("content_filter", "content_filter")]
+    ("finish", "reason"),
+    [
+        ("length", "max_output_tokens"),
+        ("content_filter", "content_filter"),
+    ],
 )
 def test_chat_finish_reasons_mean_incomplete(finish: str, reason: str) -> None:
     parsed = chat_completions.parse(chat_answer('{"a":', finish_reason=finish))
     assert (parsed.outcome, parsed.incomplete_reason) == ("incomplete", reason)
+
+
+def test_chat_cut_short_by_deepseek_server_resources_is_incomplete() -> None:
+    # A DeepSeek-only finish_reason (not in OpenAI's types, so set after building).
+    body = chat_answer('{"a":')
+    body["choices"][0]["finish_reason"] = "insufficient_system_resource"
+    parsed = chat_completions.parse(body)
+    assert (parsed.outcome, parsed.incomplete_reason) == (
+        "incomplete",
+        "insufficient_system_resource",
+    )
 
 
 def test_chat_refusal() -> None:
