@@ -55,12 +55,19 @@ def resolve_endpoint(
     provider_id: str, provider: Provider, environ: Mapping[str, str] | None = None
 ) -> Endpoint:
     """Base URL from ``base_url_env`` (else the registry's), key from ``api_key_env``.
-    A required key that is unset is refused before any request (exit 2)."""
+    A required key that is unset, or a base URL that is not http(s) or carries
+    credentials, is refused before any request (exit 2)."""
     env = os.environ if environ is None else environ
     base_url = (env.get(provider.base_url_env) or provider.base_url).rstrip("/")
     if not re.match(r"^https?://[^\s/]+", base_url):
         raise MissingCredentialError(
             f"{provider.base_url_env} is not an http(s) URL (provider {provider_id})"
+        )
+    if "@" in base_url.split("://", 1)[1].split("/", 1)[0]:
+        # The URL goes into attempts, messages and packs: it must hold no secret.
+        raise MissingCredentialError(
+            f"{provider.base_url_env} carries credentials (user:password@host); remove "
+            f"them and put the key in {provider.api_key_env} (provider {provider_id})"
         )
     raw_key = env.get(provider.api_key_env, "")
     if not raw_key and provider.api_key_required:

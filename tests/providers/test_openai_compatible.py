@@ -206,3 +206,21 @@ def test_endpoint_repr_hides_the_key() -> None:
 def test_base_url_must_be_http() -> None:
     with pytest.raises(MissingCredentialError, match="OPENAI_BASE_URL"):
         resolve_endpoint("openai", PROVIDER, {"OPENAI_API_KEY": "x", "OPENAI_BASE_URL": "ftp://h"})
+
+
+def test_base_url_with_credentials_is_refused_without_echoing_them() -> None:
+    password = "pw-" + secrets.token_hex(8)
+    with pytest.raises(MissingCredentialError) as caught:
+        resolve_endpoint(
+            "openai",
+            PROVIDER,
+            {"OPENAI_API_KEY": "x", "OPENAI_BASE_URL": f"https://ops:{password}@gw.example/v1"},
+        )
+    assert "OPENAI_BASE_URL carries credentials" in str(caught.value)
+    assert password not in str(caught.value)
+    assert caught.value.exit_code == 2
+
+
+def test_an_at_sign_in_the_path_is_not_credentials() -> None:
+    environ = {"OPENAI_API_KEY": "x", "OPENAI_BASE_URL": "https://gw.example/team@ops/v1"}
+    assert resolve_endpoint("openai", PROVIDER, environ).base_url.endswith("/team@ops/v1")
