@@ -40,8 +40,11 @@ ORDER_PATTERNS: dict[str, re.Pattern[str]] = {
         r"(?:(?:market|limit|stop|buy|sell)\s+)?orders?\b",
         re.IGNORECASE,
     ),
+    # "open trade" (trade policy) and "trade-off" are analysis; "open a trade" is not.
     "execute_trade": re.compile(
-        r"\b(?:execute|open|enter)\s+(?:an?\s+|the\s+)?(?:trade|long position|short position)\b",
+        r"\b(?:(?:execute|enter)\s+(?:an?\s+|the\s+)?(?:trade|long position|short position)"
+        r"|open\s+(?:(?:an?|the)\s+trade|(?:an?\s+|the\s+)?(?:long|short)\s+position))"
+        r"(?![-\w])",
         re.IGNORECASE,
     ),
     "stop_loss_level": re.compile(

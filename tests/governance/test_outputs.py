@@ -118,6 +118,8 @@ def test_rationale_required_on_outputs_and_scenarios(scope: CapabilityScope) -> 
         "Use 3x leverage on the index.",
         "leverage of 2.5x",
         "Execute the trade after FOMC.",
+        "Open a long position in gold.",
+        "open the trade once CPI is out",
         "position size of 2% of NAV",
         "buy SPX @ 5900",
     ],
@@ -138,6 +140,8 @@ def test_order_language_is_a_violation(scope: CapabilityScope, phrase: str) -> N
         "The short end at 4.18% prices 1.4 cuts.",
         "Selling pressure in mega-cap tech; order flow data is missing.",
         "Stop-loss hunting is not visible in the data.",
+        "Tariffs threaten open trade between the US and China.",
+        "Policymakers must execute the trade-off between growth and inflation.",
     ],
 )
 def test_analysis_words_are_not_order_language(scope: CapabilityScope, phrase: str) -> None:
