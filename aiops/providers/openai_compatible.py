@@ -30,6 +30,7 @@ from aiops.errors import MissingCredentialError
 from aiops.providers.base import Attempt, Exchange, ModelRequest, ProviderCallError
 from aiops.providers.retry import Deadline, parse_retry_after
 from aiops.providers.wire import WireFormat, build_exchange, wire_for
+from aiops.redact import scrub_secrets
 from aiops.schemas.registry import FallbackPolicy, Provider
 
 if TYPE_CHECKING:
@@ -37,7 +38,6 @@ if TYPE_CHECKING:
 
     import httpx
 
-_KEYLIKE = re.compile(r"(?:sk-|Bearer\s+)[A-Za-z0-9._*~+/=-]{4,}", re.IGNORECASE)
 NOT_RETRYABLE = {400: "bad_request", 401: "authentication", 403: "permission", 404: "not_found"}
 
 
@@ -81,10 +81,8 @@ def resolve_endpoint(
 
 
 def redact(text: str, secret: SecretStr | None) -> str:
-    """Remove the key itself and anything key-shaped from provider text."""
-    if secret is not None and secret.get_secret_value():
-        text = text.replace(secret.get_secret_value(), "[REDACTED]")
-    return _KEYLIKE.sub("[REDACTED]", text)
+    """Remove the key itself and anything key-shaped from provider text (one line)."""
+    return scrub_secrets(text, [secret.get_secret_value()] if secret is not None else [])
 
 
 def _provider_error(body: Any) -> tuple[str, str, str]:
@@ -111,7 +109,7 @@ def classify_http_error(
     key_env: str,
 ) -> ProviderCallError:
     code, kind, message = _provider_error(body)
-    excerpt = redact(" ".join(message.split())[:200], key)
+    excerpt = redact(message, key)[:200]  # redacted whole, then cut: no key half survives
     where = f"HTTP {status} from {url}"
     if status in (401, 403):
         return ProviderCallError(

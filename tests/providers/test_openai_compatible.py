@@ -224,3 +224,12 @@ def test_base_url_with_credentials_is_refused_without_echoing_them() -> None:
 def test_an_at_sign_in_the_path_is_not_credentials() -> None:
     environ = {"OPENAI_API_KEY": "x", "OPENAI_BASE_URL": "https://gw.example/team@ops/v1"}
     assert resolve_endpoint("openai", PROVIDER, environ).base_url.endswith("/team@ops/v1")
+
+
+def test_a_key_cut_by_the_excerpt_limit_leaves_no_prefix(loopback: LoopbackServer) -> None:
+    key = fake_key()
+    # The provider's message is trimmed to 200 characters; the key straddles the cut.
+    message = "x" * 183 + " " + key + " rest of the message"
+    error = _error(loopback, Reply(500, error_body(message)), key)
+    assert key[:16] not in str(error)
+    assert all(key[:16] not in (a.error_message or "") for a in error.attempts)
