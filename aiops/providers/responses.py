@@ -44,16 +44,21 @@ def build_body(request: ModelRequest) -> dict[str, Any]:
     return body
 
 
+# ``error.code`` of a failed response that another attempt may cure; the others
+# (``invalid_prompt``, the image errors) fail the same way again, at the same cost.
+_TRANSIENT_FAILURES = frozenset({"server_error", "rate_limit_exceeded", "vector_store_timeout"})
+
+
 def parse(response: dict[str, Any]) -> Parsed:
     status = response.get("status")
     if status == "failed":
         error = obj(response.get("error"))
-        code = str(error.get("code") or "failed")
+        code = str(error.get("code") or "")
         message = " ".join(str(error.get("message") or "").split())[:200]
         raise ProviderCallError(
-            f"the response failed ({code}){': ' + message if message else ''}",
+            f"the response failed ({code or 'failed'}){': ' + message if message else ''}",
             error_class="response_failed",
-            retryable=True,
+            retryable=not code or code in _TRANSIENT_FAILURES,
         )
     output = response.get("output")
     if not isinstance(output, list):

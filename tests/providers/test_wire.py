@@ -127,6 +127,14 @@ def test_responses_failed_status_is_a_retryable_call_error() -> None:
     assert "server_error" in str(caught.value)
 
 
+def test_responses_failed_on_an_invalid_prompt_is_not_retried() -> None:
+    with pytest.raises(ProviderCallError) as caught:
+        responses.parse(failed_response("invalid_prompt", "Context length exceeded."))
+    assert caught.value.error_class == "response_failed"
+    assert not caught.value.retryable and caught.value.fallback_ok
+    assert "invalid_prompt" in str(caught.value)
+
+
 def test_responses_without_output_is_malformed() -> None:
     with pytest.raises(ProviderCallError) as caught:
         responses.parse({"id": "resp_1", "status": "completed"})
