@@ -102,14 +102,14 @@ def render_run(outcome: RunOutcome) -> None:
                 f"{a.retry_delay_ms} ms" if a.retry_delay_ms else "",
             )
         out.print(attempts)
-    out.print(f"[bold]Artifacts[/bold] in {outcome.pack_path}")
+    out.print(f"[bold]Artifacts[/bold] in {escape(str(outcome.pack_path))}")
     for name in outcome.manifest.artifacts + ["evidence_pack.json"]:
         out.print(f"  - {name}")
     if d is not None and d.fixture_written is not None:
-        out.print(f"[bold]Fixture[/bold] written to {d.fixture_written}")
+        out.print(f"[bold]Fixture[/bold] written to {escape(str(d.fixture_written))}")
     err = stderr_console()
     for warning in outcome.warnings:
-        err.print(f"[yellow]warning:[/yellow] {warning}")
+        err.print(f"[yellow]warning:[/yellow] {escape(warning)}")
 
 
 def print_error(message: str) -> None:
