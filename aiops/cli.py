@@ -425,7 +425,11 @@ def pilot_drift_cmd(
 
         render_drift(result)
     if result.flagged:
-        raise typer.Exit(1)
+        _fail(
+            f"drift {result.token_drift_pct:.2f} % is above the {result.threshold_pct:g} % "
+            f"threshold ({result.current_pack_id} vs baseline {result.baseline_pack_id})",
+            1,
+        )
 
 
 @pilot_app.command("report")
@@ -474,7 +478,8 @@ def pilot_report_cmd(
     if html is not None:
         print(f"aiops: wrote {html}", file=sys.stderr)
     if not report.all_pass:
-        raise typer.Exit(1)
+        failing = ", ".join(f"{k.name} {k.status}" for k in report.kpis if k.status != "PASS")
+        _fail(f"pilot KPIs not met: {failing}", 1)
 
 
 # --- verify-pack, keys, schema: what an auditor runs ----------------------------------

@@ -228,6 +228,10 @@ def test_report_table_snapshot(runner, in_ledger_parent: Path, snapshot) -> None
     result = runner.invoke(app, ["pilot", "report", str(in_ledger_parent)])
     assert result.exit_code == 1, result.output  # KPIs fail: exit 1
     assert result.stdout == snapshot
+    assert result.stderr.splitlines() == [  # every non-zero exit: one line on stderr
+        "aiops: error: pilot KPIs not met: Scope compliance FAIL, "
+        "Evidence-pack completeness FAIL, Weekly drift FAIL"
+    ]
 
 
 def test_report_json_snapshot(runner, in_ledger_parent: Path, snapshot) -> None:
