@@ -392,9 +392,13 @@ def review_cmd(
     session = start_review(pack)
     render_review_pack(session)
     if decision is None:
-        decision = _ask_decision()
-        if notes is None:
-            notes = typer.prompt("Notes", default="", show_default=False, err=True)
+        try:
+            decision = _ask_decision()
+            if notes is None:
+                notes = typer.prompt("Notes", default="", show_default=False, err=True)
+        except typer.Abort:  # end of input or Ctrl-C at a prompt
+            print(file=sys.stderr)  # end the prompt's line
+            _fail("aborted: nothing was recorded")
     recorded = finish_review(session, decision, notes or "", name)  # type: ignore[arg-type]
     render_review_recorded(recorded)
 

@@ -151,3 +151,14 @@ def test_pack_changed_during_review_is_refused(pack: Path) -> None:
     with pytest.raises(PackReadError, match="changed during the review"):
         finish_review(session, "APPROVE", "", "op")
     assert not (pack / "review.json").exists()
+
+
+def test_end_of_input_at_the_prompt_is_one_line_not_a_traceback(
+    runner, pack: Path, monkeypatch
+) -> None:
+    monkeypatch.setattr(cli, "_stdin_is_tty", lambda: True)
+    result = runner.invoke(app, ["review", str(pack), "--reviewer", "op-b"], input="")
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1] == "aiops: error: aborted: nothing was recorded"
+    assert not (pack / "review.json").exists()
