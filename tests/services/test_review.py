@@ -162,3 +162,11 @@ def test_end_of_input_at_the_prompt_is_one_line_not_a_traceback(
     assert "Traceback" not in result.stderr
     assert result.stderr.splitlines()[-1] == "aiops: error: aborted: nothing was recorded"
     assert not (pack / "review.json").exists()
+
+
+def test_pack_removed_during_review_is_refused(pack: Path) -> None:
+    session = start_review(pack)
+    (pack / "evidence_pack.json").unlink()
+    with pytest.raises(PackReadError, match="changed during the review"):
+        finish_review(session, "APPROVE", "", "op")
+    assert not (pack / "review.json").exists()
