@@ -1,7 +1,8 @@
 """The Typer app. Commands parse options, call one service and render its result.
 
-Start-up stays fast: only typer, click and the standard library are imported at module
-level; services, Pydantic, httpx and Rich load inside the command that needs them.
+Start-up stays fast: only typer, click, the standard library and ``aiops.errors`` (which
+imports nothing) are imported at module level; services, Pydantic, httpx and Rich load
+inside the command that needs them.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from aiops import __version__
+from aiops.errors import EXIT_BLOCKED as EXIT_USAGE
+from aiops.errors import EXIT_INTERNAL, AiopsError
 
 LAYERS = ("l0", "l1", "l2", "l3", "l4", "l5", "l6")
-EXIT_USAGE = 2
-EXIT_INTERNAL = 3
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -99,8 +100,6 @@ def errors_handled(command: F) -> F:
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from aiops.errors import AiopsError
-
         try:
             return command(*args, **kwargs)
         except typer.Exit:

@@ -112,11 +112,6 @@ def render_run(outcome: RunOutcome) -> None:
         err.print(f"[yellow]warning:[/yellow] {escape(warning)}")
 
 
-def print_error(message: str) -> None:
-    """One line on stderr; no markup interpretation of the message."""
-    stderr_console().print(f"aiops: error: {message}", markup=False, highlight=False)
-
-
 # --- Pilot: operator review, drift, KPI report ----------------------------------------
 
 _KPI_STYLE = {"PASS": "green", "FAIL": "red", "NO DATA": "yellow"}
@@ -124,8 +119,6 @@ _KPI_STYLE = {"PASS": "green", "FAIL": "red", "NO DATA": "yellow"}
 
 def render_review_pack(session: ReviewSession) -> None:
     """What the operator reads before deciding (stdout)."""
-    from rich.markup import escape
-
     out = stdout_console()
     view, index = session.view, session.view.index
     out.print(f"[bold]Review {escape(index.evidence_pack_id)}[/bold] — {escape(str(view.path))}")
@@ -172,8 +165,6 @@ def render_review_pack(session: ReviewSession) -> None:
 
 
 def _bullets(out: Console, title: str, lines: list[str]) -> None:
-    from rich.markup import escape
-
     out.print(f"[bold]{title}[/bold]")
     for line in lines or ["none"]:
         out.print(f"  - {escape(line)}")
@@ -232,8 +223,6 @@ def render_network_banner(plan: NetworkPlan) -> None:
 
 
 def render_drift(result: DriftResult) -> None:
-    from rich.markup import escape
-
     out = stdout_console()
     flag = "[red]FLAGGED[/red]" if result.flagged else "[green]within threshold[/green]"
     out.print(
@@ -263,8 +252,6 @@ def render_drift(result: DriftResult) -> None:
 
 
 def render_pilot_report(report: PilotReport) -> None:
-    from rich.markup import escape
-
     out = stdout_console()
     verdict = "[green]PASS[/green]" if report.all_pass else "[red]FAIL[/red]"
     out.print(
