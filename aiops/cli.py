@@ -455,16 +455,13 @@ def pilot_report_cmd(
     from datetime import date
 
     from aiops.services.pilot_report import ReportOptions, pilot_report
-    from aiops.settings import Settings
 
     try:
         since_day = date.fromisoformat(since) if since is not None else None
     except ValueError:
         _fail(f"--since must be a date YYYY-MM-DD, got {since!r}")
     report = pilot_report(
-        ReportOptions(
-            ledger=ledger or Settings().packs_dir, since=since_day, config_dir=_config_dir(ctx)
-        )
+        ReportOptions(ledger=ledger, since=since_day, config_dir=_config_dir(ctx))
     )
     if html is not None:
         from aiops.reporting.html import write_html
