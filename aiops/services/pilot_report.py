@@ -156,9 +156,14 @@ def _load(ledger: Path) -> list[_Pack]:
     packs: list[_Pack] = []
     for path in pack_dirs(ledger):
         try:
-            packs.append(_Pack(path, load_pack(path)))
+            view = load_pack(path)
+            date.fromisoformat(view.day)  # every figure is kept by day
         except PackReadError as exc:
             packs.append(_Pack(path, None, str(exc)))
+        except ValueError:
+            packs.append(_Pack(path, None, f"{path}: creation_timestamp is not a date"))
+        else:
+            packs.append(_Pack(path, view))
     return sorted(packs, key=lambda p: (p.view.index.sequence if p.view else 0, p.path.name))
 
 
