@@ -126,7 +126,7 @@ def render_review_pack(session: ReviewSession) -> None:
     table.add_column(style="bold")
     table.add_column()
     m = view.manifest
-    table.add_row("Run", f"{escape(index.run_id)} ({index.mode}, {index.creation_timestamp})")
+    table.add_row("Run", escape(f"{index.run_id} ({index.mode}, {index.creation_timestamp})"))
     table.add_row("Status", f"[{_STATUS_STYLE[index.status]}]{index.status}[/]")
     if m is not None:
         table.add_row("Models", escape(f"primary {m.primary_model_id}, critic {m.critic_model_id}"))
