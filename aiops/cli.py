@@ -1,7 +1,8 @@
 """The Typer app. Commands parse options, call one service and render its result.
 
-Start-up stays fast: only typer, click and the standard library are imported at module
-level; services, Pydantic, httpx and Rich load inside the command that needs them.
+Start-up stays fast: only typer, click, the standard library and ``aiops.errors`` (which
+imports nothing) are imported at module level; services, Pydantic, httpx and Rich load
+inside the command that needs them.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from aiops import __version__
+from aiops.errors import EXIT_BLOCKED as EXIT_USAGE
+from aiops.errors import EXIT_INTERNAL, AiopsError
 
 LAYERS = ("l0", "l1", "l2", "l3", "l4", "l5", "l6")
-EXIT_USAGE = 2
-EXIT_INTERNAL = 3
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -99,8 +100,6 @@ def errors_handled(command: F) -> F:
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from aiops.errors import AiopsError
-
         try:
             return command(*args, **kwargs)
         except typer.Exit:
@@ -392,9 +391,13 @@ def review_cmd(
     session = start_review(pack)
     render_review_pack(session)
     if decision is None:
-        decision = _ask_decision()
-        if notes is None:
-            notes = typer.prompt("Notes", default="", show_default=False, err=True)
+        try:
+            decision = _ask_decision()
+            if notes is None:
+                notes = typer.prompt("Notes", default="", show_default=False, err=True)
+        except typer.Abort:  # end of input or Ctrl-C at a prompt
+            print(file=sys.stderr)  # end the prompt's line
+            _fail("aborted: nothing was recorded")
     recorded = finish_review(session, decision, notes or "", name)  # type: ignore[arg-type]
     render_review_recorded(recorded)
 
@@ -425,7 +428,11 @@ def pilot_drift_cmd(
 
         render_drift(result)
     if result.flagged:
-        raise typer.Exit(1)
+        _fail(
+            f"drift {result.token_drift_pct:.2f} % is above the {result.threshold_pct:g} % "
+            f"threshold ({result.current_pack_id} vs baseline {result.baseline_pack_id})",
+            1,
+        )
 
 
 @pilot_app.command("report")
@@ -448,16 +455,13 @@ def pilot_report_cmd(
     from datetime import date
 
     from aiops.services.pilot_report import ReportOptions, pilot_report
-    from aiops.settings import Settings
 
     try:
         since_day = date.fromisoformat(since) if since is not None else None
     except ValueError:
         _fail(f"--since must be a date YYYY-MM-DD, got {since!r}")
     report = pilot_report(
-        ReportOptions(
-            ledger=ledger or Settings().packs_dir, since=since_day, config_dir=_config_dir(ctx)
-        )
+        ReportOptions(ledger=ledger, since=since_day, config_dir=_config_dir(ctx))
     )
     if html is not None:
         from aiops.reporting.html import write_html
@@ -474,7 +478,8 @@ def pilot_report_cmd(
     if html is not None:
         print(f"aiops: wrote {html}", file=sys.stderr)
     if not report.all_pass:
-        raise typer.Exit(1)
+        failing = ", ".join(f"{k.name} {k.status}" for k in report.kpis if k.status != "PASS")
+        _fail(f"pilot KPIs not met: {failing}", 1)
 
 
 # --- verify-pack, keys, schema: what an auditor runs ----------------------------------

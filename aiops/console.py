@@ -102,19 +102,14 @@ def render_run(outcome: RunOutcome) -> None:
                 f"{a.retry_delay_ms} ms" if a.retry_delay_ms else "",
             )
         out.print(attempts)
-    out.print(f"[bold]Artifacts[/bold] in {outcome.pack_path}")
+    out.print(f"[bold]Artifacts[/bold] in {escape(str(outcome.pack_path))}")
     for name in outcome.manifest.artifacts + ["evidence_pack.json"]:
         out.print(f"  - {name}")
     if d is not None and d.fixture_written is not None:
-        out.print(f"[bold]Fixture[/bold] written to {d.fixture_written}")
+        out.print(f"[bold]Fixture[/bold] written to {escape(str(d.fixture_written))}")
     err = stderr_console()
     for warning in outcome.warnings:
-        err.print(f"[yellow]warning:[/yellow] {warning}")
-
-
-def print_error(message: str) -> None:
-    """One line on stderr; no markup interpretation of the message."""
-    stderr_console().print(f"aiops: error: {message}", markup=False, highlight=False)
+        err.print(f"[yellow]warning:[/yellow] {escape(warning)}")
 
 
 # --- Pilot: operator review, drift, KPI report ----------------------------------------
@@ -124,8 +119,6 @@ _KPI_STYLE = {"PASS": "green", "FAIL": "red", "NO DATA": "yellow"}
 
 def render_review_pack(session: ReviewSession) -> None:
     """What the operator reads before deciding (stdout)."""
-    from rich.markup import escape
-
     out = stdout_console()
     view, index = session.view, session.view.index
     out.print(f"[bold]Review {escape(index.evidence_pack_id)}[/bold] — {escape(str(view.path))}")
@@ -133,7 +126,7 @@ def render_review_pack(session: ReviewSession) -> None:
     table.add_column(style="bold")
     table.add_column()
     m = view.manifest
-    table.add_row("Run", f"{escape(index.run_id)} ({index.mode}, {index.creation_timestamp})")
+    table.add_row("Run", escape(f"{index.run_id} ({index.mode}, {index.creation_timestamp})"))
     table.add_row("Status", f"[{_STATUS_STYLE[index.status]}]{index.status}[/]")
     if m is not None:
         table.add_row("Models", escape(f"primary {m.primary_model_id}, critic {m.critic_model_id}"))
@@ -172,8 +165,6 @@ def render_review_pack(session: ReviewSession) -> None:
 
 
 def _bullets(out: Console, title: str, lines: list[str]) -> None:
-    from rich.markup import escape
-
     out.print(f"[bold]{title}[/bold]")
     for line in lines or ["none"]:
         out.print(f"  - {escape(line)}")
@@ -232,8 +223,6 @@ def render_network_banner(plan: NetworkPlan) -> None:
 
 
 def render_drift(result: DriftResult) -> None:
-    from rich.markup import escape
-
     out = stdout_console()
     flag = "[red]FLAGGED[/red]" if result.flagged else "[green]within threshold[/green]"
     out.print(
@@ -263,8 +252,6 @@ def render_drift(result: DriftResult) -> None:
 
 
 def render_pilot_report(report: PilotReport) -> None:
-    from rich.markup import escape
-
     out = stdout_console()
     verdict = "[green]PASS[/green]" if report.all_pass else "[red]FAIL[/red]"
     out.print(

@@ -212,3 +212,12 @@ def test_notes_are_recorded(runner: CliRunner, tmp_path: Path) -> None:
     assert (
         "Testing L0 orchestration" in (tmp_path / "out/L0_dry_run/operator_output.md").read_text()
     )
+
+
+def test_markup_in_the_pack_path_is_printed_as_text(runner: CliRunner, tmp_path: Path) -> None:
+    """A path is not Rich markup: '[/x]' in --out must not crash the summary (exit 3)
+    after the pack was written."""
+    result = runner.invoke(app, ["l2", "dry-run", "--out", "out/[/x]"])
+    assert result.exit_code == 0, result.stderr
+    assert "Artifacts in out/[/x]" in result.stdout
+    assert (tmp_path / "out" / "[" / "x]" / "evidence_pack.json").is_file()

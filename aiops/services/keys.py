@@ -66,5 +66,8 @@ def _write_new(path: Path, data: bytes, mode: int) -> None:
         os.fchmod(fd, mode)  # exactly this mode, whatever the umask
         os.write(fd, data)
         os.fsync(fd)
+    except OSError as exc:
+        path.unlink(missing_ok=True)  # no half-written key that blocks the next try
+        raise SigningKeyError(f"cannot write {path}: {exc.strerror}") from None
     finally:
         os.close(fd)

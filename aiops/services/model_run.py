@@ -191,7 +191,7 @@ def run_model_layer(
         stack = network_stack(inner, policy, failure, deadline, guard)
     try:
         run = _Run(pre, prompt, inputs, stack, chain, proposer_prompt, warnings, seal)
-        return run.execute(mode, options.run.notes, recorder, options)
+        return run.execute(recorder, options)
     finally:
         if closing is not None:
             closing.close()
@@ -296,7 +296,7 @@ class _Run:
         if not self.stack.attempts:
             raise refused
 
-    def execute(self, mode: str, notes: str, recorder: Any, options: ModelRunOptions) -> RunOutcome:
+    def execute(self, recorder: Any, options: ModelRunOptions) -> RunOutcome:
         prompts = self.prompt.prompts
         scope = self.pre.scope
         answers = _Answers(proposer_request=self.proposer_request(self.pre.proposer_id))
@@ -365,7 +365,7 @@ class _Run:
             )
         if self.stack.guard is not None:
             self.warnings += [w for w in self.stack.guard.warnings if w not in self.warnings]
-        return self._write(mode, notes, status, answers, recorder, options)
+        return self._write(status, answers, recorder, options)
 
     def _fallback_used(self, exchange: Exchange, notices: list[str]) -> None:
         skipped = {_skipped(s.model_id, s.reason) for s in self.chain.skipped}
@@ -411,18 +411,13 @@ class _Run:
         return round(actual_cost(model, exchange.usage), 6)
 
     def _write(
-        self,
-        mode: str,
-        notes: str,
-        status: PackStatus,
-        answers: _Answers,
-        recorder: Any,
-        options: ModelRunOptions,
+        self, status: PackStatus, answers: _Answers, recorder: Any, options: ModelRunOptions
     ) -> RunOutcome:
         pre = self.pre
+        mode = options.run.mode
         proposer, critic, judgement = answers.proposer, answers.critic, answers.judgement
         critic_request, output_check = answers.critic_request, answers.output_check
-        manifest = base_manifest(pre, mode, notes)  # type: ignore[arg-type]
+        manifest = base_manifest(pre, mode, options.run.notes)
         timestamp = manifest.timestamp
         files: dict[str, bytes] = {}
         outputs: list[OutputEntry] = []
@@ -444,6 +439,7 @@ class _Run:
             artifact_path=PROPOSER_OUTPUT_FILE,
         )
         critic_run = None
+        critic_cost = self._cost(critic)
         if proposer is not None:
             outputs.append(
                 OutputEntry(
@@ -460,7 +456,7 @@ class _Run:
                 critic,
                 critic_request,
                 self.stack.attempts_of("critic"),
-                self._cost(critic),
+                critic_cost,
             )
             critic_doc.update(
                 decision=judgement.decision if judgement else None,
@@ -519,7 +515,7 @@ class _Run:
             for role in ("proposer", "critic")
             for attempt in self.stack.attempts_of(role)
         ]
-        cost = round(proposer_doc["cost_usd"] + (self._cost(critic)), 6)
+        cost = round(proposer_doc["cost_usd"] + critic_cost, 6)
         report = OperatorReport(
             manifest=manifest,
             status=status,

@@ -43,10 +43,6 @@ class NetworkPlan:
     fixture: Path | None
     budget: BudgetStatus | None = None  # spend so far and what the worst case leaves
 
-    @property
-    def budget_line(self) -> str | None:
-        return self.budget.summary() if self.budget is not None else None
-
 
 Confirm = Callable[[NetworkPlan], None]
 

@@ -31,6 +31,7 @@ from aiops.evidence.review import read_review
 from aiops.schemas.pilot import DayFigures, DriftResult, Kpi, ModelLatency, PilotReport
 from aiops.services.pilot_drift import DRIFT_THRESHOLD_PCT, BaselineComparer
 from aiops.services.pilot_usage import calls, is_fallback, percentile
+from aiops.settings import Settings
 
 REVIEW_LIMIT_MIN = 15.0
 VERIFIER = "verify-pack (files, schemas, consistency, review, hash chain)"
@@ -38,9 +39,9 @@ VERIFIER = "verify-pack (files, schemas, consistency, review, hash chain)"
 
 @dataclass(frozen=True)
 class ReportOptions:
-    ledger: Path
+    ledger: Path | None = None  # default: AIOPS_PACKS_DIR or ./evidence_packs
     since: date | None = None
-    config_dir: Path | None = None
+    config_dir: Path | None = None  # default: AIOPS_CONFIG_DIR, ./config, packaged
 
 
 @dataclass(frozen=True)
@@ -56,16 +57,18 @@ class _Pack:
         return self.view.index.evidence_pack_id if self.view else self.path.name
 
 
-def pilot_report(options: ReportOptions) -> PilotReport:
-    if not options.ledger.is_dir():
-        raise UsageError(f"ledger {options.ledger} is not a directory")
-    registry = load_config(options.config_dir).registry
-    ledger_packs = _load(options.ledger)
+def pilot_report(options: ReportOptions, settings: Settings | None = None) -> PilotReport:
+    settings = settings or Settings()
+    ledger = options.ledger or settings.packs_dir
+    if not ledger.is_dir():
+        raise UsageError(f"ledger {ledger} is not a directory")
+    registry = load_config(options.config_dir or settings.config_dir).registry
+    ledger_packs = _load(ledger)
     packs = [p for p in ledger_packs if _in_window(p, options.since)]
     if not packs:
         since = f" since {options.since.isoformat()}" if options.since else ""
-        raise PackReadError(f"no evidence packs in {options.ledger}{since}")
-    verified = _Verification(verify_ledger(options.ledger))
+        raise PackReadError(f"no evidence packs in {ledger}{since}")
+    verified = _Verification(verify_ledger(ledger))
     views = [p.view for p in packs if p.view is not None]
     days = _calendar(views)
     # The baseline is the pilot's day 1 even when --since starts the window later.
@@ -109,7 +112,7 @@ def pilot_report(options: ReportOptions) -> PilotReport:
     for view in views:
         counts[view.day] += 1
     return PilotReport(
-        ledger=str(options.ledger),
+        ledger=str(ledger),
         since=options.since.isoformat() if options.since else None,
         first_day=days[0] if days else None,
         last_day=days[-1] if days else None,
@@ -153,9 +156,14 @@ def _load(ledger: Path) -> list[_Pack]:
     packs: list[_Pack] = []
     for path in pack_dirs(ledger):
         try:
-            packs.append(_Pack(path, load_pack(path)))
+            view = load_pack(path)
+            date.fromisoformat(view.day)  # every figure is kept by day
         except PackReadError as exc:
             packs.append(_Pack(path, None, str(exc)))
+        except ValueError:
+            packs.append(_Pack(path, None, f"{path}: creation_timestamp is not a date"))
+        else:
+            packs.append(_Pack(path, view))
     return sorted(packs, key=lambda p: (p.view.index.sequence if p.view else 0, p.path.name))
 
 

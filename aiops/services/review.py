@@ -96,7 +96,10 @@ def finish_review(
     elapsed = max(0.0, session.clock.monotonic() - session.started_monotonic)
     ended_at = session.started_at + timedelta(seconds=round(elapsed))
     pack_dir = session.view.path
-    current = sha256_hex((pack_dir / EVIDENCE_PACK_FILE).read_bytes())
+    try:
+        current: str | None = sha256_hex((pack_dir / EVIDENCE_PACK_FILE).read_bytes())
+    except OSError:
+        current = None  # removed or unreadable: not the pack that was shown
     if current != session.view.index_sha256:
         raise PackReadError(f"{pack_dir / EVIDENCE_PACK_FILE} changed during the review")
     review = Review(

@@ -39,7 +39,7 @@ def decide_status(
         return "BLOCKED"
     if judgement.decision == "REJECT":
         return "REJECTED"
-    return "COMPLETED"
+    return "COMPLETED" if judgement.approved else "BLOCKED"  # never approved by default
 
 
 def actions_for(status: PackStatus, judgement: CriticJudgement | None) -> list[str]:

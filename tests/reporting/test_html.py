@@ -108,7 +108,7 @@ def test_report_command_writes_the_html_file(runner, report: PilotReport, tmp_pa
     target = tmp_path / "pilot.html"
     result = runner.invoke(app, ["pilot", "report", report.ledger, "--json", "--html", str(target)])
     assert result.exit_code == 1  # KPIs fail
-    assert result.stderr.strip() == f"aiops: wrote {target}"
+    assert result.stderr.splitlines()[0] == f"aiops: wrote {target}"
     assert target.read_text(encoding="utf-8") == render_html(report)
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 

@@ -90,6 +90,11 @@ def test_drift_command_flags_and_reports_structure(runner, ledger: dict[int, Pat
     result = runner.invoke(app, ["pilot", "drift", str(ledger[1]), str(ledger[15])])
     assert result.exit_code == 1, result.output
     assert "16.00 %" in result.stdout and "FLAGGED" in result.stdout
+    current, baseline = (load_pack(ledger[d]).index.evidence_pack_id for d in (15, 1))
+    assert result.stderr.splitlines() == [  # every non-zero exit: one line on stderr
+        f"aiops: error: drift 16.00 % is above the 10 % threshold ({current} vs "
+        f"baseline {baseline})"
+    ]
     assert "late-cycle, rates-driven, moderately risk-on -> late-cycle, defensive" in (
         " ".join(result.stdout.split())
     )

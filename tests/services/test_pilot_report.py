@@ -228,6 +228,10 @@ def test_report_table_snapshot(runner, in_ledger_parent: Path, snapshot) -> None
     result = runner.invoke(app, ["pilot", "report", str(in_ledger_parent)])
     assert result.exit_code == 1, result.output  # KPIs fail: exit 1
     assert result.stdout == snapshot
+    assert result.stderr.splitlines() == [  # every non-zero exit: one line on stderr
+        "aiops: error: pilot KPIs not met: Scope compliance FAIL, "
+        "Evidence-pack completeness FAIL, Weekly drift FAIL"
+    ]
 
 
 def test_report_json_snapshot(runner, in_ledger_parent: Path, snapshot) -> None:
@@ -262,3 +266,20 @@ def test_report_usage_errors_exit_2(runner, tmp_path: Path) -> None:
     result = runner.invoke(app, ["pilot", "report", str(tmp_path)])
     assert result.exit_code == 2
     assert result.stderr.startswith("aiops: error: no evidence packs in")
+
+
+def test_a_pack_dated_nonsense_fails_the_kpis_instead_of_crashing(runner) -> None:
+    for _ in range(2):
+        assert runner.invoke(app, ["l2", "replay"]).exit_code == 0
+    first = sorted(Path("evidence_packs").iterdir())[0]
+    index = first / "evidence_pack.json"
+    data = json.loads(index.read_bytes())
+    data["creation_timestamp"] = "[/x]"
+    index.write_bytes(canonical_json(data))
+    result = runner.invoke(app, ["pilot", "report", "--json"])
+    assert result.exit_code == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    report = json.loads(result.stdout)
+    kpis = {k["key"]: k for k in report["kpis"]}
+    assert kpis["sod"]["failing_packs"] == [first.name]  # unreadable: never compliant
+    assert report["first_day"] == report["last_day"] == "2026-01-10"

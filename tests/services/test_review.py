@@ -151,3 +151,34 @@ def test_pack_changed_during_review_is_refused(pack: Path) -> None:
     with pytest.raises(PackReadError, match="changed during the review"):
         finish_review(session, "APPROVE", "", "op")
     assert not (pack / "review.json").exists()
+
+
+def test_end_of_input_at_the_prompt_is_one_line_not_a_traceback(
+    runner, pack: Path, monkeypatch
+) -> None:
+    monkeypatch.setattr(cli, "_stdin_is_tty", lambda: True)
+    result = runner.invoke(app, ["review", str(pack), "--reviewer", "op-b"], input="")
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1] == "aiops: error: aborted: nothing was recorded"
+    assert not (pack / "review.json").exists()
+
+
+def test_pack_removed_during_review_is_refused(pack: Path) -> None:
+    session = start_review(pack)
+    (pack / "evidence_pack.json").unlink()
+    with pytest.raises(PackReadError, match="changed during the review"):
+        finish_review(session, "APPROVE", "", "op")
+    assert not (pack / "review.json").exists()
+
+
+def test_markup_in_a_tampered_index_is_shown_as_text(runner, pack: Path) -> None:
+    index = pack / "evidence_pack.json"
+    data = json.loads(index.read_bytes())
+    data["creation_timestamp"] = "[/x]"
+    index.write_bytes(json.dumps(data).encode("utf-8"))
+    result = runner.invoke(app, ["review", str(pack), "--reject", "--reviewer", "a"])
+    assert result.exit_code == 0, result.stderr
+    assert "[/x]" in result.stdout
+    warnings = " ".join(result.stderr.split())  # verify-pack's warning names it too
+    assert "evidence_pack.json creation_timestamp '[/x]'" in warnings

@@ -1,0 +1,29 @@
+"""keys generate on a failing disk: one line, exit 2, and no half-written key left."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from aiops.cli import app
+from aiops.services import keys
+
+
+def test_a_failed_write_leaves_no_key_file(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def disk_full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(keys.os, "fsync", disk_full)
+    result = runner.invoke(app, ["keys", "generate", "--out-dir", "k"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines() == [
+        f"aiops: error: cannot write {Path('k') / keys.PRIVATE_KEY_FILE}: "
+        f"{os.strerror(errno.ENOSPC)}"
+    ]
+    assert list((tmp_path / "k").iterdir()) == []  # a retry is not refused as "exists"
