@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from typing import Any
 
 from aiops.canonical import prefixed_sha256, prompt_hash
 from aiops.governance.critic import CriticJudgement
+from aiops.governance.model_json import loads_model_json
 from aiops.governance.outputs import OutputCheck
 from aiops.providers.base import Attempt, Exchange, ModelRequest, ProviderCallError
 from aiops.providers.wire import wire_for
@@ -72,7 +72,7 @@ def model_output_document(
         parsed: Any = None
         if exchange.outcome == "completed":
             try:
-                parsed = json.loads(text)
+                parsed = loads_model_json(text)
             except ValueError:
                 parsed = None
         return {

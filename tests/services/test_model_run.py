@@ -554,3 +554,21 @@ def test_each_scope_violation_blocks_end_to_end(
     assert rule in result.stderr and "BLOCKED" in result.stdout
     scope = read(only_pack(), "capability_scope_check.json")
     assert {v["rule"] for v in scope["violations"]} == {rule}
+
+
+def test_a_proposer_answer_with_nan_blocks_and_still_writes_the_pack(
+    runner: CliRunner, loopback: LoopbackServer, network_env: FakeKeys
+) -> None:
+    """``NaN`` is not JSON: the answer is a parse violation, and the pack (whose JSON
+    never holds NaN) is still written in full."""
+    text = sample.proposer_text(sample.proposer_outputs()).replace("0.55", "NaN", 1)
+    assert "NaN" in text
+    loopback.script(RESPONSES_PATH, proposer_reply(text=text))
+    loopback.script(CHAT_PATH, critic_handler())
+    result = runner.invoke(app, LIVE)
+    assert result.exit_code == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    pack = only_pack()
+    assert read(pack, "evidence_pack.json")["status"] == "BLOCKED"
+    proposer = read(pack, "proposer_output.json")
+    assert proposer["parsed"] is None and proposer["output_text"] == text
