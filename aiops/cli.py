@@ -87,6 +87,25 @@ class AiopsGroup(TyperGroup):
             _fail(f"unknown mode {name!r}: choose dry-run, replay, record or live")
         return super().resolve_command(ctx, args)
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """The parser's own refusals (an unknown option, a missing or bad value) are one
+        line and their exit code too, like every other refusal."""
+        standalone = kwargs.pop("standalone_mode", True)
+        kwargs["standalone_mode"] = False
+        if standalone is False:
+            return super().main(*args, **kwargs)
+        try:
+            result = super().main(*args, **kwargs)
+        except typer.Abort:
+            print("aiops: error: aborted", file=sys.stderr)
+            sys.exit(EXIT_USAGE)
+        except typer.TyperException as exc:  # the parser's usage errors
+            ctx = getattr(exc, "ctx", None)
+            where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+            print(f"aiops: error: {exc.format_message()}{where}", file=sys.stderr)
+            sys.exit(getattr(exc, "exit_code", EXIT_USAGE))
+        sys.exit(result if isinstance(result, int) else 0)
+
 
 def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     # One line, no Rich: the error path must work even when rendering fails.

@@ -221,3 +221,21 @@ def test_markup_in_the_pack_path_is_printed_as_text(runner: CliRunner, tmp_path:
     assert result.exit_code == 0, result.stderr
     assert "Artifacts in out/[/x]" in result.stdout
     assert (tmp_path / "out" / "[" / "x]" / "evidence_pack.json").is_file()
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["l2", "dry-run", "--bogus"], "No such option: --bogus"),
+        (["l2", "dry-run", "--out"], "Option '--out' requires an argument"),
+        (["pilot", "drift"], "Missing argument 'baseline'"),
+    ],
+)
+def test_parser_refusals_are_one_line_and_exit_2(
+    runner: CliRunner, args: list[str], fragment: str
+) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("aiops: error: ") and result.stderr.count("\n") == 1
+    assert fragment in result.stderr
+    assert result.stdout == ""
