@@ -143,9 +143,7 @@ def chain_findings(packs: list[PackReport]) -> list[Finding]:
     for sequence, group in sorted(by_sequence.items()):
         if len(group) > 1:
             findings += _duplicates(sequence, group)
-    highest = max(by_sequence)
-    missing = [s for s in range(1, highest + 1) if s not in by_sequence]
-    for first, last in _ranges(missing):
+    for first, last in _gaps(sorted(by_sequence)):
         span = f"sequence {first}" if first == last else f"sequences {first}-{last}"
         findings.append(
             Finding("chain", "error", f"{span} missing from the ledger: deleted or never written")
@@ -234,14 +232,16 @@ def _time(value: str) -> datetime | None:
     return moment if moment.tzinfo is not None else None
 
 
-def _ranges(numbers: list[int]) -> list[tuple[int, int]]:
-    ranges: list[tuple[int, int]] = []
-    for number in numbers:
-        if ranges and ranges[-1][1] == number - 1:
-            ranges[-1] = (ranges[-1][0], number)
-        else:
-            ranges.append((number, number))
-    return ranges
+def _gaps(sequences: list[int]) -> list[tuple[int, int]]:
+    """The missing ranges before and between the sorted ``sequences`` (from 1). Found
+    from neighbours, never by counting: a pack may claim any sequence number."""
+    gaps: list[tuple[int, int]] = []
+    expected = 1
+    for sequence in sequences:
+        if sequence > expected:
+            gaps.append((expected, sequence - 1))
+        expected = sequence + 1
+    return gaps
 
 
 # --- checkpoints -----------------------------------------------------------------------

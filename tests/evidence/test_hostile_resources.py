@@ -126,3 +126,23 @@ def test_a_device_node_in_a_files_place_is_never_opened(pack: Path) -> None:
     code, report, _ = _verify(pack)
     assert code == 1
     assert statuses(report)["operator_output.md"] == "NOT_REGULAR"
+
+
+def test_a_huge_sequence_number_does_not_hang_the_ledger_check(tmp_path: Path) -> None:
+    """A pack claiming sequence 10**18 leaves a gap of that size before it: the gap is
+    reported as one range, never counted out number by number."""
+    from tests.evidence.builders import ledger
+
+    first = ledger(tmp_path / "ledger", 2)[1]
+    huge = 10**18
+
+    def claim(doc: dict[str, Any]) -> None:
+        doc["sequence"] = huge
+        doc["evidence_pack_id"] = doc["evidence_pack_id"].rsplit("-", 1)[0] + f"-{huge}"
+
+    rewrite_json(first / "evidence_pack.json", claim)
+    code, report, elapsed = _verify(tmp_path / "ledger")
+    assert code == 1
+    chain = [f["message"] for f in report["findings"] if f["check"] == "chain"]
+    assert any(f"sequences 2-{huge - 1} missing" in m for m in chain), chain
+    assert elapsed < TIMEOUT / 2
