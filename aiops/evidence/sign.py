@@ -124,12 +124,17 @@ def statement_for(index_bytes: bytes) -> dict[str, Any]:
         "_type": STATEMENT_TYPE,
         "subject": subjects,
         "predicateType": PREDICATE_TYPE,
-        "predicate": {
-            "evidence_pack_id": index["evidence_pack_id"],
-            "evidence_pack_sha256": index_sha256,
-            "sequence": index["sequence"],
-            "previous_pack_sha256": index["previous_pack_sha256"],
-        },
+        "predicate": _predicate(index, index_sha256),
+    }
+
+
+def _predicate(index: dict[str, Any], index_sha256: str) -> dict[str, Any]:
+    """What the statement says about the pack beyond its digests: exactly this."""
+    return {
+        "evidence_pack_id": index["evidence_pack_id"],
+        "evidence_pack_sha256": index_sha256,
+        "sequence": index["sequence"],
+        "previous_pack_sha256": index["previous_pack_sha256"],
     }
 
 
@@ -173,7 +178,8 @@ def check_envelope(
 ) -> EnvelopeCheck:
     """Check a strictly parsed envelope against the pack (and the key, when given).
 
-    ``listed`` maps each artifact name in the index to its recorded sha256.
+    ``index_bytes`` is the pack's shape-checked ``evidence_pack.json``; ``listed`` maps
+    each artifact name in the index to its recorded sha256.
     """
     problems: list[str] = []
     if not isinstance(envelope, dict) or set(envelope) != {"payloadType", "payload", "signatures"}:
@@ -275,4 +281,11 @@ def _statement_problems(payload: bytes, index_bytes: bytes, listed: dict[str, st
     predicate = statement.get("predicate")
     if not isinstance(predicate, dict) or predicate.get("evidence_pack_sha256") != index_sha256:
         problems.append("statement predicate does not name this evidence_pack.json")
+    elif canonical_json(predicate) != canonical_json(
+        _predicate(loads_strict(index_bytes), index_sha256)
+    ):  # compared as JSON: true is not 1, 1.0 is not 1
+        problems.append(
+            "statement predicate differs from evidence_pack.json (id, sequence or "
+            "previous pack), or says more"
+        )
     return problems
