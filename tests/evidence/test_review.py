@@ -166,3 +166,15 @@ def test_review_times_must_be_ordered(packs: tuple[Path, Path]) -> None:
         review_for(packs[0], review_ended_at="2026-01-10T12:59:59+00:00")
     with pytest.raises(ValueError, match="String should match pattern"):
         review_for(packs[0], review_started_at="2026-01-10 13:00")
+
+
+def test_a_review_not_in_canonical_form_is_not_verified(packs: tuple[Path, Path]) -> None:
+    """No digest covers review.json, so like the index and the envelope it must be
+    byte-for-byte as aiops writes it."""
+    doc = review_for(packs[0]).model_dump(mode="json")
+    (packs[0] / "review.json").write_bytes(json.dumps(doc, indent=4).encode() + b"\n")
+    report = verify_pack(packs[0])
+    assert not report.verified
+    assert [f.message for f in report.errors] == [
+        "review.json is not in canonical form (sorted keys, 2-space indent, final newline)"
+    ]
