@@ -2,12 +2,12 @@
 
 The index must be a valid ``EvidencePack`` (otherwise it is not a pack). The other
 files are read as recorded; a missing or malformed one is ``None`` and the reason is
-kept in ``problems`` so a report can say why a figure is missing.
+kept in ``problems`` so a report can say why a figure is missing. JSON is parsed as
+strictly as verify-pack parses it (``aiops.evidence.strict.loads_strict``).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from aiops.evidence.pack import (
     SCOPE_CHECK_FILE,
     SOD_CHECK_FILE,
 )
+from aiops.evidence.strict import StrictJSONError, loads_strict
 from aiops.schemas.checks import ScopeCheck, SoDCheck
 from aiops.schemas.manifest import RunManifest
 from aiops.schemas.pack import EVIDENCE_PACK_FILE, EvidencePack
@@ -56,8 +57,8 @@ def load_pack(path: Path) -> PackView:
         raise PackReadError(f"{path} is not an evidence pack (no {EVIDENCE_PACK_FILE})")
     raw = index_path.read_bytes()
     try:
-        index = EvidencePack.model_validate(json.loads(raw))
-    except (ValueError, UnicodeDecodeError) as exc:
+        index = EvidencePack.model_validate(loads_strict(raw))
+    except ValueError as exc:  # StrictJSONError or ValidationError
         detail = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
         raise PackReadError(f"{index_path} is not a valid evidence pack index: {detail}") from None
     problems: list[str] = []
@@ -90,9 +91,11 @@ def load_pack(path: Path) -> PackView:
 
 def _read_json(path: Path, problems: list[str]) -> Any:
     try:
-        return json.loads(path.read_bytes())
+        return loads_strict(path.read_bytes())
     except FileNotFoundError:
         problems.append(f"{path.name}: missing")
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
+    except StrictJSONError as exc:
+        problems.append(f"{path.name}: {exc}")
+    except OSError as exc:
         problems.append(f"{path.name}: unreadable ({exc.__class__.__name__})")
     return None

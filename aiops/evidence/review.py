@@ -27,18 +27,17 @@ if TYPE_CHECKING:
 def read_review(pack_dir: Path) -> Review | None:
     """The pack's review, or ``None`` when there is none. Raises ``ValueError`` (with a
     one-line reason) when the file exists but is not a valid review."""
-    import json
-
     from pydantic import ValidationError
 
+    from aiops.evidence.strict import loads_strict
     from aiops.schemas.review import Review
 
     path = pack_dir / REVIEW_FILE
     if not path.is_file():
         return None
     try:
-        return Review.model_validate(json.loads(path.read_bytes()))
-    except (ValueError, UnicodeDecodeError) as exc:
+        return Review.model_validate(loads_strict(path.read_bytes()))
+    except ValueError as exc:  # StrictJSONError or ValidationError
         reason = _first_error(exc) if isinstance(exc, ValidationError) else str(exc)
         raise ValueError(f"{REVIEW_FILE} is not a valid review: {reason}") from None
 

@@ -178,3 +178,16 @@ def test_a_review_not_in_canonical_form_is_not_verified(packs: tuple[Path, Path]
     assert [f.message for f in report.errors] == [
         "review.json is not in canonical form (sorted keys, 2-space indent, final newline)"
     ]
+
+
+def test_a_review_with_a_duplicate_key_is_refused_by_every_reader(
+    packs: tuple[Path, Path],
+) -> None:
+    """verify-pack refuses it; the reader behind ``aiops review`` and the pilot report
+    must not quietly take the last value instead."""
+    text = pack_json(review_for(packs[0]).model_dump(mode="json")).decode()
+    text = text.replace('"decision": "APPROVE"', '"decision": "REJECT",\n  "decision": "APPROVE"')
+    (packs[0] / "review.json").write_text(text)
+    assert {f.check for f in verify_pack(packs[0]).errors} == {"strict-json"}
+    with pytest.raises(ValueError, match="duplicate key 'decision'"):
+        read_review(packs[0])
