@@ -243,6 +243,9 @@ def _statement_problems(payload: bytes, index_bytes: bytes, listed: dict[str, st
     if not isinstance(statement, dict):
         return ["statement is not a JSON object"]
     problems = []
+    unknown = sorted(set(statement) - {"_type", "subject", "predicateType", "predicate"})
+    if unknown:
+        problems.append(f"statement holds keys aiops never writes: {', '.join(unknown)}")
     if statement.get("_type") != STATEMENT_TYPE:
         problems.append(f"statement _type is not {STATEMENT_TYPE}")
     if statement.get("predicateType") != PREDICATE_TYPE:
@@ -261,6 +264,9 @@ def _statement_problems(payload: bytes, index_bytes: bytes, listed: dict[str, st
             continue
         if name in found:
             problems.append(f"statement names subject {name!r} twice")
+            continue
+        if set(subject) != {"name", "digest"}:
+            problems.append(f"statement subject {name!r} holds more than a name and a digest")
             continue
         if (
             not isinstance(digest, dict)

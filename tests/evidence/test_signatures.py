@@ -193,6 +193,25 @@ def test_a_signed_predicate_that_misstates_the_pack_is_not_verified(
     assert any("predicate" in m for m in messages(report, "signature"))
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda st: st.update(claims={"approved_by": "risk"}),
+        lambda st: st["subject"][0].update(annotations={"approved": True}),
+    ],
+    ids=["statement-key", "subject-key"],
+)
+def test_a_signed_statement_saying_more_than_aiops_writes_is_not_verified(
+    signed: Path, keys: KeyPair, verify_json: Verify, change: Any
+) -> None:
+    statement = _statement(signed)
+    change(statement)
+    _resign(signed, keys, statement)
+    code, report = verify_json(signed, "--key", str(keys.public_path))
+    assert code == 1
+    assert report["packs"][0]["signature"]["status"] == "INVALID"
+
+
 def test_duplicate_subject_names_are_not_verified(
     signed: Path, keys: KeyPair, verify_json: Verify
 ) -> None:
