@@ -12,7 +12,6 @@ truncated tail or a rewritten head, which the chain alone cannot.
 from __future__ import annotations
 
 import os
-import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,6 +26,7 @@ from aiops.evidence.strict import (
     MAX_LEDGER_ENTRIES,
     StrictJSONError,
     display_name,
+    is_sha256_hex,
     loads_strict,
 )
 from aiops.evidence.verify import verify_pack_fd
@@ -35,7 +35,6 @@ STAGING_PREFIX = ".tmp-"
 CHECKPOINT_VERSION = 1
 MAX_CHECKPOINT_BYTES = 64 * 1024
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
 @dataclass(frozen=True)
@@ -278,8 +277,7 @@ def read_checkpoint(path: Path) -> Checkpoint:
         or isinstance(size, bool)
         or size < 1
         or not isinstance(head_id, str)
-        or not isinstance(head_sha, str)
-        or not _HEX64.match(head_sha)
+        or not is_sha256_hex(head_sha)
     ):
         raise CheckpointError(f"checkpoint {path} has an invalid value")
     return Checkpoint(size, head_id, head_sha)

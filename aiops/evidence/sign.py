@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +37,6 @@ PAYLOAD_TYPE = "application/vnd.in-toto+json"
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "urn:aiops:predicate:evidence-pack:v1"
 MAX_SIGNATURES = 16
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 Sealer = Callable[[bytes], dict[str, bytes]]
 
@@ -234,7 +231,7 @@ def _verify_any(trusted: TrustedKey, payload: bytes, signatures: list[Any]) -> s
 
 
 def _statement_problems(payload: bytes, index_bytes: bytes, listed: dict[str, str]) -> list[str]:
-    from aiops.evidence.strict import StrictJSONError, loads_strict
+    from aiops.evidence.strict import StrictJSONError, is_sha256_hex, loads_strict
 
     try:
         statement = loads_strict(payload)
@@ -250,7 +247,7 @@ def _statement_problems(payload: bytes, index_bytes: bytes, listed: dict[str, st
         problems.append(f"statement _type is not {STATEMENT_TYPE}")
     if statement.get("predicateType") != PREDICATE_TYPE:
         problems.append(f"statement predicateType is not {PREDICATE_TYPE}")
-    index_sha256 = hashlib.sha256(index_bytes).hexdigest()
+    index_sha256 = sha256_hex(index_bytes)
     expected = {EVIDENCE_PACK_FILE: index_sha256, **listed}
     subjects = statement.get("subject")
     found: dict[str, str] = {}
@@ -271,8 +268,7 @@ def _statement_problems(payload: bytes, index_bytes: bytes, listed: dict[str, st
         if (
             not isinstance(digest, dict)
             or set(digest) != {"sha256"}
-            or not isinstance(digest["sha256"], str)
-            or not _HEX64.match(digest["sha256"])
+            or not is_sha256_hex(digest["sha256"])
         ):
             problems.append(f"statement subject {name!r} has no plain sha256 digest")
             continue

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import stat
 import unicodedata
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ _OPEN_FLAGS = (
     | getattr(os, "O_NOCTTY", 0)
 )
 _BOM = b"\xef\xbb\xbf"
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 class StrictJSONError(ValueError):
@@ -75,6 +77,12 @@ def loads_strict(data: bytes) -> Any:
         raise StrictJSONError("nested too deeply") from None
     except ValueError as exc:  # JSONDecodeError, or an integer too long to convert
         raise StrictJSONError(str(exc).splitlines()[0]) from None
+
+
+def is_sha256_hex(value: object) -> bool:
+    """Whether ``value`` is a SHA-256 digest as aiops records it: 64 lower-case hex
+    digits and nothing else (not even a final newline)."""
+    return isinstance(value, str) and _HEX64.fullmatch(value) is not None
 
 
 def name_key(name: str) -> str:

@@ -16,7 +16,6 @@ however the names or links in it are crafted. The steps:
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,13 +44,13 @@ from aiops.evidence.strict import (
     StrictJSONError,
     bad_name,
     display_name,
+    is_sha256_hex,
     loads_strict,
     name_key,
     read_member,
 )
 from aiops.schemas.catalog import schema_for_file
 
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0)
 OPERATOR_HEAD_BYTES = 4096
 _KNOWN_KEYS = {name_key(name): name for name in KNOWN_FILES}
@@ -261,7 +260,7 @@ def _raw_listed(artifacts: list[Any], report: PackReport) -> list[_Listed]:
         sha = None
         if isinstance(digest, dict) and set(digest) == {"sha256"}:
             value = digest["sha256"]
-            sha = value if isinstance(value, str) and _HEX64.match(value) else None
+            sha = value if is_sha256_hex(value) else None
         key = name_key(name)
         name_problem = _listed_name_problem(name, seen.get(key))
         seen.setdefault(key, name)
