@@ -18,6 +18,7 @@ from aiops.canonical import sha256_hex
 from aiops.errors import PackReadError
 from aiops.evidence.pack import (
     CRITIC_OUTPUT_FILE,
+    EVIDENCE_PACK_FILE,
     PROPOSER_OUTPUT_FILE,
     RUN_MANIFEST_FILE,
     SCOPE_CHECK_FILE,
@@ -26,7 +27,7 @@ from aiops.evidence.pack import (
 from aiops.evidence.strict import StrictJSONError, loads_strict
 from aiops.schemas.checks import ScopeCheck, SoDCheck
 from aiops.schemas.manifest import RunManifest
-from aiops.schemas.pack import EVIDENCE_PACK_FILE, EvidencePack
+from aiops.schemas.pack import EvidencePack
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,12 +32,12 @@ if TYPE_CHECKING:
         Ed25519PublicKey,
     )
 
+    from aiops.evidence.writer import Sealer as Sealer  # the writer's hook type
+
 PAYLOAD_TYPE = "application/vnd.in-toto+json"
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "urn:aiops:predicate:evidence-pack:v1"
 MAX_SIGNATURES = 16
-
-Sealer = Callable[[bytes], dict[str, bytes]]
 
 
 def pae(payload_type: str, payload: bytes) -> bytes:

@@ -17,7 +17,8 @@ from pathlib import Path
 from aiops.canonical import sha256_hex
 from aiops.errors import EvidenceWriteError, OutputExistsError
 from aiops.evidence.ledger import ChainLink, chain_head, locked
-from aiops.schemas.pack import EVIDENCE_PACK_FILE, Artifact, Digest
+from aiops.evidence.names import EVIDENCE_PACK_FILE
+from aiops.schemas.pack import Artifact, Digest
 
 # Builds evidence_pack.json's bytes once the chain link and artifact digests are known.
 IndexBuilder = Callable[[ChainLink, list[Artifact]], bytes]

@@ -14,7 +14,6 @@ from aiops.schemas.registry import LayerId
 PackStatus = Literal["COMPLETED", "REJECTED", "BLOCKED", "FAILED"]
 Sha256Hex = str
 
-EVIDENCE_PACK_FILE = "evidence_pack.json"
 EVIDENCE_PACK_VERSION = "2.0"
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from aiops.canonical import pack_json, prefixed_sha256
 from aiops.evidence.pack import Destination, PackContent, write_evidence
 from aiops.evidence.report import OperatorReport
-from aiops.evidence.sign import Sealer
+from aiops.evidence.writer import Sealer
 from aiops.governance.scope import build_scope_check
 from aiops.governance.sod import check_sod
 from aiops.schemas.checks import Violation
