@@ -74,7 +74,9 @@ def write_pack(
         contents[EVIDENCE_PACK_FILE] = index
         if seal is not None:
             contents.update(seal(index))
-        staging = ledger / f".tmp-{target.name}-{os.getpid()}-{secrets.token_hex(4)}"
+        # Named for the pack it becomes (cut short: the target's name may be at the
+        # file system's limit already), unique to this process and attempt.
+        staging = ledger / f".tmp-{target.name[:64]}-{os.getpid()}-{secrets.token_hex(4)}"
         try:
             _stage(staging, contents)
             if target.is_dir():

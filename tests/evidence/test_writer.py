@@ -81,6 +81,17 @@ def test_empty_target_directory_is_used(tmp_path: Path) -> None:
     assert sorted(p.name for p in target.iterdir()) == ["a.json", "evidence_pack.json"]
 
 
+def test_a_target_name_at_the_file_system_limit_is_written(tmp_path: Path) -> None:
+    """The hidden staging directory is named after the target; a target name that is
+    itself allowed must not make the staging name too long."""
+    limit = os.pathconf(tmp_path, "PC_NAME_MAX")
+    target = tmp_path / ("p" * limit)
+    written = write_pack(ledger=tmp_path, files={"a.json": b"x"}, build_index=_index, name=target)
+    assert written.path == target
+    assert sorted(p.name for p in target.iterdir()) == ["a.json", "evidence_pack.json"]
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]  # no staging left
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")
 def test_unwritable_ledger_is_a_clear_error(tmp_path: Path) -> None:
     ledger = tmp_path / "ro"
