@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiops.canonical import pack_json
 from aiops.errors import EvidenceWriteError, OutputExistsError
+from aiops.evidence.durable import fsync_dir, write_all
 from aiops.evidence.names import EVIDENCE_PACK_FILE, REVIEW_FILE
 
 if TYPE_CHECKING:
@@ -84,16 +85,12 @@ def write_review(pack_dir: Path, review: Review) -> Path:
     try:
         fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
-            os.write(fd, data)
+            write_all(fd, data)
             os.fsync(fd)
         finally:
             os.close(fd)
         os.link(staging, target)
-        dir_fd = os.open(pack_dir, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        fsync_dir(pack_dir)
     except FileExistsError:
         raise OutputExistsError(f"{target} exists; a review is never overwritten") from None
     except OSError as exc:

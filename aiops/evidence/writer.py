@@ -16,6 +16,7 @@ from pathlib import Path
 
 from aiops.canonical import sha256_hex
 from aiops.errors import EvidenceWriteError, OutputExistsError
+from aiops.evidence.durable import fsync_dir, write_all
 from aiops.evidence.ledger import ChainLink, chain_head, locked
 from aiops.evidence.names import EVIDENCE_PACK_FILE
 from aiops.schemas.pack import Artifact, Digest
@@ -82,7 +83,7 @@ def write_pack(
             if target.is_dir():
                 target.rmdir()  # an empty directory: replaced, never merged into
             os.rename(staging, target)
-            _fsync_dir(ledger)
+            fsync_dir(ledger)
         except OSError as exc:
             shutil.rmtree(staging, ignore_errors=True)
             raise EvidenceWriteError(f"cannot write pack {target}: {exc.strerror}") from None
@@ -97,19 +98,8 @@ def _stage(staging: Path, contents: dict[str, bytes]) -> None:
     for file_name, data in contents.items():
         fd = os.open(staging / file_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
-            view = memoryview(data)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
+            write_all(fd, data)
             os.fsync(fd)
         finally:
             os.close(fd)
-    _fsync_dir(staging)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_dir(staging)
