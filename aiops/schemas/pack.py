@@ -12,7 +12,6 @@ from aiops.schemas.manifest import Mode
 from aiops.schemas.registry import LayerId
 
 PackStatus = Literal["COMPLETED", "REJECTED", "BLOCKED", "FAILED"]
-Sha256Hex = str
 
 EVIDENCE_PACK_VERSION = "2.0"
 
