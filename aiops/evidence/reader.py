@@ -24,7 +24,13 @@ from aiops.evidence.pack import (
     SCOPE_CHECK_FILE,
     SOD_CHECK_FILE,
 )
-from aiops.evidence.strict import StrictJSONError, loads_strict
+from aiops.evidence.strict import (
+    MAX_INDEX_BYTES,
+    MAX_JSON_BYTES,
+    StrictJSONError,
+    loads_strict,
+    read_file_in,
+)
 from aiops.schemas.checks import ScopeCheck, SoDCheck
 from aiops.schemas.manifest import RunManifest
 from aiops.schemas.pack import EvidencePack
@@ -54,9 +60,12 @@ class PackView:
 
 def load_pack(path: Path) -> PackView:
     index_path = path / EVIDENCE_PACK_FILE
-    if not path.is_dir() or not index_path.is_file():
+    read = read_file_in(path, EVIDENCE_PACK_FILE, max_bytes=MAX_INDEX_BYTES)
+    if read.status == "MISSING":
         raise PackReadError(f"{path} is not an evidence pack (no {EVIDENCE_PACK_FILE})")
-    raw = index_path.read_bytes()
+    if read.status is not None or read.data is None:
+        raise PackReadError(f"{index_path} cannot be read: {read.detail}")
+    raw = read.data
     try:
         index = EvidencePack.model_validate(loads_strict(raw))
     except ValueError as exc:  # StrictJSONError or ValidationError
@@ -68,7 +77,7 @@ def load_pack(path: Path) -> PackView:
     def model_file(name: str, schema: Any) -> Any:
         if name not in listed:
             return None
-        data = _read_json(path / name, problems)
+        data = _read_json(path, name, problems)
         if data is None or schema is None:
             return data if isinstance(data, dict) else None
         try:
@@ -90,13 +99,13 @@ def load_pack(path: Path) -> PackView:
     )
 
 
-def _read_json(path: Path, problems: list[str]) -> Any:
+def _read_json(path: Path, name: str, problems: list[str]) -> Any:
+    read = read_file_in(path, name, max_bytes=MAX_JSON_BYTES)
+    if read.status is not None or read.data is None:
+        problems.append(f"{name}: {'missing' if read.status == 'MISSING' else read.detail}")
+        return None
     try:
-        return loads_strict(path.read_bytes())
-    except FileNotFoundError:
-        problems.append(f"{path.name}: missing")
+        return loads_strict(read.data)
     except StrictJSONError as exc:
-        problems.append(f"{path.name}: {exc}")
-    except OSError as exc:
-        problems.append(f"{path.name}: unreadable ({exc.__class__.__name__})")
+        problems.append(f"{name}: {exc}")
     return None

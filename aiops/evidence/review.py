@@ -30,14 +30,16 @@ def read_review(pack_dir: Path) -> Review | None:
     one-line reason) when the file exists but is not a valid review."""
     from pydantic import ValidationError
 
-    from aiops.evidence.strict import loads_strict
+    from aiops.evidence.strict import MAX_SIDECAR_BYTES, loads_strict, read_file_in
     from aiops.schemas.review import Review
 
-    path = pack_dir / REVIEW_FILE
-    if not path.is_file():
+    read = read_file_in(pack_dir, REVIEW_FILE, max_bytes=MAX_SIDECAR_BYTES)
+    if read.status == "MISSING":
         return None
+    if read.status is not None or read.data is None:
+        raise ValueError(f"{REVIEW_FILE} is not a valid review: {read.detail}")
     try:
-        return Review.model_validate(loads_strict(path.read_bytes()))
+        return Review.model_validate(loads_strict(read.data))
     except ValueError as exc:  # StrictJSONError or ValidationError
         reason = _first_error(exc) if isinstance(exc, ValidationError) else str(exc)
         raise ValueError(f"{REVIEW_FILE} is not a valid review: {reason}") from None

@@ -17,6 +17,7 @@ import re
 import stat
 import unicodedata
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 FileStatus = Literal["OK", "MISMATCH", "MISSING", "EXTRA", "NOT_REGULAR", "TOO_LARGE", "BAD_NAME"]
@@ -37,6 +38,7 @@ _OPEN_FLAGS = (
     | getattr(os, "O_CLOEXEC", 0)
     | getattr(os, "O_NOCTTY", 0)
 )
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0)
 _BOM = b"\xef\xbb\xbf"
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
@@ -197,6 +199,21 @@ def read_member(
     if total != before.st_size or _fingerprint(after) != _fingerprint(before):
         return ReadResult("MISMATCH", "changed while being hashed", size=total)
     return ReadResult(None, size=total, sha256=digest, data=data, head=head)
+
+
+def read_file_in(directory: Path, name: str, *, max_bytes: int) -> ReadResult:
+    """``read_member`` (kept whole) for one file of ``directory``, for readers outside
+    verify-pack: the same refusal of links, special files and oversized files."""
+    try:
+        dir_fd = os.open(directory, _DIR_FLAGS)
+    except FileNotFoundError:
+        return ReadResult("MISSING", "not present")
+    except OSError as exc:
+        return ReadResult("MISSING", f"cannot be opened: {exc.strerror}")
+    try:
+        return read_member(dir_fd, name, max_bytes=max_bytes, keep=True)
+    finally:
+        os.close(dir_fd)
 
 
 def _size_problem(size: int, max_bytes: int, expected: int | None) -> ReadResult | None:

@@ -36,3 +36,29 @@ def test_an_output_with_a_duplicate_key_is_a_problem_not_a_value(pack: Path) -> 
     view = load_pack(pack)
     assert view.critic is None
     assert view.problems == ["critic_output.json: duplicate key 'decision'"]
+
+
+def test_a_linked_file_is_never_followed_out_of_the_pack(pack: Path, tmp_path: Path) -> None:
+    """A pack file that is a symbolic link (here to a well-formed copy outside the
+    pack) is refused as verify-pack refuses it, not read through."""
+    outside = tmp_path / "outside.json"
+    outside.write_bytes((pack / "critic_output.json").read_bytes())
+    (pack / "critic_output.json").unlink()
+    (pack / "critic_output.json").symlink_to(outside)
+    view = load_pack(pack)
+    assert view.critic is None
+    assert view.problems == ["critic_output.json: is a symbolic link"]
+
+
+def test_a_linked_index_is_not_a_pack(pack: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside.json"
+    outside.write_bytes((pack / "evidence_pack.json").read_bytes())
+    (pack / "evidence_pack.json").unlink()
+    (pack / "evidence_pack.json").symlink_to(outside)
+    with pytest.raises(PackReadError, match="is a symbolic link"):
+        load_pack(pack)
+
+
+def test_a_missing_pack_is_not_a_pack(tmp_path: Path) -> None:
+    with pytest.raises(PackReadError, match="is not an evidence pack"):
+        load_pack(tmp_path / "nowhere")

@@ -191,3 +191,12 @@ def test_a_review_with_a_duplicate_key_is_refused_by_every_reader(
     assert {f.check for f in verify_pack(packs[0]).errors} == {"strict-json"}
     with pytest.raises(ValueError, match="duplicate key 'decision'"):
         read_review(packs[0])
+
+
+def test_a_linked_review_is_never_followed(packs: tuple[Path, Path], tmp_path: Path) -> None:
+    outside = tmp_path / "outside-review.json"
+    outside.write_bytes(pack_json(review_for(packs[0]).model_dump(mode="json")))
+    (packs[0] / "review.json").symlink_to(outside)
+    assert not verify_pack(packs[0]).verified
+    with pytest.raises(ValueError, match="review.json is not a valid review: is a symbolic link"):
+        read_review(packs[0])
