@@ -105,6 +105,7 @@ def model_pack(
     critic: dict[str, Any] | None = None,
     transcript: bool = True,
     seal: Sealer | None = None,
+    report_status: str | None = None,
 ) -> Path:
     """A replay-mode pack with proposer, critic and transcript files at ``path``."""
     pre = preflight(RunOptions(layer="l2", mode="replay", out=path))
@@ -173,7 +174,9 @@ def model_pack(
             status=status,  # type: ignore[arg-type]
             sod=sod,
             scope=scope,
-            report=OperatorReport(manifest=manifest, status=status, sod=sod, scope=scope),
+            report=OperatorReport(
+                manifest=manifest, status=report_status or status, sod=sod, scope=scope
+            ),
             proposer=runs["proposer"],
             critic=runs["critic"],
             model_files=files,

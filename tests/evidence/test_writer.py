@@ -127,3 +127,14 @@ def test_concurrent_writers_get_distinct_contiguous_sequences(tmp_path: Path) ->
     for sequence in range(2, 7):
         assert by_sequence[sequence]["previous_pack_id"] == f"EVP-T-{sequence - 1:03d}"
     assert not [p for p in ledger.iterdir() if p.name.startswith(".")]
+
+
+def test_the_operator_output_states_the_status_the_index_records(tmp_path: Path) -> None:
+    """The pack's status, SoD and scope results are given once (``PackContent``); a
+    report built with another status cannot make operator_output.md disagree."""
+    from aiops.evidence.verify import verify_pack
+    from tests.evidence.builders import model_pack
+
+    pack = model_pack(tmp_path / "packs" / "p", report_status="REJECTED")
+    assert "**Status:** COMPLETED" in (pack / "operator_output.md").read_text()
+    assert verify_pack(pack).verified
