@@ -12,6 +12,7 @@ truncated tail or a rewritten head, which the chain alone cannot.
 from __future__ import annotations
 
 import os
+import secrets
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +21,7 @@ from typing import Any
 
 from aiops.canonical import pack_json
 from aiops.errors import CheckpointError
+from aiops.evidence.durable import fsync_dir, write_all
 from aiops.evidence.findings import ChainEntry, Finding, PackReport, VerifyReport
 from aiops.evidence.sign import TrustedKey
 from aiops.evidence.strict import (
@@ -316,11 +318,18 @@ def checkpoint_findings(report: VerifyReport, kept: Checkpoint) -> list[Finding]
 
 
 def write_checkpoint(path: Path, checkpoint: Checkpoint) -> None:
-    """Write atomically (temporary file, then rename); the auditor keeps it elsewhere."""
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    """Write atomically and durably (temporary file, fsync, rename, fsync of the
+    directory), replacing the previous checkpoint; the auditor keeps it elsewhere."""
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
     try:
-        temporary.write_bytes(pack_json(checkpoint.to_json()))
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            write_all(fd, pack_json(checkpoint.to_json()))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(temporary, path)
+        fsync_dir(path.parent)
     except OSError as exc:
         temporary.unlink(missing_ok=True)
         raise CheckpointError(f"cannot write checkpoint {path}: {exc.strerror}") from None
