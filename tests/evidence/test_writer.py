@@ -138,3 +138,24 @@ def test_the_operator_output_states_the_status_the_index_records(tmp_path: Path)
     pack = model_pack(tmp_path / "packs" / "p", report_status="REJECTED")
     assert "**Status:** COMPLETED" in (pack / "operator_output.md").read_text()
     assert verify_pack(pack).verified
+
+
+def test_the_chain_head_is_read_as_the_verifier_reads_it(tmp_path: Path) -> None:
+    """An index the verifier refuses (a link out of the pack, a sequence that is not an
+    integer) is never chained from: the writer reads indexes with the same strict,
+    bounded, link-refusing reader."""
+    ledger = tmp_path / "ledger"
+    first = _write(ledger)
+    elsewhere = tmp_path / "elsewhere.json"
+    elsewhere.write_bytes(pack_json({"evidence_pack_id": "EVP-X-041", "sequence": 41}))
+    linked = ledger / "L2_LINKED"
+    linked.mkdir()
+    (linked / "evidence_pack.json").symlink_to(elsewhere)
+    boolean = ledger / "L2_BOOLEAN"
+    boolean.mkdir()
+    (boolean / "evidence_pack.json").write_bytes(
+        pack_json({"evidence_pack_id": "EVP-X-true", "sequence": True})
+    )
+    head = chain_head(ledger)
+    assert head.sequence == 2
+    assert head.previous_pack_sha256 == sha256_hex((first / "evidence_pack.json").read_bytes())
