@@ -25,6 +25,7 @@ from aiops.evidence.durable import fsync_dir, write_all
 from aiops.evidence.findings import ChainEntry, Finding, PackReport, VerifyReport
 from aiops.evidence.sign import TrustedKey
 from aiops.evidence.strict import (
+    DIR_FLAGS,
     MAX_LEDGER_ENTRIES,
     StrictJSONError,
     display_name,
@@ -36,7 +37,7 @@ from aiops.evidence.verify import verify_pack_fd
 STAGING_PREFIX = ".tmp-"
 CHECKPOINT_VERSION = 1
 MAX_CHECKPOINT_BYTES = 64 * 1024
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+_CHILD_FLAGS = DIR_FLAGS | os.O_NOFOLLOW  # a pack inside the ledger: never a link
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ class Checkpoint:
 def verify_ledger(path: Path, trusted: TrustedKey | None = None) -> VerifyReport:
     """Verify every pack directory in ``path`` and the chain through them."""
     report = VerifyReport(kind="ledger", path=str(path))
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))
+    fd = os.open(path, DIR_FLAGS)
     try:
         for name, kind in _ledger_entries(fd, report):
             shown = display_name(name)
@@ -121,7 +122,7 @@ def _verify_child(
 ) -> PackReport:
     display = str(ledger / display_name(name))
     try:
-        fd = os.open(name, _DIR_FLAGS, dir_fd=ledger_fd)
+        fd = os.open(name, _CHILD_FLAGS, dir_fd=ledger_fd)
     except OSError as exc:
         report = PackReport(path=display, dir_name=name)
         report.error("layout", f"cannot open the pack directory: {exc.strerror}")

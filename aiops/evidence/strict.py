@@ -38,7 +38,8 @@ _OPEN_FLAGS = (
     | getattr(os, "O_CLOEXEC", 0)
     | getattr(os, "O_NOCTTY", 0)
 )
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0)
+# Opening a directory given by the user (a pack, a ledger): a link to it is followed.
+DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0)
 _BOM = b"\xef\xbb\xbf"
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
@@ -205,7 +206,7 @@ def read_file_in(directory: Path, name: str, *, max_bytes: int) -> ReadResult:
     """``read_member`` (kept whole) for one file of ``directory``, for readers outside
     verify-pack: the same refusal of links, special files and oversized files."""
     try:
-        dir_fd = os.open(directory, _DIR_FLAGS)
+        dir_fd = os.open(directory, DIR_FLAGS)
     except FileNotFoundError:
         return ReadResult("MISSING", "not present")
     except OSError as exc:

@@ -35,6 +35,7 @@ from aiops.evidence.review import check_review
 from aiops.evidence.shape import shape_errors
 from aiops.evidence.sign import TrustedKey, check_envelope
 from aiops.evidence.strict import (
+    DIR_FLAGS,
     MAX_FILE_BYTES,
     MAX_INDEX_BYTES,
     MAX_JSON_BYTES,
@@ -51,7 +52,6 @@ from aiops.evidence.strict import (
 )
 from aiops.schemas.catalog import schema_for_file
 
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0)
 OPERATOR_HEAD_BYTES = 4096
 _KNOWN_KEYS = {name_key(name): name for name in KNOWN_FILES}
 
@@ -67,7 +67,7 @@ class _Listed:
 
 def verify_pack(path: os.PathLike[str] | str, trusted: TrustedKey | None = None) -> PackReport:
     """Verify the pack directory at ``path`` (the caller checked it is a directory)."""
-    fd = os.open(path, _DIR_FLAGS)
+    fd = os.open(path, DIR_FLAGS)
     try:
         return verify_pack_fd(fd, str(path), os.path.basename(os.path.abspath(path)), trusted)
     finally:
