@@ -1,8 +1,9 @@
 """Strict, bounded reading of a pack's files.
 
 Nothing here trusts the pack: JSON must be plain UTF-8 without a byte-order mark,
-duplicate keys (compared after decoding, so ``"\\u0061"`` equals ``"a"``) or NaN and
-Infinity; names must be plain file names; files are opened relative to the pack
+duplicate keys (compared after decoding, so ``"\\u0061"`` equals ``"a"``), NaN and
+Infinity, or a lone surrogate escape (``"\\ud800"``: not text, and aiops never writes
+one); names must be plain file names; files are opened relative to the pack
 directory's descriptor, never following a link and never blocking, checked to be
 regular, compared with their recorded size before a byte is hashed, hashed in a stream,
 and re-checked afterwards so a change while hashing is reported.
@@ -42,6 +43,8 @@ _OPEN_FLAGS = (
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0)
 _BOM = b"\xef\xbb\xbf"
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+# A \u escape of a UTF-16 surrogate; only then can a parsed string hold a lone one.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 class StrictJSONError(ValueError):
@@ -73,13 +76,34 @@ def loads_strict(data: bytes) -> Any:
     except UnicodeDecodeError as exc:
         raise StrictJSONError(f"invalid UTF-8 at byte {exc.start}") from None
     try:
-        return _DECODER.decode(text)
+        value = _DECODER.decode(text)
     except StrictJSONError:
         raise
     except RecursionError:
         raise StrictJSONError("nested too deeply") from None
     except ValueError as exc:  # JSONDecodeError, or an integer too long to convert
         raise StrictJSONError(str(exc).splitlines()[0]) from None
+    if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(value):
+        raise StrictJSONError("a string holds a lone surrogate escape: not Unicode text")
+    return value
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """Whether any string (or key) in ``value`` cannot be encoded as UTF-8."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+    return False
 
 
 def is_sha256_hex(value: object) -> bool:
