@@ -12,7 +12,7 @@ truncated tail or a rewritten head, which the chain alone cannot.
 from __future__ import annotations
 
 import os
-import re
+import secrets
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,12 +21,15 @@ from typing import Any
 
 from aiops.canonical import pack_json
 from aiops.errors import CheckpointError
+from aiops.evidence.durable import fsync_dir, write_all
 from aiops.evidence.findings import ChainEntry, Finding, PackReport, VerifyReport
 from aiops.evidence.sign import TrustedKey
 from aiops.evidence.strict import (
+    DIR_FLAGS,
     MAX_LEDGER_ENTRIES,
     StrictJSONError,
     display_name,
+    is_sha256_hex,
     loads_strict,
 )
 from aiops.evidence.verify import verify_pack_fd
@@ -34,8 +37,7 @@ from aiops.evidence.verify import verify_pack_fd
 STAGING_PREFIX = ".tmp-"
 CHECKPOINT_VERSION = 1
 MAX_CHECKPOINT_BYTES = 64 * 1024
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_CHILD_FLAGS = DIR_FLAGS | os.O_NOFOLLOW  # a pack inside the ledger: never a link
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,7 @@ class Checkpoint:
 def verify_ledger(path: Path, trusted: TrustedKey | None = None) -> VerifyReport:
     """Verify every pack directory in ``path`` and the chain through them."""
     report = VerifyReport(kind="ledger", path=str(path))
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))
+    fd = os.open(path, DIR_FLAGS)
     try:
         for name, kind in _ledger_entries(fd, report):
             shown = display_name(name)
@@ -120,7 +122,7 @@ def _verify_child(
 ) -> PackReport:
     display = str(ledger / display_name(name))
     try:
-        fd = os.open(name, _DIR_FLAGS, dir_fd=ledger_fd)
+        fd = os.open(name, _CHILD_FLAGS, dir_fd=ledger_fd)
     except OSError as exc:
         report = PackReport(path=display, dir_name=name)
         report.error("layout", f"cannot open the pack directory: {exc.strerror}")
@@ -143,9 +145,7 @@ def chain_findings(packs: list[PackReport]) -> list[Finding]:
     for sequence, group in sorted(by_sequence.items()):
         if len(group) > 1:
             findings += _duplicates(sequence, group)
-    highest = max(by_sequence)
-    missing = [s for s in range(1, highest + 1) if s not in by_sequence]
-    for first, last in _ranges(missing):
+    for first, last in _gaps(sorted(by_sequence)):
         span = f"sequence {first}" if first == last else f"sequences {first}-{last}"
         findings.append(
             Finding("chain", "error", f"{span} missing from the ledger: deleted or never written")
@@ -234,14 +234,16 @@ def _time(value: str) -> datetime | None:
     return moment if moment.tzinfo is not None else None
 
 
-def _ranges(numbers: list[int]) -> list[tuple[int, int]]:
-    ranges: list[tuple[int, int]] = []
-    for number in numbers:
-        if ranges and ranges[-1][1] == number - 1:
-            ranges[-1] = (ranges[-1][0], number)
-        else:
-            ranges.append((number, number))
-    return ranges
+def _gaps(sequences: list[int]) -> list[tuple[int, int]]:
+    """The missing ranges before and between the sorted ``sequences`` (from 1). Found
+    from neighbours, never by counting: a pack may claim any sequence number."""
+    gaps: list[tuple[int, int]] = []
+    expected = 1
+    for sequence in sequences:
+        if sequence > expected:
+            gaps.append((expected, sequence - 1))
+        expected = sequence + 1
+    return gaps
 
 
 # --- checkpoints -----------------------------------------------------------------------
@@ -278,8 +280,7 @@ def read_checkpoint(path: Path) -> Checkpoint:
         or isinstance(size, bool)
         or size < 1
         or not isinstance(head_id, str)
-        or not isinstance(head_sha, str)
-        or not _HEX64.match(head_sha)
+        or not is_sha256_hex(head_sha)
     ):
         raise CheckpointError(f"checkpoint {path} has an invalid value")
     return Checkpoint(size, head_id, head_sha)
@@ -318,11 +319,18 @@ def checkpoint_findings(report: VerifyReport, kept: Checkpoint) -> list[Finding]
 
 
 def write_checkpoint(path: Path, checkpoint: Checkpoint) -> None:
-    """Write atomically (temporary file, then rename); the auditor keeps it elsewhere."""
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    """Write atomically and durably (temporary file, fsync, rename, fsync of the
+    directory), replacing the previous checkpoint; the auditor keeps it elsewhere."""
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
     try:
-        temporary.write_bytes(pack_json(checkpoint.to_json()))
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            write_all(fd, pack_json(checkpoint.to_json()))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(temporary, path)
+        fsync_dir(path.parent)
     except OSError as exc:
         temporary.unlink(missing_ok=True)
         raise CheckpointError(f"cannot write checkpoint {path}: {exc.strerror}") from None

@@ -27,8 +27,8 @@ APPROVALS = frozenset({"APPROVE", "APPROVE_WITH_CHANGES"})
 DECISIONS = APPROVALS | {"REJECT"}
 REQUIRED_FILES = (RUN_MANIFEST_FILE, OPERATOR_OUTPUT_FILE, SOD_CHECK_FILE, SCOPE_CHECK_FILE)
 OUTPUT_FILES = {"proposer": PROPOSER_OUTPUT_FILE, "critic": CRITIC_OUTPUT_FILE}
-_HASH = re.compile(r"^sha256:[0-9a-f]{64}$")
-_DEFAULT_DIR = re.compile(r"^L[0-6]_[A-Z0-9_]+_\d{4}-\d{2}-\d{2}_\d{3,}$")
+_HASH = re.compile(r"sha256:[0-9a-f]{64}")  # fullmatch: nothing before or after
+_DEFAULT_DIR = re.compile(r"L[0-6]_[A-Z0-9_]+_\d{4}-\d{2}-\d{2}_\d{3,}")
 # Fields of proposer_output.json / critic_output.json the checks rely on, by type.
 _OUTPUT_FIELDS: dict[str, type] = {
     "role": str,
@@ -87,7 +87,7 @@ def _layout(index: dict[str, Any], listed: set[str], dir_name: str | None) -> li
             f"evidence_pack_id {index['evidence_pack_id']!r} does not match its layer, "
             f"date and sequence (expected {expected_id!r})"
         )
-    if dir_name is not None and _DEFAULT_DIR.match(dir_name):
+    if dir_name is not None and _DEFAULT_DIR.fullmatch(dir_name):
         expected_dir = pack_dir_name(index["layer_id"], index["layer_name"], day, index["sequence"])
         if dir_name != expected_dir:
             problems.append(
@@ -202,7 +202,7 @@ def _output_shape(name: str, doc: Any) -> list[str]:
         if not isinstance(doc.get(key), kind)
     ]
     for key in ("prompt_hash", "output_hash"):
-        if isinstance(doc.get(key), str) and not _HASH.match(doc[key]):
+        if isinstance(doc.get(key), str) and not _HASH.fullmatch(doc[key]):
             problems.append(f"{name} {key} is not sha256:<64 hex>")
     cost = doc.get("cost_usd", 0.0)  # absent in packs written before costs were recorded
     if isinstance(cost, bool) or not isinstance(cost, int | float) or not cost >= 0:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from aiops.canonical import canonical_json
+from aiops.evidence.durable import write_all
 
 
 class LockedLines:
@@ -42,10 +43,8 @@ class LockedLines:
         return records
 
     def append(self, record: Mapping[str, Any]) -> None:
-        data = canonical_json(dict(record)) + b"\n"
-        written = os.write(self._fd, data)
-        while written < len(data):  # a short write is still ours alone: we hold the lock
-            written += os.write(self._fd, data[written:])
+        # A short write is completed before the lock is released: the line stays whole.
+        write_all(self._fd, canonical_json(dict(record)) + b"\n")
 
 
 @contextmanager

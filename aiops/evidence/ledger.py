@@ -7,7 +7,6 @@ its ``sequence`` and the SHA-256 of the previous pack's ``evidence_pack.json``.
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import re
 from collections.abc import Iterator
@@ -15,8 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from aiops.canonical import sha256_hex
 from aiops.evidence.names import EVIDENCE_PACK_FILE
+from aiops.evidence.strict import MAX_INDEX_BYTES, StrictJSONError, loads_strict, read_file_in
 
 
 @dataclass(frozen=True)
@@ -46,15 +45,17 @@ def chain_head(ledger: Path) -> ChainLink:
     """The link a new pack takes: one past the highest sequence in the ledger."""
     best: tuple[int, str, str] | None = None
     for directory in pack_dirs(ledger):
-        raw = (directory / EVIDENCE_PACK_FILE).read_bytes()
+        read = read_file_in(directory, EVIDENCE_PACK_FILE, max_bytes=MAX_INDEX_BYTES)
         try:
-            index = json.loads(raw)
-            sequence = int(index["sequence"])
-            pack_id = str(index["evidence_pack_id"])
-        except (ValueError, KeyError, TypeError):
+            index = loads_strict(read.data) if read.status is None and read.data else None
+        except StrictJSONError:
+            index = None
+        sequence = index.get("sequence") if isinstance(index, dict) else None
+        pack_id = index.get("evidence_pack_id") if isinstance(index, dict) else None
+        if type(sequence) is not int or not isinstance(pack_id, str) or read.sha256 is None:
             continue  # not ours to chain from; verify-pack reports it
         if best is None or sequence > best[0]:
-            best = (sequence, pack_id, sha256_hex(raw))
+            best = (sequence, pack_id, read.sha256)
     if best is None:
         return ChainLink(1, None, None)
     return ChainLink(best[0] + 1, best[1], best[2])

@@ -79,7 +79,16 @@ def write_evidence(
     manifest = content.manifest.model_copy(
         update={"artifacts": names, "operator_output_path": OPERATOR_OUTPUT_FILE}
     )
-    report = OperatorReport(**{**content.report.__dict__, "manifest": manifest})
+    # The report states what the index records: one source for each of these.
+    report = OperatorReport(
+        **{
+            **content.report.__dict__,
+            "manifest": manifest,
+            "status": content.status,
+            "sod": content.sod,
+            "scope": content.scope,
+        }
+    )
     files = {
         RUN_MANIFEST_FILE: pack_json(manifest.model_dump(mode="json")),
         OPERATOR_OUTPUT_FILE: render_operator_output(report).encode("utf-8"),

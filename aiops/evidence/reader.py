@@ -2,12 +2,12 @@
 
 The index must be a valid ``EvidencePack`` (otherwise it is not a pack). The other
 files are read as recorded; a missing or malformed one is ``None`` and the reason is
-kept in ``problems`` so a report can say why a figure is missing.
+kept in ``problems`` so a report can say why a figure is missing. JSON is parsed as
+strictly as verify-pack parses it (``aiops.evidence.strict.loads_strict``).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,14 +18,22 @@ from aiops.canonical import sha256_hex
 from aiops.errors import PackReadError
 from aiops.evidence.pack import (
     CRITIC_OUTPUT_FILE,
+    EVIDENCE_PACK_FILE,
     PROPOSER_OUTPUT_FILE,
     RUN_MANIFEST_FILE,
     SCOPE_CHECK_FILE,
     SOD_CHECK_FILE,
 )
+from aiops.evidence.strict import (
+    MAX_INDEX_BYTES,
+    MAX_JSON_BYTES,
+    StrictJSONError,
+    loads_strict,
+    read_file_in,
+)
 from aiops.schemas.checks import ScopeCheck, SoDCheck
 from aiops.schemas.manifest import RunManifest
-from aiops.schemas.pack import EVIDENCE_PACK_FILE, EvidencePack
+from aiops.schemas.pack import EvidencePack
 
 
 @dataclass(frozen=True)
@@ -52,12 +60,15 @@ class PackView:
 
 def load_pack(path: Path) -> PackView:
     index_path = path / EVIDENCE_PACK_FILE
-    if not path.is_dir() or not index_path.is_file():
+    read = read_file_in(path, EVIDENCE_PACK_FILE, max_bytes=MAX_INDEX_BYTES)
+    if read.status == "MISSING":
         raise PackReadError(f"{path} is not an evidence pack (no {EVIDENCE_PACK_FILE})")
-    raw = index_path.read_bytes()
+    if read.status is not None or read.data is None:
+        raise PackReadError(f"{index_path} cannot be read: {read.detail}")
+    raw = read.data
     try:
-        index = EvidencePack.model_validate(json.loads(raw))
-    except (ValueError, UnicodeDecodeError) as exc:
+        index = EvidencePack.model_validate(loads_strict(raw))
+    except ValueError as exc:  # StrictJSONError or ValidationError
         detail = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
         raise PackReadError(f"{index_path} is not a valid evidence pack index: {detail}") from None
     problems: list[str] = []
@@ -66,7 +77,7 @@ def load_pack(path: Path) -> PackView:
     def model_file(name: str, schema: Any) -> Any:
         if name not in listed:
             return None
-        data = _read_json(path / name, problems)
+        data = _read_json(path, name, problems)
         if data is None or schema is None:
             return data if isinstance(data, dict) else None
         try:
@@ -88,11 +99,13 @@ def load_pack(path: Path) -> PackView:
     )
 
 
-def _read_json(path: Path, problems: list[str]) -> Any:
+def _read_json(path: Path, name: str, problems: list[str]) -> Any:
+    read = read_file_in(path, name, max_bytes=MAX_JSON_BYTES)
+    if read.status is not None or read.data is None:
+        problems.append(f"{name}: {'missing' if read.status == 'MISSING' else read.detail}")
+        return None
     try:
-        return json.loads(path.read_bytes())
-    except FileNotFoundError:
-        problems.append(f"{path.name}: missing")
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        problems.append(f"{path.name}: unreadable ({exc.__class__.__name__})")
+        return loads_strict(read.data)
+    except StrictJSONError as exc:
+        problems.append(f"{name}: {exc}")
     return None

@@ -150,6 +150,10 @@ def _one_line(text: Any, limit: int = 300) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
+def _items(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _outlook_sections(outputs: list[dict[str, Any]]) -> list[ReportSection]:
     by_type: dict[str, list[dict[str, Any]]] = {}
     for item in outputs:
@@ -166,21 +170,22 @@ def _outlook_sections(outputs: list[dict[str, Any]]) -> list[ReportSection]:
             ReportSection(
                 "Scenarios",
                 [
-                    f"- **{s.get('id')} {_one_line(s.get('name', ''), 80)}** "
-                    f"(p={s.get('probability')}, {_one_line(s.get('horizon', ''), 40)}): "
+                    f"- **{_one_line(s.get('id'), 40)} {_one_line(s.get('name', ''), 80)}** "
+                    f"(p={_one_line(s.get('probability'), 20)}, "
+                    f"{_one_line(s.get('horizon', ''), 40)}): "
                     f"{_one_line(s.get('description', ''), 240)}"
                     for s in scenarios
                 ],
             )
         )
     regime = [
-        f"- {_one_line(r.get('regime', ''), 120)} (confidence {r.get('confidence')})"
+        f"- {_one_line(r.get('regime', ''), 120)} (confidence {_one_line(r.get('confidence'), 20)})"
         for r in by_type.get("RegimeClassification", [])
     ]
     if regime:
         sections.append(ReportSection("Regime", regime))
     triggers = [
-        f"- **{t.get('id')}:** {_one_line(t.get('condition', ''), 200)}"
+        f"- **{_one_line(t.get('id'), 40)}:** {_one_line(t.get('condition', ''), 200)}"
         for block in by_type.get("NoTradeTriggers", [])
         for t in block.get("triggers") or []
         if isinstance(t, dict)
@@ -188,7 +193,7 @@ def _outlook_sections(outputs: list[dict[str, Any]]) -> list[ReportSection]:
     if triggers:
         sections.append(ReportSection("No-Trade Triggers", triggers))
     risks = [
-        f"- **{r.get('severity')}:** {_one_line(r.get('name', ''), 80)} — "
+        f"- **{_one_line(r.get('severity'), 20)}:** {_one_line(r.get('name', ''), 80)} — "
         f"{_one_line(r.get('description', ''), 200)}"
         for block in by_type.get("RiskContext", [])
         for r in block.get("risks") or []
@@ -197,8 +202,9 @@ def _outlook_sections(outputs: list[dict[str, Any]]) -> list[ReportSection]:
     if risks:
         sections.append(ReportSection("Risk Context", risks))
     uncertainty = [
-        f"- **Level:** {u.get('level')} (confidence {u.get('confidence')}); sources: "
-        + "; ".join(_one_line(s, 100) for s in u.get("sources") or [])
+        f"- **Level:** {_one_line(u.get('level'), 20)} "
+        f"(confidence {_one_line(u.get('confidence'), 20)}); sources: "
+        + "; ".join(_one_line(s, 100) for s in _items(u.get("sources")))
         for u in by_type.get("UncertaintyAssessment", [])
     ]
     if uncertainty:

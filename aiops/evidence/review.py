@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiops.canonical import pack_json
 from aiops.errors import EvidenceWriteError, OutputExistsError
+from aiops.evidence.durable import fsync_dir, write_all
 from aiops.evidence.names import EVIDENCE_PACK_FILE, REVIEW_FILE
 
 if TYPE_CHECKING:
@@ -27,18 +28,19 @@ if TYPE_CHECKING:
 def read_review(pack_dir: Path) -> Review | None:
     """The pack's review, or ``None`` when there is none. Raises ``ValueError`` (with a
     one-line reason) when the file exists but is not a valid review."""
-    import json
-
     from pydantic import ValidationError
 
+    from aiops.evidence.strict import MAX_SIDECAR_BYTES, loads_strict, read_file_in
     from aiops.schemas.review import Review
 
-    path = pack_dir / REVIEW_FILE
-    if not path.is_file():
+    read = read_file_in(pack_dir, REVIEW_FILE, max_bytes=MAX_SIDECAR_BYTES)
+    if read.status == "MISSING":
         return None
+    if read.status is not None or read.data is None:
+        raise ValueError(f"{REVIEW_FILE} is not a valid review: {read.detail}")
     try:
-        return Review.model_validate(json.loads(path.read_bytes()))
-    except (ValueError, UnicodeDecodeError) as exc:
+        return Review.model_validate(loads_strict(read.data))
+    except ValueError as exc:  # StrictJSONError or ValidationError
         reason = _first_error(exc) if isinstance(exc, ValidationError) else str(exc)
         raise ValueError(f"{REVIEW_FILE} is not a valid review: {reason}") from None
 
@@ -85,16 +87,12 @@ def write_review(pack_dir: Path, review: Review) -> Path:
     try:
         fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
-            os.write(fd, data)
+            write_all(fd, data)
             os.fsync(fd)
         finally:
             os.close(fd)
         os.link(staging, target)
-        dir_fd = os.open(pack_dir, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        fsync_dir(pack_dir)
     except FileExistsError:
         raise OutputExistsError(f"{target} exists; a review is never overwritten") from None
     except OSError as exc:

@@ -163,13 +163,33 @@ def _enum(choices: list[Any]) -> Checker:
 
 
 def _pattern(pattern: str) -> Checker:
-    regex = re.compile(pattern)
+    regex = re.compile(_end_anchors(pattern))
 
     def check(value: Any, path: str, out: list[str]) -> None:
         if isinstance(value, str) and not regex.search(value):
             out.append(f"{path}: does not match {pattern}")
 
     return check
+
+
+def _end_anchors(pattern: str) -> str:
+    """``pattern`` with each ``$`` anchor as ``\\Z``: in JSON Schema (and Pydantic) ``$``
+    ends the text, while Python's ``$`` also matches before a final newline."""
+    out: list[str] = []
+    escaped = in_class = False
+    for ch in pattern:
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch == "$":
+            ch = r"\Z"
+        out.append(ch)
+    return "".join(out)
 
 
 def _items(item: Checker) -> Checker:

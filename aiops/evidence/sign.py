@@ -17,10 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
-import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,13 +32,12 @@ if TYPE_CHECKING:
         Ed25519PublicKey,
     )
 
+    from aiops.evidence.writer import Sealer as Sealer  # the writer's hook type
+
 PAYLOAD_TYPE = "application/vnd.in-toto+json"
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "urn:aiops:predicate:evidence-pack:v1"
 MAX_SIGNATURES = 16
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
-
-Sealer = Callable[[bytes], dict[str, bytes]]
 
 
 def pae(payload_type: str, payload: bytes) -> bytes:
@@ -124,12 +120,17 @@ def statement_for(index_bytes: bytes) -> dict[str, Any]:
         "_type": STATEMENT_TYPE,
         "subject": subjects,
         "predicateType": PREDICATE_TYPE,
-        "predicate": {
-            "evidence_pack_id": index["evidence_pack_id"],
-            "evidence_pack_sha256": index_sha256,
-            "sequence": index["sequence"],
-            "previous_pack_sha256": index["previous_pack_sha256"],
-        },
+        "predicate": _predicate(index, index_sha256),
+    }
+
+
+def _predicate(index: dict[str, Any], index_sha256: str) -> dict[str, Any]:
+    """What the statement says about the pack beyond its digests: exactly this."""
+    return {
+        "evidence_pack_id": index["evidence_pack_id"],
+        "evidence_pack_sha256": index_sha256,
+        "sequence": index["sequence"],
+        "previous_pack_sha256": index["previous_pack_sha256"],
     }
 
 
@@ -173,7 +174,8 @@ def check_envelope(
 ) -> EnvelopeCheck:
     """Check a strictly parsed envelope against the pack (and the key, when given).
 
-    ``listed`` maps each artifact name in the index to its recorded sha256.
+    ``index_bytes`` is the pack's shape-checked ``evidence_pack.json``; ``listed`` maps
+    each artifact name in the index to its recorded sha256.
     """
     problems: list[str] = []
     if not isinstance(envelope, dict) or set(envelope) != {"payloadType", "payload", "signatures"}:
@@ -228,7 +230,7 @@ def _verify_any(trusted: TrustedKey, payload: bytes, signatures: list[Any]) -> s
 
 
 def _statement_problems(payload: bytes, index_bytes: bytes, listed: dict[str, str]) -> list[str]:
-    from aiops.evidence.strict import StrictJSONError, loads_strict
+    from aiops.evidence.strict import StrictJSONError, is_sha256_hex, loads_strict
 
     try:
         statement = loads_strict(payload)
@@ -237,11 +239,14 @@ def _statement_problems(payload: bytes, index_bytes: bytes, listed: dict[str, st
     if not isinstance(statement, dict):
         return ["statement is not a JSON object"]
     problems = []
+    unknown = sorted(set(statement) - {"_type", "subject", "predicateType", "predicate"})
+    if unknown:
+        problems.append(f"statement holds keys aiops never writes: {', '.join(unknown)}")
     if statement.get("_type") != STATEMENT_TYPE:
         problems.append(f"statement _type is not {STATEMENT_TYPE}")
     if statement.get("predicateType") != PREDICATE_TYPE:
         problems.append(f"statement predicateType is not {PREDICATE_TYPE}")
-    index_sha256 = hashlib.sha256(index_bytes).hexdigest()
+    index_sha256 = sha256_hex(index_bytes)
     expected = {EVIDENCE_PACK_FILE: index_sha256, **listed}
     subjects = statement.get("subject")
     found: dict[str, str] = {}
@@ -256,11 +261,13 @@ def _statement_problems(payload: bytes, index_bytes: bytes, listed: dict[str, st
         if name in found:
             problems.append(f"statement names subject {name!r} twice")
             continue
+        if set(subject) != {"name", "digest"}:
+            problems.append(f"statement subject {name!r} holds more than a name and a digest")
+            continue
         if (
             not isinstance(digest, dict)
             or set(digest) != {"sha256"}
-            or not isinstance(digest["sha256"], str)
-            or not _HEX64.match(digest["sha256"])
+            or not is_sha256_hex(digest["sha256"])
         ):
             problems.append(f"statement subject {name!r} has no plain sha256 digest")
             continue
@@ -275,4 +282,11 @@ def _statement_problems(payload: bytes, index_bytes: bytes, listed: dict[str, st
     predicate = statement.get("predicate")
     if not isinstance(predicate, dict) or predicate.get("evidence_pack_sha256") != index_sha256:
         problems.append("statement predicate does not name this evidence_pack.json")
+    elif canonical_json(predicate) != canonical_json(
+        _predicate(loads_strict(index_bytes), index_sha256)
+    ):  # compared as JSON: true is not 1, 1.0 is not 1
+        problems.append(
+            "statement predicate differs from evidence_pack.json (id, sequence or "
+            "previous pack), or says more"
+        )
     return problems

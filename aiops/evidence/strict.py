@@ -1,8 +1,9 @@
 """Strict, bounded reading of a pack's files.
 
 Nothing here trusts the pack: JSON must be plain UTF-8 without a byte-order mark,
-duplicate keys (compared after decoding, so ``"\\u0061"`` equals ``"a"``) or NaN and
-Infinity; names must be plain file names; files are opened relative to the pack
+duplicate keys (compared after decoding, so ``"\\u0061"`` equals ``"a"``), NaN and
+Infinity, or a lone surrogate escape (``"\\ud800"``: not text, and aiops never writes
+one); names must be plain file names; files are opened relative to the pack
 directory's descriptor, never following a link and never blocking, checked to be
 regular, compared with their recorded size before a byte is hashed, hashed in a stream,
 and re-checked afterwards so a change while hashing is reported.
@@ -13,9 +14,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import stat
 import unicodedata
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 FileStatus = Literal["OK", "MISMATCH", "MISSING", "EXTRA", "NOT_REGULAR", "TOO_LARGE", "BAD_NAME"]
@@ -36,7 +39,12 @@ _OPEN_FLAGS = (
     | getattr(os, "O_CLOEXEC", 0)
     | getattr(os, "O_NOCTTY", 0)
 )
+# Opening a directory given by the user (a pack, a ledger): a link to it is followed.
+DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0)
 _BOM = b"\xef\xbb\xbf"
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+# A \u escape of a UTF-16 surrogate; only then can a parsed string hold a lone one.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 class StrictJSONError(ValueError):
@@ -68,13 +76,40 @@ def loads_strict(data: bytes) -> Any:
     except UnicodeDecodeError as exc:
         raise StrictJSONError(f"invalid UTF-8 at byte {exc.start}") from None
     try:
-        return _DECODER.decode(text)
+        value = _DECODER.decode(text)
     except StrictJSONError:
         raise
     except RecursionError:
         raise StrictJSONError("nested too deeply") from None
     except ValueError as exc:  # JSONDecodeError, or an integer too long to convert
         raise StrictJSONError(str(exc).splitlines()[0]) from None
+    if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(value):
+        raise StrictJSONError("a string holds a lone surrogate escape: not Unicode text")
+    return value
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """Whether any string (or key) in ``value`` cannot be encoded as UTF-8."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+    return False
+
+
+def is_sha256_hex(value: object) -> bool:
+    """Whether ``value`` is a SHA-256 digest as aiops records it: 64 lower-case hex
+    digits and nothing else (not even a final newline)."""
+    return isinstance(value, str) and _HEX64.fullmatch(value) is not None
 
 
 def name_key(name: str) -> str:
@@ -189,6 +224,21 @@ def read_member(
     if total != before.st_size or _fingerprint(after) != _fingerprint(before):
         return ReadResult("MISMATCH", "changed while being hashed", size=total)
     return ReadResult(None, size=total, sha256=digest, data=data, head=head)
+
+
+def read_file_in(directory: Path, name: str, *, max_bytes: int) -> ReadResult:
+    """``read_member`` (kept whole) for one file of ``directory``, for readers outside
+    verify-pack: the same refusal of links, special files and oversized files."""
+    try:
+        dir_fd = os.open(directory, DIR_FLAGS)
+    except FileNotFoundError:
+        return ReadResult("MISSING", "not present")
+    except OSError as exc:
+        return ReadResult("MISSING", f"cannot be opened: {exc.strerror}")
+    try:
+        return read_member(dir_fd, name, max_bytes=max_bytes, keep=True)
+    finally:
+        os.close(dir_fd)
 
 
 def _size_problem(size: int, max_bytes: int, expected: int | None) -> ReadResult | None:

@@ -16,7 +16,6 @@ however the names or links in it are crafted. The steps:
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +35,7 @@ from aiops.evidence.review import check_review
 from aiops.evidence.shape import shape_errors
 from aiops.evidence.sign import TrustedKey, check_envelope
 from aiops.evidence.strict import (
+    DIR_FLAGS,
     MAX_FILE_BYTES,
     MAX_INDEX_BYTES,
     MAX_JSON_BYTES,
@@ -45,14 +45,13 @@ from aiops.evidence.strict import (
     StrictJSONError,
     bad_name,
     display_name,
+    is_sha256_hex,
     loads_strict,
     name_key,
     read_member,
 )
 from aiops.schemas.catalog import schema_for_file
 
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0)
 OPERATOR_HEAD_BYTES = 4096
 _KNOWN_KEYS = {name_key(name): name for name in KNOWN_FILES}
 
@@ -68,7 +67,7 @@ class _Listed:
 
 def verify_pack(path: os.PathLike[str] | str, trusted: TrustedKey | None = None) -> PackReport:
     """Verify the pack directory at ``path`` (the caller checked it is a directory)."""
-    fd = os.open(path, _DIR_FLAGS)
+    fd = os.open(path, DIR_FLAGS)
     try:
         return verify_pack_fd(fd, str(path), os.path.basename(os.path.abspath(path)), trusted)
     finally:
@@ -261,7 +260,7 @@ def _raw_listed(artifacts: list[Any], report: PackReport) -> list[_Listed]:
         sha = None
         if isinstance(digest, dict) and set(digest) == {"sha256"}:
             value = digest["sha256"]
-            sha = value if isinstance(value, str) and _HEX64.match(value) else None
+            sha = value if is_sha256_hex(value) else None
         key = name_key(name)
         name_problem = _listed_name_problem(name, seen.get(key))
         seen.setdefault(key, name)
@@ -328,7 +327,7 @@ def _check_sidecar(dir_fd: int, name: str, report: PackReport) -> tuple[FileResu
     if read.status is not None or read.data is None:
         return FileResult(name, read.status or "MISSING", read.detail, "sidecar"), None
     doc = _parse(name, read.data, report)
-    if doc is not None and name == DSSE_ENVELOPE_FILE:
+    if doc is not None:  # no digest covers a sidecar
         _require_canonical(name, doc, read.data, report)
     return FileResult(name, "OK", "sidecar", "sidecar", size=read.size, sha256=read.sha256), doc
 

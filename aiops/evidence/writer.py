@@ -16,8 +16,10 @@ from pathlib import Path
 
 from aiops.canonical import sha256_hex
 from aiops.errors import EvidenceWriteError, OutputExistsError
+from aiops.evidence.durable import fsync_dir, write_all
 from aiops.evidence.ledger import ChainLink, chain_head, locked
-from aiops.schemas.pack import EVIDENCE_PACK_FILE, Artifact, Digest
+from aiops.evidence.names import EVIDENCE_PACK_FILE
+from aiops.schemas.pack import Artifact, Digest
 
 # Builds evidence_pack.json's bytes once the chain link and artifact digests are known.
 IndexBuilder = Callable[[ChainLink, list[Artifact]], bytes]
@@ -73,13 +75,15 @@ def write_pack(
         contents[EVIDENCE_PACK_FILE] = index
         if seal is not None:
             contents.update(seal(index))
-        staging = ledger / f".tmp-{target.name}-{os.getpid()}-{secrets.token_hex(4)}"
+        # Named for the pack it becomes (cut short: the target's name may be at the
+        # file system's limit already), unique to this process and attempt.
+        staging = ledger / f".tmp-{target.name[:64]}-{os.getpid()}-{secrets.token_hex(4)}"
         try:
             _stage(staging, contents)
             if target.is_dir():
                 target.rmdir()  # an empty directory: replaced, never merged into
             os.rename(staging, target)
-            _fsync_dir(ledger)
+            fsync_dir(ledger)
         except OSError as exc:
             shutil.rmtree(staging, ignore_errors=True)
             raise EvidenceWriteError(f"cannot write pack {target}: {exc.strerror}") from None
@@ -94,19 +98,8 @@ def _stage(staging: Path, contents: dict[str, bytes]) -> None:
     for file_name, data in contents.items():
         fd = os.open(staging / file_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
-            view = memoryview(data)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
+            write_all(fd, data)
             os.fsync(fd)
         finally:
             os.close(fd)
-    _fsync_dir(staging)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_dir(staging)

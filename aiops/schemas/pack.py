@@ -12,9 +12,7 @@ from aiops.schemas.manifest import Mode
 from aiops.schemas.registry import LayerId
 
 PackStatus = Literal["COMPLETED", "REJECTED", "BLOCKED", "FAILED"]
-Sha256Hex = str
 
-EVIDENCE_PACK_FILE = "evidence_pack.json"
 EVIDENCE_PACK_VERSION = "2.0"
 
 

@@ -11,9 +11,8 @@ from typing import Literal, Self
 
 from pydantic import Field, model_validator
 
+from aiops.evidence.names import REVIEW_FILE as REVIEW_FILE  # re-export: one name, one place
 from aiops.schemas.base import Strict
-
-REVIEW_FILE = "review.json"
 
 Decision = Literal["APPROVE", "REJECT"]
 # Seconds precision with an explicit UTC offset, as every timestamp aiops writes.

@@ -11,7 +11,7 @@ from typing import Any
 from aiops.canonical import pack_json, prefixed_sha256
 from aiops.evidence.pack import Destination, PackContent, write_evidence
 from aiops.evidence.report import OperatorReport
-from aiops.evidence.sign import Sealer
+from aiops.evidence.writer import Sealer
 from aiops.governance.scope import build_scope_check
 from aiops.governance.sod import check_sod
 from aiops.schemas.checks import Violation
@@ -105,6 +105,7 @@ def model_pack(
     critic: dict[str, Any] | None = None,
     transcript: bool = True,
     seal: Sealer | None = None,
+    report_status: str | None = None,
 ) -> Path:
     """A replay-mode pack with proposer, critic and transcript files at ``path``."""
     pre = preflight(RunOptions(layer="l2", mode="replay", out=path))
@@ -173,7 +174,9 @@ def model_pack(
             status=status,  # type: ignore[arg-type]
             sod=sod,
             scope=scope,
-            report=OperatorReport(manifest=manifest, status=status, sod=sod, scope=scope),
+            report=OperatorReport(
+                manifest=manifest, status=report_status or status, sod=sod, scope=scope
+            ),
             proposer=runs["proposer"],
             critic=runs["critic"],
             model_files=files,

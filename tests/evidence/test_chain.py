@@ -200,7 +200,11 @@ def test_no_checkpoint_is_written_for_a_ledger_that_fails(
         b"",
         b"{}",
         b'{"checkpoint_version": 1, "ledger_size": 0, "head_pack_id": "x", "head_sha256": "0"}',
+        b'{"checkpoint_version": 1, "ledger_size": 4, "head_pack_id": "x", "head_sha256": "'
+        + b"0" * 64
+        + b'\\n"}',
     ],
+    ids=["empty", "no-fields", "bad-values", "digest-with-newline"],
 )
 def test_a_malformed_checkpoint_is_exit_2(
     tmp_path: Path, packs: list[Path], runner: CliRunner, content: bytes
@@ -210,7 +214,7 @@ def test_a_malformed_checkpoint_is_exit_2(
     result = runner.invoke(
         app, ["verify-pack", str(tmp_path / "ledger"), "--checkpoint", str(kept)]
     )
-    assert result.exit_code == 2
+    assert result.exit_code == 2, result.output
     assert result.stdout == ""
     assert "checkpoint" in result.stderr
 

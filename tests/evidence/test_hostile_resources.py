@@ -126,3 +126,46 @@ def test_a_device_node_in_a_files_place_is_never_opened(pack: Path) -> None:
     code, report, _ = _verify(pack)
     assert code == 1
     assert statuses(report)["operator_output.md"] == "NOT_REGULAR"
+
+
+def test_a_huge_sequence_number_does_not_hang_the_ledger_check(tmp_path: Path) -> None:
+    """A pack claiming sequence 10**18 leaves a gap of that size before it: the gap is
+    reported as one range, never counted out number by number."""
+    from tests.evidence.builders import ledger
+
+    first = ledger(tmp_path / "ledger", 2)[1]
+    huge = 10**18
+
+    def claim(doc: dict[str, Any]) -> None:
+        doc["sequence"] = huge
+        doc["evidence_pack_id"] = doc["evidence_pack_id"].rsplit("-", 1)[0] + f"-{huge}"
+
+    rewrite_json(first / "evidence_pack.json", claim)
+    code, report, elapsed = _verify(tmp_path / "ledger")
+    assert code == 1
+    chain = [f["message"] for f in report["findings"] if f["check"] == "chain"]
+    assert any(f"sequences 2-{huge - 1} missing" in m for m in chain), chain
+    assert elapsed < TIMEOUT / 2
+
+
+def test_a_lone_surrogate_is_refused_not_crashed_on(pack: Path) -> None:
+    """JSON may escape half of a UTF-16 pair ("\\ud800"); that is not Unicode text,
+    aiops can never write it, and hashing it as UTF-8 would crash the verifier."""
+    path = pack / "proposer_output.json"
+    text = json.dumps(json.loads(path.read_bytes())["output_text"], ensure_ascii=False)
+    path.write_text(path.read_text().replace(text, '"\\ud800"', 1))
+    reindex(pack, "proposer_output.json")
+    code, report, _ = _verify(pack)
+    assert code == 1
+    found = [f["message"] for f in report["packs"][0]["findings"]]
+    assert any("lone surrogate" in m for m in found), found
+
+
+def test_strict_json_tells_a_lone_surrogate_from_a_pair_and_from_an_escaped_backslash() -> None:
+    from aiops.evidence.strict import StrictJSONError, loads_strict
+
+    assert loads_strict(b'["\\ud83d\\ude00"]') == ["\U0001f600"]
+    assert loads_strict(b'{"k": "\\\\ud800"}') == {"k": "\\ud800"}
+    for bad in (b'"\\ud800"', b'{"\\uDC00": 1}', b'[[{"a": ["x\\ud83d"]}]]'):
+        with pytest.raises(StrictJSONError, match="lone surrogate"):
+            loads_strict(bad)

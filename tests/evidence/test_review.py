@@ -166,3 +166,37 @@ def test_review_times_must_be_ordered(packs: tuple[Path, Path]) -> None:
         review_for(packs[0], review_ended_at="2026-01-10T12:59:59+00:00")
     with pytest.raises(ValueError, match="String should match pattern"):
         review_for(packs[0], review_started_at="2026-01-10 13:00")
+
+
+def test_a_review_not_in_canonical_form_is_not_verified(packs: tuple[Path, Path]) -> None:
+    """No digest covers review.json, so like the index and the envelope it must be
+    byte-for-byte as aiops writes it."""
+    doc = review_for(packs[0]).model_dump(mode="json")
+    (packs[0] / "review.json").write_bytes(json.dumps(doc, indent=4).encode() + b"\n")
+    report = verify_pack(packs[0])
+    assert not report.verified
+    assert [f.message for f in report.errors] == [
+        "review.json is not in canonical form (sorted keys, 2-space indent, final newline)"
+    ]
+
+
+def test_a_review_with_a_duplicate_key_is_refused_by_every_reader(
+    packs: tuple[Path, Path],
+) -> None:
+    """verify-pack refuses it; the reader behind ``aiops review`` and the pilot report
+    must not quietly take the last value instead."""
+    text = pack_json(review_for(packs[0]).model_dump(mode="json")).decode()
+    text = text.replace('"decision": "APPROVE"', '"decision": "REJECT",\n  "decision": "APPROVE"')
+    (packs[0] / "review.json").write_text(text)
+    assert {f.check for f in verify_pack(packs[0]).errors} == {"strict-json"}
+    with pytest.raises(ValueError, match="duplicate key 'decision'"):
+        read_review(packs[0])
+
+
+def test_a_linked_review_is_never_followed(packs: tuple[Path, Path], tmp_path: Path) -> None:
+    outside = tmp_path / "outside-review.json"
+    outside.write_bytes(pack_json(review_for(packs[0]).model_dump(mode="json")))
+    (packs[0] / "review.json").symlink_to(outside)
+    assert not verify_pack(packs[0]).verified
+    with pytest.raises(ValueError, match="review.json is not a valid review: is a symbolic link"):
+        read_review(packs[0])

@@ -169,6 +169,49 @@ def test_a_validly_signed_statement_about_another_pack_is_not_verified(
     assert any("transcript.json" in m for m in messages(report, "signature"))
 
 
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("sequence", 99),
+        ("sequence", True),  # equal to 1 in Python, not in JSON
+        ("evidence_pack_id", "EVP-L2-2000-01-01-099"),
+        ("previous_pack_sha256", "0" * 64),
+        ("note", "an extra claim"),
+    ],
+)
+def test_a_signed_predicate_that_misstates_the_pack_is_not_verified(
+    signed: Path, keys: KeyPair, verify_json: Verify, key: str, value: Any
+) -> None:
+    """Every subject is right, but the signed predicate says something the index does
+    not: standard tooling reads the predicate, so it must be exactly the pack's."""
+    statement = _statement(signed)
+    statement["predicate"][key] = value
+    _resign(signed, keys, statement)
+    code, report = verify_json(signed, "--key", str(keys.public_path))
+    assert code == 1
+    assert report["packs"][0]["signature"]["status"] == "INVALID"
+    assert any("predicate" in m for m in messages(report, "signature"))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda st: st.update(claims={"approved_by": "risk"}),
+        lambda st: st["subject"][0].update(annotations={"approved": True}),
+    ],
+    ids=["statement-key", "subject-key"],
+)
+def test_a_signed_statement_saying_more_than_aiops_writes_is_not_verified(
+    signed: Path, keys: KeyPair, verify_json: Verify, change: Any
+) -> None:
+    statement = _statement(signed)
+    change(statement)
+    _resign(signed, keys, statement)
+    code, report = verify_json(signed, "--key", str(keys.public_path))
+    assert code == 1
+    assert report["packs"][0]["signature"]["status"] == "INVALID"
+
+
 def test_duplicate_subject_names_are_not_verified(
     signed: Path, keys: KeyPair, verify_json: Verify
 ) -> None:

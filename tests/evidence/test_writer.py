@@ -81,6 +81,17 @@ def test_empty_target_directory_is_used(tmp_path: Path) -> None:
     assert sorted(p.name for p in target.iterdir()) == ["a.json", "evidence_pack.json"]
 
 
+def test_a_target_name_at_the_file_system_limit_is_written(tmp_path: Path) -> None:
+    """The hidden staging directory is named after the target; a target name that is
+    itself allowed must not make the staging name too long."""
+    limit = os.pathconf(tmp_path, "PC_NAME_MAX")
+    target = tmp_path / ("p" * limit)
+    written = write_pack(ledger=tmp_path, files={"a.json": b"x"}, build_index=_index, name=target)
+    assert written.path == target
+    assert sorted(p.name for p in target.iterdir()) == ["a.json", "evidence_pack.json"]
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]  # no staging left
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")
 def test_unwritable_ledger_is_a_clear_error(tmp_path: Path) -> None:
     ledger = tmp_path / "ro"
@@ -116,3 +127,35 @@ def test_concurrent_writers_get_distinct_contiguous_sequences(tmp_path: Path) ->
     for sequence in range(2, 7):
         assert by_sequence[sequence]["previous_pack_id"] == f"EVP-T-{sequence - 1:03d}"
     assert not [p for p in ledger.iterdir() if p.name.startswith(".")]
+
+
+def test_the_operator_output_states_the_status_the_index_records(tmp_path: Path) -> None:
+    """The pack's status, SoD and scope results are given once (``PackContent``); a
+    report built with another status cannot make operator_output.md disagree."""
+    from aiops.evidence.verify import verify_pack
+    from tests.evidence.builders import model_pack
+
+    pack = model_pack(tmp_path / "packs" / "p", report_status="REJECTED")
+    assert "**Status:** COMPLETED" in (pack / "operator_output.md").read_text()
+    assert verify_pack(pack).verified
+
+
+def test_the_chain_head_is_read_as_the_verifier_reads_it(tmp_path: Path) -> None:
+    """An index the verifier refuses (a link out of the pack, a sequence that is not an
+    integer) is never chained from: the writer reads indexes with the same strict,
+    bounded, link-refusing reader."""
+    ledger = tmp_path / "ledger"
+    first = _write(ledger)
+    elsewhere = tmp_path / "elsewhere.json"
+    elsewhere.write_bytes(pack_json({"evidence_pack_id": "EVP-X-041", "sequence": 41}))
+    linked = ledger / "L2_LINKED"
+    linked.mkdir()
+    (linked / "evidence_pack.json").symlink_to(elsewhere)
+    boolean = ledger / "L2_BOOLEAN"
+    boolean.mkdir()
+    (boolean / "evidence_pack.json").write_bytes(
+        pack_json({"evidence_pack_id": "EVP-X-true", "sequence": True})
+    )
+    head = chain_head(ledger)
+    assert head.sequence == 2
+    assert head.previous_pack_sha256 == sha256_hex((first / "evidence_pack.json").read_bytes())

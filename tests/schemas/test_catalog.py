@@ -43,6 +43,7 @@ def _index(tmp_path: Path) -> dict[str, Any]:
         lambda d: d.update(surprise=1),
         lambda d: d.pop("run_id"),
         lambda d: d.update(previous_pack_sha256="abc"),
+        lambda d: d.update(previous_pack_sha256="a" * 64 + "\n"),  # `$` ends the text
         lambda d: d["artifacts"][0]["digest"].update(md5="0" * 32),
         lambda d: d["artifacts"][0].update(size=-1),
         lambda d: d.update(proposer={"model_id": "x"}),
@@ -63,3 +64,12 @@ def test_shape_check_rejects_what_pydantic_rejects(tmp_path: Path, change: Any) 
 def test_shape_check_refuses_unknown_schema_keywords() -> None:
     with pytest.raises(ValueError, match="unsupported schema keyword"):
         shape_errors({}, {"type": "object", "patternProperties": {}})
+
+
+def test_a_pattern_keeps_json_schema_meaning_in_python() -> None:
+    """``$`` ends the text (Python's also matches before a final newline); an escaped
+    ``\\$`` and a ``$`` in a character class stay literal."""
+    assert shape_errors("ab\n", {"type": "string", "pattern": "^ab$"})
+    assert shape_errors("ab", {"type": "string", "pattern": "^ab$"}) == []
+    assert shape_errors("a$", {"type": "string", "pattern": "^a\\$$"}) == []
+    assert shape_errors("$", {"type": "string", "pattern": "^[$]$"}) == []
