@@ -13,9 +13,16 @@ import json
 from typing import Any
 
 
-def loads_model_json(text: str) -> Any:
-    """``json.loads`` that raises ``ValueError`` on duplicate keys and non-finite numbers."""
-    return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+def loads_model_json(text: str | bytes) -> Any:
+    """``json.loads`` that raises ``ValueError`` on duplicate keys, non-finite numbers and
+    strings that are not Unicode text (a lone ``\\ud800`` escape): none of them could be
+    written to evidence, which is UTF-8 JSON without NaN."""
+    value = json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("a string is not valid Unicode (lone surrogate escape)") from None
+    return value
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import SecretStr
 
 from aiops.errors import MissingCredentialError
+from aiops.governance.model_json import loads_model_json
 from aiops.providers.base import Attempt, Exchange, ModelRequest, ProviderCallError
 from aiops.providers.retry import Deadline, parse_retry_after
 from aiops.providers.wire import WireFormat, build_exchange, wire_for
@@ -270,8 +271,8 @@ class OpenAICompatibleClient:
         attempt: Callable[[int | None, ProviderCallError | None], Attempt],
     ) -> Exchange:
         try:
-            payload: Any = response.json()
-        except ValueError:
+            payload: Any = loads_model_json(response.content)
+        except ValueError:  # not JSON, NaN, duplicate keys, or not Unicode text
             payload = None
         if response.status_code >= 400:
             error = classify_http_error(

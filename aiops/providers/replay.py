@@ -4,7 +4,6 @@ request body a real client would send. It builds no HTTP client and imports no h
 
 from __future__ import annotations
 
-import json
 from collections import deque
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from pydantic import ValidationError
 
 from aiops.canonical import prompt_hash
 from aiops.errors import FixtureError
+from aiops.governance.model_json import loads_model_json
 from aiops.providers.base import Attempt, Exchange, ModelRequest, ProviderCallError
 from aiops.providers.wire import build_exchange, wire_for
 from aiops.schemas.transcript import Transcript, TranscriptRun
@@ -26,8 +26,8 @@ def load_fixture(path: Path, layer_id: str, prompt_id: str) -> Transcript:
     except OSError as exc:
         raise FixtureError(f"replay fixture {path} cannot be read: {exc.strerror}") from None
     try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+        data = loads_model_json(raw.decode("utf-8"))
+    except ValueError as exc:  # not UTF-8, not JSON, NaN, duplicate keys, lone surrogates
         raise FixtureError(f"replay fixture {path} is not valid JSON: {exc}") from None
     try:
         transcript = Transcript.model_validate(data)

@@ -94,6 +94,8 @@ def test_replay_miss_names_the_hash_and_suggests_record(runner: CliRunner) -> No
     [
         (None, "not found"),
         ("{not json", "not valid JSON"),
+        ('{"transcript_id": "\\ud800"}', "not valid JSON"),
+        ('{"runs": [], "runs": []}', "not valid JSON"),
         ('{"runs": []}', "malformed at transcript_id"),
     ],
 )
@@ -572,3 +574,33 @@ def test_a_proposer_answer_with_nan_blocks_and_still_writes_the_pack(
     assert read(pack, "evidence_pack.json")["status"] == "BLOCKED"
     proposer = read(pack, "proposer_output.json")
     assert proposer["parsed"] is None and proposer["output_text"] == text
+
+
+def test_a_response_body_that_is_not_unicode_fails_closed(
+    runner: CliRunner, loopback: LoopbackServer, network_env: FakeKeys
+) -> None:
+    """A lone surrogate escape in the provider's body cannot be written as evidence: the
+    response is malformed, every candidate fails the same way, and a FAILED pack says so."""
+    body = json.dumps(responses_answer(sample.proposer_text(sample.proposer_outputs())))
+    assert '"text": "{' in body
+    bad = body.replace('"text": "{', '"text": "\\ud800{', 1).encode()
+    for _ in range(2):
+        loopback.script(RESPONSES_PATH, Reply(raw=bad))
+    loopback.script(CHAT_PATH, critic_handler())
+    result = runner.invoke(app, LIVE)
+    assert result.exit_code == 4, result.stderr
+    assert "Traceback" not in result.stderr
+    assert read(only_pack(), "evidence_pack.json")["status"] == "FAILED"
+    assert "malformed_response" in result.stderr or "not a JSON object" in result.stderr
+
+
+def test_an_answer_with_a_lone_surrogate_escape_blocks(
+    runner: CliRunner, loopback: LoopbackServer, network_env: FakeKeys
+) -> None:
+    text = sample.proposer_text(sample.proposer_outputs()).replace('"', '"\\ud800', 1)
+    loopback.script(RESPONSES_PATH, proposer_reply(text=text))
+    loopback.script(CHAT_PATH, critic_handler())
+    result = runner.invoke(app, LIVE)
+    assert result.exit_code == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert read(only_pack(), "evidence_pack.json")["status"] == "BLOCKED"
