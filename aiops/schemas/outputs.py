@@ -147,7 +147,8 @@ def _generic_output(name: str) -> dict[str, Any]:
 
 def strict_json_schema(model: type[BaseModel]) -> dict[str, Any]:
     """The model's JSON Schema in the form strict structured output accepts: every
-    object closed and every property required; titles and defaults dropped."""
+    object closed and every property required; titles, defaults and string length
+    limits dropped (enforced by the model's own validation instead)."""
     return json.loads(_strict_text(model))  # type: ignore[no-any-return]
 
 
@@ -156,9 +157,15 @@ def _strict_text(model: type[BaseModel]) -> str:
     return json.dumps(_strict(model.model_json_schema()))
 
 
+# Keywords strict structured output does not accept (titles and defaults are noise; the
+# string length limits are refused by the API). Pydantic still enforces every one of
+# them on the answer, so dropping them from the request loses no check.
+_NOT_IN_STRICT_MODE = frozenset({"title", "default", "minLength", "maxLength"})
+
+
 def _strict(node: Any) -> Any:
     if isinstance(node, dict):
-        out = {k: _strict(v) for k, v in node.items() if k not in ("title", "default")}
+        out = {k: _strict(v) for k, v in node.items() if k not in _NOT_IN_STRICT_MODE}
         if out.get("type") == "object" and "properties" in out:
             out["additionalProperties"] = False
             out["required"] = sorted(out["properties"])

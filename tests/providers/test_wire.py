@@ -41,6 +41,8 @@ def test_strict_schema_closes_every_object_and_requires_every_property() -> None
                 assert node["additionalProperties"] is False
                 assert sorted(node["required"]) == sorted(node["properties"])
             assert "default" not in node
+            # String length limits are refused by strict mode (Pydantic checks them).
+            assert "minLength" not in node and "maxLength" not in node
             for value in node.values():
                 walk(value)
         elif isinstance(node, list):
