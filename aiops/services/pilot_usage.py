@@ -66,6 +66,11 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def _cost(data: dict[str, Any], model_id: str, registry: Registry) -> float | None:
+    """The cost the run recorded (priced when it ran); for packs without one, usage at
+    today's registry prices."""
+    recorded = _number(data.get("cost_usd"))
+    if recorded is not None and recorded >= 0:
+        return recorded
     usage = data.get("usage")
     model = registry.models.get(model_id)
     if model is None or not isinstance(usage, dict):

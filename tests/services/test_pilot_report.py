@@ -161,6 +161,18 @@ def test_fallback_cost_and_latency(report: PilotReport) -> None:
     assert day20.latency_ms == {"deepseek-r1": 700.0, "gpt-5.2": 20000.0}
 
 
+def test_cost_is_what_each_run_recorded_not_todays_prices(
+    ledger: Path, report: PilotReport, config_copy: Path
+) -> None:
+    """A price change in the registry does not rewrite the cost of runs already made."""
+    registry = config_copy / "model_registry.toml"
+    text = registry.read_text()
+    assert "cost_per_1k_output = 0.168" in text
+    registry.write_text(text.replace("cost_per_1k_output = 0.168", "cost_per_1k_output = 9.0"))
+    repriced = pilot_report(ReportOptions(ledger=ledger, config_dir=config_copy))
+    assert repriced.cost_total_usd == report.cost_total_usd == 11.267727
+
+
 def test_since_keeps_the_day_one_baseline(ledger: Path) -> None:
     report = pilot_report(ReportOptions(ledger=ledger, since=date(2026, 1, 25)))
     assert report.packs == 15 and report.first_day == "2026-01-25"
