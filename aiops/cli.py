@@ -230,7 +230,7 @@ def _layer_app(layer: str) -> typer.Typer:
     return sub
 
 
-# --- Model modes: replay, record, live (issue 3) ---------------------------------------
+# --- Model modes: replay, record, live -------------------------------------------------
 
 FixtureOption = Annotated[
     Path | None,
