@@ -1,138 +1,20 @@
 """The Typer app. Commands parse options, call one service and render its result.
 
-Start-up stays fast: only typer, click, the standard library and ``aiops.errors`` (which
-imports nothing) are imported at module level; services, Pydantic, httpx and Rich load
+Start-up stays fast: only typer, the standard library, ``aiops.cli_support`` and
+``aiops.errors`` are imported at module level; services, Pydantic, httpx and Rich load
 inside the command that needs them.
 """
 
 from __future__ import annotations
 
-import functools
 import sys
-import traceback
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any, NoReturn
 
 import typer
-from typer.core import TyperCommand, TyperGroup
 
 from aiops import __version__
-from aiops.errors import EXIT_BLOCKED as EXIT_USAGE
-from aiops.errors import EXIT_INTERNAL, AiopsError
-
-LAYERS = ("l0", "l1", "l2", "l3", "l4", "l5", "l6")
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-class _Plain:
-    """Plain conversion standing in for Typer's coercion of one parameter.
-
-    Typer coerces every parameter value through a Pydantic TypeAdapter, so merely
-    running a command (even the help flag's default) imports Pydantic, which costs more
-    than ``verify-pack``'s whole start-up budget (DESIGN.md: <= 1.3x a bare Typer
-    ``--help``). The parameters on that path are the help flag and the root
-    ``--config-dir``; plain conversion is exact for both. A test checks that the verify
-    path imports neither Pydantic nor Typer's adapters, so a Typer change is noticed.
-    """
-
-    def __init__(self, convert: Callable[[Any], Any]) -> None:
-        self.convert = convert
-
-    def coerce(self, value: Any, param: Any = None, ctx: Any = None) -> Any:
-        return self.convert(value)
-
-
-_PLAIN = {
-    "help": _Plain(bool),
-    "config_dir": _Plain(lambda v: None if v is None or v == "" else Path(v)),
-}
-
-
-def _plain_params(params: list[Any]) -> list[Any]:
-    for param in params:
-        if param.name in _PLAIN and getattr(param, "_runtime_param", "") is None:
-            param._runtime_param = _PLAIN[param.name]
-    return params
-
-
-class AiopsCommand(TyperCommand):
-    """A command whose help flag is coerced without Pydantic (see ``_Plain``)."""
-
-    def get_params(self, ctx: Any) -> list[Any]:
-        return _plain_params(list(super().get_params(ctx)))
-
-
-class AiopsGroup(TyperGroup):
-    """Case-insensitive layer names; an unknown layer is one clear line and exit 2."""
-
-    def get_params(self, ctx: Any) -> list[Any]:
-        return _plain_params(list(super().get_params(ctx)))
-
-    def get_command(self, ctx: Any, cmd_name: str) -> Any:
-        return super().get_command(ctx, cmd_name.lower()) or super().get_command(ctx, cmd_name)
-
-    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        if not args and self.no_args_is_help and not ctx.resilient_parsing:
-            print(ctx.get_help())  # help asked for by giving nothing: not an error
-            raise typer.Exit(0)
-        return list(super().parse_args(ctx, args))
-
-    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
-        name = args[0] if args else ""
-        if name and not name.startswith("-") and self.get_command(ctx, name) is None:
-            if ctx.parent is None:
-                _fail(f"unknown layer or command {name!r}: layers are {', '.join(LAYERS)}")
-            _fail(f"unknown mode {name!r}: choose dry-run, replay, record or live")
-        return super().resolve_command(ctx, args)
-
-    def main(self, *args: Any, **kwargs: Any) -> Any:
-        """The parser's own refusals (an unknown option, a missing or bad value) are one
-        line and their exit code too, like every other refusal."""
-        standalone = kwargs.pop("standalone_mode", True)
-        kwargs["standalone_mode"] = False
-        if standalone is False:
-            return super().main(*args, **kwargs)
-        try:
-            result = super().main(*args, **kwargs)
-        except typer.Abort:
-            print("aiops: error: aborted", file=sys.stderr)
-            sys.exit(EXIT_USAGE)
-        except typer.TyperException as exc:  # the parser's usage errors
-            ctx = getattr(exc, "ctx", None)
-            where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
-            print(f"aiops: error: {exc.format_message()}{where}", file=sys.stderr)
-            sys.exit(getattr(exc, "exit_code", EXIT_USAGE))
-        sys.exit(result if isinstance(result, int) else 0)
-
-
-def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    # One line, no Rich: the error path must work even when rendering fails.
-    print(f"aiops: error: {message}", file=sys.stderr)
-    raise typer.Exit(code)
-
-
-def errors_handled(command: F) -> F:
-    """The one error path: a known error is one line and its exit code; anything else
-    keeps its traceback (no local variables, so no secrets) and exits 3."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except typer.Exit:
-            raise
-        except AiopsError as exc:
-            _fail(str(exc), exc.exit_code)
-        except KeyboardInterrupt:
-            _fail("interrupted", 130)
-        except Exception:
-            traceback.print_exc(file=sys.stderr)
-            raise typer.Exit(EXIT_INTERNAL) from None
-
-    return wrapper  # type: ignore[return-value]
-
+from aiops.cli_support import LAYERS, AiopsCommand, AiopsGroup, errors_handled, fail
 
 app = typer.Typer(
     cls=AiopsGroup,
@@ -224,7 +106,7 @@ def _layer_app(layer: str) -> typer.Typer:
         )
         render_run(outcome)
         if outcome.exit_code:
-            _fail(outcome.reason or f"run {outcome.status}", outcome.exit_code)
+            fail(outcome.reason or f"run {outcome.status}", outcome.exit_code)
 
     _add_model_modes(sub, layer)
     return sub
@@ -296,7 +178,7 @@ def _run_model_mode(
     )
     render_run(outcome)
     if outcome.exit_code:
-        _fail(outcome.reason or f"run {outcome.status}", outcome.exit_code)
+        fail(outcome.reason or f"run {outcome.status}", outcome.exit_code)
 
 
 def _add_model_modes(sub: typer.Typer, layer: str) -> None:
@@ -399,10 +281,10 @@ def review_cmd(
 ) -> None:
     """Show a pack to the operator and record the decision in review.json beside it."""
     if approve and reject:
-        _fail("choose one of --approve and --reject")
+        fail("choose one of --approve and --reject")
     decision = "APPROVE" if approve else "REJECT" if reject else None
     if decision is None and not _stdin_is_tty():
-        _fail("no terminal to ask on: pass --approve or --reject (and --notes)")
+        fail("no terminal to ask on: pass --approve or --reject (and --notes)")
     from aiops.console import render_review_pack, render_review_recorded
     from aiops.services.review import default_reviewer, finish_review, start_review
 
@@ -416,7 +298,7 @@ def review_cmd(
                 notes = typer.prompt("Notes", default="", show_default=False, err=True)
         except typer.Abort:  # end of input or Ctrl-C at a prompt
             print(file=sys.stderr)  # end the prompt's line
-            _fail("aborted: nothing was recorded")
+            fail("aborted: nothing was recorded")
     recorded = finish_review(session, decision, notes or "", name)  # type: ignore[arg-type]
     render_review_recorded(recorded)
 
@@ -447,7 +329,7 @@ def pilot_drift_cmd(
 
         render_drift(result)
     if result.flagged:
-        _fail(
+        fail(
             f"drift {result.token_drift_pct:.2f} % is above the {result.threshold_pct:g} % "
             f"threshold ({result.current_pack_id} vs baseline {result.baseline_pack_id})",
             1,
@@ -478,7 +360,7 @@ def pilot_report_cmd(
     try:
         since_day = date.fromisoformat(since) if since is not None else None
     except ValueError:
-        _fail(f"--since must be a date YYYY-MM-DD, got {since!r}")
+        fail(f"--since must be a date YYYY-MM-DD, got {since!r}")
     report = pilot_report(
         ReportOptions(ledger=ledger, since=since_day, config_dir=_config_dir(ctx))
     )
@@ -498,7 +380,7 @@ def pilot_report_cmd(
         print(f"aiops: wrote {html}", file=sys.stderr)
     if not report.all_pass:
         failing = ", ".join(f"{k.name} {k.status}" for k in report.kpis if k.status != "PASS")
-        _fail(f"pilot KPIs not met: {failing}", 1)
+        fail(f"pilot KPIs not met: {failing}", 1)
 
 
 # --- verify-pack, keys, schema: what an auditor runs ----------------------------------
@@ -544,7 +426,7 @@ def verify_pack_cmd(ctx: typer.Context) -> None:
         render_verify(outcome.report, outcome.checkpoint_written)
     if outcome.exit_code:
         report = outcome.report
-        _fail(
+        fail(
             f"{args.path}: NOT VERIFIED ({report.failed_files} file problem(s), "
             f"{len(report.errors)} finding(s))",
             outcome.exit_code,
@@ -559,7 +441,7 @@ def _verify_pack_args(args: list[str]) -> Any:
 
     class Parser(argparse.ArgumentParser):
         def error(self, message: str) -> NoReturn:
-            _fail(f"verify-pack: {message}")
+            fail(f"verify-pack: {message}")
 
     parser = Parser(prog="aiops verify-pack", add_help=False, allow_abbrev=False)
     parser.add_argument("path")

@@ -1,5 +1,5 @@
 """The root options still work now that the help flag and --config-dir are converted
-without Typer's Pydantic coercion (aiops.cli._Plain)."""
+without Typer's Pydantic coercion (aiops.cli_support._Plain)."""
 
 from __future__ import annotations
 

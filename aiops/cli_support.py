@@ -1,0 +1,132 @@
+"""The CLI's plumbing: the one error path and the Typer classes it runs on.
+
+Like ``aiops.cli``, this module imports only typer, the standard library and
+``aiops.errors`` at module level, so every command starts fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import typer
+from typer.core import TyperCommand, TyperGroup
+
+from aiops.errors import EXIT_BLOCKED as EXIT_USAGE
+from aiops.errors import EXIT_INTERNAL, AiopsError
+
+LAYERS = ("l0", "l1", "l2", "l3", "l4", "l5", "l6")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _Plain:
+    """Plain conversion standing in for Typer's coercion of one parameter.
+
+    Typer coerces every parameter value through a Pydantic TypeAdapter, so merely
+    running a command (even the help flag's default) imports Pydantic, which costs more
+    than ``verify-pack``'s whole start-up budget (DESIGN.md: <= 1.3x a bare Typer
+    ``--help``). The parameters on that path are the help flag and the root
+    ``--config-dir``; plain conversion is exact for both. A test checks that the verify
+    path imports neither Pydantic nor Typer's adapters, so a Typer change is noticed.
+    """
+
+    def __init__(self, convert: Callable[[Any], Any]) -> None:
+        self.convert = convert
+
+    def coerce(self, value: Any, param: Any = None, ctx: Any = None) -> Any:
+        return self.convert(value)
+
+
+_PLAIN = {
+    "help": _Plain(bool),
+    "config_dir": _Plain(lambda v: None if v is None or v == "" else Path(v)),
+}
+
+
+def _plain_params(params: list[Any]) -> list[Any]:
+    for param in params:
+        if param.name in _PLAIN and getattr(param, "_runtime_param", "") is None:
+            param._runtime_param = _PLAIN[param.name]
+    return params
+
+
+class AiopsCommand(TyperCommand):
+    """A command whose help flag is coerced without Pydantic (see ``_Plain``)."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _plain_params(list(super().get_params(ctx)))
+
+
+class AiopsGroup(TyperGroup):
+    """Case-insensitive layer names; an unknown layer is one clear line and exit 2."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _plain_params(list(super().get_params(ctx)))
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        return super().get_command(ctx, cmd_name.lower()) or super().get_command(ctx, cmd_name)
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if not args and self.no_args_is_help and not ctx.resilient_parsing:
+            print(ctx.get_help())  # help asked for by giving nothing: not an error
+            raise typer.Exit(0)
+        return list(super().parse_args(ctx, args))
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and self.get_command(ctx, name) is None:
+            if ctx.parent is None:
+                fail(f"unknown layer or command {name!r}: layers are {', '.join(LAYERS)}")
+            fail(f"unknown mode {name!r}: choose dry-run, replay, record or live")
+        return super().resolve_command(ctx, args)
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """The parser's own refusals (an unknown option, a missing or bad value) are one
+        line and their exit code too, like every other refusal."""
+        standalone = kwargs.pop("standalone_mode", True)
+        kwargs["standalone_mode"] = False
+        if standalone is False:
+            return super().main(*args, **kwargs)
+        try:
+            result = super().main(*args, **kwargs)
+        except typer.Abort:
+            print("aiops: error: aborted", file=sys.stderr)
+            sys.exit(EXIT_USAGE)
+        except typer.TyperException as exc:  # the parser's usage errors
+            ctx = getattr(exc, "ctx", None)
+            where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+            print(f"aiops: error: {exc.format_message()}{where}", file=sys.stderr)
+            sys.exit(getattr(exc, "exit_code", EXIT_USAGE))
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    # One line, no Rich: the error path must work even when rendering fails.
+    print(f"aiops: error: {message}", file=sys.stderr)
+    raise typer.Exit(code)
+
+
+def errors_handled(command: F) -> F:
+    """The one error path: a known error is one line and its exit code; anything else
+    keeps its traceback (no local variables, so no secrets) and exits 3."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except AiopsError as exc:
+            fail(str(exc), exc.exit_code)
+        except KeyboardInterrupt:
+            fail("interrupted", 130)
+        except Exception:
+            traceback.print_exc(file=sys.stderr)
+            raise typer.Exit(EXIT_INTERNAL) from None
+
+    return wrapper  # type: ignore[return-value]
