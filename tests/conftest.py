@@ -109,11 +109,11 @@ def pilot_fixtures(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """One fixture per kind of pilot day, recorded through record mode on loopback."""
     from tests.support.pilot import record_fixtures
 
+    directory = tmp_path_factory.mktemp("pilot-fixtures")
     with pytest.MonkeyPatch.context() as mp:
-        for name in ("AIOPS_CONFIG_DIR", "AIOPS_PACKS_DIR"):
-            mp.delenv(name, raising=False)
+        _session_isolation(mp, directory)
         mp.setenv("SOURCE_DATE_EPOCH", FIXED_EPOCH)
-        return record_fixtures(tmp_path_factory.mktemp("pilot-fixtures"))
+        return record_fixtures(directory)
 
 
 @pytest.fixture(scope="session")
@@ -126,6 +126,14 @@ def pilot_ledger(
 
     root = tmp_path_factory.mktemp("pilot")
     with pytest.MonkeyPatch.context() as mp:
-        for name in ("AIOPS_CONFIG_DIR", "AIOPS_PACKS_DIR"):
-            mp.delenv(name, raising=False)
+        _session_isolation(mp, root)
         return build_pilot_ledger(root / "ledger", pilot_fixtures, root / "days")
+
+
+def _session_isolation(mp: pytest.MonkeyPatch, directory: Path) -> None:
+    """Session fixtures run before the per-test isolation: give them their own working
+    directory (logs, spend ledger) and rate-limit windows too, never the checkout's."""
+    for name in ("AIOPS_CONFIG_DIR", "AIOPS_PACKS_DIR"):
+        mp.delenv(name, raising=False)
+    mp.chdir(directory)
+    mp.setenv("AIOPS_RATELIMIT_DIR", str(directory / "logs" / "ratelimit"))
