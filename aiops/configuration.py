@@ -1,4 +1,4 @@
-"""Load and cross-check the registry, capability scopes and prompts.
+"""Load and cross-check the registry and the capability scopes (prompts: ``aiops.prompts``).
 
 Every failure is a ``ConfigError`` naming the file, the key path and the problem.
 """

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field
 
 from aiops.schemas.base import Strict
 
 Decision = Literal["APPROVE", "APPROVE_WITH_CHANGES", "REJECT"]
-DECISIONS: tuple[str, ...] = ("APPROVE", "APPROVE_WITH_CHANGES", "REJECT")
+DECISIONS: tuple[str, ...] = get_args(Decision)
 
 
 class Finding(Strict):

@@ -11,7 +11,6 @@ from typing import Literal, Self
 
 from pydantic import Field, model_validator
 
-from aiops.evidence.names import REVIEW_FILE as REVIEW_FILE  # re-export: one name, one place
 from aiops.schemas.base import Strict
 
 Decision = Literal["APPROVE", "REJECT"]

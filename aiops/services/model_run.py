@@ -431,13 +431,7 @@ class _Run:
         )
         files[PROPOSER_OUTPUT_FILE] = pack_json(proposer_doc)
         # Every role that was called is in the index, answered or not (its file says).
-        proposer_run = ModelRun(
-            model_id=proposer_doc["model_id"],
-            run_id=PROPOSER_RUN_ID,
-            prompt_hash=proposer_doc["prompt_hash"],
-            output_hash=proposer_doc["output_hash"],
-            artifact_path=PROPOSER_OUTPUT_FILE,
-        )
+        proposer_run = _model_run(proposer_doc, PROPOSER_OUTPUT_FILE)
         critic_run = None
         critic_cost = self._cost(critic)
         if proposer is not None:
@@ -467,13 +461,7 @@ class _Run:
                 else [],
             )
             files[CRITIC_OUTPUT_FILE] = pack_json(critic_doc)
-            critic_run = ModelRun(
-                model_id=critic_doc["model_id"],
-                run_id=CRITIC_RUN_ID,
-                prompt_hash=critic_doc["prompt_hash"],
-                output_hash=critic_doc["output_hash"],
-                artifact_path=CRITIC_OUTPUT_FILE,
-            )
+            critic_run = _model_run(critic_doc, CRITIC_OUTPUT_FILE)
             if critic is not None:
                 outputs.append(
                     OutputEntry(
@@ -606,3 +594,14 @@ class _Run:
             runs=recorder.runs,
         )
         return fixture_bytes(transcript)
+
+
+def _model_run(document: dict[str, Any], artifact_path: str) -> ModelRun:
+    """The index's record of a role, taken from the output file it points at."""
+    return ModelRun(
+        model_id=document["model_id"],
+        run_id=document["run_id"],
+        prompt_hash=document["prompt_hash"],
+        output_hash=document["output_hash"],
+        artifact_path=artifact_path,
+    )

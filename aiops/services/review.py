@@ -19,11 +19,11 @@ from aiops import clock as wall_clock
 from aiops.canonical import sha256_hex
 from aiops.errors import OutputExistsError, PackReadError, UsageError
 from aiops.evidence.l2_content import L2Content, read_l2_content
-from aiops.evidence.names import EVIDENCE_PACK_FILE
+from aiops.evidence.names import EVIDENCE_PACK_FILE, REVIEW_FILE
 from aiops.evidence.reader import PackView, load_pack
 from aiops.evidence.review import write_review
 from aiops.evidence.verify import verify_pack
-from aiops.schemas.review import REVIEW_FILE, Decision, Review
+from aiops.schemas.review import Decision, Review
 
 
 @dataclass(frozen=True)
