@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from aiops import __version__
 from aiops.cli import app
@@ -76,9 +76,9 @@ def test_packs_dir_from_environment(runner: CliRunner, tmp_path: Path) -> None:
     assert (tmp_path / "elsewhere" / "L0_OPS_DOCS_2026-01-10_001").is_dir()
 
 
-def _assert_refused(result: object, tmp_path: Path, fragment: str, before: set[str]) -> None:
-    assert result.exit_code == 2  # type: ignore[attr-defined]
-    stderr = result.stderr  # type: ignore[attr-defined]
+def _assert_refused(result: Result, tmp_path: Path, fragment: str, before: set[str]) -> None:
+    assert result.exit_code == 2
+    stderr = result.stderr
     assert stderr.count("\n") == 1 and stderr.startswith("aiops: error: "), stderr
     assert fragment in stderr
     assert "Traceback" not in stderr

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -100,8 +101,8 @@ def test_a_ledger_prints_one_row_per_pack(
     ],
     ids=["missing", "file", "empty-dir", "only-staging"],
 )
-def test_not_a_pack_is_exit_2(runner: CliRunner, setup: object, phrase: str) -> None:
-    setup()  # type: ignore[operator]
+def test_not_a_pack_is_exit_2(runner: CliRunner, setup: Callable[[], object], phrase: str) -> None:
+    setup()
     result = runner.invoke(app, ["verify-pack", "target"])
     assert result.exit_code == 2
     assert result.stdout == ""

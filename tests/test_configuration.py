@@ -11,7 +11,7 @@ from aiops.configuration import load_config, resolve_config_dir
 from aiops.errors import ConfigError
 from aiops.resources import default_config_dir
 from aiops.schemas.base import Autonomy
-from aiops.schemas.registry import EndpointKind
+from aiops.schemas.registry import EndpointKind, LayerId
 
 SEED_MODEL_IDS = {
     "gpt-5.2-pro",
@@ -46,7 +46,7 @@ def test_shipped_config_loads_with_every_layer_and_scope() -> None:
 
 def test_layer_table_matches_the_governance_matrix() -> None:
     layers = load_config().registry.layer_mapping
-    expected = {
+    expected: dict[LayerId, tuple[str, str, list[str], str]] = {
         "L0": ("REC", "gpt-5.2", ["gpt-5-mini"], "deepseek-r1"),
         "L1": ("PROP", "o3-deep-research", ["o4-mini-deep-research", "deepseek-r1"], "o3-pro"),
         "L2": ("PROP", "gpt-5.2-pro", ["gpt-5.2"], "deepseek-r1"),
@@ -54,7 +54,7 @@ def test_layer_table_matches_the_governance_matrix() -> None:
         "L4": ("REC", "o3-pro", ["deepseek-r1"], "gpt-5.2-pro"),
     }
     for layer_id, (autonomy, primary, fallbacks, critic) in expected.items():
-        layer = layers[layer_id]  # type: ignore[index]
+        layer = layers[layer_id]
         assert (layer.max_autonomy, layer.primary, layer.fallbacks, layer.critic) == (
             Autonomy(autonomy),
             primary,
@@ -72,8 +72,9 @@ def test_registry_is_truthful_about_provider_endpoints() -> None:
     assert models["deepseek-r1"].endpoint is EndpointKind.CHAT_COMPLETIONS
     for retired in ("deepseek-reasoner", "deepseek-chat"):
         assert models[retired].status == "retired"
-        assert models[retired].retired_on is not None
-        assert models[retired].retired_on.isoformat() == "2026-07-24"
+        retired_on = models[retired].retired_on
+        assert retired_on is not None
+        assert retired_on.isoformat() == "2026-07-24"
 
 
 def test_l2_scope_is_exactly_the_seed_scope() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -60,10 +61,10 @@ def test_critic_prompt_carries_the_output_and_its_hash() -> None:
     ],
 )
 def test_bad_prompt_file_is_a_config_error(
-    runner: CliRunner, config_copy: Path, edit: object, message: str
+    runner: CliRunner, config_copy: Path, edit: Callable[[str], str], message: str
 ) -> None:
     path = config_copy / "prompts" / "l2_market_outlook.toml"
-    path.write_text(edit(path.read_text()))  # type: ignore[operator]
+    path.write_text(edit(path.read_text()))
     result = runner.invoke(app, ["--config-dir", str(config_copy), "l2", "replay"])
     assert result.exit_code == 2
     assert "invalid config" in result.stderr and message in result.stderr

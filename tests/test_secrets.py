@@ -47,6 +47,11 @@ def leaky_outputs(server: LoopbackServer, keys: FakeKeys) -> None:
     server.script(CHAT_PATH, critic_handler())
 
 
+def critic_garbage(server: LoopbackServer, keys: FakeKeys) -> None:
+    server.script(RESPONSES_PATH, proposer_reply())
+    server.script(CHAT_PATH, Reply(body=chat_answer("not json")))
+
+
 SCENARIOS: dict[str, tuple[list[str], Script | None]] = {
     "live ok": (["live", "--allow-network", "--yes"], lambda s, k: happy_path(s)),
     "record ok": (
@@ -65,13 +70,7 @@ SCENARIOS: dict[str, tuple[list[str], Script | None]] = {
         ["live", "--allow-network", "--yes"],
         lambda s, k: s.script(RESPONSES_PATH, Reply(body=responses_answer(None, refusal="no"))),
     ),
-    "critic garbage": (
-        ["live", "--allow-network", "--yes"],
-        lambda s, k: (
-            s.script(RESPONSES_PATH, proposer_reply()),
-            s.script(CHAT_PATH, Reply(body=chat_answer("not json"))),
-        ),
-    ),
+    "critic garbage": (["live", "--allow-network", "--yes"], critic_garbage),
     "no terminal": (["live", "--allow-network"], None),
     "no opt-in": (["live"], None),
     "replay": (["replay"], None),

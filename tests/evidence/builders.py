@@ -16,7 +16,7 @@ from aiops.governance.scope import build_scope_check
 from aiops.governance.sod import check_sod
 from aiops.schemas.checks import Violation
 from aiops.schemas.manifest import OutputEntry
-from aiops.schemas.pack import ModelRun
+from aiops.schemas.pack import ModelRun, PackStatus
 from aiops.services.run_layer import RunOptions, base_manifest, dry_run, preflight
 from aiops.settings import Settings
 
@@ -97,7 +97,7 @@ def critic_output(
 def model_pack(
     path: Path,
     *,
-    status: str = "COMPLETED",
+    status: PackStatus = "COMPLETED",
     decision: str | None = "APPROVE",
     cite: str | None = None,
     violations: list[Violation] | None = None,
@@ -105,7 +105,7 @@ def model_pack(
     critic: dict[str, Any] | None = None,
     transcript: bool = True,
     seal: Sealer | None = None,
-    report_status: str | None = None,
+    report_status: PackStatus | None = None,
 ) -> Path:
     """A replay-mode pack with proposer, critic and transcript files at ``path``."""
     pre = preflight(RunOptions(layer="l2", mode="replay", out=path))
@@ -171,7 +171,7 @@ def model_pack(
     write_evidence(
         PackContent(
             manifest=manifest,
-            status=status,  # type: ignore[arg-type]
+            status=status,
             sod=sod,
             scope=scope,
             report=OperatorReport(

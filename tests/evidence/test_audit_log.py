@@ -31,15 +31,16 @@ FAILED = Attempt(
 ANSWERED = Attempt("gpt-5.2", "https://api.example.test/v1/responses", None, None, None, 95)
 
 
-def _record(attempt: Attempt, **kw: object) -> AuditRecord:
+def _record(attempt: Attempt, usage: Usage | None = None, cost_usd: float = 0.0) -> AuditRecord:
     return AuditRecord.for_attempt(
         attempt,
         at=AT,
         run_id="L2-abc",
         layer_id="L2",
         role="proposer",
-        prompt_hash=kw.pop("prompt_hash", "sha256:" + "0" * 64),
-        **kw,  # type: ignore[arg-type]
+        prompt_hash="sha256:" + "0" * 64,
+        usage=usage,
+        cost_usd=cost_usd,
     )
 
 

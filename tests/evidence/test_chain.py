@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -117,9 +118,13 @@ def test_a_staging_leftover_is_a_warning_not_a_failure(
     ids=["file", "hidden-dir", "symlink"],
 )
 def test_other_ledger_entries_fail(
-    tmp_path: Path, packs: list[Path], verify_json: Verify, make: object, phrase: str
+    tmp_path: Path,
+    packs: list[Path],
+    verify_json: Verify,
+    make: Callable[[Path], object],
+    phrase: str,
 ) -> None:
-    make(tmp_path / "ledger")  # type: ignore[operator]
+    make(tmp_path / "ledger")
     code, report = verify_json(tmp_path / "ledger")
     assert code == 1
     assert any(phrase in m for m in messages(report, "layout"))

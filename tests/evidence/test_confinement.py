@@ -64,7 +64,7 @@ def test_every_open_resolves_inside_the_pack(
     opened: list[str] = []
     real_open, real_builtin_open, real_scandir = os.open, builtins.open, os.scandir
 
-    def where(path: Any, dir_fd: int | None) -> str:
+    def where(path: int | str | os.PathLike[str], dir_fd: int | None) -> str:
         if isinstance(path, int):
             return os.readlink(f"/proc/self/fd/{path}")
         if dir_fd is not None:

@@ -13,6 +13,7 @@ import pytest
 
 from aiops.canonical import prefixed_sha256
 from aiops.schemas.checks import Violation
+from aiops.schemas.pack import PackStatus
 from tests.evidence.builders import (
     critic_output,
     dry_pack,
@@ -46,7 +47,7 @@ from tests.evidence.conftest import Verify, messages
     ],
 )
 def test_consistent_model_packs_verify(
-    tmp_path: Path, verify_json: Verify, status: str, decision: str | None, extra: Any
+    tmp_path: Path, verify_json: Verify, status: PackStatus, decision: str | None, extra: Any
 ) -> None:
     pack = model_pack(tmp_path / "p", status=status, decision=decision, **extra)
     code, report = verify_json(pack)
@@ -71,7 +72,12 @@ def test_consistent_model_packs_verify(
     ],
 )
 def test_status_must_follow_from_critic_and_scope(
-    tmp_path: Path, verify_json: Verify, status: str, decision: str | None, extra: Any, phrase: str
+    tmp_path: Path,
+    verify_json: Verify,
+    status: PackStatus,
+    decision: str | None,
+    extra: Any,
+    phrase: str,
 ) -> None:
     pack = model_pack(tmp_path / "p", status=status, decision=decision, **extra)
     code, report = verify_json(pack)

@@ -53,11 +53,12 @@ def test_first_regime_wins_and_partial_entries_are_kept() -> None:
 
 
 def test_anything_else_is_empty_not_an_error() -> None:
-    for parsed in (
+    unreadable: list[object] = [
         None,
         [],
         {"outputs": "x"},
         {"outputs": [{"type": "ScenarioReport", "scenarios": [1]}]},
         {"outputs": [{"type": "RegimeClassification", "regime": 7}]},
-    ):
+    ]
+    for parsed in unreadable:
         assert read_l2_content(parsed) == L2Content()

@@ -39,7 +39,7 @@ def review_for(pack: Path, **changes: object) -> Review:
         "review_started_at": "2026-01-10T13:00:00+00:00",
         "review_ended_at": "2026-01-10T13:07:30+00:00",
     }
-    return Review(**{**fields, **changes})  # type: ignore[arg-type]
+    return Review.model_validate({**fields, **changes})
 
 
 def put(pack: Path, doc: dict[str, object]) -> None:
@@ -140,7 +140,9 @@ def test_review_ending_before_it_starts_is_not_verified(packs: tuple[Path, Path]
         (b'{"decision": "APPROVE", "decision": "REJECT"}\n', "strict-json"),
     ],
 )
-def test_malformed_review_is_not_verified(packs, content: bytes, check: str) -> None:
+def test_malformed_review_is_not_verified(
+    packs: tuple[Path, Path], content: bytes, check: str
+) -> None:
     (packs[0] / "review.json").write_bytes(content)
     report = verify_pack(packs[0])
     assert not report.verified

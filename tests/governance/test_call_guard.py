@@ -54,12 +54,12 @@ def test_every_attempt_is_rate_limited_reserved_settled_and_audited(
         {"gpt-5.2": [leaky, exchange_for("gpt-5.2", input_tokens=2000, output_tokens=1000)]}
     )
     slots: list[tuple[str, int]] = []
-    guard = CallGuard(
-        registry(),
-        run_id="L2-r",
-        layer_id="L2",
-        rate_limit=lambda m, rpm, **_: slots.append((m, rpm)) or 0.0,
-    )
+
+    def rate_limit(model_id: str, rpm: int, **_: object) -> float:
+        slots.append((model_id, rpm))
+        return 0.0
+
+    guard = CallGuard(registry(), run_id="L2-r", layer_id="L2", rate_limit=rate_limit)
     exchange = _client(inner, guard).complete(request_for("gpt-5.2"))
 
     assert slots == [("gpt-5.2", 1000), ("gpt-5.2", 1000)]

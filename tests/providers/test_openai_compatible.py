@@ -35,7 +35,9 @@ def fake_key() -> str:
     return "test-key-" + secrets.token_hex(8)
 
 
-def client_for(server: LoopbackServer, key: str, **policy: float) -> OpenAICompatibleClient:
+def client_for(
+    server: LoopbackServer, key: str, policy: FallbackPolicy | None = None
+) -> OpenAICompatibleClient:
     endpoints = {
         name: Endpoint(
             name,
@@ -45,7 +47,7 @@ def client_for(server: LoopbackServer, key: str, **policy: float) -> OpenAICompa
         )
         for name in ("openai", "deepseek")
     }
-    return OpenAICompatibleClient(endpoints, FallbackPolicy(**policy))
+    return OpenAICompatibleClient(endpoints, policy if policy is not None else FallbackPolicy())
 
 
 def test_responses_call_sends_a_valid_body_and_the_key_only_in_the_header(
@@ -181,7 +183,7 @@ def test_request_timeout_comes_from_the_policy(loopback: LoopbackServer) -> None
         return Reply(body=responses_answer("{}"))
 
     loopback.script(RESPONSES_PATH, slow)
-    with client_for(loopback, fake_key(), request_timeout_seconds=0.1) as client:
+    with client_for(loopback, fake_key(), FallbackPolicy(request_timeout_seconds=0.1)) as client:
         with pytest.raises(ProviderCallError) as caught:
             client.complete(make_request())
     assert (caught.value.error_class, caught.value.retryable) == ("timeout", True)

@@ -27,8 +27,8 @@ class WallClock:
         self.now += seconds
 
 
-def _acquire(clock: WallClock, rpm: int = 3, **kw: object) -> float:
-    return acquire("gpt-5.2", rpm, sleep=clock.sleep, clock=clock.time, **kw)  # type: ignore[arg-type]
+def _acquire(clock: WallClock, rpm: int = 3, max_wait_s: float | None = None) -> float:
+    return acquire("gpt-5.2", rpm, sleep=clock.sleep, clock=clock.time, max_wait_s=max_wait_s)
 
 
 def test_slots_free_then_wait_for_the_oldest_to_leave_the_window(tmp_path: Path) -> None:

@@ -84,7 +84,7 @@ def _run(request_body: dict[str, object], **fields: object) -> TranscriptRun:
         ),
     }
     values.update(fields)
-    return TranscriptRun(**values)  # type: ignore[arg-type]
+    return TranscriptRun.model_validate(values)
 
 
 def test_lookup_is_by_the_hash_of_the_body_a_real_client_would_send() -> None:

@@ -15,6 +15,8 @@ from aiops.providers.base import Attempt, Exchange, ModelRequest, ProviderCallEr
 from aiops.providers.retry import (
     DEADLINE_EXCEEDED,
     MAX_RETRY_AFTER_SECONDS,
+    AfterAttempt,
+    BeforeAttempt,
     Deadline,
     RetryingClient,
     backoff_delay,
@@ -95,7 +97,13 @@ def test_backoff_honours_retry_after_as_minimum_capped() -> None:
 
 
 def _client(
-    script: ScriptedClient, clock: FakeClock, policy: FallbackPolicy = NO_JITTER, **kw: object
+    script: ScriptedClient,
+    clock: FakeClock,
+    policy: FallbackPolicy = NO_JITTER,
+    *,
+    deadline: Deadline | None = None,
+    before_attempt: BeforeAttempt | None = None,
+    after_attempt: AfterAttempt | None = None,
 ) -> RetryingClient:
     return RetryingClient(
         script,
@@ -103,7 +111,9 @@ def _client(
         sleep=clock.sleep,
         monotonic=clock.monotonic,
         rng=random.Random(1),
-        **kw,  # type: ignore[arg-type]
+        deadline=deadline,
+        before_attempt=before_attempt,
+        after_attempt=after_attempt,
     )
 
 

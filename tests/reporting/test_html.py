@@ -12,6 +12,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from aiops.cli import app
 from aiops.reporting.html import render_html
@@ -104,7 +105,9 @@ def test_text_from_the_ledger_is_escaped(report: PilotReport) -> None:
     assert "<script>" not in html and "&lt;script&gt;" in html
 
 
-def test_report_command_writes_the_html_file(runner, report: PilotReport, tmp_path: Path) -> None:
+def test_report_command_writes_the_html_file(
+    runner: CliRunner, report: PilotReport, tmp_path: Path
+) -> None:
     target = tmp_path / "pilot.html"
     result = runner.invoke(app, ["pilot", "report", report.ledger, "--json", "--html", str(target)])
     assert result.exit_code == 1  # KPIs fail
@@ -113,7 +116,9 @@ def test_report_command_writes_the_html_file(runner, report: PilotReport, tmp_pa
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
-def test_unwritable_html_target_exit_2(runner, report: PilotReport, tmp_path: Path) -> None:
+def test_unwritable_html_target_exit_2(
+    runner: CliRunner, report: PilotReport, tmp_path: Path
+) -> None:
     target = tmp_path / "missing-dir" / "pilot.html"
     result = runner.invoke(app, ["pilot", "report", report.ledger, "--html", str(target)])
     assert result.exit_code == 2
@@ -141,20 +146,20 @@ def png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:
     raw, stride, rows = zlib.decompress(idat), width * bpp, []
     previous = bytearray(stride)
     for y in range(height):
-        kind, line = (
+        filter_type, line = (
             raw[y * (stride + 1)],
             bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)]),
         )
         for i in range(stride):
             left = line[i - bpp] if i >= bpp else 0
             up, corner = previous[i], previous[i - bpp] if i >= bpp else 0
-            if kind == 1:
+            if filter_type == 1:
                 line[i] = (line[i] + left) & 0xFF
-            elif kind == 2:
+            elif filter_type == 2:
                 line[i] = (line[i] + up) & 0xFF
-            elif kind == 3:
+            elif filter_type == 3:
                 line[i] = (line[i] + (left + up) // 2) & 0xFF
-            elif kind == 4:
+            elif filter_type == 4:
                 p = left + up - corner
                 pa, pb, pc = abs(p - left), abs(p - up), abs(p - corner)
                 pred = left if pa <= pb and pa <= pc else up if pb <= pc else corner

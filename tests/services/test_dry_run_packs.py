@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 from typer.testing import CliRunner
 
@@ -38,14 +39,14 @@ def read_pack(pack: Path) -> dict[str, object]:
 
 
 @pytest.fixture
-def json_snapshot(snapshot):  # type: ignore[no-untyped-def]
+def json_snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     return snapshot.use_extension(JSONSnapshotExtension)
 
 
 @pytest.mark.parametrize("layer", sorted(SEED_EXAMPLES))
 def test_seed_dry_run_pack_golden(
-    runner: CliRunner, tmp_path: Path, json_snapshot, layer: str
-) -> None:  # type: ignore[no-untyped-def]
+    runner: CliRunner, tmp_path: Path, json_snapshot: SnapshotAssertion, layer: str
+) -> None:
     out = tmp_path / "out" / f"{layer}_dry_run"
     result = runner.invoke(app, [*SEED_EXAMPLES[layer], "--out", str(out)])
     assert result.exit_code == 0, result.stderr

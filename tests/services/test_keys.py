@@ -19,7 +19,7 @@ def test_a_failed_write_leaves_no_key_file(
     def disk_full(fd: int) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(keys.os, "fsync", disk_full)
+    monkeypatch.setattr(os, "fsync", disk_full)  # the module the key writer syncs through
     result = runner.invoke(app, ["keys", "generate", "--out-dir", "k"])
     assert result.exit_code == 2, result.output
     assert result.stderr.splitlines() == [

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -18,6 +20,7 @@ from tests.support import sample
 from tests.support.loopback import (
     CHAT_PATH,
     RESPONSES_PATH,
+    Handler,
     LoopbackServer,
     Reply,
     chat_answer,
@@ -269,11 +272,11 @@ def test_critic_failing_closed_blocks(
     runner: CliRunner,
     loopback: LoopbackServer,
     network_env: FakeKeys,
-    handler: object,
+    handler: Handler,
     problem: str,
 ) -> None:
     loopback.script(RESPONSES_PATH, proposer_reply())
-    loopback.script(CHAT_PATH, handler)  # type: ignore[arg-type]
+    loopback.script(CHAT_PATH, handler)
     result = runner.invoke(app, LIVE)
     assert result.exit_code == 2
     assert problem in result.stderr and "fails closed" in result.stderr
@@ -519,9 +522,9 @@ def test_recorded_fallback_replays_the_same_way(
     assert not Path("logs/ai_model_calls.jsonl").read_text().count("replay:")
 
 
-def _violating(edit: object) -> dict[str, object]:
+def _violating(edit: Callable[[dict[str, Any]], object]) -> dict[str, Any]:
     outputs = sample.proposer_outputs()
-    edit(outputs)  # type: ignore[operator]
+    edit(outputs)
     return outputs
 
 
@@ -547,7 +550,11 @@ def _violating(edit: object) -> dict[str, object]:
     ],
 )
 def test_each_scope_violation_blocks_end_to_end(
-    runner: CliRunner, loopback: LoopbackServer, network_env: FakeKeys, edit: object, rule: str
+    runner: CliRunner,
+    loopback: LoopbackServer,
+    network_env: FakeKeys,
+    edit: Callable[[dict[str, Any]], object],
+    rule: str,
 ) -> None:
     loopback.script(RESPONSES_PATH, proposer_reply(_violating(edit)))
     loopback.script(CHAT_PATH, critic_handler())

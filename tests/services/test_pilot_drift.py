@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
+from typer.testing import CliRunner
 
 from aiops.cli import app
 from aiops.evidence.reader import load_pack
@@ -86,7 +88,9 @@ def test_threshold_is_strictly_above_ten_percent(tmp_path: Path) -> None:
     assert (above.token_drift_pct, above.flagged) == (round(6100 / 600, 2), True)
 
 
-def test_drift_command_flags_and_reports_structure(runner, ledger: dict[int, Path]) -> None:
+def test_drift_command_flags_and_reports_structure(
+    runner: CliRunner, ledger: dict[int, Path]
+) -> None:
     result = runner.invoke(app, ["pilot", "drift", str(ledger[1]), str(ledger[15])])
     assert result.exit_code == 1, result.output
     assert "16.00 %" in result.stdout and "FLAGGED" in result.stdout
@@ -103,7 +107,9 @@ def test_drift_command_flags_and_reports_structure(runner, ledger: dict[int, Pat
     assert "1.00 %" in result.stdout and "within threshold" in result.stdout
 
 
-def test_drift_json_snapshot(runner, ledger: dict[int, Path], snapshot) -> None:
+def test_drift_json_snapshot(
+    runner: CliRunner, ledger: dict[int, Path], snapshot: SnapshotAssertion
+) -> None:
     result = runner.invoke(app, ["pilot", "drift", "--json", str(ledger[1]), str(ledger[15])])
     assert result.exit_code == 1
     data = json.loads(result.stdout)
@@ -121,7 +127,7 @@ def test_drift_json_snapshot(runner, ledger: dict[int, Path], snapshot) -> None:
 
 
 def test_different_prompt_version_is_refused(
-    runner, pilot_fixtures: dict[str, Path], config_copy: Path, tmp_path: Path
+    runner: CliRunner, pilot_fixtures: dict[str, Path], config_copy: Path, tmp_path: Path
 ) -> None:
     prompt = config_copy / "prompts" / "l2_market_outlook.toml"
     prompt.write_text(prompt.read_text().replace('version = "1.1.0"', 'version = "1.2.0"'))
@@ -137,7 +143,7 @@ def test_different_prompt_version_is_refused(
 
 
 def test_different_layer_and_packs_without_output_are_refused(
-    runner, ledger: dict[int, Path], tmp_path: Path
+    runner: CliRunner, ledger: dict[int, Path], tmp_path: Path
 ) -> None:
     l2 = ledger[1]
     assert runner.invoke(app, ["l0", "dry-run", "--out", str(tmp_path / "l0")]).exit_code == 0
@@ -156,7 +162,9 @@ def test_different_layer_and_packs_without_output_are_refused(
 def test_text_basis_when_an_output_did_not_parse(ledger: dict[int, Path], tmp_path: Path) -> None:
     prose = Variant("prose", {}, text="The outlook is calm, risk on.")
     current = replay(recorded(tmp_path, prose), tmp_path / "ledger", 2, expected_exit=2)
-    assert load_pack(current).proposer["parsed"] is None  # type: ignore[index]
+    proposer = load_pack(current).proposer
+    assert proposer is not None
+    assert proposer["parsed"] is None
     result = BaselineComparer(load_pack(ledger[1])).compare(load_pack(current))
     # the baseline's output_text as received against the prose: 6 tokens
     assert (result.basis, result.current_tokens) == ("text", 6)

@@ -10,7 +10,9 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
+from typer.testing import CliRunner
 
 from aiops.canonical import canonical_json
 from aiops.cli import app
@@ -236,7 +238,9 @@ def in_ledger_parent(ledger: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return Path(ledger.name)
 
 
-def test_report_table_snapshot(runner, in_ledger_parent: Path, snapshot) -> None:
+def test_report_table_snapshot(
+    runner: CliRunner, in_ledger_parent: Path, snapshot: SnapshotAssertion
+) -> None:
     result = runner.invoke(app, ["pilot", "report", str(in_ledger_parent)])
     assert result.exit_code == 1, result.output  # KPIs fail: exit 1
     assert result.stdout == snapshot
@@ -246,7 +250,9 @@ def test_report_table_snapshot(runner, in_ledger_parent: Path, snapshot) -> None
     ]
 
 
-def test_report_json_snapshot(runner, in_ledger_parent: Path, snapshot) -> None:
+def test_report_json_snapshot(
+    runner: CliRunner, in_ledger_parent: Path, snapshot: SnapshotAssertion
+) -> None:
     result = runner.invoke(app, ["pilot", "report", str(in_ledger_parent), "--json"])
     assert result.exit_code == 1
     data = json.loads(result.stdout)
@@ -255,7 +261,10 @@ def test_report_json_snapshot(runner, in_ledger_parent: Path, snapshot) -> None:
 
 
 def test_report_default_ledger_and_all_pass_exit_0(
-    runner, pilot_fixtures: dict[str, Path], tmp_path: Path, monkeypatch
+    runner: CliRunner,
+    pilot_fixtures: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     ledger = tmp_path / "evidence_packs"
     for day in range(1, 9):
@@ -268,7 +277,7 @@ def test_report_default_ledger_and_all_pass_exit_0(
     assert runner.invoke(app, ["pilot", "report"]).exit_code == 0
 
 
-def test_report_usage_errors_exit_2(runner, tmp_path: Path) -> None:
+def test_report_usage_errors_exit_2(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(app, ["pilot", "report", str(tmp_path / "nope")])
     assert result.exit_code == 2
     assert result.stderr.strip() == f"aiops: error: ledger {tmp_path / 'nope'} is not a directory"
@@ -280,7 +289,7 @@ def test_report_usage_errors_exit_2(runner, tmp_path: Path) -> None:
     assert result.stderr.startswith("aiops: error: no evidence packs in")
 
 
-def test_a_pack_dated_nonsense_fails_the_kpis_instead_of_crashing(runner) -> None:
+def test_a_pack_dated_nonsense_fails_the_kpis_instead_of_crashing(runner: CliRunner) -> None:
     for _ in range(2):
         assert runner.invoke(app, ["l2", "replay"]).exit_code == 0
     first = sorted(Path("evidence_packs").iterdir())[0]

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from syrupy.assertion import SnapshotAssertion
+from typer.testing import CliRunner
 
 from aiops import cli
 from aiops.canonical import sha256_hex
@@ -29,7 +31,7 @@ def pack(tmp_path: Path) -> Path:
 
 
 def test_approve_flag_records_review_and_leaves_pack_untouched(
-    runner, pack: Path, tmp_path: Path, snapshot
+    runner: CliRunner, pack: Path, tmp_path: Path, snapshot: SnapshotAssertion
 ) -> None:
     before = digests(pack)
     relative = pack.relative_to(tmp_path)  # the working directory: a stable path to show
@@ -54,7 +56,9 @@ def test_approve_flag_records_review_and_leaves_pack_untouched(
     assert result.stdout == snapshot
 
 
-def test_reject_flag_and_reviewer_from_user(runner, pack: Path, monkeypatch) -> None:
+def test_reject_flag_and_reviewer_from_user(
+    runner: CliRunner, pack: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("USER", "night-operator")
     result = runner.invoke(app, ["review", str(pack), "--reject"])
     assert result.exit_code == 0, result.output
@@ -66,7 +70,7 @@ def test_reject_flag_and_reviewer_from_user(runner, pack: Path, monkeypatch) -> 
     )
 
 
-def test_no_flag_without_a_terminal_is_refused(runner, pack: Path) -> None:
+def test_no_flag_without_a_terminal_is_refused(runner: CliRunner, pack: Path) -> None:
     result = runner.invoke(app, ["review", str(pack)], input="approve\n")
     assert result.exit_code == 2
     assert result.stderr.strip() == (
@@ -75,7 +79,9 @@ def test_no_flag_without_a_terminal_is_refused(runner, pack: Path) -> None:
     assert not (pack / "review.json").exists()
 
 
-def test_interactive_review_asks_decision_and_notes(runner, pack: Path, monkeypatch) -> None:
+def test_interactive_review_asks_decision_and_notes(
+    runner: CliRunner, pack: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(cli, "_stdin_is_tty", lambda: True)
     result = runner.invoke(
         app, ["review", str(pack), "--reviewer", "op-b"], input="maybe\nr\nscenario 2 thin\n"
@@ -86,7 +92,7 @@ def test_interactive_review_asks_decision_and_notes(runner, pack: Path, monkeypa
     assert (review["decision"], review["notes"]) == ("REJECT", "scenario 2 thin")
 
 
-def test_existing_review_is_refused_before_showing_anything(runner, pack: Path) -> None:
+def test_existing_review_is_refused_before_showing_anything(runner: CliRunner, pack: Path) -> None:
     assert runner.invoke(app, ["review", str(pack), "--approve", "--reviewer", "a"]).exit_code == 0
     first = (pack / "review.json").read_bytes()
     result = runner.invoke(app, ["review", str(pack), "--reject", "--reviewer", "b"])
@@ -105,13 +111,13 @@ def test_existing_review_is_refused_before_showing_anything(runner, pack: Path) 
         (["--approve", "--reviewer", " "], "no reviewer name: pass --reviewer NAME (or set USER)"),
     ],
 )
-def test_usage_errors_exit_2(runner, pack: Path, args: list[str], message: str) -> None:
+def test_usage_errors_exit_2(runner: CliRunner, pack: Path, args: list[str], message: str) -> None:
     result = runner.invoke(app, ["review", str(pack), *args])
     assert result.exit_code == 2
     assert result.stderr.strip() == f"aiops: error: {message}"
 
 
-def test_not_a_pack_exit_2(runner, tmp_path: Path) -> None:
+def test_not_a_pack_exit_2(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(app, ["review", str(tmp_path), "--approve", "--reviewer", "a"])
     assert result.exit_code == 2
     assert result.stderr.strip() == (
@@ -119,7 +125,7 @@ def test_not_a_pack_exit_2(runner, tmp_path: Path) -> None:
     )
 
 
-def test_tampered_pack_is_shown_with_verify_pack_warnings(runner, pack: Path) -> None:
+def test_tampered_pack_is_shown_with_verify_pack_warnings(runner: CliRunner, pack: Path) -> None:
     recorded = (pack / "operator_output.md").stat().st_size
     (pack / "operator_output.md").write_text("edited\n", encoding="utf-8")
     (pack / "notes.txt").write_text("added later\n", encoding="utf-8")
@@ -154,7 +160,7 @@ def test_pack_changed_during_review_is_refused(pack: Path) -> None:
 
 
 def test_end_of_input_at_the_prompt_is_one_line_not_a_traceback(
-    runner, pack: Path, monkeypatch
+    runner: CliRunner, pack: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(cli, "_stdin_is_tty", lambda: True)
     result = runner.invoke(app, ["review", str(pack), "--reviewer", "op-b"], input="")
@@ -172,7 +178,7 @@ def test_pack_removed_during_review_is_refused(pack: Path) -> None:
     assert not (pack / "review.json").exists()
 
 
-def test_markup_in_a_tampered_index_is_shown_as_text(runner, pack: Path) -> None:
+def test_markup_in_a_tampered_index_is_shown_as_text(runner: CliRunner, pack: Path) -> None:
     index = pack / "evidence_pack.json"
     data = json.loads(index.read_bytes())
     data["creation_timestamp"] = "[/x]"

@@ -138,6 +138,7 @@ class LoopbackServer:
     @property
     def base_url(self) -> str:
         host, port = self._httpd.server_address[:2]
+        assert isinstance(host, str)  # bound to "127.0.0.1" above; never a bytes address
         return f"http://{host}:{port}/v1"
 
     def script(self, path: str, *replies: Reply | Handler) -> None:

@@ -28,6 +28,7 @@ from typer.testing import CliRunner
 
 from aiops.canonical import pack_json
 from aiops.cli import app
+from aiops.schemas.review import Decision
 from aiops.services.model_run import ModelRunOptions, run_model_layer
 from aiops.services.review import ReviewClock, finish_review, start_review
 from aiops.services.run_layer import RunOptions
@@ -285,14 +286,16 @@ def replay(
 # --- 3. after the fact ---------------------------------------------------------------
 
 
-def review_pack(pack: Path, start_epoch: int, minutes: float, decision: str = "APPROVE") -> None:
+def review_pack(
+    pack: Path, start_epoch: int, minutes: float, decision: Decision = "APPROVE"
+) -> None:
     """Record a review that took ``minutes``, through the review service's clock seam."""
     ticks = iter([0.0, minutes * 60.0])
     clock = ReviewClock(
         wall=lambda: datetime.fromtimestamp(start_epoch, UTC), monotonic=lambda: next(ticks)
     )
     session = start_review(pack, clock)
-    finish_review(session, decision, f"reviewed in {minutes:g} min", "operator-a")  # type: ignore[arg-type]
+    finish_review(session, decision, f"reviewed in {minutes:g} min", "operator-a")
 
 
 def build_pilot_ledger(ledger: Path, fixtures: dict[str, Path], workdir: Path) -> dict[int, Path]:
