@@ -1,7 +1,9 @@
 """Replay and orchestration budgets, measured in one run (ratios, not pass/fail).
 
 1. ``aiops l2 replay`` wall time over ``aiops --help`` (target <= 1.5), with a bare
-   Typer app's ``--help`` and ``aiops l2 dry-run`` for reference.
+   Typer app's ``--help`` and ``aiops l2 dry-run`` for reference, and the stack floor:
+   a bare Typer command that parses one option, builds one Pydantic model and prints
+   with Rich (``_timing.stack_floor``), i.e. the least any run costs on this stack.
 2. Orchestration overhead per model call: full ``live`` runs in-process against a
    loopback server that answers at once (imports and config warm), divided by the two
    calls of a run; plus the share spent inside the HTTP client's ``complete`` and in
@@ -27,12 +29,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT))
 
-from _timing import aiops_argv, bare_typer_help, time_command  # noqa: E402
+from _timing import aiops_argv, bare_typer_help, stack_floor, time_command  # noqa: E402
 
 
 def startup(runs: int) -> None:
     base = bare_typer_help(runs)
     help_time = time_command(aiops_argv("--help"), runs)
+    floor = stack_floor(runs)
     with tempfile.TemporaryDirectory() as tmp:
         env = {"SOURCE_DATE_EPOCH": "1768046400", "AIOPS_PACKS_DIR": str(Path(tmp) / "packs")}
         dry = time_command(aiops_argv("l2", "dry-run"), runs, env=env)
@@ -44,6 +47,11 @@ def startup(runs: int) -> None:
         f"aiops l2 replay          {replay * 1000:8.1f} ms   {replay / help_time:.2f}x --help"
         "  (target <= 1.50)"
     )
+    print(
+        f"stack floor              {floor * 1000:8.1f} ms   {floor / help_time:.2f}x --help"
+        "  (bare Typer command: one option, one Pydantic model, Rich print)"
+    )
+    print(f"replay above the floor   {(replay - floor) * 1000:8.1f} ms   (aiops's own work)")
 
 
 def orchestration(runs: int) -> None:

@@ -10,7 +10,11 @@ from pydantic import BaseModel, ConfigDict
 class Strict(BaseModel):
     """Base of every schema: a typo is an error, never silently ignored."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+    # ``protected_namespaces=()``: fields such as ``model_id`` are the domain's words;
+    # Pydantic before 2.10 would warn about the ``model_`` prefix on every run.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, defer_build=True, protected_namespaces=()
+    )
 
 
 class Autonomy(StrEnum):

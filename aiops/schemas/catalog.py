@@ -16,6 +16,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from aiops.schemas.spelling import one_spelling
+
 GENERATED_DIR = Path(__file__).resolve().parent / "json"
 
 
@@ -54,10 +56,11 @@ SCHEMAS: dict[str, SchemaEntry] = {
 
 
 def model_schema(name: str) -> dict[str, Any]:
-    """The JSON Schema of ``name``, derived from its Pydantic model now."""
+    """The JSON Schema of ``name``, derived from its Pydantic model now, in the one
+    spelling of ``aiops.schemas.spelling`` (the same file on every Pydantic release)."""
     module_name, _, class_name = SCHEMAS[name].model.partition(":")
     model = getattr(importlib.import_module(module_name), class_name)
-    schema: dict[str, Any] = model.model_json_schema()
+    schema: dict[str, Any] = one_spelling(model.model_json_schema())
     return schema
 
 

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field
 
 from aiops.schemas.base import Strict
+from aiops.schemas.spelling import one_spelling
 
 Probability = Annotated[float, Field(ge=0, le=1)]
 Level = Literal["low", "medium", "high"]
@@ -148,13 +149,15 @@ def _generic_output(name: str) -> dict[str, Any]:
 def strict_json_schema(model: type[BaseModel]) -> dict[str, Any]:
     """The model's JSON Schema in the form strict structured output accepts: every
     object closed and every property required; titles, defaults and string length
-    limits dropped (enforced by the model's own validation instead)."""
+    limits dropped (enforced by the model's own validation instead); spelt the same
+    whatever Pydantic release generated it (``aiops.schemas.spelling``), because it is
+    part of the request and so of the prompt hash."""
     return json.loads(_strict_text(model))  # type: ignore[no-any-return]
 
 
 @cache
 def _strict_text(model: type[BaseModel]) -> str:
-    return json.dumps(_strict(model.model_json_schema()))
+    return json.dumps(_strict(one_spelling(model.model_json_schema())))
 
 
 # Keywords strict structured output does not accept (titles and defaults are noise; the
@@ -169,8 +172,6 @@ def _strict(node: Any) -> Any:
         if out.get("type") == "object" and "properties" in out:
             out["additionalProperties"] = False
             out["required"] = sorted(out["properties"])
-        if "const" in out and "enum" not in out:
-            out["enum"] = [out.pop("const")]
         return out
     if isinstance(node, list):
         return [_strict(item) for item in node]

@@ -516,6 +516,9 @@ def test_signed_live_pack_verifies_with_the_key(
 
 def _subprocess_env(loopback: LoopbackServer, keys: FakeKeys, config: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIOPS_", "OPENAI_"))}
+    # The test's own rate-limit windows, not the machine-wide per-user ones: other runs
+    # on the machine (another test session, an operator) must not share its budget.
+    env["AIOPS_RATELIMIT_DIR"] = os.environ["AIOPS_RATELIMIT_DIR"]
     env.update(
         SOURCE_DATE_EPOCH=FIXED_EPOCH,
         AIOPS_CONFIG_DIR=str(config),
