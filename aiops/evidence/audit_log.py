@@ -2,11 +2,11 @@
 
 Lines go to the registry's ``audit.log_destination`` (relative paths resolve against
 the working directory when the log is opened), one whole line per attempt, never
-interleaved across concurrent processes (``aiops.evidence.jsonlines``). Every line
-carries all of ``AUDIT_LOG_FIELDS``; the registry's ``audit.required_log_fields`` is
-checked against each line before it is written. Error messages are scrubbed of
-anything that looks like a credential. ``audit.log_all_model_calls = false`` turns
-the log off.
+interleaved across concurrent processes and fsynced before the call goes on
+(``aiops.evidence.jsonlines``). Every line carries all of ``AUDIT_LOG_FIELDS``; the
+registry's ``audit.required_log_fields`` is checked against each line before it is
+written. Error messages are scrubbed of anything that looks like a credential.
+``audit.log_all_model_calls = false`` turns the log off.
 """
 
 from __future__ import annotations

@@ -1,10 +1,17 @@
 """Append-only JSON-lines files shared by concurrent aiops processes.
 
-Each record is one line of canonical JSON. It is written with a single ``os.write`` of
+Each record is one line of canonical JSON. It is written with ``os.write`` calls of
 the whole line on an ``O_APPEND`` descriptor while holding an exclusive ``flock`` on
 that file, so lines are whole and never interleaved across processes, and a reader
 holding the same lock sees a consistent file (the spend ledger checks and reserves
 under one lock).
+
+Every append is durable before the lock is released: the file is fsynced after the
+line is written, so a line that was appended (an attempt paid for, a reservation held)
+survives a power loss once the caller has gone on. The file's directory entry is made
+durable too: the process that writes a file's first line fsyncs the directory after
+it (whoever created the file), and a directory aiops creates for the file is fsynced
+into its parent as it is made.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from aiops.canonical import canonical_json
-from aiops.evidence.durable import write_all
+from aiops.evidence.durable import fsync_dir, write_all
 
 
 class LockedLines:
@@ -43,14 +50,19 @@ class LockedLines:
         return records
 
     def append(self, record: Mapping[str, Any]) -> None:
-        # A short write is completed before the lock is released: the line stays whole.
+        """Write the whole line and fsync the file (the lock is still held: a short
+        write is completed first, so the line stays whole)."""
+        first = os.fstat(self._fd).st_size == 0
         write_all(self._fd, canonical_json(dict(record)) + b"\n")
+        os.fsync(self._fd)
+        if first:  # the file may be new: its directory entry must survive too
+            fsync_dir(self.path.parent)
 
 
 @contextmanager
 def locked_lines(path: Path) -> Iterator[LockedLines]:
     """Open (creating it and its directory, mode 0600) and lock ``path`` exclusively."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _make_dirs(path.parent)
     fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -62,3 +74,17 @@ def locked_lines(path: Path) -> Iterator[LockedLines]:
 def append_line(path: Path, record: Mapping[str, Any]) -> None:
     with locked_lines(path) as lines:
         lines.append(record)
+
+
+def _make_dirs(directory: Path) -> None:
+    """``mkdir -p``, fsyncing the parent of each directory made, so it survives a crash."""
+    if directory.is_dir():
+        return
+    _make_dirs(directory.parent)
+    try:
+        directory.mkdir()
+    except FileExistsError:
+        if not directory.is_dir():
+            raise
+        return  # another process made it (and fsyncs it into its parent)
+    fsync_dir(directory.parent)

@@ -14,8 +14,10 @@ budget and appends a ``reserve`` line for the estimate under one exclusive lock,
 concurrent runs cannot both spend the last dollar; after the call ``settle`` appends
 the ``spend`` line with the actual cost from usage, which replaces the reservation. A
 reservation never settled (a killed process) keeps counting for
-``reservation_ttl_s``. Days and months are UTC at the run clock (``aiops.clock.now``,
-so ``SOURCE_DATE_EPOCH`` applies).
+``reservation_ttl_s``. Every line is fsynced before the lock is released
+(``aiops.evidence.jsonlines``): a call is sent only once its reservation is on disk.
+Days and months are UTC at the run clock (``aiops.clock.now``, so
+``SOURCE_DATE_EPOCH`` applies).
 
 **Refusal.** A call whose estimate could take today's or this month's spend past
 ``daily_cost_limit_usd`` / ``monthly_cost_limit_usd`` raises ``BudgetExceededError``

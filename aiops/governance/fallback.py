@@ -31,8 +31,15 @@ class Candidate:
 
 @dataclass(frozen=True)
 class Skipped:
+    """A model of the chain that is never tried, and why."""
+
     model_id: str
     reason: str
+
+    @property
+    def notice(self) -> str:
+        """How the run words it (a warning in the summary, a finding in the report)."""
+        return f"skipped {self.model_id}: {self.reason}"
 
 
 @dataclass(frozen=True)

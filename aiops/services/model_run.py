@@ -53,6 +53,7 @@ from aiops.governance.outputs import OutputCheck, enforce_outputs
 from aiops.governance.scope import build_scope_check
 from aiops.prompts import LoadedPrompt, RenderedPrompt, load_prompt, render_critic, render_proposer
 from aiops.providers.base import Attempt, Exchange, ModelClient, ModelRequest, ProviderCallError
+from aiops.providers.fallback import FallbackAlert
 from aiops.resources import data_root
 from aiops.schemas.checks import SoDCheck
 from aiops.schemas.critic import CriticVerdict
@@ -155,7 +156,7 @@ def run_model_layer(
         timestamp=isoformat(pre.clock),
         at=pre.clock,
     )
-    warnings += [_skipped(s.model_id, s.reason) for s in chain.skipped]
+    warnings += [skipped.notice for skipped in chain.skipped]
     recorder = None
     closing: Any = None
     if mode == "replay":
@@ -195,10 +196,6 @@ def run_model_layer(
     finally:
         if closing is not None:
             closing.close()
-
-
-def _skipped(model_id: str, reason: str) -> str:
-    return f"skipped {model_id}: {reason}"  # as complete_with_fallback words it
 
 
 def _input_paths(given: list[Path], prompt: LoadedPrompt) -> list[Path]:
@@ -315,7 +312,7 @@ class _Run:
             answers.proposer_sod = result.candidate.sod
             answers.proposer_request = self.proposer_request(result.candidate.model_id)
             if result.fell_back:
-                self._fallback_used(result.exchange, result.warnings)
+                self._fallback_used(result.exchange, result.alert)
         proposer = answers.proposer
         if proposer is not None:
             if proposer.outcome != "completed":
@@ -367,11 +364,11 @@ class _Run:
             self.warnings += [w for w in self.stack.guard.warnings if w not in self.warnings]
         return self._write(status, answers, recorder, options)
 
-    def _fallback_used(self, exchange: Exchange, notices: list[str]) -> None:
-        skipped = {_skipped(s.model_id, s.reason) for s in self.chain.skipped}
-        alerts = [n for n in notices if n not in skipped]
-        if alerts:  # alert_on_fallback: a warning in the summary and the report
-            self.warnings += alerts
+    def _fallback_used(self, exchange: Exchange, alert: FallbackAlert | None) -> None:
+        """The skipped models are warned about already (before any call); this adds the
+        fallback itself: a warning when alert_on_fallback is on, else a report finding."""
+        if alert is not None:  # a warning in the summary and the report
+            self.warnings.append(alert.message)
             return
         failed = ", ".join(
             dict.fromkeys(

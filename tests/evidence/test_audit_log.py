@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import secrets
 from dataclasses import fields
 from datetime import UTC, datetime
@@ -108,6 +110,17 @@ def test_unwritable_destination_is_one_clear_error(tmp_path: Path) -> None:
     audit = registry().audit.model_copy(update={"log_destination": "blocker/calls.jsonl"})
     with pytest.raises(EvidenceWriteError, match="cannot append to audit log"):
         AuditLog(audit).record(_record(FAILED))
+
+
+def test_a_line_that_cannot_be_made_durable_is_one_clear_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(fd: int) -> None:
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(os, "fsync", broken)
+    with pytest.raises(EvidenceWriteError, match="cannot append to audit log .*Input/output"):
+        AuditLog(registry().audit).record(_record(FAILED))
 
 
 WRITER = """

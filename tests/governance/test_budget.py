@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import math
+import os
 import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -173,6 +175,18 @@ def test_corrupt_ledger_refuses_with_the_line_number() -> None:
     ledger.path.write_text("not json\n")
     with pytest.raises(SpendLedgerError, match="line 1 is not JSON"):
         ledger.totals(AT)
+
+
+def test_a_reservation_that_cannot_be_made_durable_refuses_the_call(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(fd: int) -> None:
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    monkeypatch.setattr(os, "fsync", broken)
+    with pytest.raises(SpendLedgerError, match="Input/output error.*refusing") as caught:
+        _reserve(SpendLedger(BUDGET), 1.0)
+    assert caught.value.exit_code == EXIT_BLOCKED
 
 
 def test_tracking_disabled_keeps_no_ledger_but_still_caps_one_call() -> None:

@@ -24,6 +24,7 @@ from tests.providers._fakes import (
     registry,
     request_for,
 )
+from tests.support.fsyncs import FsyncRecorder
 
 
 def _client(inner: ScriptedClient, guard: CallGuard) -> RetryingClient:
@@ -79,6 +80,28 @@ def test_every_attempt_is_rate_limited_reserved_settled_and_audited(
     assert spend[1]["cost_usd"] == 0 and spend[3]["cost_usd"] == pytest.approx(expected)
     assert guard.ledger.totals(guard.clock()).today_usd == pytest.approx(expected)
     assert len(exchange.attempts) == 2
+
+
+def test_every_ledger_and_audit_line_is_fsynced_before_the_call_goes_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    audit, spend = Path("logs/ai_model_calls.jsonl"), Path("logs/spend_ledger.jsonl")
+    fsyncs = FsyncRecorder(watch=[audit, spend]).install(monkeypatch)
+    sent: list[int] = []
+
+    def on_call(_model: str) -> None:  # the reservation is on disk before the request
+        sent.append(len(fsyncs.of(spend)))
+
+    inner = ScriptedClient({"gpt-5.2": [exchange_for("gpt-5.2")]}, on_call=on_call)
+    guard = CallGuard(registry(), run_id="L2-r", layer_id="L2", rate_limit=lambda *a, **k: 0.0)
+    _client(inner, guard).complete(request_for("gpt-5.2"))
+
+    assert sent == [1]
+    reserve, settle = fsyncs.of(spend)
+    (logged,) = fsyncs.of(audit)
+    assert [json.loads(x)["kind"] for x in settle.content.splitlines()] == ["reserve", "spend"]
+    assert logged.content.endswith(b"\n") and json.loads(logged.content)["success"] is True
+    assert {reserve.lockable, settle.lockable, logged.lockable} == {False}
 
 
 def test_total_failure_leaves_an_audit_line_per_attempt() -> None:

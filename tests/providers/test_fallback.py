@@ -12,6 +12,8 @@ from aiops.governance.fallback import FallbackChain, Skipped, fallback_chain
 from aiops.providers.base import ProviderCallError
 from aiops.providers.fallback import (
     ALL_MODELS_FAILED,
+    FailedModel,
+    FallbackAlert,
     FallbackResult,
     complete_with_fallback,
 )
@@ -76,14 +78,18 @@ def test_503_until_retries_run_out_then_fallback_succeeds() -> None:
         ("gpt-5.2-pro", 503),
         ("gpt-5.2", None),
     ]
-    assert result.warnings == ["fallback: gpt-5.2 answered after gpt-5.2-pro (server_error) failed"]
+    assert result.alert == FallbackAlert("gpt-5.2", (FailedModel("gpt-5.2-pro", "server_error"),))
+    assert result.alert.message == (
+        "fallback: gpt-5.2 answered after gpt-5.2-pro (server_error) failed"
+    )
+    assert result.skipped == ()
 
 
 def test_fallback_is_silent_when_alerts_are_off() -> None:
     _, result = _run(
         {"gpt-5.2-pro": [failure("timeout")], "gpt-5.2": [exchange_for("gpt-5.2")]}, alert=False
     )
-    assert result.fell_back and result.warnings == []
+    assert result.fell_back and result.alert is None
 
 
 def test_insufficient_quota_goes_straight_to_fallback() -> None:
@@ -145,7 +151,30 @@ def test_fallback_equal_to_critic_is_never_called() -> None:
     )
     assert "deepseek-r1" not in inner.calls
     assert result.candidate.model_id == "gpt-5.2"
-    assert result.warnings[0].startswith("skipped deepseek-r1: SoD FAIL")
+    assert [s.model_id for s in result.skipped] == ["deepseek-r1"]
+    assert result.skipped[0].notice.startswith("skipped deepseek-r1: SoD FAIL")
+
+
+def test_skips_and_the_fallback_alert_come_back_apart() -> None:
+    # A repeated model and one equal to the critic are skipped; two models fail first.
+    _, result = _run(
+        {
+            "gpt-5.2-pro": [failure("server_error", http_status=503)],
+            "o3": [failure("insufficient_quota", http_status=429)],
+            "gpt-5.2": [exchange_for("gpt-5.2")],
+        },
+        chain=_l2_chain(["gpt-5.2-pro", "deepseek-r1", "o3", "gpt-5.2"]),
+    )
+    assert [(s.model_id, s.reason.split(":")[0]) for s in result.skipped] == [
+        ("gpt-5.2-pro", "already in the chain"),
+        ("deepseek-r1", "SoD FAIL"),
+    ]
+    assert result.alert == FallbackAlert(
+        "gpt-5.2",
+        (FailedModel("gpt-5.2-pro", "server_error"), FailedModel("o3", "insufficient_quota")),
+    )
+    # The alert names only what failed, never what was skipped.
+    assert "skipped" not in result.alert.message and "deepseek-r1" not in result.alert.message
 
 
 def test_no_candidate_left_sends_nothing() -> None:

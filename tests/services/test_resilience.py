@@ -421,6 +421,39 @@ def _layer_policy(config: Path, **values: bool) -> None:
     registry.write_text(registry.read_text() + f"\n[fallback_policy.layers.L2]\n{lines}")
 
 
+@pytest.mark.parametrize("alert", [True, False])
+def test_a_skipped_model_and_a_fallback_are_each_told_once(
+    runner: CliRunner,
+    loopback: LoopbackServer,
+    network_env: FakeKeys,
+    fast_config: Path,
+    alert: bool,
+) -> None:
+    set_keys(fast_config, "layer_mapping.L2", fallbacks=["deepseek-r1", "gpt-5.2"])
+    _layer_policy(fast_config, alert_on_fallback=alert)
+    busy = Reply(503, error_body("The server is overloaded"))
+    loopback.script(RESPONSES_PATH, busy, busy, busy, FALLBACK_ANSWER)  # retries run out
+    loopback.script(CHAT_PATH, critic_handler())
+    result = runner.invoke(app, LIVE)
+    assert result.exit_code == 0, result.stderr
+    after_banner = result.stderr.split("╯")[-1]
+    report = (only_pack() / "operator_output.md").read_text()
+    section = report.split("## Findings")[1].split("## Actions")[0]
+    findings = [line for line in section.splitlines() if line.startswith("- ")]
+    skip = "skipped deepseek-r1: SoD FAIL: proposer deepseek-r1 == critic deepseek-r1;"
+    fell_back = "fallback: gpt-5.2 answered after gpt-5.2-pro (server_error) failed"
+    used = "fallback used: gpt-5.2 answered after gpt-5.2-pro (server_error) failed"
+    assert after_banner.count("warning: skipped") == 1 and f"warning: {skip}" in after_banner
+    assert len(findings) == 2 and findings[0].startswith(f"- {skip}")
+    if alert:  # one alert: the skipped model is not taken for a second one
+        assert after_banner.count("warning: fallback") == 1
+        assert f"warning: {fell_back}\n" in after_banner
+        assert findings[1] == f"- {fell_back}"
+    else:
+        assert "fallback" not in after_banner
+        assert findings[1] == f"- {used}"
+
+
 def test_without_alert_on_fallback_the_fallback_is_a_finding_not_a_warning(
     runner: CliRunner, loopback: LoopbackServer, network_env: FakeKeys, fast_config: Path
 ) -> None:
