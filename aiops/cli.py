@@ -14,7 +14,15 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from aiops import __version__
-from aiops.cli_support import LAYERS, AiopsCommand, AiopsGroup, errors_handled, fail
+from aiops.cli_support import (
+    LAYERS,
+    AiopsCommand,
+    AiopsGroup,
+    errors_handled,
+    fail,
+    output_streams_never_fail,
+    print_json,
+)
 
 app = typer.Typer(
     cls=AiopsGroup,
@@ -321,9 +329,7 @@ def pilot_drift_cmd(
 
     result = pilot_drift(baseline, current)
     if as_json:
-        from aiops.canonical import pack_json
-
-        sys.stdout.write(pack_json(result.model_dump(mode="json")).decode("utf-8"))
+        print_json(result.model_dump(mode="json"))
     else:
         from aiops.console import render_drift
 
@@ -369,9 +375,7 @@ def pilot_report_cmd(
 
         write_html(report, html)
     if as_json:
-        from aiops.canonical import pack_json
-
-        sys.stdout.write(pack_json(report.model_dump(mode="json")).decode("utf-8"))
+        print_json(report.model_dump(mode="json"))
     else:
         from aiops.console import render_pilot_report
 
@@ -417,9 +421,7 @@ def verify_pack_cmd(ctx: typer.Context) -> None:
         )
     )
     if args.json:
-        from aiops.canonical import pack_json
-
-        sys.stdout.write(pack_json(outcome.report.to_json()).decode("utf-8"))
+        print_json(outcome.report.to_json())
     else:
         from aiops.console import render_verify
 
@@ -478,14 +480,14 @@ def schema_cmd(
     name: Annotated[str, typer.Argument(help="evidence-pack, run-manifest, sod-check, ...")],
 ) -> None:
     """Print the JSON Schema of a pack file or config file, derived from the models."""
-    from aiops.canonical import pack_json
     from aiops.errors import UsageError
     from aiops.schemas.catalog import SCHEMAS, model_schema
 
     if name not in SCHEMAS:
         raise UsageError(f"unknown schema {name!r}: choose {', '.join(SCHEMAS)}")
-    sys.stdout.write(pack_json(model_schema(name)).decode("utf-8"))
+    print_json(model_schema(name))
 
 
 def main() -> None:
+    output_streams_never_fail()
     app()

@@ -1,0 +1,83 @@
+"""Output to a terminal or pipe that is not UTF-8 (a Latin-1 locale, a Windows code page,
+``PYTHONIOENCODING=ascii``): the run finishes, the text is spelt in ASCII where it must
+be, machine-readable JSON stays UTF-8, and the evidence is the same as ever."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from aiops.cli_support import _spell_in_ascii, output_streams_never_fail, print_json
+
+
+def _aiops(
+    args: list[str], cwd: Path, encoding: str, packs: Path
+) -> subprocess.CompletedProcess[bytes]:
+    env = {**os.environ, "PYTHONIOENCODING": encoding, "AIOPS_PACKS_DIR": str(packs)}
+    return subprocess.run(
+        [sys.executable, "-m", "aiops", *args], cwd=cwd, env=env, capture_output=True, timeout=120
+    )
+
+
+def _pack_files(ledger: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(ledger)): p.read_bytes() for p in sorted(ledger.rglob("*")) if p.is_file()
+    }
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1", "cp1252"])
+def test_replay_finishes_on_a_stream_that_is_not_utf8(tmp_path: Path, encoding: str) -> None:
+    utf8 = _aiops(["l2", "replay"], tmp_path, "utf-8", tmp_path / "ledger-a")
+    other = _aiops(["l2", "replay"], tmp_path, encoding, tmp_path / "ledger-b")
+    assert utf8.returncode == 0, utf8.stderr.decode()
+    assert other.returncode == 0, other.stderr.decode()
+    assert b"Traceback" not in other.stderr
+    shown = other.stdout.decode(encoding)
+    assert "\u2014" in utf8.stdout.decode("utf-8")  # the summary does use a dash
+    # Only the characters the stream cannot encode are respelt; the pack path differs.
+    expected = utf8.stdout.decode("utf-8").replace("\u2014", "-").replace("ledger-a", "ledger-b")
+    assert shown.replace("\u2014", "-") == expected
+    assert _pack_files(tmp_path / "ledger-a") == _pack_files(tmp_path / "ledger-b")
+
+
+def test_an_error_line_with_a_character_the_stream_cannot_encode(tmp_path: Path) -> None:
+    result = _aiops(
+        ["l2", "replay", "--fixture", "missing-\u00e9\u2014.json"],
+        tmp_path,
+        "ascii",
+        tmp_path / "p",
+    )
+    assert result.returncode == 2
+    assert result.stderr.decode("ascii").splitlines() == [
+        "aiops: error: replay fixture missing-?-.json not found"
+    ]
+
+
+def test_ascii_spelling_of_our_symbols_and_question_marks_for_the_rest() -> None:
+    import codecs
+
+    output_streams_never_fail()  # registers the error handler
+    handler = codecs.lookup_error("aiops-ascii-spelling")
+    assert handler is not None
+    text = "a \u2014 b \u2260 c \u2264 d \u2026 caf\u00e9 \u4e2d"
+    assert text.encode("ascii", errors="aiops-ascii-spelling") == b"a - b != c <= d ... caf? ?"
+    with pytest.raises(UnicodeDecodeError):
+        _spell_in_ascii(UnicodeDecodeError("ascii", b"\xff", 0, 1, "bad"))
+
+
+def test_json_output_is_utf8_whatever_the_stream_encoding(monkeypatch: pytest.MonkeyPatch) -> None:
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding="ascii", errors="strict")
+    monkeypatch.setattr(sys, "stdout", stream)
+    print_json({"reviewer": "Zo\u00eb", "note": "ok \u2014 fine"})
+    stream.flush()
+    assert json.loads(raw.getvalue().decode("utf-8")) == {
+        "reviewer": "Zo\u00eb",
+        "note": "ok \u2014 fine",
+    }
