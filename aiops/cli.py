@@ -20,9 +20,8 @@ from aiops.cli_support import (
     AiopsGroup,
     errors_handled,
     fail,
-    output_streams_never_fail,
-    print_json,
 )
+from aiops.streams import output_streams_never_fail, print_json
 
 app = typer.Typer(
     cls=AiopsGroup,

@@ -105,68 +105,6 @@ class AiopsGroup(TyperGroup):
         sys.exit(result if isinstance(result, int) else 0)
 
 
-# What aiops's own text uses beyond ASCII, spelt in ASCII for a stream that cannot
-# encode it (anything else, model text for instance, becomes "?").
-_ASCII_SPELLING = {
-    "\u2014": "-",  # em dash
-    "\u2013": "-",  # en dash
-    "\u00b7": "-",  # middle dot
-    "\u00a7": "S",  # section sign
-    "\u2026": "...",
-    "\u2260": "!=",
-    "\u2264": "<=",
-    "\u2265": ">=",
-    "\u2192": "->",
-    "\u2018": "'",
-    "\u2019": "'",
-    "\u201c": '"',
-    "\u201d": '"',
-}
-_FALLBACK_ERRORS = "aiops-ascii-spelling"
-
-
-def _spell_in_ascii(error: UnicodeError) -> tuple[str, int]:
-    if not isinstance(error, UnicodeEncodeError):
-        raise error
-    text = error.object[error.start : error.end]
-    return "".join(_ASCII_SPELLING.get(char, "?") for char in text), error.end
-
-
-def output_streams_never_fail() -> None:
-    """A terminal or pipe whose encoding is not UTF-8 (``LANG`` with Latin-1, a Windows
-    code page, ``PYTHONIOENCODING=ascii``) gets the characters it cannot encode spelt in
-    ASCII instead of a ``UnicodeEncodeError`` after the run has done its work. Streams
-    that can encode everything are left alone. The evidence files are always UTF-8."""
-    import codecs
-
-    try:
-        codecs.lookup_error(_FALLBACK_ERRORS)
-    except LookupError:
-        codecs.register_error(_FALLBACK_ERRORS, _spell_in_ascii)
-    for stream in (sys.stdout, sys.stderr):
-        encoding = getattr(stream, "encoding", None) or "utf-8"
-        if codecs.lookup(encoding).name.startswith("utf-"):
-            continue
-        reconfigure = getattr(stream, "reconfigure", None)
-        if reconfigure is not None:
-            reconfigure(errors=_FALLBACK_ERRORS)
-
-
-def print_json(document: Any) -> None:
-    """Machine-readable output: ``pack_json`` bytes, UTF-8 whatever the terminal's
-    encoding (JSON exchanged between systems is UTF-8), so nothing is spelt differently."""
-    from aiops.canonical import pack_json
-
-    data = pack_json(document)
-    buffer = getattr(sys.stdout, "buffer", None)
-    if buffer is None:
-        sys.stdout.write(data.decode("utf-8"))
-        return
-    sys.stdout.flush()
-    buffer.write(data)
-    buffer.flush()
-
-
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     # One line, no Rich: the error path must work even when rendering fails.
     print(f"aiops: error: {message}", file=sys.stderr)

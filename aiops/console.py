@@ -12,6 +12,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from aiops.streams import discard_stdout
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -25,8 +27,16 @@ if TYPE_CHECKING:
 _STATUS_STYLE = {"COMPLETED": "green", "REJECTED": "yellow", "BLOCKED": "red", "FAILED": "red"}
 
 
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        # Rich would exit 1 ("rejected", "not verified"): the reader going away is not
+        # the run's outcome. The rest is discarded; the command keeps its exit code.
+        self.quiet = True
+        discard_stdout()
+
+
 def stdout_console() -> Console:
-    return Console(highlight=False, soft_wrap=False, width=_width())
+    return _Console(highlight=False, soft_wrap=False, width=_width())
 
 
 def stderr_console() -> Console:

@@ -1,6 +1,9 @@
-"""Output to a terminal or pipe that is not UTF-8 (a Latin-1 locale, a Windows code page,
+"""Output streams that cannot take what aiops prints.
+
+A terminal or pipe that is not UTF-8 (a Latin-1 locale, a Windows code page,
 ``PYTHONIOENCODING=ascii``): the run finishes, the text is spelt in ASCII where it must
-be, machine-readable JSON stays UTF-8, and the evidence is the same as ever."""
+be, machine-readable JSON stays UTF-8, and the evidence is the same as ever. A reader
+that has gone away (``| head -1``): the command keeps its own exit code."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from aiops.cli_support import _spell_in_ascii, output_streams_never_fail, print_json
+from aiops.streams import output_streams_never_fail, print_json, spell_in_ascii
 
 
 def _aiops(
@@ -68,7 +71,7 @@ def test_ascii_spelling_of_our_symbols_and_question_marks_for_the_rest() -> None
     text = "a \u2014 b \u2260 c \u2264 d \u2026 caf\u00e9 \u4e2d"
     assert text.encode("ascii", errors="aiops-ascii-spelling") == b"a - b != c <= d ... caf? ?"
     with pytest.raises(UnicodeDecodeError):
-        _spell_in_ascii(UnicodeDecodeError("ascii", b"\xff", 0, 1, "bad"))
+        spell_in_ascii(UnicodeDecodeError("ascii", b"\xff", 0, 1, "bad"))
 
 
 def test_json_output_is_utf8_whatever_the_stream_encoding(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -81,3 +84,43 @@ def test_json_output_is_utf8_whatever_the_stream_encoding(monkeypatch: pytest.Mo
         "reviewer": "Zo\u00eb",
         "note": "ok \u2014 fine",
     }
+
+
+def _closed_pipe_run(args: list[str], cwd: Path, packs: Path) -> subprocess.CompletedProcess[bytes]:
+    """Run with stdout a pipe whose reader is already gone: every write is EPIPE."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        env = {**os.environ, "AIOPS_PACKS_DIR": str(packs)}
+        return subprocess.run(
+            [sys.executable, "-m", "aiops", *args],
+            cwd=cwd,
+            env=env,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            timeout=120,
+        )
+    finally:
+        os.close(write_end)
+
+
+def test_a_reader_that_went_away_does_not_change_a_runs_exit_code(tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger"
+    run = _closed_pipe_run(["l2", "replay"], tmp_path, ledger)
+    assert (run.returncode, run.stderr) == (0, b"")
+    (pack,) = list(ledger.iterdir())
+    assert (pack / "evidence_pack.json").is_file()
+    for args in (["verify-pack", str(ledger)], ["verify-pack", str(ledger), "--json"]):
+        check = _closed_pipe_run(args, tmp_path, ledger)
+        assert (check.returncode, check.stderr) == (0, b""), args
+
+
+def test_a_failed_verification_still_exits_1_with_the_reader_gone(tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger"
+    assert _closed_pipe_run(["l2", "replay"], tmp_path, ledger).returncode == 0
+    (pack,) = list(ledger.iterdir())
+    report = pack / "operator_output.md"
+    report.write_bytes(report.read_bytes() + b"tampered\n")
+    check = _closed_pipe_run(["verify-pack", str(ledger), "--json"], tmp_path, ledger)
+    assert check.returncode == 1
+    assert b"Traceback" not in check.stderr

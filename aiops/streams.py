@@ -1,0 +1,95 @@
+"""The process's output streams: what aiops does when they cannot take what it prints.
+
+- A stream that is not UTF-8 (a Latin-1 locale, a Windows code page,
+  ``PYTHONIOENCODING=ascii``) gets the characters it cannot encode spelt in ASCII,
+  instead of a ``UnicodeEncodeError`` after the run has done its work.
+- A reader that goes away (``aiops l2 replay | head -1``) is not an error of the run:
+  the rest of the output is discarded and the command ends with its own exit code, so
+  a closed pipe never turns a completed run into "rejected" or a verified ledger into
+  "not verified".
+- ``--json`` output is UTF-8 bytes whatever the terminal's encoding: JSON exchanged
+  between programs is UTF-8, so nothing is spelt differently.
+
+Standard library only: the CLI calls this before anything else loads.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import sys
+from typing import Any
+
+# What aiops's own text uses beyond ASCII, spelt in ASCII for a stream that cannot
+# encode it (anything else, model text for instance, becomes "?").
+_ASCII_SPELLING = {
+    "\u2014": "-",  # em dash
+    "\u2013": "-",  # en dash
+    "\u00b7": "-",  # middle dot
+    "\u00a7": "S",  # section sign
+    "\u2026": "...",
+    "\u2260": "!=",
+    "\u2264": "<=",
+    "\u2265": ">=",
+    "\u2192": "->",
+    "\u2018": "'",
+    "\u2019": "'",
+    "\u201c": '"',
+    "\u201d": '"',
+}
+ASCII_SPELLING_ERRORS = "aiops-ascii-spelling"
+
+
+def spell_in_ascii(error: UnicodeError) -> tuple[str, int]:
+    """Encoding error handler: the unencodable run of text, spelt in ASCII."""
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    text = error.object[error.start : error.end]
+    return "".join(_ASCII_SPELLING.get(char, "?") for char in text), error.end
+
+
+def output_streams_never_fail() -> None:
+    """Give stdout and stderr the ASCII spelling handler when they are not UTF-8."""
+    try:
+        codecs.lookup_error(ASCII_SPELLING_ERRORS)
+    except LookupError:
+        codecs.register_error(ASCII_SPELLING_ERRORS, spell_in_ascii)
+    for stream in (sys.stdout, sys.stderr):
+        encoding = getattr(stream, "encoding", None) or "utf-8"
+        if codecs.lookup(encoding).name.startswith("utf-"):
+            continue
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors=ASCII_SPELLING_ERRORS)
+
+
+def discard_stdout() -> None:
+    """The reader of stdout has gone: send the rest of the output nowhere, so neither
+    later prints nor the interpreter's final flush raise ``BrokenPipeError``."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return  # not a real file (a test's capture): nothing to redirect
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+
+
+def print_json(document: Any) -> None:
+    """Machine-readable output: ``pack_json`` bytes, UTF-8 whatever the encoding."""
+    from aiops.canonical import pack_json
+
+    data = pack_json(document)
+    try:
+        buffer = getattr(sys.stdout, "buffer", None)
+        if buffer is None:
+            sys.stdout.write(data.decode("utf-8"))
+            sys.stdout.flush()
+            return
+        sys.stdout.flush()
+        buffer.write(data)
+        buffer.flush()
+    except BrokenPipeError:
+        discard_stdout()
