@@ -197,7 +197,8 @@ def render_review_recorded(recorded: RecordedReview) -> None:
 
 
 def render_network_banner(plan: NetworkPlan) -> None:
-    """The seed's guardrail banner, on stderr: models, endpoints, worst-case cost."""
+    """The seed's guardrail banner, on stderr: models, endpoints, how requests leave
+    (direct or via a proxy, which CAs are trusted), worst-case cost."""
     lines = [
         f"Real model API calls will be made ({plan.mode}, {plan.layer_id} {plan.layer_name}):",
     ]
@@ -207,6 +208,10 @@ def render_network_banner(plan: NetworkPlan) -> None:
             f"up to {call.max_input_tokens} in / {call.max_output_tokens} out tokens, "
             f"<= ${call.worst_case_usd:.2f}"
         )
+    if plan.routes:
+        lines.append("- Routes (proxy variables read explicitly; credentials never shown):")
+        lines += [f"  - {r.provider_id} {r.base_url}: {r.route}" for r in plan.routes]
+    lines.append(f"- TLS trust: {plan.tls_trust}")
     lines += [
         f"- Costs will be incurred: worst case ${plan.worst_case_usd:.2f} "
         "(registry prices; estimated prompt size and max output tokens)",

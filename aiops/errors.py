@@ -139,3 +139,9 @@ class KeyExistsError(AiopsError):
     """``keys generate`` never overwrites a key file."""
 
     exit_code = EXIT_BLOCKED
+
+
+class NetworkSetupError(AiopsError):
+    """A proxy URL or CA bundle named in the environment is unusable; nothing was sent."""
+
+    exit_code = EXIT_BLOCKED

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
 from collections.abc import Iterator
@@ -15,6 +16,9 @@ from aiops.resources import default_config_dir
 from tests.support.loopback import LoopbackServer
 from tests.support.registry_edit import FAST_POLICY, set_keys
 
+NETWORK_ENVIRONMENT = frozenset(
+    {"http_proxy", "https_proxy", "all_proxy", "no_proxy", "ssl_cert_file", "ssl_cert_dir"}
+)
 FIXED_EPOCH = "1768046400"  # 2026-01-10T12:00:00+00:00, the seeds' example time
 REPO = Path(__file__).resolve().parent.parent
 
@@ -40,6 +44,10 @@ def _stable_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iter
         "DEEPSEEK_BASE_URL",
     ):
         monkeypatch.delenv(name, raising=False)
+    # How requests leave is the machine's business, not the test's: no proxy, certifi.
+    for name in list(os.environ):
+        if name.lower() in NETWORK_ENVIRONMENT:
+            monkeypatch.delenv(name, raising=False)
     yield
 
 

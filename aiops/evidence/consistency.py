@@ -127,6 +127,9 @@ def _manifest(index: dict[str, Any], manifest: dict[str, Any], listed: set[str])
         problems.append(f"{RUN_MANIFEST_FILE} sod_result differs from {EVIDENCE_PACK_FILE}")
     if manifest.get("sod_reason") != index["sod_check"]["reason"]:
         problems.append(f"{RUN_MANIFEST_FILE} sod_reason differs from {EVIDENCE_PACK_FILE}")
+    if "network" in manifest and not index["network_used"]:
+        # Record/live packs written before routes were recorded have none: absence is fine.
+        problems.append(f"{RUN_MANIFEST_FILE} records network routes for a run without network")
     return problems
 
 

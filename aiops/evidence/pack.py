@@ -90,7 +90,11 @@ def write_evidence(
         }
     )
     files = {
-        RUN_MANIFEST_FILE: pack_json(manifest.model_dump(mode="json")),
+        RUN_MANIFEST_FILE: pack_json(
+            manifest.model_dump(
+                mode="json", exclude={"network"} if manifest.network is None else None
+            )
+        ),
         OPERATOR_OUTPUT_FILE: render_operator_output(report).encode("utf-8"),
         SOD_CHECK_FILE: pack_json(content.sod.model_dump(mode="json")),
         SCOPE_CHECK_FILE: pack_json(content.scope.model_dump(mode="json")),

@@ -55,6 +55,7 @@ def render_operator_output(report: OperatorReport) -> str:
         f"- **Primary:** {m.primary_model_id}",
         f"- **Fallback:** {', '.join(m.fallback_model_ids) or 'none'}",
         f"- **Critic:** {m.critic_model_id}",
+        *_network_section(m),
         RULE,
         "## SoD Check",
         "",
@@ -84,6 +85,23 @@ def render_operator_output(report: OperatorReport) -> str:
         out += [RULE, "## Operator Notes", "", m.operator_notes]
     out += [RULE, "**END OF OPERATOR OUTPUT**", ""]
     return "\n".join(out)
+
+
+def _network_section(m: RunManifest) -> list[str]:
+    """record/live: how requests left (no credentials); nothing for other modes."""
+    if m.network is None:
+        return []
+    out = [RULE, "## Network", ""]
+    for e in m.network.endpoints:
+        how = f"via proxy {e.proxy}" if e.proxy else "direct"
+        out.append(
+            f"- **{e.provider_id}:** {e.base_url} — {how}"
+            + (f" ({e.decided_by})" if e.decided_by else "")
+        )
+    trust = [f"SSL_CERT_FILE {m.network.ca_file}"] if m.network.ca_file else []
+    trust += [f"SSL_CERT_DIR {m.network.ca_dir}"] if m.network.ca_dir else []
+    out.append(f"- **TLS trust:** {', '.join(trust) or 'certifi'}")
+    return out
 
 
 def model_run_sections(

@@ -9,6 +9,9 @@ the provider's text — never from headers, and never containing the key. A serv
 ``retry-after-ms`` / ``retry-after`` is read by ``retry.parse_retry_after`` (the one
 parser); each request's timeouts are capped by what is left of the run deadline.
 
+Where requests go (direct or through a proxy) and which CAs the TLS context trusts is
+``egress.py``'s: an endpoint carries its ``Route``, the client its ``TlsTrust``.
+
 httpx is imported only when a real client is built, so the replay path never loads it.
 """
 
@@ -21,7 +24,6 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
@@ -29,6 +31,14 @@ from pydantic import SecretStr
 from aiops.errors import MissingCredentialError
 from aiops.governance.model_json import loads_model_json
 from aiops.providers.base import Attempt, Exchange, ModelRequest, ProviderCallError
+from aiops.providers.egress import (
+    CERTIFI,
+    DIRECT,
+    Route,
+    TlsTrust,
+    proxy_mounts,
+    tls_context,
+)
 from aiops.providers.retry import Deadline, parse_retry_after
 from aiops.providers.wire import WireFormat, build_exchange, wire_for
 from aiops.redact import scrub_secrets
@@ -44,12 +54,14 @@ NOT_RETRYABLE = {400: "bad_request", 401: "authentication", 403: "permission", 4
 
 @dataclass(frozen=True)
 class Endpoint:
-    """A provider's resolved location and credential. ``repr`` never shows the key."""
+    """A provider's resolved location, credential and route. ``repr`` never shows the
+    key (nor a proxy's credentials)."""
 
     provider_id: str
     base_url: str
     api_key: SecretStr | None
     api_key_env: str
+    route: Route = DIRECT
 
 
 def resolve_endpoint(
@@ -156,15 +168,57 @@ def classify_http_error(
     )
 
 
-@cache
-def _tls_context() -> ssl.SSLContext:
-    """One verifying TLS context per process, shared by every client: loading the CA
-    bundle is the costliest part of building an HTTP client (tens of milliseconds)."""
+def _where(url: str, route: Route) -> str:
+    return url if route.proxy is None else f"{url} via proxy {route.proxy.shown}"
+
+
+def transport_error(
+    exc: Exception, url: str, route: Route, trust: TlsTrust, key: SecretStr | None = None
+) -> ProviderCallError:
+    """A request that got no HTTP response, classified. A certificate the trusted CAs do
+    not sign (an inspecting proxy's, say) is not retried and says which CAs were
+    trusted; a proxy's refusal says so; anything else is a retryable connection error."""
     import ssl
 
-    import certifi
+    import httpx
 
-    return ssl.create_default_context(cafile=certifi.where())
+    where = _where(url, route)
+    tls = _cause(exc, ssl.SSLError)
+    if isinstance(tls, ssl.SSLCertVerificationError):
+        return ProviderCallError(
+            f"TLS certificate of {where} is not trusted ({tls.verify_message}; trusted CAs: "
+            f"{trust.describe()}): set SSL_CERT_FILE to the CA bundle that signs it",
+            error_class="tls",
+            retryable=False,
+        )
+    if tls is not None:
+        return ProviderCallError(
+            f"TLS handshake failed calling {where} ({tls.reason or type(tls).__name__})",
+            error_class="tls",
+            retryable=False,
+        )
+    if isinstance(exc, httpx.ProxyError):
+        detail = redact(str(exc), key)[:200]  # the proxy's status line, e.g. 407
+        return ProviderCallError(
+            f"proxy refused calling {where}: {detail or type(exc).__name__}",
+            error_class="proxy",
+            retryable=not detail.startswith("407"),
+        )
+    return ProviderCallError(
+        f"cannot reach {where}: {type(exc).__name__}", error_class="connection", retryable=True
+    )
+
+
+def _cause(exc: BaseException, kind: type[ssl.SSLError]) -> ssl.SSLError | None:
+    """The first ``kind`` in ``exc``'s chain of causes (httpx wraps httpcore wraps ssl)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, kind):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
 
 
 class OpenAICompatibleClient:
@@ -178,19 +232,26 @@ class OpenAICompatibleClient:
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], float] = time.perf_counter,
         deadline: Deadline | None = None,
+        trust: TlsTrust = CERTIFI,
     ) -> None:
+        """``transport`` replaces the network for every endpoint (tests); otherwise
+        each endpoint's route decides: direct, or through its proxy."""
         import httpx
 
         self._endpoints = dict(endpoints)
         self._clock = clock
         self._policy = policy
         self._deadline = deadline
+        self._trust = trust
+        context = tls_context(trust)
+        routes = [(e.base_url, e.route) for e in self._endpoints.values()]
         self._http = httpx.Client(
             timeout=httpx.Timeout(
                 policy.request_timeout_seconds, connect=policy.connect_timeout_seconds
             ),
             transport=transport,
-            verify=_tls_context(),
+            mounts=None if transport is not None else proxy_mounts(routes, context),
+            verify=context,
             follow_redirects=False,
             trust_env=False,
         )
@@ -235,14 +296,12 @@ class OpenAICompatibleClient:
             )
         except httpx.TimeoutException:
             error = ProviderCallError(
-                f"timed out calling {url}", error_class="timeout", retryable=True
-            )
-        except httpx.HTTPError as exc:
-            error = ProviderCallError(
-                f"cannot reach {url}: {type(exc).__name__}",
-                error_class="connection",
+                f"timed out calling {_where(url, endpoint.route)}",
+                error_class="timeout",
                 retryable=True,
             )
+        except httpx.HTTPError as exc:
+            error = transport_error(exc, url, endpoint.route, self._trust, endpoint.api_key)
         else:
             return self._finish(request, wire, body, response, url, endpoint, attempt)
         error.attempts = [attempt(None, error)]
@@ -279,7 +338,7 @@ class OpenAICompatibleClient:
                 response.status_code,
                 payload,
                 response.headers,
-                url=url,
+                url=_where(url, endpoint.route),
                 key=endpoint.api_key,
                 key_env=endpoint.api_key_env,
             )

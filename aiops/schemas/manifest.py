@@ -39,6 +39,28 @@ class ConfigDigest(Strict):
     prompt_sha256: str | None = None
 
 
+class EndpointRoute(Strict):
+    """How one provider's requests left the machine: direct or through a proxy, shown
+    as ``scheme://host:port`` (never credentials)."""
+
+    provider_id: str
+    base_url: str
+    route: Literal["direct", "proxy"]
+    proxy: str | None = Field(default=None, pattern=r"^https?://[^\s/@]+:[0-9]+$")
+    decided_by: str | None = None  # the environment variable that decided, if any
+
+
+class NetworkRoute(Strict):
+    """record/live: the routes and TLS trust the warning banner showed before sending.
+    ``tls_trust`` is ``certifi`` (its bundle) or ``environment`` (``ca_file`` from
+    ``SSL_CERT_FILE`` and/or ``ca_dir`` from ``SSL_CERT_DIR``)."""
+
+    endpoints: list[EndpointRoute]
+    tls_trust: Literal["certifi", "environment"]
+    ca_file: str | None = None
+    ca_dir: str | None = None
+
+
 class RunManifest(Strict):
     run_id: str
     run_type: Mode
@@ -66,3 +88,6 @@ class RunManifest(Strict):
     inputs_manifest: list[InputEntry]
     outputs_manifest: list[OutputEntry]
     aiops_version: str
+    # Only in record/live packs; absent (not null) otherwise, so dry-run and replay
+    # manifests are what they were before it existed (evidence/pack.py).
+    network: NetworkRoute | None = None

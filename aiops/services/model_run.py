@@ -57,7 +57,7 @@ from aiops.providers.fallback import FallbackAlert
 from aiops.resources import data_root
 from aiops.schemas.checks import SoDCheck
 from aiops.schemas.critic import CriticVerdict
-from aiops.schemas.manifest import NETWORK_MODES, OutputEntry
+from aiops.schemas.manifest import NETWORK_MODES, NetworkRoute, OutputEntry
 from aiops.schemas.outputs import envelope_json_schema, strict_json_schema
 from aiops.schemas.pack import ModelRun, PackStatus
 from aiops.services.fallback import (
@@ -159,6 +159,7 @@ def run_model_layer(
     warnings += [skipped.notice for skipped in chain.skipped]
     recorder = None
     closing: Any = None
+    route: NetworkRoute | None = None  # record/live: how requests left, for the manifest
     if mode == "replay":
         stack = replay_stack(_replay_client(options.fixture, prompt, pre), policy, failure)
     else:
@@ -167,7 +168,7 @@ def run_model_layer(
         from aiops.providers.retry import Deadline
 
         guard = CallGuard(registry, run_id=pre.run_id, layer_id=pre.layer_id)
-        endpoints, usable = prepare_network(
+        network = prepare_network(
             pre,
             prompt,
             chain.model_ids,
@@ -179,10 +180,18 @@ def run_model_layer(
             warnings,
             guard.ledger,
         )
+        usable = network.usable
         chain = FallbackChain([c for c in chain.candidates if c.model_id in usable], chain.skipped)
+        route = network.record
         deadline = Deadline(policy.run_deadline_seconds)  # starts once confirmed
         guard.deadline = deadline
-        closing = OpenAICompatibleClient(endpoints, policy, transport=transport, deadline=deadline)
+        closing = OpenAICompatibleClient(
+            network.endpoints,
+            policy,
+            transport=transport,
+            deadline=deadline,
+            trust=network.trust,
+        )
         inner: ModelClient = closing
         if mode == "record":
             from aiops.providers.recording import RecordingClient
@@ -191,7 +200,7 @@ def run_model_layer(
             inner = recorder
         stack = network_stack(inner, policy, failure, deadline, guard)
     try:
-        run = _Run(pre, prompt, inputs, stack, chain, proposer_prompt, warnings, seal)
+        run = _Run(pre, prompt, inputs, stack, chain, proposer_prompt, warnings, seal, route)
         return run.execute(recorder, options)
     finally:
         if closing is not None:
@@ -250,6 +259,7 @@ class _Run:
     proposer_prompt: RenderedPrompt
     warnings: list[str]  # shown on stderr and in the report's findings
     seal: Sealer | None
+    network: NetworkRoute | None = None  # record/live only
     notes: list[str] = field(default_factory=list)  # report findings only
 
     def request(
@@ -484,6 +494,7 @@ class _Run:
                 "sod_result": sod.result,
                 "sod_reason": sod.reason,
                 "sod_timestamp": sod.timestamp,
+                "network": self.network,
             }
         )
         scope_check = build_scope_check(

@@ -1,10 +1,11 @@
-"""Record and live: the endpoints and keys the run needs, the budget check of its
-worst case and what the warning banner shows, all settled before anything is sent."""
+"""Record and live: the endpoints and keys the run needs, how requests leave (direct
+or through a proxy, which CAs are trusted), the budget check of its worst case and
+what the warning banner shows, all settled before anything is sent."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +18,9 @@ from aiops.services.run_layer import Preflight
 
 if TYPE_CHECKING:
     from aiops.governance.budget import BudgetStatus, SpendLedger
+    from aiops.providers.egress import TlsTrust
     from aiops.providers.openai_compatible import Endpoint
+    from aiops.schemas.manifest import NetworkRoute
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,16 @@ class PlannedCall:
 
 
 @dataclass(frozen=True)
+class PlannedRoute:
+    """How one provider's requests leave: ``direct`` or ``via proxy scheme://host:port``
+    (never credentials), with the variable that decided."""
+
+    provider_id: str
+    base_url: str
+    route: str
+
+
+@dataclass(frozen=True)
 class NetworkPlan:
     """What the warning banner shows before anything is sent."""
 
@@ -42,9 +55,22 @@ class NetworkPlan:
     worst_case_usd: float
     fixture: Path | None
     budget: BudgetStatus | None = None  # spend so far and what the worst case leaves
+    routes: list[PlannedRoute] = field(default_factory=list)
+    tls_trust: str = "certifi"  # "certifi", or the SSL_CERT_FILE / SSL_CERT_DIR paths
 
 
 Confirm = Callable[[NetworkPlan], None]
+
+
+@dataclass(frozen=True)
+class PreparedNetwork:
+    """What the client needs (endpoints with their routes, the TLS trust) and what the
+    pack records about the network (``record``, as the banner showed it)."""
+
+    endpoints: dict[str, Endpoint]
+    usable: list[str]  # proposer candidates that can be reached, in chain order
+    trust: TlsTrust
+    record: NetworkRoute
 
 
 def prepare_network(
@@ -58,26 +84,29 @@ def prepare_network(
     environ: Mapping[str, str] | None,
     warnings: list[str],
     ledger: SpendLedger,
-) -> tuple[dict[str, Endpoint], list[str]]:
-    """The providers' endpoints and the proposer candidates that can be reached. Refuses
-    (exit 2, nothing sent) on a missing key, or when the run's worst case could pass the
-    daily or monthly budget given the spend ledger; budget alerts join ``warnings``.
-    ``confirm`` (the banner) is called last, once everything else has passed."""
+) -> PreparedNetwork:
+    """The providers' endpoints (each with its route), the proposer candidates that can
+    be reached and the TLS trust. Refuses (exit 2, nothing sent) on a proxy variable
+    that does not parse or a CA bundle that does not load, on a missing key, or when
+    the run's worst case could pass the daily or monthly budget given the spend ledger;
+    budget alerts join ``warnings``. ``confirm`` (the banner) is called last, once
+    everything else has passed."""
     from dataclasses import replace
 
     from aiops.errors import MissingCredentialError
     from aiops.governance.budget import check_budget
+    from aiops.providers.egress import read_egress
     from aiops.providers.openai_compatible import resolve_endpoint
 
+    egress = read_egress(environ)
     registry = pre.config.registry
     endpoints: dict[str, Endpoint] = {}
 
     def endpoint_for(model_id: str) -> Endpoint:
         provider_id = registry.models[model_id].provider
         if provider_id not in endpoints:
-            endpoints[provider_id] = resolve_endpoint(
-                provider_id, registry.providers[provider_id], environ
-            )
+            endpoint = resolve_endpoint(provider_id, registry.providers[provider_id], environ)
+            endpoints[provider_id] = replace(endpoint, route=egress.route(endpoint.base_url))
         return endpoints[provider_id]
 
     endpoint_for(pre.proposer_id)  # missing keys refuse here, before anything is sent
@@ -94,11 +123,34 @@ def prepare_network(
     status = check_budget(
         ledger.budget, ledger.totals(pre.clock), plan.worst_case_usd, what="this run"
     )
-    plan = replace(plan, budget=status)
+    routes = [
+        PlannedRoute(e.provider_id, e.base_url, e.route.describe()) for e in endpoints.values()
+    ]
+    plan = replace(plan, budget=status, routes=routes, tls_trust=egress.trust.describe())
     warnings.extend(status.warnings)
     if confirm is not None:
         confirm(plan)
-    return endpoints, usable
+    return PreparedNetwork(endpoints, usable, egress.trust, _record(endpoints, egress.trust))
+
+
+def _record(endpoints: Mapping[str, Endpoint], trust: TlsTrust) -> NetworkRoute:
+    from aiops.schemas.manifest import EndpointRoute, NetworkRoute
+
+    return NetworkRoute(
+        endpoints=[
+            EndpointRoute(
+                provider_id=e.provider_id,
+                base_url=e.base_url,
+                route="direct" if e.route.proxy is None else "proxy",
+                proxy=None if e.route.proxy is None else e.route.proxy.shown,
+                decided_by=e.route.decided_by,
+            )
+            for e in endpoints.values()
+        ],
+        tls_trust="environment" if trust.from_environment else "certifi",
+        ca_file=trust.ca_file,
+        ca_dir=trust.ca_dir,
+    )
 
 
 def _plan(

@@ -467,6 +467,9 @@ def test_record_then_replay_gives_the_same_outputs(
         read(recorded, "run_manifest.json"),
         read(replayed, "run_manifest.json"),
     )
+    # The recorded run also says how its requests left; a replay sent nothing.
+    assert manifest_a.pop("network")["endpoints"][0]["route"] == "direct"
+    assert "network" not in manifest_b
     differing = {k for k in manifest_a if manifest_a[k] != manifest_b[k]}
     assert differing == {"run_type", "network_used", "artifacts"}  # + transcript.json
     index_a, index_b = read(recorded, "evidence_pack.json"), read(replayed, "evidence_pack.json")
