@@ -14,7 +14,9 @@ from typer.testing import CliRunner
 
 from aiops.resources import default_config_dir
 from tests.support.loopback import LoopbackServer
+from tests.support.proxy import LoopbackProxy
 from tests.support.registry_edit import FAST_POLICY, set_keys
+from tests.support.tls import LoopbackPki, make_pki
 
 NETWORK_ENVIRONMENT = frozenset(
     {"http_proxy", "https_proxy", "all_proxy", "no_proxy", "ssl_cert_file", "ssl_cert_dir"}
@@ -74,6 +76,24 @@ def loopback() -> Iterator[LoopbackServer]:
     finally:
         server.close()
     assert not server.problems, server.problems
+
+
+@pytest.fixture
+def loopback_proxy() -> Iterator[LoopbackProxy]:
+    """A forward proxy on 127.0.0.1 (absolute-form requests and CONNECT tunnels) that
+    records every request it got; upstream is loopback only."""
+    proxy = LoopbackProxy()
+    try:
+        yield proxy
+    finally:
+        proxy.close()
+    assert not proxy.problems, proxy.problems
+
+
+@pytest.fixture(scope="session")
+def loopback_pki(tmp_path_factory: pytest.TempPathFactory) -> LoopbackPki:
+    """A throwaway CA (``ca_file``) and a server context for 127.0.0.1 signed by it."""
+    return make_pki(tmp_path_factory.mktemp("pki"))
 
 
 @dataclass(frozen=True)

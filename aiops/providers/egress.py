@@ -264,7 +264,9 @@ def proxy_mounts(
         if route.proxy is None:
             continue
         parts = urlsplit(base_url)
-        proxy = httpx.Proxy(route.proxy.url.get_secret_value(), ssl_context=context)
+        url = route.proxy.url.get_secret_value()
+        https_proxy = route.proxy.shown.startswith("https://")  # TLS to the proxy too
+        proxy = httpx.Proxy(url, ssl_context=context if https_proxy else None)
         mounts[f"{parts.scheme.lower()}://{parts.netloc}"] = httpx.HTTPTransport(
             verify=context, trust_env=False, proxy=proxy
         )

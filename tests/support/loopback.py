@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -69,10 +70,12 @@ Handler = Callable[[Captured], Reply]
 
 
 class LoopbackServer:
-    def __init__(self, validate: bool = True) -> None:
+    def __init__(self, validate: bool = True, tls: ssl.SSLContext | None = None) -> None:
         """``validate=False`` answers at once (benchmarks): checking a body against the
-        official types costs tens of milliseconds per request."""
+        official types costs tens of milliseconds per request. ``tls``: serve HTTPS
+        with this server context (the handshake runs in the connection's thread)."""
         self.requests: list[Captured] = []
+        self._scheme = "https" if tls is not None else "http"
         self.problems: list[str] = []
         self._script: dict[str, deque[Reply | Handler]] = {}
         server = self
@@ -83,6 +86,18 @@ class LoopbackServer:
 
             def log_message(self, *args: Any) -> None:
                 pass
+
+            def setup(self) -> None:
+                if tls is not None:
+                    self.request = tls.wrap_socket(self.request, server_side=True)
+                super().setup()
+
+            def finish(self) -> None:
+                try:
+                    super().finish()
+                finally:
+                    if tls is not None:
+                        self.request.close()
 
             def do_POST(self) -> None:  # noqa: N802
                 length = int(self.headers.get("Content-Length", "0"))
@@ -126,7 +141,8 @@ class LoopbackServer:
                 import sys
 
                 error = sys.exc_info()[1]
-                if not isinstance(error, BrokenPipeError | ConnectionResetError):
+                # A client refusing the certificate ends the handshake: not a server fault.
+                if not isinstance(error, BrokenPipeError | ConnectionResetError | ssl.SSLError):
                     server.problems.append(f"server error: {error!r}")
 
         self._httpd = _Server(("127.0.0.1", 0), _Handler)
@@ -139,7 +155,7 @@ class LoopbackServer:
     def base_url(self) -> str:
         host, port = self._httpd.server_address[:2]
         assert isinstance(host, str)  # bound to "127.0.0.1" above; never a bytes address
-        return f"http://{host}:{port}/v1"
+        return f"{self._scheme}://{host}:{port}/v1"
 
     def script(self, path: str, *replies: Reply | Handler) -> None:
         self._script.setdefault(path, deque()).extend(replies)

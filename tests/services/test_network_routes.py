@@ -1,0 +1,258 @@
+"""Record and live through a proxy and behind an inspecting CA, end to end on real
+sockets: a forward proxy on 127.0.0.1, an HTTPS server whose certificate a throwaway
+CA signs, and the CLI between them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from aiops.cli import app
+from tests.conftest import FakeKeys
+from tests.services.packs import only_pack, read
+from tests.support.loopback import CHAT_PATH, RESPONSES_PATH, LoopbackServer
+from tests.support.proxy import LoopbackProxy
+from tests.support.scripts import happy_path
+from tests.support.tls import LoopbackPki
+
+LIVE = ["l2", "live", "--allow-network", "--yes"]
+
+
+@pytest.fixture
+def tls_loopback(
+    loopback_pki: LoopbackPki, network_env: FakeKeys, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[LoopbackServer]:
+    """The scripted provider server over HTTPS (certificate from ``loopback_pki``), both
+    providers pointed at it."""
+    server = LoopbackServer(tls=loopback_pki.server_context)
+    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+    monkeypatch.setenv("DEEPSEEK_BASE_URL", server.base_url)
+    try:
+        yield server
+    finally:
+        server.close()
+    assert not server.problems, server.problems
+
+
+def test_http_base_url_goes_through_http_proxy(
+    runner: CliRunner,
+    loopback: LoopbackServer,
+    network_env: FakeKeys,
+    loopback_proxy: LoopbackProxy,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HTTP_PROXY", loopback_proxy.url)
+    happy_path(loopback)
+    result = runner.invoke(app, LIVE)
+    assert result.exit_code == 0, result.stderr
+    # The proxy forwarded both calls (absolute-form), and the server answered them.
+    assert [(h.method, h.target, h.answered) for h in loopback_proxy.hits] == [
+        ("POST", loopback.base_url + "/responses", 200),
+        ("POST", loopback.base_url + "/chat/completions", 200),
+    ]
+    assert [r.path for r in loopback.requests] == [RESPONSES_PATH, CHAT_PATH]
+    shown = f"via proxy http://{loopback_proxy.address} (HTTP_PROXY)"
+    assert f"{loopback.base_url}: {shown}" in result.stderr  # the banner, per endpoint
+    assert "TLS trust: certifi" in result.stderr
+    pack = only_pack()
+    network = read(pack, "run_manifest.json")["network"]
+    assert network["tls_trust"] == "certifi" and network["ca_file"] is None
+    assert {
+        e["provider_id"]: (e["route"], e["proxy"], e["decided_by"]) for e in network["endpoints"]
+    } == {
+        "openai": ("proxy", f"http://{loopback_proxy.address}", "HTTP_PROXY"),
+        "deepseek": ("proxy", f"http://{loopback_proxy.address}", "HTTP_PROXY"),
+    }
+    report = (pack / "operator_output.md").read_text()
+    assert f"- **openai:** {loopback.base_url} — via proxy http://{loopback_proxy.address}" in (
+        report
+    )
+    verified = runner.invoke(app, ["verify-pack", str(pack)])
+    assert verified.exit_code == 0, verified.stdout
+
+
+def test_https_through_connect_with_the_corporate_ca(
+    runner: CliRunner,
+    tls_loopback: LoopbackServer,
+    loopback_proxy: LoopbackProxy,
+    loopback_pki: LoopbackPki,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", loopback_proxy.url)
+    monkeypatch.setenv("SSL_CERT_FILE", str(loopback_pki.ca_file))
+    happy_path(tls_loopback)
+    result = runner.invoke(app, LIVE)
+    assert result.exit_code == 0, result.stderr
+    port = tls_loopback.base_url.rsplit(":", 1)[1].split("/")[0]
+    # One tunnel (the connection is kept alive for both calls); TLS runs inside it.
+    assert {(h.method, h.target, h.answered) for h in loopback_proxy.hits} == {
+        ("CONNECT", f"127.0.0.1:{port}", 200)
+    }
+    assert [r.path for r in tls_loopback.requests] == [RESPONSES_PATH, CHAT_PATH]
+    assert f"TLS trust: SSL_CERT_FILE {loopback_pki.ca_file}" in result.stderr
+    network = read(only_pack(), "run_manifest.json")["network"]
+    assert (network["tls_trust"], network["ca_file"]) == ("environment", str(loopback_pki.ca_file))
+    assert network["endpoints"][0]["decided_by"] == "HTTPS_PROXY"
+
+
+def test_https_without_the_corporate_ca_fails_closed_naming_tls(
+    runner: CliRunner,
+    tls_loopback: LoopbackServer,
+    loopback_proxy: LoopbackProxy,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", loopback_proxy.url)
+    happy_path(tls_loopback)
+    result = runner.invoke(app, LIVE)
+    assert result.exit_code == 4, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("aiops: error: proposer failed")
+    assert "TLS certificate of " + tls_loopback.base_url + "/responses via proxy" in last
+    assert "trusted CAs: certifi" in last and "set SSL_CERT_FILE" in last
+    assert tls_loopback.requests == []  # nothing reached the server
+    proposer = read(only_pack(), "proposer_output.json")
+    # Not retried (a certificate does not change); the fallback model failed the same way.
+    assert [(a["model_id"], a["error_class"]) for a in proposer["attempts"]] == [
+        ("gpt-5.2-pro", "tls"),
+        ("gpt-5.2", "tls"),
+    ]
+
+
+def test_https_direct_with_the_corporate_ca(
+    runner: CliRunner,
+    tls_loopback: LoopbackServer,
+    loopback_pki: LoopbackPki,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", str(loopback_pki.ca_file))
+    happy_path(tls_loopback)
+    result = runner.invoke(app, LIVE)
+    assert result.exit_code == 0, result.stderr
+    assert f"{tls_loopback.base_url}: direct " in result.stderr
+    assert "via proxy" not in result.stderr
+
+
+def test_no_proxy_sends_the_named_endpoint_direct_and_the_other_through_the_proxy(
+    runner: CliRunner,
+    loopback: LoopbackServer,
+    network_env: FakeKeys,
+    loopback_proxy: LoopbackProxy,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    critic_server = LoopbackServer()
+    try:
+        monkeypatch.setenv("DEEPSEEK_BASE_URL", critic_server.base_url)
+        critic_origin = critic_server.base_url.split("//")[1].split("/")[0]  # 127.0.0.1:port
+        monkeypatch.setenv("http_proxy", loopback_proxy.url)
+        monkeypatch.setenv("no_proxy", f"example.invalid, {critic_origin}")
+        happy_path(loopback)
+        happy_path(critic_server)
+        result = runner.invoke(app, LIVE)
+    finally:
+        critic_server.close()
+    assert result.exit_code == 0, result.stderr
+    assert [h.target for h in loopback_proxy.hits] == [loopback.base_url + "/responses"]
+    assert [r.path for r in critic_server.requests] == [CHAT_PATH]  # reached directly
+    assert f"{critic_server.base_url}: direct (no_proxy)" in result.stderr
+    routes = read(only_pack(), "run_manifest.json")["network"]["endpoints"]
+    assert {e["provider_id"]: (e["route"], e["decided_by"]) for e in routes} == {
+        "openai": ("proxy", "http_proxy"),
+        "deepseek": ("direct", "no_proxy"),
+    }
+
+
+def test_no_proxy_star_bypasses_everything(
+    runner: CliRunner,
+    loopback: LoopbackServer,
+    network_env: FakeKeys,
+    loopback_proxy: LoopbackProxy,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ALL_PROXY", loopback_proxy.url)
+    monkeypatch.setenv("NO_PROXY", "*")
+    happy_path(loopback)
+    result = runner.invoke(app, LIVE)
+    assert result.exit_code == 0, result.stderr
+    assert loopback_proxy.hits == [] and len(loopback.requests) == 2
+
+
+# --- refused before anything is sent --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "phrase"),
+    [
+        ("HTTP_PROXY", "http://proxy:port", "HTTP_PROXY is not a usable proxy URL"),
+        ("https_proxy", "socks5://proxy:1080", "https_proxy is not a usable proxy URL"),
+        ("SSL_CERT_FILE", "missing-ca.pem", "SSL_CERT_FILE missing-ca.pem is not a file"),
+        ("SSL_CERT_FILE", "not-pem.txt", "SSL_CERT_FILE not-pem.txt is not a readable PEM"),
+    ],
+)
+def test_unusable_proxy_or_ca_exits_2_with_one_line_and_sends_nothing(
+    variable: str,
+    value: str,
+    phrase: str,
+    runner: CliRunner,
+    loopback: LoopbackServer,
+    network_env: FakeKeys,
+    loopback_proxy: LoopbackProxy,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    Path("not-pem.txt").write_text("this is not a certificate\n")
+    monkeypatch.setenv("HTTP_PROXY", loopback_proxy.url)
+    monkeypatch.setenv(variable, value)
+    happy_path(loopback)
+    result = runner.invoke(app, LIVE)
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and phrase in result.stderr
+    assert result.stderr.startswith("aiops: error: ")
+    assert "NETWORK MODE" not in result.stderr  # refused before the banner
+    assert loopback_proxy.hits == [] and loopback.requests == []
+    assert not Path("evidence_packs").exists()
+
+
+def test_proxy_demanding_credentials_refuses_without_them(
+    runner: CliRunner,
+    tls_loopback: LoopbackServer,
+    loopback_pki: LoopbackPki,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    proxy = LoopbackProxy(credentials=("desk", "not-the-password"))
+    try:
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+        monkeypatch.setenv("SSL_CERT_FILE", str(loopback_pki.ca_file))
+        happy_path(tls_loopback)
+        result = runner.invoke(app, LIVE)
+    finally:
+        proxy.close()
+    assert result.exit_code == 4, result.stderr
+    assert f"proxy refused calling {tls_loopback.base_url}/responses via proxy" in result.stderr
+    assert "407" in result.stderr
+    assert {(h.method, h.answered) for h in proxy.hits} == {("CONNECT", 407)}
+    assert len(proxy.hits) == 2  # primary and fallback once each: a 407 is not retried
+    assert tls_loopback.requests == []
+
+
+def test_https_proxy_is_verified_with_the_same_trust(
+    runner: CliRunner,
+    tls_loopback: LoopbackServer,
+    loopback_pki: LoopbackPki,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """TLS to the proxy, then TLS to the server through its tunnel: both certificates
+    are checked against SSL_CERT_FILE."""
+    proxy = LoopbackProxy(tls=loopback_pki.server_context)
+    try:
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+        monkeypatch.setenv("SSL_CERT_FILE", str(loopback_pki.ca_file))
+        happy_path(tls_loopback)
+        result = runner.invoke(app, LIVE)
+    finally:
+        proxy.close()
+    assert result.exit_code == 0, result.stderr
+    assert f"via proxy https://{proxy.address} (HTTPS_PROXY)" in result.stderr
+    assert [h.method for h in proxy.hits] == ["CONNECT"]
+    assert [r.path for r in tls_loopback.requests] == [RESPONSES_PATH, CHAT_PATH]

@@ -1,0 +1,183 @@
+"""A forward HTTP proxy on a real 127.0.0.1 socket, recording what it saw.
+
+It speaks what a corporate proxy speaks to a client: absolute-form requests
+(``POST http://host:port/path``), forwarded upstream, and ``CONNECT host:port``
+tunnels, through which TLS runs end to end. It can demand ``Proxy-Authorization``
+(Basic) and answer 407 without it. Upstream is loopback only: a test never leaves the
+machine through it.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import selectors
+import socket
+import ssl
+import sys
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+_LOOPBACK = {"127.0.0.1", "localhost"}
+_HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-authorization",
+    "proxy-authenticate",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+}
+
+
+@dataclass(frozen=True)
+class ProxyHit:
+    """One request the proxy received: ``CONNECT host:port`` or a forwarded request."""
+
+    method: str
+    target: str  # "127.0.0.1:8443" for CONNECT, the absolute URL otherwise
+    proxy_authorization: str | None  # the header as received (credentials, Basic)
+    answered: int  # the status the proxy itself answered with (200, 407, 403, 502)
+
+
+class LoopbackProxy:
+    def __init__(
+        self, credentials: tuple[str, str] | None = None, tls: ssl.SSLContext | None = None
+    ) -> None:
+        """``credentials``: demand this user and password (407 otherwise). ``tls``: an
+        HTTPS proxy (clients speak TLS to the proxy, and through it to the server)."""
+        self.hits: list[ProxyHit] = []
+        self._scheme = "https" if tls is not None else "http"
+        self.problems: list[str] = []
+        self._stop = threading.Event()
+        expected = (
+            "Basic " + base64.b64encode(":".join(credentials).encode()).decode()
+            if credentials
+            else None
+        )
+        proxy = self
+
+        class _Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def setup(self) -> None:
+                if tls is not None:
+                    self.request = tls.wrap_socket(self.request, server_side=True)
+                super().setup()
+
+            def finish(self) -> None:
+                try:
+                    super().finish()
+                finally:
+                    if tls is not None:
+                        self.request.close()
+
+            def _admitted(self, target: str, host: str | None) -> bool:
+                auth = self.headers.get("Proxy-Authorization")
+                status = 200
+                if expected is not None and auth != expected:
+                    status = 407
+                elif host not in _LOOPBACK:
+                    status = 403
+                proxy.hits.append(ProxyHit(self.command, target, auth, status))
+                if status != 200:
+                    self.send_response(status)
+                    if status == 407:
+                        self.send_header("Proxy-Authenticate", 'Basic realm="loopback"')
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                return status == 200
+
+            def do_CONNECT(self) -> None:  # noqa: N802
+                host, _, port = self.path.rpartition(":")
+                if not self._admitted(self.path, host):
+                    return
+                upstream = socket.create_connection((host, int(port)), timeout=5)
+                self.send_response(200, "Connection Established")
+                self.end_headers()
+                self.close_connection = True
+                proxy._tunnel(self.connection, upstream)
+
+            def _forward(self) -> None:
+                parts = urlsplit(self.path)
+                if not self._admitted(self.path, parts.hostname):
+                    return
+                length = int(self.headers.get("Content-Length", "0"))
+                body = self.rfile.read(length)
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
+                target = parts.path + (f"?{parts.query}" if parts.query else "")
+                upstream = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
+                try:
+                    upstream.request(self.command, target, body=body, headers=headers)
+                    answer = upstream.getresponse()
+                    data = answer.read()
+                    reply = [(k, v) for k, v in answer.getheaders() if k.lower() not in _HOP_BY_HOP]
+                    status, reason = answer.status, answer.reason
+                finally:
+                    upstream.close()
+                self.send_response(status, reason)
+                for name, value in reply:
+                    if name.lower() != "content-length":
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = _forward
+
+        class _Server(ThreadingHTTPServer):
+            daemon_threads = True
+
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                error = sys.exc_info()[1]
+                if not isinstance(error, BrokenPipeError | ConnectionResetError | ssl.SSLError):
+                    proxy.problems.append(f"proxy error: {error!r}")
+
+        self._httpd = _Server(("127.0.0.1", 0), _Handler)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+        self._thread.start()
+
+    @property
+    def address(self) -> str:
+        """``host:port``, as the banner and the pack show the proxy (with its scheme)."""
+        host, port = self._httpd.server_address[:2]
+        assert isinstance(host, str)
+        return f"{host}:{port}"
+
+    @property
+    def url(self) -> str:
+        return f"{self._scheme}://{self.address}"
+
+    def url_with(self, user: str, password: str) -> str:
+        return f"{self._scheme}://{user}:{password}@{self.address}"
+
+    def _tunnel(self, client: socket.socket, upstream: socket.socket) -> None:
+        """Copy bytes both ways until either side closes (or the proxy stops)."""
+        with upstream, selectors.DefaultSelector() as selector:
+            selector.register(client, selectors.EVENT_READ, upstream)
+            selector.register(upstream, selectors.EVENT_READ, client)
+            while not self._stop.is_set():
+                for key, _ in selector.select(timeout=0.05):
+                    source: socket.socket = key.fileobj  # type: ignore[assignment]
+                    try:
+                        data = source.recv(65536)
+                    except OSError:
+                        return
+                    if not data:
+                        return
+                    key.data.sendall(data)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()
