@@ -121,6 +121,16 @@ def _rehashed(pack: Path, name: str, change: Any) -> None:
     reindex(pack, name)
 
 
+def _network(proxy: str) -> dict[str, Any]:
+    route = {"provider_id": "openai", "base_url": "https://api.openai.com/v1"}
+    return {
+        "endpoints": [{**route, "route": "proxy", "proxy": proxy, "decided_by": "HTTPS_PROXY"}],
+        "tls_trust": "certifi",
+        "ca_file": None,
+        "ca_dir": None,
+    }
+
+
 @pytest.mark.parametrize(
     ("name", "change", "phrase"),
     [
@@ -128,6 +138,16 @@ def _rehashed(pack: Path, name: str, change: Any) -> None:
         ("capability_scope_check.json", lambda d: d.update(layer_id="L3"), "layer_id"),
         ("run_manifest.json", lambda d: d.update(run_type="live"), "run_type"),
         ("run_manifest.json", lambda d: d.update(network_used=True), "network_used"),
+        (
+            "run_manifest.json",
+            lambda d: d.update(network=_network("http://proxy.corp:8080")),
+            "records network routes for a run without network",
+        ),
+        (
+            "run_manifest.json",
+            lambda d: d.update(network=_network("http://desk:pw@proxy.corp:8080")),
+            "$.network: matches none",  # a proxy is recorded as scheme://host:port only
+        ),
         ("run_manifest.json", lambda d: d.update(layer_id="L3"), "layer_id"),
         ("run_manifest.json", lambda d: d.update(critic_model_id="o3"), "critic"),
         ("sod_check.json", lambda d: d.update(critic_model_id=d["proposer_model_id"]), "give FAIL"),
