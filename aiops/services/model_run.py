@@ -182,7 +182,7 @@ def run_model_layer(
         )
         usable = network.usable
         chain = FallbackChain([c for c in chain.candidates if c.model_id in usable], chain.skipped)
-        route = network.record
+        route = network.facts
         deadline = Deadline(policy.run_deadline_seconds)  # starts once confirmed
         guard.deadline = deadline
         closing = OpenAICompatibleClient(

@@ -65,12 +65,12 @@ Confirm = Callable[[NetworkPlan], None]
 @dataclass(frozen=True)
 class PreparedNetwork:
     """What the client needs (endpoints with their routes, the TLS trust) and what the
-    pack records about the network (``record``, as the banner showed it)."""
+    run manifest records about the network (``facts``, as the banner showed it)."""
 
     endpoints: dict[str, Endpoint]
     usable: list[str]  # proposer candidates that can be reached, in chain order
     trust: TlsTrust
-    record: NetworkRoute
+    facts: NetworkRoute
 
 
 def prepare_network(
@@ -130,10 +130,10 @@ def prepare_network(
     warnings.extend(status.warnings)
     if confirm is not None:
         confirm(plan)
-    return PreparedNetwork(endpoints, usable, egress.trust, _record(endpoints, egress.trust))
+    return PreparedNetwork(endpoints, usable, egress.trust, _facts(endpoints, egress.trust))
 
 
-def _record(endpoints: Mapping[str, Endpoint], trust: TlsTrust) -> NetworkRoute:
+def _facts(endpoints: Mapping[str, Endpoint], trust: TlsTrust) -> NetworkRoute:
     from aiops.schemas.manifest import EndpointRoute, NetworkRoute
 
     return NetworkRoute(

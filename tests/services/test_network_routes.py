@@ -4,6 +4,7 @@ CA signs, and the CLI between them."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -256,3 +257,37 @@ def test_https_proxy_is_verified_with_the_same_trust(
     assert f"via proxy https://{proxy.address} (HTTPS_PROXY)" in result.stderr
     assert [h.method for h in proxy.hits] == ["CONNECT"]
     assert [r.path for r in tls_loopback.requests] == [RESPONSES_PATH, CHAT_PATH]
+
+
+def test_a_proxy_that_cannot_reach_the_server_is_retried_then_fails_closed(
+    runner: CliRunner,
+    network_env: FakeKeys,
+    loopback_proxy: LoopbackProxy,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    monkeypatch.setenv("OPENAI_BASE_URL", f"https://127.0.0.1:{closed}/v1")
+    monkeypatch.setenv("HTTPS_PROXY", loopback_proxy.url)
+    result = runner.invoke(app, LIVE)
+    assert result.exit_code == 4, result.stderr
+    assert "proxy refused calling" in result.stderr and "502" in result.stderr
+    # A 502 from the proxy may pass: each model gets its retries (1 + 2 under FAST_POLICY).
+    assert [(h.method, h.answered) for h in loopback_proxy.hits] == [("CONNECT", 502)] * 6
+    attempts = read(only_pack(), "proposer_output.json")["attempts"]
+    assert {a["error_class"] for a in attempts} == {"proxy"} and len(attempts) == 6
+
+
+def test_a_plain_http_server_behind_an_https_url_is_a_tls_failure_not_retried(
+    runner: CliRunner,
+    loopback: LoopbackServer,
+    network_env: FakeKeys,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", loopback.base_url.replace("http://", "https://"))
+    result = runner.invoke(app, LIVE)
+    assert result.exit_code == 4, result.stderr
+    assert "TLS handshake failed calling https://127.0.0.1:" in result.stderr
+    attempts = read(only_pack(), "proposer_output.json")["attempts"]
+    assert [a["error_class"] for a in attempts] == ["tls", "tls"]  # one per model

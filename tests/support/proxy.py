@@ -80,27 +80,40 @@ class LoopbackProxy:
                     if tls is not None:
                         self.request.close()
 
-            def _admitted(self, target: str, host: str | None) -> bool:
+            def _refusal(self, host: str | None) -> int:
+                """407 without the expected credentials, 403 beyond loopback, else 0."""
+                if expected is not None and self.headers.get("Proxy-Authorization") != expected:
+                    return 407
+                return 0 if host in _LOOPBACK else 403
+
+            def _answer(self, target: str, status: int) -> None:
+                """Record the hit; a refusal (not 200) is answered here and ends the
+                connection (an unread request body must not be taken for a request)."""
                 auth = self.headers.get("Proxy-Authorization")
-                status = 200
-                if expected is not None and auth != expected:
-                    status = 407
-                elif host not in _LOOPBACK:
-                    status = 403
                 proxy.hits.append(ProxyHit(self.command, target, auth, status))
-                if status != 200:
-                    self.send_response(status)
-                    if status == 407:
-                        self.send_header("Proxy-Authenticate", 'Basic realm="loopback"')
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                return status == 200
+                if status == 200:
+                    return
+                self.send_response(status)
+                if status == 407:
+                    self.send_header("Proxy-Authenticate", 'Basic realm="loopback"')
+                self.send_header("Content-Length", "0")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.close_connection = True
 
             def do_CONNECT(self) -> None:  # noqa: N802
                 host, _, port = self.path.rpartition(":")
-                if not self._admitted(self.path, host):
+                status = self._refusal(host)
+                upstream = None
+                if not status:
+                    try:
+                        upstream = socket.create_connection((host, int(port)), timeout=5)
+                        status = 200
+                    except OSError:
+                        status = 502  # nothing listens there: Bad Gateway
+                self._answer(self.path, status)
+                if upstream is None:
                     return
-                upstream = socket.create_connection((host, int(port)), timeout=5)
                 self.send_response(200, "Connection Established")
                 self.end_headers()
                 self.close_connection = True
@@ -108,7 +121,9 @@ class LoopbackProxy:
 
             def _forward(self) -> None:
                 parts = urlsplit(self.path)
-                if not self._admitted(self.path, parts.hostname):
+                status = self._refusal(parts.hostname)
+                if status:
+                    self._answer(self.path, status)
                     return
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length)
@@ -121,8 +136,12 @@ class LoopbackProxy:
                     data = answer.read()
                     reply = [(k, v) for k, v in answer.getheaders() if k.lower() not in _HOP_BY_HOP]
                     status, reason = answer.status, answer.reason
+                except OSError:
+                    self._answer(self.path, 502)
+                    return
                 finally:
                     upstream.close()
+                self._answer(self.path, 200)
                 self.send_response(status, reason)
                 for name, value in reply:
                     if name.lower() != "content-length":
