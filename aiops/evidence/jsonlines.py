@@ -20,7 +20,7 @@ import fcntl
 import json
 import os
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -51,11 +51,18 @@ class LockedLines:
 
     def append(self, record: Mapping[str, Any]) -> None:
         """Write the whole line and fsync the file (the lock is still held: a short
-        write is completed first, so the line stays whole)."""
-        first = os.fstat(self._fd).st_size == 0
-        write_all(self._fd, canonical_json(dict(record)) + b"\n")
+        write is completed first, so the line stays whole). A write that fails part-way
+        (a full disk, a file size limit) is cut off again, so the file keeps only whole
+        lines: a torn last line would make every later reader fail."""
+        size = os.fstat(self._fd).st_size
+        try:
+            write_all(self._fd, canonical_json(dict(record)) + b"\n")
+        except BaseException:  # an I/O error, or an interrupt between two writes
+            with suppress(OSError):
+                os.ftruncate(self._fd, size)
+            raise
         os.fsync(self._fd)
-        if first:  # the file may be new: its directory entry must survive too
+        if size == 0:  # the file may be new: its directory entry must survive too
             fsync_dir(self.path.parent)
 
 
