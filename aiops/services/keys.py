@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aiops.errors import KeyExistsError, SigningKeyError
+from aiops.evidence.durable import write_all
 
 PRIVATE_KEY_FILE = "aiops_signing_key.pem"
 PUBLIC_KEY_FILE = "aiops_signing_key.pub.pem"
@@ -64,7 +65,7 @@ def _write_new(path: Path, data: bytes, mode: int) -> None:
         raise SigningKeyError(f"cannot write {path}: {exc.strerror}") from None
     try:
         os.fchmod(fd, mode)  # exactly this mode, whatever the umask
-        os.write(fd, data)
+        write_all(fd, data)  # a short write (a full disk) is an error, not a cut-off key
         os.fsync(fd)
     except OSError as exc:
         path.unlink(missing_ok=True)  # no half-written key that blocks the next try
