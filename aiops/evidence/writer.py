@@ -38,12 +38,15 @@ class WrittenPack:
 
 def check_destination(out: Path) -> None:
     """Refuse an existing file or non-empty directory before any work is done."""
-    if out.is_symlink() or (out.exists() and not out.is_dir()):
-        raise OutputExistsError(
-            f"--out {out} exists and is not a directory; evidence is never overwritten"
-        )
-    if out.is_dir() and any(out.iterdir()):
-        raise OutputExistsError(f"--out {out} is not empty; evidence is never overwritten")
+    try:
+        if out.is_symlink() or (out.exists() and not out.is_dir()):
+            raise OutputExistsError(
+                f"--out {out} exists and is not a directory; evidence is never overwritten"
+            )
+        if out.is_dir() and any(out.iterdir()):
+            raise OutputExistsError(f"--out {out} is not empty; evidence is never overwritten")
+    except OSError as exc:  # a name too long, a directory we may not enter or read
+        raise EvidenceWriteError(f"cannot use --out {out}: {exc.strerror}") from None
 
 
 def write_pack(

@@ -33,7 +33,9 @@ from aiops.clock import isoformat
 from aiops.errors import (
     EXIT_BLOCKED,
     BudgetExceededError,
+    EvidenceWriteError,
     NetworkNotAllowedError,
+    OutputExistsError,
     SpendLedgerError,
     UsageError,
 )
@@ -536,7 +538,13 @@ class _Run:
         if transcript_bytes is not None and options.fixture is not None:
             from aiops.providers.recording import write_fixture
 
-            write_fixture(options.fixture, transcript_bytes, options.force)
+            try:
+                write_fixture(options.fixture, transcript_bytes, options.force)
+            except (EvidenceWriteError, OutputExistsError) as error:
+                raise type(error)(
+                    f"{error.message} (the pack {written.path} was written; its "
+                    f"{TRANSCRIPT_FILE} is the same transcript)"
+                ) from None
             fixture_written = options.fixture
         parsed = output_check.parsed if output_check else None
         return RunOutcome(

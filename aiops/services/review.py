@@ -59,7 +59,11 @@ def default_reviewer(explicit: str | None) -> str:
 
 def start_review(pack_dir: Path, clock: ReviewClock | None = None) -> ReviewSession:
     clock = clock or ReviewClock()
-    if (pack_dir / REVIEW_FILE).exists():
+    try:
+        reviewed = (pack_dir / REVIEW_FILE).exists()
+    except OSError as exc:  # a name too long, a directory we may not enter
+        raise PackReadError(f"{pack_dir}: {exc.strerror}") from None
+    if reviewed:
         raise OutputExistsError(f"{pack_dir / REVIEW_FILE} exists; a review is never overwritten")
     view = load_pack(pack_dir)
     parsed = view.proposer.get("parsed") if view.proposer else None
