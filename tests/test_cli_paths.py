@@ -16,7 +16,10 @@ from typer.testing import CliRunner
 
 from aiops.cli import app
 from aiops.providers.recording import write_fixture
+from tests.conftest import FakeKeys
 from tests.support.limits import run_with_file_size_limit
+from tests.support.loopback import LoopbackServer
+from tests.support.scripts import happy_path
 
 TOO_LONG = "n" * 300  # NAME_MAX is 255 on every common file system
 AT_THE_LIMIT = "c" * 250  # a valid name; its temporary sibling must not be longer
@@ -101,3 +104,45 @@ def test_a_ledger_entry_that_cannot_be_entered_is_reported_not_a_traceback(
         assert report.exit_code == 1 and "Traceback" not in report.stderr
     finally:
         closed.chmod(0o700)
+
+
+@pytest.mark.parametrize(
+    ("args", "packs_dir", "line"),
+    [
+        ([], "afile/ledger", f"cannot create afile/ledger: {os.strerror(errno.ENOTDIR)}"),
+        ([], "dangling", "cannot create dangling: dangling is a symbolic link to nothing"),
+        (["--out", "afile/pack"], None, "cannot create afile: afile is not a directory"),
+    ],
+    ids=["ledger under a file", "dangling link", "--out under a file"],
+)
+def test_a_pack_that_could_not_be_written_is_refused_before_anything_is_sent(
+    runner: CliRunner,
+    loopback: LoopbackServer,
+    network_env: FakeKeys,
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    packs_dir: str | None,
+    line: str,
+) -> None:
+    Path("afile").write_text("in the way")
+    Path("dangling").symlink_to("nowhere")
+    if packs_dir is not None:
+        monkeypatch.setenv("AIOPS_PACKS_DIR", packs_dir)
+    happy_path(loopback)
+    result = runner.invoke(app, ["l2", "live", "--allow-network", "--yes", *args])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [f"aiops: error: {line}"]
+    assert loopback.requests == []  # nothing paid for that could leave no evidence
+    assert not Path("logs").exists()
+
+
+def test_a_fixture_that_could_not_be_written_is_refused_before_anything_is_sent(
+    runner: CliRunner, loopback: LoopbackServer, network_env: FakeKeys
+) -> None:
+    Path("afile").write_text("in the way")
+    happy_path(loopback)
+    args = ["l2", "record", "--allow-network", "--yes", "--fixture", "afile/f.json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert result.stderr == "aiops: error: cannot create afile: afile is not a directory\n"
+    assert loopback.requests == [] and not Path("evidence_packs").exists()

@@ -15,6 +15,7 @@ from aiops.canonical import pack_json, prompt_hash
 from aiops.clock import isoformat, now
 from aiops.errors import EvidenceWriteError, OutputExistsError
 from aiops.evidence.durable import discard, staging_path, write_all
+from aiops.evidence.writer import check_can_write_in
 from aiops.providers.base import Exchange, ModelClient, ModelRequest, ProviderCallError
 from aiops.providers.wire import wire_for
 from aiops.schemas.transcript import RecordedError, RunMetadata, Transcript, TranscriptRun
@@ -88,6 +89,7 @@ def check_fixture_target(path: Path, force: bool) -> None:
         raise OutputExistsError(f"--fixture {path} is a directory")
     if exists and not force:
         raise OutputExistsError(f"--fixture {path} already exists; pass --force to replace it")
+    check_can_write_in(path.parent)
 
 
 def fixture_bytes(transcript: Transcript) -> bytes:

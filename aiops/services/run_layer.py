@@ -26,7 +26,7 @@ from aiops.errors import (
 )
 from aiops.evidence.pack import Destination, PackContent, write_evidence
 from aiops.evidence.report import OperatorReport
-from aiops.evidence.writer import check_destination
+from aiops.evidence.writer import check_can_write_in, check_destination
 from aiops.governance.autonomy import check_layer_may_run, parse_layer
 from aiops.governance.lifecycle import require_runnable
 from aiops.governance.scope import build_scope_check, preflight_checks
@@ -149,6 +149,7 @@ def preflight(options: RunOptions, settings: Settings | None = None) -> Prefligh
         destination = Destination(ledger=options.out.parent, target=options.out)
     else:
         destination = Destination(ledger=settings.packs_dir, target=None)
+    check_can_write_in(destination.ledger)
     return Preflight(
         clock=clock,
         config=config,
