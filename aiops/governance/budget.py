@@ -32,7 +32,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from aiops.canonical import canonical_json
@@ -41,6 +40,7 @@ from aiops.errors import BudgetExceededError, SpendLedgerError
 from aiops.evidence.jsonlines import LockedLines, locked_lines
 from aiops.providers.base import ModelRequest, Usage
 from aiops.schemas.registry import Budget, Model
+from aiops.settings import working_directory
 
 BYTES_PER_TOKEN = 3
 REQUEST_OVERHEAD_TOKENS = 64
@@ -191,7 +191,7 @@ class SpendLedger:
         self, budget: Budget, *, reservation_ttl_s: float = DEFAULT_RESERVATION_TTL_S
     ) -> None:
         self.budget = budget
-        self.path = Path.cwd() / budget.spend_ledger
+        self.path = working_directory() / budget.spend_ledger
         self.reservation_ttl = timedelta(seconds=reservation_ttl_s)
 
     def totals(self, at: datetime) -> SpendTotals:

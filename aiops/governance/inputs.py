@@ -21,6 +21,7 @@ from aiops.prompts import InputText
 from aiops.resources import data_root
 from aiops.schemas.manifest import InputEntry
 from aiops.schemas.scope import CapabilityScope
+from aiops.settings import working_directory
 
 MAX_INPUT_BYTES = 1024 * 1024  # per file; inputs go into the prompt verbatim
 
@@ -82,7 +83,7 @@ def check_inputs(
     paths: list[Path], scope: CapabilityScope, cwd: Path | None = None
 ) -> list[CheckedInput]:
     """Check, read and hash every input; the first refused path raises (exit 2)."""
-    base = (cwd or Path.cwd()).resolve()
+    base = (cwd or working_directory()).resolve()
     checked: list[CheckedInput] = []
     seen: set[str] = set()
     scope_id = scope.scope.scope_id

@@ -36,7 +36,7 @@ from aiops.schemas.manifest import NETWORK_MODES, ConfigDigest, Mode, RunManifes
 from aiops.schemas.pack import EvidencePack, PackStatus
 from aiops.schemas.registry import LayerMapping
 from aiops.schemas.scope import CapabilityScope
-from aiops.settings import Settings
+from aiops.settings import Settings, working_directory
 
 if TYPE_CHECKING:
     from aiops.services.model_run import RunDetails
@@ -120,6 +120,7 @@ def compute_run_id(
 
 def preflight(options: RunOptions, settings: Settings | None = None) -> Preflight:
     settings = settings or Settings()
+    working_directory()  # runtime state lives under it: refuse at once if it is gone
     clock = now()
     layer_id = parse_layer(options.layer)
     config = load_config(options.config_dir or settings.config_dir)
