@@ -3,6 +3,7 @@ terminal of any width, signals from a scheduler, an unusual umask."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -52,3 +53,23 @@ def test_a_removed_working_directory_sends_nothing(
     result = runner.invoke(app, ["l2", "live", "--allow-network", "--yes"])
     assert (result.exit_code, result.stderr) == (2, GONE)
     assert loopback.requests == []
+
+
+def test_a_rate_limit_directory_that_cannot_be_made_sends_nothing(
+    runner: CliRunner,
+    loopback: LoopbackServer,
+    network_env: FakeKeys,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    happy_path(loopback)
+    Path("afile").write_text("")
+    monkeypatch.setenv("AIOPS_RATELIMIT_DIR", "afile/ratelimit")
+    result = runner.invoke(app, ["l2", "live", "--allow-network", "--yes"])
+    assert result.exit_code == 4, result.output
+    assert result.stderr.splitlines()[-1] == (
+        "aiops: error: proposer failed: rate-limit state directory afile/ratelimit cannot be "
+        "created: Not a directory; set AIOPS_RATELIMIT_DIR to a directory of yours"
+    )
+    assert loopback.requests == []
+    (pack,) = Path("evidence_packs").iterdir()
+    assert json.loads((pack / "evidence_pack.json").read_text())["status"] == "FAILED"
