@@ -20,6 +20,7 @@ from aiops.cli_support import (
     AiopsGroup,
     errors_handled,
     fail,
+    stop_cleanly_on_sigterm,
 )
 from aiops.streams import output_streams_never_fail, print_json
 
@@ -489,4 +490,5 @@ def schema_cmd(
 
 def main() -> None:
     output_streams_never_fail()
+    stop_cleanly_on_sigterm()
     app()

@@ -7,6 +7,7 @@ Like ``aiops.cli``, this module imports only typer, the standard library and
 from __future__ import annotations
 
 import functools
+import signal
 import sys
 import traceback
 from collections.abc import Callable
@@ -20,6 +21,8 @@ from aiops.errors import EXIT_BLOCKED as EXIT_USAGE
 from aiops.errors import EXIT_INTERNAL, AiopsError
 
 LAYERS = ("l0", "l1", "l2", "l3", "l4", "l5", "l6")
+EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130: Ctrl-C
+EXIT_TERMINATED = 128 + signal.SIGTERM  # 143: stopped by a scheduler, systemd, kill
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -97,12 +100,35 @@ class AiopsGroup(TyperGroup):
         except typer.Abort:
             print("aiops: error: aborted", file=sys.stderr)
             sys.exit(EXIT_USAGE)
+        except Terminated:  # before or after a command's own error path
+            print("aiops: error: terminated", file=sys.stderr)
+            sys.exit(EXIT_TERMINATED)
         except typer.TyperException as exc:  # the parser's usage errors
             ctx = getattr(exc, "ctx", None)
             where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
             print(f"aiops: error: {exc.format_message()}{where}", file=sys.stderr)
             sys.exit(getattr(exc, "exit_code", EXIT_USAGE))
         sys.exit(result if isinstance(result, int) else 0)
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread as Ctrl-C raises ``KeyboardInterrupt``.
+
+    A scheduler, systemd or ``kill`` stopping a run sends SIGTERM. Left to its default
+    the process dies at once: no message, and a pack being staged stays behind as a
+    hidden ``.tmp-*`` directory. Raised as an exception it takes the same way out as
+    Ctrl-C: staging and temporary files are removed, locks released, one line on
+    stderr, exit 143. A ``BaseException``, so no ``except Exception`` swallows it.
+    """
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+def stop_cleanly_on_sigterm() -> None:
+    """Turn SIGTERM into ``Terminated`` (the CLI's entry point calls this)."""
+    signal.signal(signal.SIGTERM, _raise_terminated)
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
@@ -124,7 +150,9 @@ def errors_handled(command: F) -> F:
         except AiopsError as exc:
             fail(str(exc), exc.exit_code)
         except KeyboardInterrupt:
-            fail("interrupted", 130)
+            fail("interrupted", EXIT_INTERRUPTED)
+        except Terminated:
+            fail("terminated", EXIT_TERMINATED)
         except Exception:
             traceback.print_exc(file=sys.stderr)
             raise typer.Exit(EXIT_INTERNAL) from None

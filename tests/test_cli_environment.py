@@ -3,7 +3,15 @@ terminal of any width, signals from a scheduler, an unusual umask."""
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,8 +19,8 @@ from typer.testing import CliRunner
 
 from aiops.cli import app
 from tests.conftest import FakeKeys
-from tests.support.loopback import LoopbackServer
-from tests.support.scripts import happy_path
+from tests.support.loopback import RESPONSES_PATH, Captured, LoopbackServer, Reply
+from tests.support.scripts import happy_path, proposer_reply
 
 GONE = (
     "aiops: error: the working directory cannot be used (No such file or directory; was "
@@ -73,3 +81,105 @@ def test_a_rate_limit_directory_that_cannot_be_made_sends_nothing(
     assert loopback.requests == []
     (pack,) = Path("evidence_packs").iterdir()
     assert json.loads((pack / "evidence_pack.json").read_text())["status"] == "FAILED"
+
+
+# --- signals: Ctrl-C and a scheduler's SIGTERM take the same clean way out -------------
+
+
+def _child(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """``python -m aiops ARGS`` with SIGINT at its default, whatever the parent ignores
+    (a job started in the background inherits SIGINT ignored, and Python then keeps it)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "aiops", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+
+
+def _wait_for(condition: Callable[[], bool], child: subprocess.Popen[bytes]) -> None:
+    give_up = time.monotonic() + 30
+    while not condition():
+        assert child.poll() is None, child.communicate()[1].decode()
+        assert time.monotonic() < give_up, "the child never got there"
+        time.sleep(0.01)
+
+
+@pytest.mark.parametrize(
+    ("sent", "code", "line"),
+    [(signal.SIGINT, 130, b"aiops: error: interrupted\n"), (signal.SIGTERM, 143, None)],
+    ids=["SIGINT", "SIGTERM"],
+)
+def test_a_signal_during_a_model_call_stops_the_run_cleanly(
+    runner: CliRunner,
+    loopback: LoopbackServer,
+    network_env: FakeKeys,
+    tmp_path: Path,
+    sent: signal.Signals,
+    code: int,
+    line: bytes | None,
+) -> None:
+    happy_path(loopback)
+    live = ["l2", "live", "--allow-network", "--yes"]
+    assert runner.invoke(app, live).exit_code == 0  # one pack before the stopped run
+    loopback.requests.clear()
+    release = threading.Event()
+
+    def hang(captured: Captured) -> Reply:
+        release.wait(10)
+        return proposer_reply()
+
+    loopback.script(RESPONSES_PATH, hang)
+    child = _child(live, tmp_path, dict(os.environ))  # network_env set the keys and URLs
+    try:
+        _wait_for(lambda: bool(loopback.requests), child)
+        child.send_signal(sent)
+        _, err = child.communicate(timeout=30)
+    finally:
+        release.set()
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == code
+    assert err.splitlines()[-1] + b"\n" == (line or b"aiops: error: terminated\n")
+    assert b"Traceback" not in err
+    ledger = Path("evidence_packs")
+    assert len(list(ledger.iterdir())) == 1  # no partial pack, no staging left
+    assert runner.invoke(app, ["verify-pack", str(ledger)]).exit_code == 0
+    # The call in flight may be billed: its reservation keeps counting until it lapses.
+    spend = [json.loads(x)["kind"] for x in Path("logs/spend_ledger.jsonl").read_text().split()]
+    assert spend[-1] == "reserve"
+
+
+def _waiting_for_a_lock(pid: int) -> bool:
+    """``/proc/locks`` lists a process blocked in flock() with a ``->`` marker."""
+    for entry in Path("/proc/locks").read_text().splitlines():
+        fields = entry.split()
+        if "->" in fields and str(pid) in fields:
+            return True
+    return False
+
+
+@pytest.mark.skipif(not Path("/proc/locks").exists(), reason="needs Linux /proc/locks")
+def test_sigterm_while_the_pack_waits_for_the_ledger_is_one_line_and_exit_143(
+    tmp_path: Path,
+) -> None:
+    ledger = tmp_path / "ledger"
+    ledger.mkdir()
+    env = {**os.environ, "AIOPS_PACKS_DIR": str(ledger)}
+    fd = os.open(ledger, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # another run is writing its pack
+        child = _child(["l2", "replay"], tmp_path, env)
+        try:
+            _wait_for(lambda: _waiting_for_a_lock(child.pid), child)
+            child.send_signal(signal.SIGTERM)
+            _, err = child.communicate(timeout=30)
+        finally:
+            if child.poll() is None:
+                child.kill()
+    finally:
+        os.close(fd)
+    assert (child.returncode, err) == (143, b"aiops: error: terminated\n")
+    assert list(ledger.iterdir()) == []  # no pack, no staging directory
