@@ -36,16 +36,33 @@ class _Console(Console):
 
 
 def stdout_console() -> Console:
-    return _Console(highlight=False, soft_wrap=False, width=_width())
+    return _fitted(_Console(highlight=False, soft_wrap=False, width=_width()))
 
 
 def stderr_console() -> Console:
-    return Console(stderr=True, highlight=False, soft_wrap=False, width=_width())
+    return _fitted(Console(stderr=True, highlight=False, soft_wrap=False, width=_width()))
+
+
+# Narrower than this, Rich's tables give some columns no room at all and their cells
+# print empty: a run summary without its status, a ledger table without its packs.
+MIN_WIDTH = 60
+UNKNOWN_WIDTH = 80  # what Rich assumes when nothing says otherwise
 
 
 def _width() -> int | None:
     raw = os.environ.get("TERMINAL_WIDTH") or os.environ.get("COLUMNS")
     return int(raw) if raw and raw.isdigit() else None
+
+
+def _fitted(console: Console) -> Console:
+    """A width of 0 (``COLUMNS=0``, a pseudo-terminal that reports no size) printed
+    nothing at all: it means "unknown". A width below ``MIN_WIDTH`` is raised to it: the
+    terminal wraps the longer lines, and every value is still there to read."""
+    if console.width <= 0:
+        console.width = UNKNOWN_WIDTH
+    elif console.width < MIN_WIDTH:
+        console.width = MIN_WIDTH
+    return console
 
 
 def render_run(outcome: RunOutcome) -> None:

@@ -183,3 +183,25 @@ def test_sigterm_while_the_pack_waits_for_the_ledger_is_one_line_and_exit_143(
         os.close(fd)
     assert (child.returncode, err) == (143, b"aiops: error: terminated\n")
     assert list(ledger.iterdir()) == []  # no pack, no staging directory
+
+
+# --- terminal width: every value stays on the screen -----------------------------------
+
+
+@pytest.mark.parametrize(("columns", "width"), [("0", 80), ("1", 60), ("5", 60), ("100000", 0)])
+def test_the_summary_keeps_every_value_at_any_terminal_width(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch, columns: str, width: int
+) -> None:
+    monkeypatch.delenv("TERMINAL_WIDTH")
+    monkeypatch.setenv("COLUMNS", columns)
+    result = runner.invoke(app, ["l2", "replay"])
+    assert result.exit_code == 0, result.output
+    rows = {line.split()[0]: line.split()[1:] for line in result.stdout.splitlines() if line}
+    assert rows["Status"] == ["COMPLETED"]
+    assert rows["Pack"][0] == "EVP-L2-2026-01-10-001"
+    assert "Traceback" not in result.stderr
+    if width:  # a table as wide as the (fitted) terminal: nothing collapsed to nothing
+        assert max(len(line) for line in result.stdout.splitlines()) == width
+    verify = runner.invoke(app, ["verify-pack", "evidence_packs"])
+    assert verify.exit_code == 0
+    assert "EVP-L2-" in verify.stdout and "7/7 OK" in verify.stdout
