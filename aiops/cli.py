@@ -22,7 +22,7 @@ from aiops.cli_support import (
     fail,
     stop_cleanly_on_sigterm,
 )
-from aiops.streams import output_streams_never_fail, print_json
+from aiops.streams import output_streams_never_fail, print_json, printable
 
 app = typer.Typer(
     cls=AiopsGroup,
@@ -381,7 +381,7 @@ def pilot_report_cmd(
 
         render_pilot_report(report)
     if html is not None:
-        print(f"aiops: wrote {html}", file=sys.stderr)
+        print(f"aiops: wrote {printable(str(html))}", file=sys.stderr)
     if not report.all_pass:
         failing = ", ".join(f"{k.name} {k.status}" for k in report.kpis if k.status != "PASS")
         fail(f"pilot KPIs not met: {failing}", 1)

@@ -1,7 +1,8 @@
 """The CLI's plumbing: the one error path and the Typer classes it runs on.
 
-Like ``aiops.cli``, this module imports only typer, the standard library and
-``aiops.errors`` at module level, so every command starts fast.
+Like ``aiops.cli``, this module imports only typer, the standard library,
+``aiops.errors`` and ``aiops.streams`` (standard library only) at module level, so every
+command starts fast.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typer.core import TyperCommand, TyperGroup
 
 from aiops.errors import EXIT_BLOCKED as EXIT_USAGE
 from aiops.errors import EXIT_INTERNAL, AiopsError
+from aiops.streams import printable
 
 LAYERS = ("l0", "l1", "l2", "l3", "l4", "l5", "l6")
 EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130: Ctrl-C
@@ -98,15 +100,15 @@ class AiopsGroup(TyperGroup):
         try:
             result = super().main(*args, **kwargs)
         except typer.Abort:
-            print("aiops: error: aborted", file=sys.stderr)
+            error_line("aborted")
             sys.exit(EXIT_USAGE)
         except Terminated:  # before or after a command's own error path
-            print("aiops: error: terminated", file=sys.stderr)
+            error_line("terminated")
             sys.exit(EXIT_TERMINATED)
         except typer.TyperException as exc:  # the parser's usage errors
             ctx = getattr(exc, "ctx", None)
             where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
-            print(f"aiops: error: {exc.format_message()}{where}", file=sys.stderr)
+            error_line(f"{exc.format_message()}{where}")
             sys.exit(getattr(exc, "exit_code", EXIT_USAGE))
         sys.exit(result if isinstance(result, int) else 0)
 
@@ -131,9 +133,15 @@ def stop_cleanly_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, _raise_terminated)
 
 
+def error_line(message: str) -> None:
+    """``aiops: error: MESSAGE`` on stderr, as one line: a newline or an escape sequence
+    in a path or a model's words is spelt out, never acted on. No Rich: the error path
+    must work even when rendering fails."""
+    print(f"aiops: error: {printable(message)}", file=sys.stderr)
+
+
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    # One line, no Rich: the error path must work even when rendering fails.
-    print(f"aiops: error: {message}", file=sys.stderr)
+    error_line(message)
     raise typer.Exit(code)
 
 

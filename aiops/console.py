@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderableType
 from rich.markup import escape
 from rich.panel import Panel
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
-from aiops.streams import discard_stdout
+from aiops.streams import TERMINAL_CONTROLS, discard_stdout, visible_escape
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -27,7 +29,28 @@ if TYPE_CHECKING:
 _STATUS_STYLE = {"COMPLETED": "green", "REJECTED": "yellow", "BLOCKED": "red", "FAILED": "red"}
 
 
-class _Console(Console):
+class _Terminal(Console):
+    """A console on which text from outside cannot drive the terminal.
+
+    Names, paths, pack fields and model answers reach the screen as ``str`` or
+    ``Text``; Rich drops a few control characters from them (bell, backspace, carriage
+    return) but passes ESC, so a hostile pack directory name could move the cursor,
+    clear lines or retitle the window. Rich's own styles and cursor moves are not text
+    (they are added from a segment's style or are control segments), so any terminal
+    control left in the text of a segment came from data: it is spelt as its escape."""
+
+    def render(
+        self, renderable: RenderableType, options: ConsoleOptions | None = None
+    ) -> Iterable[Segment]:
+        for segment in super().render(renderable, options):
+            if segment.control is None and TERMINAL_CONTROLS.search(segment.text):
+                text = TERMINAL_CONTROLS.sub(lambda m: visible_escape(m.group()), segment.text)
+                yield Segment(text, segment.style)
+            else:
+                yield segment
+
+
+class _Console(_Terminal):
     def on_broken_pipe(self) -> None:
         # Rich would exit 1 ("rejected", "not verified"): the reader going away is not
         # the run's outcome. The rest is discarded; the command keeps its exit code.
@@ -40,7 +63,7 @@ def stdout_console() -> Console:
 
 
 def stderr_console() -> Console:
-    return _fitted(Console(stderr=True, highlight=False, soft_wrap=False, width=_width()))
+    return _fitted(_Terminal(stderr=True, highlight=False, soft_wrap=False, width=_width()))
 
 
 # Narrower than this, Rich's tables give some columns no room at all and their cells

@@ -9,6 +9,9 @@
   "not verified".
 - ``--json`` output is UTF-8 bytes whatever the terminal's encoding: JSON exchanged
   between programs is UTF-8, so nothing is spelt differently.
+- Text that comes from outside (a path, a file name, a model's answer) never drives the
+  terminal: characters a terminal acts on instead of showing — line breaks in an error
+  line, escape sequences anywhere — are spelt as visible escapes (``printable``).
 
 Standard library only: the CLI calls this before anything else loads.
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import codecs
 import os
+import re
 import sys
 from typing import Any
 
@@ -46,6 +50,33 @@ def spell_in_ascii(error: UnicodeError) -> tuple[str, int]:
         raise error
     text = error.object[error.start : error.end]
     return "".join(_ASCII_SPELLING.get(char, "?") for char in text), error.end
+
+
+# Characters a terminal acts on instead of showing: C0 controls but tab and newline
+# (ESC starts the sequences that move the cursor, clear lines, retitle windows), DEL,
+# and C1 controls (0x9b is an 8-bit ESC [ for some terminals).
+TERMINAL_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def visible_escape(char: str) -> str:
+    """One character spelt as its escape: ``\\n``, ``\\x1b``, ``\\u2028``; an
+    undecodable byte of a file name (a surrogate escape) as the byte, ``\\xff``."""
+    code = ord(char)
+    if char in _NAMED_ESCAPES:
+        return _NAMED_ESCAPES[char]
+    if 0xDC80 <= code <= 0xDCFF:
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: str) -> str:
+    """``text`` as one line that cannot drive a terminal: every character Python does
+    not call printable (controls, line and paragraph separators, bidirectional
+    overrides, undecodable bytes) spelt as its escape. For error lines."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else visible_escape(char) for char in text)
 
 
 def output_streams_never_fail() -> None:

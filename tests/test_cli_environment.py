@@ -19,8 +19,8 @@ from typer.testing import CliRunner
 
 from aiops.cli import app
 from tests.conftest import FakeKeys
-from tests.support.loopback import RESPONSES_PATH, Captured, LoopbackServer, Reply
-from tests.support.scripts import happy_path, proposer_reply
+from tests.support.loopback import CHAT_PATH, RESPONSES_PATH, Captured, LoopbackServer, Reply
+from tests.support.scripts import critic_handler, happy_path, proposer_reply
 
 GONE = (
     "aiops: error: the working directory cannot be used (No such file or directory; was "
@@ -205,3 +205,42 @@ def test_the_summary_keeps_every_value_at_any_terminal_width(
     verify = runner.invoke(app, ["verify-pack", "evidence_packs"])
     assert verify.exit_code == 0
     assert "EVP-L2-" in verify.stdout and "7/7 OK" in verify.stdout
+
+
+# --- text from outside never drives the terminal ---------------------------------------
+
+
+def test_an_error_line_stays_one_line_whatever_the_path_holds(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["verify-pack", "gone\nsecond line\x1b[2J"])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "aiops: error: gone\\nsecond line\\x1b[2J: No such file or directory\n"
+    )
+
+
+def test_a_model_answer_cannot_drive_the_terminal_or_split_the_error_line(
+    runner: CliRunner, loopback: LoopbackServer, network_env: FakeKeys
+) -> None:
+    def hostile(verdict: dict[str, object]) -> dict[str, object]:
+        return {**verdict, "rationale": "looks fine\n\x1b[1A\x1b[2Kaiops: COMPLETED\x9b2J"}
+
+    loopback.script(RESPONSES_PATH, proposer_reply())
+    loopback.script(CHAT_PATH, critic_handler("REJECT", mutate=hostile))
+    result = runner.invoke(app, ["l2", "live", "--allow-network", "--yes"])
+    assert result.exit_code == 1, result.output
+    assert result.stderr.splitlines()[-1] == (
+        "aiops: error: critic rejected: looks fine\\n\\x1b[1A\\x1b[2Kaiops: COMPLETED\\x9b2J"
+    )
+    for stream in (result.stdout, result.stderr):
+        assert "\x1b" not in stream and "\x9b" not in stream
+
+
+def test_a_hostile_pack_directory_name_reaches_the_terminal_inert(runner: CliRunner) -> None:
+    assert (
+        runner.invoke(app, ["l2", "dry-run", "--out", "ledger/\x1b[1A\x1b[2KVERIFIED"]).exit_code
+        == 0
+    )
+    result = runner.invoke(app, ["verify-pack", "ledger"])
+    assert result.exit_code == 0  # a name given with --out is the operator's choice
+    assert "\x1b" not in result.stdout
+    assert "\\x1b[1A\\x1b[2K" in result.stdout

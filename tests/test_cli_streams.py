@@ -124,3 +124,13 @@ def test_a_failed_verification_still_exits_1_with_the_reader_gone(tmp_path: Path
     check = _closed_pipe_run(["verify-pack", str(ledger), "--json"], tmp_path, ledger)
     assert check.returncode == 1
     assert b"Traceback" not in check.stderr
+
+
+def test_printable_spells_out_what_a_terminal_would_act_on() -> None:
+    from aiops.streams import printable
+
+    assert printable("plain — café 中") == "plain — café 中"  # untouched
+    assert printable("a\nb\rc\td") == "a\\nb\\rc\\td"
+    assert printable("\x1b[2J\x07\x7f\x9b") == "\\x1b[2J\\x07\\x7f\\x9b"
+    assert printable("abc\u202edcba\u2028") == "abc\\u202edcba\\u2028"  # bidi, separator
+    assert printable("file-\udcff.json") == "file-\\xff.json"  # an undecodable byte
