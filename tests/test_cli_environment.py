@@ -244,3 +244,42 @@ def test_a_hostile_pack_directory_name_reaches_the_terminal_inert(runner: CliRun
     assert result.exit_code == 0  # a name given with --out is the operator's choice
     assert "\x1b" not in result.stdout
     assert "\\x1b[1A\\x1b[2K" in result.stdout
+
+
+# --- umask: what aiops creates is never writable by everyone ---------------------------
+
+
+@pytest.mark.parametrize("umask", [0o000, 0o022, 0o077])
+def test_nothing_aiops_creates_is_writable_by_everyone_whatever_the_umask(
+    runner: CliRunner,
+    loopback: LoopbackServer,
+    network_env: FakeKeys,
+    tmp_path: Path,
+    umask: int,
+) -> None:
+    happy_path(loopback)
+    work = tmp_path / "work"
+    work.mkdir()
+    os.chdir(work)  # the autouse fixture restores the test's directory afterwards
+    previous = os.umask(umask)
+    try:
+        commands = [
+            ["l2", "record", "--allow-network", "--yes", "--fixture", "fx/l2/f.json"],
+            ["l2", "dry-run", "--out", "elsewhere/l2/pack"],
+            ["keys", "generate", "--out-dir", "keys/new"],
+            ["pilot", "report", "--html", "report.html"],
+        ]
+        for args in commands:
+            assert runner.invoke(app, args).exit_code in (0, 1), args  # 1: KPIs not met
+    finally:
+        os.umask(previous)
+    modes = {str(p.relative_to(work)): p.stat().st_mode & 0o777 for p in work.rglob("*")}
+    assert {name for name, mode in modes.items() if mode & 0o002} == set()
+    directory = 0o775 & ~umask  # what aiops makes: ledger, logs, fixture directories
+    for name in ("evidence_packs", "logs", "fx", "fx/l2", "elsewhere", "elsewhere/l2"):
+        assert modes[name] == directory, name
+    assert modes["keys"] == modes["keys/new"] == 0o700
+    assert modes["keys/new/aiops_signing_key.pem"] == 0o600
+    assert modes["logs/spend_ledger.jsonl"] == modes["logs/ai_model_calls.jsonl"] == 0o600
+    for name in ("fx/l2/f.json", "report.html", "elsewhere/l2/pack/evidence_pack.json"):
+        assert modes[name] == 0o644 & ~umask, name

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from aiops.canonical import canonical_json
-from aiops.evidence.durable import fsync_dir, write_all
+from aiops.evidence.durable import fsync_dir, make_dirs, write_all
 
 
 class LockedLines:
@@ -84,14 +84,7 @@ def append_line(path: Path, record: Mapping[str, Any]) -> None:
 
 
 def _make_dirs(directory: Path) -> None:
-    """``mkdir -p``, fsyncing the parent of each directory made, so it survives a crash."""
-    if directory.is_dir():
-        return
-    _make_dirs(directory.parent)
-    try:
-        directory.mkdir()
-    except FileExistsError:
-        if not directory.is_dir():
-            raise
-        return  # another process made it (and fsyncs it into its parent)
-    fsync_dir(directory.parent)
+    """``mkdir -p``, fsyncing the parent of each directory made, so it survives a crash
+    (one made by another process meanwhile is fsynced into its parent by that one)."""
+    for made in make_dirs(directory):
+        fsync_dir(made.parent)

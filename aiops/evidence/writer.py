@@ -18,7 +18,7 @@ from pathlib import Path
 
 from aiops.canonical import sha256_hex
 from aiops.errors import EvidenceWriteError, OutputExistsError
-from aiops.evidence.durable import fsync_dir, write_all
+from aiops.evidence.durable import fsync_dir, make_dirs, write_all
 from aiops.evidence.ledger import ChainLink, chain_head, locked
 from aiops.evidence.names import EVIDENCE_PACK_FILE
 from aiops.schemas.pack import Artifact, Digest
@@ -92,7 +92,7 @@ def write_pack(
     """Write one pack into ``ledger``. ``name`` is a fixed target path (``--out``) or a
     function of the chain link (the default ``<LAYER>_<NAME>_<DATE>_<NNN>``)."""
     try:
-        ledger.mkdir(parents=True, exist_ok=True)
+        make_dirs(ledger)
     except OSError as exc:
         raise EvidenceWriteError(f"cannot create {ledger}: {exc.strerror}") from None
     if not os.access(ledger, os.W_OK | os.X_OK):

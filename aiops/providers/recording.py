@@ -14,7 +14,7 @@ from pathlib import Path
 from aiops.canonical import pack_json, prompt_hash
 from aiops.clock import isoformat, now
 from aiops.errors import EvidenceWriteError, OutputExistsError
-from aiops.evidence.durable import discard, staging_path, write_all
+from aiops.evidence.durable import discard, make_dirs, staging_path, write_all
 from aiops.evidence.writer import check_can_write_in
 from aiops.providers.base import Exchange, ModelClient, ModelRequest, ProviderCallError
 from aiops.providers.wire import wire_for
@@ -102,7 +102,7 @@ def write_fixture(path: Path, data: bytes, force: bool) -> None:
     The temporary file is gone afterwards, whatever happened."""
     tmp = staging_path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(path.parent)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
             write_all(fd, data)
