@@ -98,7 +98,6 @@ def _layer_app(layer: str) -> typer.Typer:
         notes: Annotated[str, typer.Option(help="Operator notes recorded in the pack.")] = "",
     ) -> None:
         """Validate orchestration and governance without calling any model."""
-        from aiops.console import render_run
         from aiops.services.run_layer import RunOptions, dry_run
 
         outcome = dry_run(
@@ -112,12 +111,25 @@ def _layer_app(layer: str) -> typer.Typer:
                 config_dir=_config_dir(ctx),
             )
         )
-        render_run(outcome)
+        _render_run(outcome)
         if outcome.exit_code:
             fail(outcome.reason or f"run {outcome.status}", outcome.exit_code)
 
     _add_model_modes(sub, layer)
     return sub
+
+
+def _render_run(outcome: Any) -> None:
+    """The summary; when stdout cannot take it, the error names the pack, which exists."""
+    from aiops.console import render_run
+    from aiops.errors import OutputWriteError
+
+    try:
+        render_run(outcome)
+    except OutputWriteError as error:
+        raise OutputWriteError(
+            f"{error.message} (the pack {outcome.pack_path} was written)"
+        ) from None
 
 
 # --- Model modes: replay, record, live -------------------------------------------------
@@ -160,7 +172,7 @@ def _run_model_mode(
     yes: bool = False,
     force: bool = False,
 ) -> None:
-    from aiops.console import confirm_network, render_run
+    from aiops.console import confirm_network
     from aiops.services.model_run import ModelRunOptions, run_model_layer
     from aiops.services.network import NetworkPlan
     from aiops.services.run_layer import RunOptions
@@ -184,7 +196,7 @@ def _run_model_mode(
         ),
         confirm,
     )
-    render_run(outcome)
+    _render_run(outcome)
     if outcome.exit_code:
         fail(outcome.reason or f"run {outcome.status}", outcome.exit_code)
 

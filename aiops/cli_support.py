@@ -20,7 +20,7 @@ from typer.core import TyperCommand, TyperGroup
 
 from aiops.errors import EXIT_BLOCKED as EXIT_USAGE
 from aiops.errors import EXIT_INTERNAL, AiopsError
-from aiops.streams import printable
+from aiops.streams import printable, stderr_failed
 
 LAYERS = ("l0", "l1", "l2", "l3", "l4", "l5", "l6")
 EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130: Ctrl-C
@@ -137,7 +137,10 @@ def error_line(message: str) -> None:
     """``aiops: error: MESSAGE`` on stderr, as one line: a newline or an escape sequence
     in a path or a model's words is spelt out, never acted on. No Rich: the error path
     must work even when rendering fails."""
-    print(f"aiops: error: {printable(message)}", file=sys.stderr)
+    try:
+        print(f"aiops: error: {printable(message)}", file=sys.stderr, flush=True)
+    except OSError:  # stderr itself refuses: the exit code still says what happened
+        stderr_failed()
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:

@@ -14,7 +14,13 @@ from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
-from aiops.streams import TERMINAL_CONTROLS, discard_stdout, visible_escape
+from aiops.streams import (
+    TERMINAL_CONTROLS,
+    discard_stdout,
+    stderr_failed,
+    stdout_failed,
+    visible_escape,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -57,13 +63,33 @@ class _Console(_Terminal):
         self.quiet = True
         discard_stdout()
 
+    def _check_buffer(self) -> None:
+        # Rich handles only a broken pipe; any other refusal (a full disk) is ours.
+        try:
+            super()._check_buffer()
+        except OSError as error:
+            self.quiet = True
+            raise stdout_failed(error) from None
+
+
+class _Diagnostics(_Terminal):
+    """stderr: a banner or warning that cannot be written is dropped, never a traceback
+    that would replace the command's exit code."""
+
+    def _check_buffer(self) -> None:
+        try:
+            super()._check_buffer()
+        except OSError:
+            self.quiet = True
+            stderr_failed()
+
 
 def stdout_console() -> Console:
     return _fitted(_Console(highlight=False, soft_wrap=False, width=_width()))
 
 
 def stderr_console() -> Console:
-    return _fitted(_Terminal(stderr=True, highlight=False, soft_wrap=False, width=_width()))
+    return _fitted(_Diagnostics(stderr=True, highlight=False, soft_wrap=False, width=_width()))
 
 
 # Narrower than this, Rich's tables give some columns no room at all and their cells

@@ -139,3 +139,10 @@ class KeyExistsError(AiopsError):
     """``keys generate`` never overwrites a key file."""
 
     exit_code = EXIT_BLOCKED
+
+
+class OutputWriteError(AiopsError):
+    """stdout cannot take the command's output (a full disk, an I/O error): a result
+    that was not delivered is not a success."""
+
+    exit_code = EXIT_BLOCKED

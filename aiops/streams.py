@@ -7,6 +7,10 @@
   the rest of the output is discarded and the command ends with its own exit code, so
   a closed pipe never turns a completed run into "rejected" or a verified ledger into
   "not verified".
+- stdout that cannot take the output (redirected to a file on a full disk) is an
+  error: the output the command was asked for was not delivered, so it ends with one
+  line and exit 2 (``OutputWriteError``) instead of a traceback. stderr that cannot
+  take a line is dropped: the exit code still says what happened.
 - ``--json`` output is UTF-8 bytes whatever the terminal's encoding: JSON exchanged
   between programs is UTF-8, so nothing is spelt differently.
 - Text that comes from outside (a path, a file name, a model's answer) never drives the
@@ -97,8 +101,27 @@ def output_streams_never_fail() -> None:
 def discard_stdout() -> None:
     """The reader of stdout has gone: send the rest of the output nowhere, so neither
     later prints nor the interpreter's final flush raise ``BrokenPipeError``."""
+    _discard(sys.stdout)
+
+
+def stdout_failed(error: OSError) -> Exception:
+    """stdout refused a write (not a closed pipe): discard the rest, so the interpreter's
+    final flush does not fail too, and return the error to raise."""
+    from aiops.errors import OutputWriteError
+
+    _discard(sys.stdout)
+    return OutputWriteError(f"cannot write to stdout: {error.strerror or error}")
+
+
+def stderr_failed() -> None:
+    """stderr refused a write: there is nowhere left to say anything; discard the rest
+    so the exit code, which still says what happened, is not replaced by Python's 120."""
+    _discard(sys.stderr)
+
+
+def _discard(stream: Any) -> None:
     try:
-        fd = sys.stdout.fileno()
+        fd = stream.fileno()
     except (AttributeError, OSError, ValueError):
         return  # not a real file (a test's capture): nothing to redirect
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -124,3 +147,5 @@ def print_json(document: Any) -> None:
         buffer.flush()
     except BrokenPipeError:
         discard_stdout()
+    except OSError as error:
+        raise stdout_failed(error) from None

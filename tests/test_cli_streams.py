@@ -7,6 +7,7 @@ that has gone away (``| head -1``): the command keeps its own exit code."""
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
@@ -134,3 +135,49 @@ def test_printable_spells_out_what_a_terminal_would_act_on() -> None:
     assert printable("\x1b[2J\x07\x7f\x9b") == "\\x1b[2J\\x07\\x7f\\x9b"
     assert printable("abc\u202edcba\u2028") == "abc\\u202edcba\\u2028"  # bidi, separator
     assert printable("file-\udcff.json") == "file-\\xff.json"  # an undecodable byte
+
+
+def _to_full_disk(
+    args: list[str], cwd: Path, packs: Path, stream: str = "stdout"
+) -> subprocess.CompletedProcess[bytes]:
+    """Run with stdout (or stderr) on a device that is always full: every write ENOSPC."""
+    with open("/dev/full", "wb") as full:
+        env = {**os.environ, "AIOPS_PACKS_DIR": str(packs)}
+        return subprocess.run(
+            [sys.executable, "-m", "aiops", *args],
+            cwd=cwd,
+            env=env,
+            timeout=120,
+            stdout=full if stream == "stdout" else subprocess.PIPE,
+            stderr=full if stream == "stderr" else subprocess.PIPE,
+        )
+
+
+needs_dev_full = pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+
+
+@needs_dev_full
+def test_stdout_on_a_full_disk_is_one_line_and_exit_2_not_a_traceback(tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger"
+    run = _to_full_disk(["l2", "replay"], tmp_path, ledger)
+    (pack,) = list(ledger.iterdir())
+    assert (run.returncode, run.stderr.decode()) == (
+        2,
+        f"aiops: error: cannot write to stdout: {os.strerror(errno.ENOSPC)} "
+        f"(the pack {pack} was written)\n",
+    )
+    for args in (["verify-pack", str(ledger)], ["verify-pack", str(ledger), "--json"]):
+        check = _to_full_disk(args, tmp_path, ledger)
+        assert (check.returncode, check.stderr.decode()) == (
+            2,
+            f"aiops: error: cannot write to stdout: {os.strerror(errno.ENOSPC)}\n",
+        ), args  # the report an auditor asked for was not delivered: never exit 0
+
+
+@needs_dev_full
+def test_stderr_on_a_full_disk_does_not_change_the_exit_code(tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger"
+    refused = _to_full_disk(["verify-pack", "missing"], tmp_path, ledger, "stderr")
+    assert refused.returncode == 2  # usage, as ever; not 1 ("not verified") nor 120
+    run = _to_full_disk(["l2", "replay"], tmp_path, ledger, "stderr")
+    assert run.returncode == 0 and b"COMPLETED" in run.stdout
