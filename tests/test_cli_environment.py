@@ -283,3 +283,70 @@ def test_nothing_aiops_creates_is_writable_by_everyone_whatever_the_umask(
     assert modes["logs/spend_ledger.jsonl"] == modes["logs/ai_model_calls.jsonl"] == 0o600
     for name in ("fx/l2/f.json", "report.html", "elsewhere/l2/pack/evidence_pack.json"):
         assert modes[name] == 0o644 & ~umask, name
+
+
+# --- text that is not UTF-8: evidence records text exactly, so it is refused ----------
+
+LATIN1 = os.fsdecode(b"f\xfcr")  # "für" typed in a Latin-1 terminal: not UTF-8 bytes
+REFUSED = (
+    "(a terminal, locale or file name in another encoding?); evidence records it "
+    "exactly, in UTF-8, so it is refused"
+)
+
+
+def test_notes_typed_in_another_encoding_are_refused_before_anything_is_written(
+    runner: CliRunner,
+) -> None:
+    for mode in ("dry-run", "replay"):
+        result = runner.invoke(app, ["l2", mode, "--notes", f"Notiz {LATIN1} heute"])
+        assert result.exit_code == 2, result.output
+        assert (
+            result.stderr
+            == f"aiops: error: not UTF-8 text in --notes: Notiz f\\xfcr heute {REFUSED}\n"
+        )
+    assert not Path("evidence_packs").exists()
+    assert runner.invoke(app, ["l2", "dry-run", "--notes", "Notiz für heute"]).exit_code == 0
+
+
+def test_an_input_or_fixture_named_in_another_encoding_is_refused(runner: CliRunner) -> None:
+    from aiops.resources import fixtures_dir
+
+    snapshots = Path("data/market_snapshots")
+    snapshots.mkdir(parents=True)
+    sample = fixtures_dir() / "market_snapshots" / "l2_sample_snapshot.json"
+    named = snapshots / f"snap-{LATIN1}.json"
+    named.write_bytes(sample.read_bytes())
+    result = runner.invoke(app, ["l2", "replay", "--input", str(named)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (
+        "aiops: error: not UTF-8 text in an --input path: "
+        f"data/market_snapshots/snap-f\\xfcr.json {REFUSED}\n"
+    )
+    fixture = Path(f"fixture-{LATIN1}.json")
+    fixture.write_bytes(
+        (fixtures_dir() / "transcripts" / "l2_market_outlook_sample.json").read_bytes()
+    )
+    replay = runner.invoke(app, ["l2", "replay", "--fixture", str(fixture)])
+    assert replay.exit_code == 2
+    assert replay.stderr == (
+        f"aiops: error: not UTF-8 text in the --fixture file name: fixture-f\\xfcr.json {REFUSED}\n"
+    )
+    assert not Path("evidence_packs").exists()
+
+
+def test_a_review_in_another_encoding_records_nothing(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert runner.invoke(app, ["l2", "replay", "--out", "pack"]).exit_code == 0
+    monkeypatch.setenv("USER", f"j{LATIN1}gen")
+    by_user = runner.invoke(app, ["review", "pack", "--approve", "--notes", "ok"])
+    assert by_user.exit_code == 2
+    assert by_user.stderr.startswith(
+        "aiops: error: not UTF-8 text in the reviewer name (--reviewer or $USER): jf\\xfcrgen"
+    )
+    notes = runner.invoke(
+        app, ["review", "pack", "--approve", "--reviewer", "r", "--notes", LATIN1]
+    )
+    assert notes.exit_code == 2
+    assert notes.stderr.startswith("aiops: error: not UTF-8 text in the review notes: f\\xfcr")
+    assert not Path("pack/review.json").exists()

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from aiops.canonical import sha256_hex
+from aiops.canonical import require_utf8, sha256_hex
 from aiops.errors import GovernanceError, UsageError
 from aiops.prompts import InputText
 from aiops.resources import data_root
@@ -103,6 +103,8 @@ def check_inputs(
         except (OSError, RuntimeError) as exc:
             raise UsageError(f"input {given} cannot be resolved: {exc}") from None
         rel = _relative(real, base)
+        if rel is not None:  # the manifest records it
+            require_utf8(rel, "an --input path")
         if rel is None:
             raise InputNotAllowedError(
                 f"input {given} resolves outside the working directory; "

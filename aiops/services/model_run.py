@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aiops.canonical import pack_json, prefixed_sha256
+from aiops.canonical import pack_json, prefixed_sha256, require_utf8
 from aiops.clock import isoformat
 from aiops.errors import (
     EXIT_BLOCKED,
@@ -129,6 +129,8 @@ def run_model_layer(
         )
     if mode == "record" and options.fixture is None:
         raise UsageError("record needs --fixture FILE to write the transcript to")
+    if options.fixture is not None:  # its name is recorded (attempts, transcript id)
+        require_utf8(options.fixture.name, "the --fixture file name")
     settings = settings or Settings()
     from aiops.evidence.sign import sealer_from_settings
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aiops import __version__
-from aiops.canonical import canonical_json, sha256_hex
+from aiops.canonical import canonical_json, require_utf8, sha256_hex
 from aiops.clock import isoformat, now
 from aiops.configuration import REGISTRY_FILE, Config, load_config
 from aiops.errors import (
@@ -121,6 +121,7 @@ def compute_run_id(
 def preflight(options: RunOptions, settings: Settings | None = None) -> Preflight:
     settings = settings or Settings()
     working_directory()  # runtime state lives under it: refuse at once if it is gone
+    require_utf8(options.notes, "--notes")
     clock = now()
     layer_id = parse_layer(options.layer)
     config = load_config(options.config_dir or settings.config_dir)
