@@ -17,6 +17,7 @@ from rich.text import Text
 from aiops.streams import (
     TERMINAL_CONTROLS,
     discard_stdout,
+    printable,
     stderr_failed,
     stdout_failed,
     visible_escape,
@@ -415,7 +416,9 @@ def render_verify(report: VerifyReport, checkpoint_written: Path | None = None) 
         for pack, finding in findings:
             row = _finding_row(finding)
             if report.kind == "ledger":
-                row.insert(0, Text(pack.dir_name if pack else (finding.pack or "ledger")))
+                row.insert(
+                    0, Text(printable(pack.dir_name if pack else (finding.pack or "ledger")))
+                )
             table.add_row(*row)
         out.print(table)
     if report.key_id:
@@ -472,7 +475,7 @@ def _ledger_table(out: Console, report: VerifyReport) -> None:
     for pack in report.packs:
         ok = sum(1 for f in pack.files if f.status == "OK")
         table.add_row(
-            Text(pack.dir_name),
+            Text(printable(pack.dir_name)),
             Text(str(pack.chain.sequence) if pack.chain else "?"),
             Text(pack.pack_id or "?"),
             Text(f"{ok}/{len(pack.files)} OK"),
@@ -489,7 +492,7 @@ def _ledger_table(out: Console, report: VerifyReport) -> None:
         files.add_column("Detail", overflow="fold")
         for pack, file in failed:
             files.add_row(
-                Text(pack.dir_name),
+                Text(printable(pack.dir_name)),
                 Text(file.name),
                 Text(file.status, style="red"),
                 Text(file.detail),

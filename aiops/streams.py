@@ -2,7 +2,9 @@
 
 - A stream that is not UTF-8 (a Latin-1 locale, a Windows code page,
   ``PYTHONIOENCODING=ascii``) gets the characters it cannot encode spelt in ASCII,
-  instead of a ``UnicodeEncodeError`` after the run has done its work.
+  instead of a ``UnicodeEncodeError`` after the run has done its work. A strict UTF-8
+  stream (a UTF-8 locale, ``PYTHONIOENCODING=utf-8``) cannot encode the undecodable
+  bytes of a file name either: they are spelt ``\\xff``.
 - A reader that goes away (``aiops l2 replay | head -1``) is not an error of the run:
   the rest of the output is discarded and the command ends with its own exit code, so
   a closed pipe never turns a completed run into "rejected" or a verified ledger into
@@ -53,7 +55,13 @@ def spell_in_ascii(error: UnicodeError) -> tuple[str, int]:
     if not isinstance(error, UnicodeEncodeError):
         raise error
     text = error.object[error.start : error.end]
-    return "".join(_ASCII_SPELLING.get(char, "?") for char in text), error.end
+    return "".join(_ascii_spelling(char) for char in text), error.end
+
+
+def _ascii_spelling(char: str) -> str:
+    if 0xDC80 <= ord(char) <= 0xDCFF:  # an undecodable byte of a name: the byte
+        return visible_escape(char)
+    return _ASCII_SPELLING.get(char, "?")
 
 
 # Characters a terminal acts on instead of showing: C0 controls but tab and newline
@@ -84,14 +92,16 @@ def printable(text: str) -> str:
 
 
 def output_streams_never_fail() -> None:
-    """Give stdout and stderr the ASCII spelling handler when they are not UTF-8."""
+    """Give stdout and stderr the ASCII spelling handler when they are not UTF-8, or
+    are UTF-8 but strict (which fails on a name's undecodable bytes)."""
     try:
         codecs.lookup_error(ASCII_SPELLING_ERRORS)
     except LookupError:
         codecs.register_error(ASCII_SPELLING_ERRORS, spell_in_ascii)
     for stream in (sys.stdout, sys.stderr):
         encoding = getattr(stream, "encoding", None) or "utf-8"
-        if codecs.lookup(encoding).name.startswith("utf-"):
+        strict = getattr(stream, "errors", "strict") == "strict"
+        if codecs.lookup(encoding).name.startswith("utf-") and not strict:
             continue
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:

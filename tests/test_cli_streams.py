@@ -181,3 +181,16 @@ def test_stderr_on_a_full_disk_does_not_change_the_exit_code(tmp_path: Path) -> 
     assert refused.returncode == 2  # usage, as ever; not 1 ("not verified") nor 120
     run = _to_full_disk(["l2", "replay"], tmp_path, ledger, "stderr")
     assert run.returncode == 0 and b"COMPLETED" in run.stdout
+
+
+def test_a_name_that_is_not_utf8_on_a_strict_utf8_stream(tmp_path: Path) -> None:
+    """A UTF-8 locale gives Python a strict stdout, which cannot encode the undecodable
+    bytes of a file name: the summary and the ledger table spell them \\xNN."""
+    ledger = tmp_path / "ledger"
+    name = os.fsdecode(b"pack-\xff")
+    run = _aiops(["l2", "replay", "--out", str(ledger / name)], tmp_path, "utf-8", ledger)
+    assert run.returncode == 0, run.stderr.decode()
+    assert f"Artifacts in {ledger}/pack-\\xff".encode() in run.stdout
+    check = _aiops(["verify-pack", str(ledger)], tmp_path, "utf-8", ledger)
+    assert check.returncode == 0, check.stderr.decode()
+    assert b"\xe2\x94\x82 pack-\\xff " in check.stdout  # "│ pack-\xff ", in its column
