@@ -22,7 +22,12 @@ from aiops.cli_support import (
     fail,
     stop_cleanly_on_sigterm,
 )
-from aiops.streams import output_streams_never_fail, print_json, printable
+from aiops.streams import (
+    closed_streams_on_devnull,
+    output_streams_never_fail,
+    print_json,
+    printable,
+)
 
 app = typer.Typer(
     cls=AiopsGroup,
@@ -501,6 +506,7 @@ def schema_cmd(
 
 
 def main() -> None:
+    closed_streams_on_devnull()
     output_streams_never_fail()
     stop_cleanly_on_sigterm()
     app()

@@ -13,6 +13,11 @@
   error: the output the command was asked for was not delivered, so it ends with one
   line and exit 2 (``OutputWriteError``) instead of a traceback. stderr that cannot
   take a line is dropped: the exit code still says what happened.
+- A standard stream the parent closed (``<&-``, ``2>&-``, some supervisors) is opened
+  on the null device: stdin reads as empty (no terminal to ask on), output goes nowhere.
+  Python would leave it ``None`` — ``sys.stdin.isatty()`` a traceback, an error line
+  printed with ``file=sys.stderr`` landing on stdout — and its descriptor free for the
+  next file aiops opens.
 - ``--json`` output is UTF-8 bytes whatever the terminal's encoding: JSON exchanged
   between programs is UTF-8, so nothing is spelt differently.
 - Text that comes from outside (a path, a file name, a model's answer) never drives the
@@ -89,6 +94,30 @@ def printable(text: str) -> str:
     if text.isprintable():
         return text
     return "".join(char if char.isprintable() else visible_escape(char) for char in text)
+
+
+_STANDARD_STREAMS = (
+    (0, "stdin", os.O_RDONLY, "r"),
+    (1, "stdout", os.O_WRONLY, "w"),
+    (2, "stderr", os.O_WRONLY, "w"),
+)
+
+
+def closed_streams_on_devnull() -> None:
+    """Open each closed standard descriptor on the null device (in order, so each gets
+    its own number) and give Python a stream for it."""
+    for fd, name, flags, mode in _STANDARD_STREAMS:
+        try:
+            os.fstat(fd)
+            continue
+        except OSError:
+            pass
+        devnull = os.open(os.devnull, flags)
+        if devnull != fd:
+            os.dup2(devnull, fd)
+            os.close(devnull)
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(fd, mode, closefd=False))  # lives as long as the process
 
 
 def output_streams_never_fail() -> None:

@@ -194,3 +194,30 @@ def test_a_name_that_is_not_utf8_on_a_strict_utf8_stream(tmp_path: Path) -> None
     check = _aiops(["verify-pack", str(ledger)], tmp_path, "utf-8", ledger)
     assert check.returncode == 0, check.stderr.decode()
     assert b"\xe2\x94\x82 pack-\\xff " in check.stdout  # "│ pack-\xff ", in its column
+
+
+def _with_closed(fd: int, args: list[str], cwd: Path) -> subprocess.CompletedProcess[bytes]:
+    """Run with one standard descriptor closed by the parent (``<&-``, ``2>&-``)."""
+    return subprocess.run(
+        [sys.executable, "-m", "aiops", *args],
+        cwd=cwd,
+        stdin=None if fd == 0 else subprocess.DEVNULL,
+        stdout=None if fd == 1 else subprocess.PIPE,
+        stderr=None if fd == 2 else subprocess.PIPE,
+        preexec_fn=lambda: os.close(fd),
+        timeout=120,
+    )
+
+
+def test_a_closed_stdin_is_no_terminal_not_a_traceback(tmp_path: Path) -> None:
+    assert _aiops(["l2", "replay", "--out", "pack"], tmp_path, "utf-8", tmp_path).returncode == 0
+    review = _with_closed(0, ["review", "pack"], tmp_path)
+    assert (review.returncode, review.stderr) == (
+        2,
+        b"aiops: error: no terminal to ask on: pass --approve or --reject (and --notes)\n",
+    )
+
+
+def test_an_error_line_never_lands_on_stdout_when_stderr_is_closed(tmp_path: Path) -> None:
+    result = _with_closed(2, ["verify-pack", "missing", "--json"], tmp_path)
+    assert (result.returncode, result.stdout) == (2, b"")  # the JSON stream stays clean
