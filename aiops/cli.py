@@ -428,7 +428,7 @@ def verify_pack_cmd(ctx: typer.Context) -> None:
     """
     from aiops.services.verify_pack import VerifyOptions, verify
 
-    args = _verify_pack_args(ctx.args)
+    args = _verify_pack_args(ctx.meta.get("aiops_argv", ctx.args))
     outcome = verify(
         VerifyOptions(
             Path(args.path),

@@ -61,10 +61,17 @@ def _plain_params(params: list[Any]) -> list[Any]:
 
 
 class AiopsCommand(TyperCommand):
-    """A command whose help flag is coerced without Pydantic (see ``_Plain``)."""
+    """A command whose help flag is coerced without Pydantic (see ``_Plain``) and that
+    keeps its arguments as given in ``ctx.meta["aiops_argv"]``: Click drops a ``--`` from the
+    extra arguments, and a command that parses them itself needs it to accept a path
+    that starts with a dash (``verify-pack -- -2026-pack``)."""
 
     def get_params(self, ctx: Any) -> list[Any]:
         return _plain_params(list(super().get_params(ctx)))
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        ctx.meta["aiops_argv"] = list(args)
+        return list(super().parse_args(ctx, args))
 
 
 class AiopsGroup(TyperGroup):
