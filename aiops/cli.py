@@ -20,8 +20,14 @@ from aiops.cli_support import (
     AiopsGroup,
     errors_handled,
     fail,
+    stop_cleanly_on_sigterm,
 )
-from aiops.streams import output_streams_never_fail, print_json
+from aiops.streams import (
+    closed_streams_on_devnull,
+    output_streams_never_fail,
+    print_json,
+    printable,
+)
 
 app = typer.Typer(
     cls=AiopsGroup,
@@ -97,7 +103,6 @@ def _layer_app(layer: str) -> typer.Typer:
         notes: Annotated[str, typer.Option(help="Operator notes recorded in the pack.")] = "",
     ) -> None:
         """Validate orchestration and governance without calling any model."""
-        from aiops.console import render_run
         from aiops.services.run_layer import RunOptions, dry_run
 
         outcome = dry_run(
@@ -111,12 +116,25 @@ def _layer_app(layer: str) -> typer.Typer:
                 config_dir=_config_dir(ctx),
             )
         )
-        render_run(outcome)
+        _render_run(outcome)
         if outcome.exit_code:
             fail(outcome.reason or f"run {outcome.status}", outcome.exit_code)
 
     _add_model_modes(sub, layer)
     return sub
+
+
+def _render_run(outcome: Any) -> None:
+    """The summary; when stdout cannot take it, the error names the pack, which exists."""
+    from aiops.console import render_run
+    from aiops.errors import OutputWriteError
+
+    try:
+        render_run(outcome)
+    except OutputWriteError as error:
+        raise OutputWriteError(
+            f"{error.message} (the pack {outcome.pack_path} was written)"
+        ) from None
 
 
 # --- Model modes: replay, record, live -------------------------------------------------
@@ -159,7 +177,7 @@ def _run_model_mode(
     yes: bool = False,
     force: bool = False,
 ) -> None:
-    from aiops.console import confirm_network, render_run
+    from aiops.console import confirm_network
     from aiops.services.model_run import ModelRunOptions, run_model_layer
     from aiops.services.network import NetworkPlan
     from aiops.services.run_layer import RunOptions
@@ -183,7 +201,7 @@ def _run_model_mode(
         ),
         confirm,
     )
-    render_run(outcome)
+    _render_run(outcome)
     if outcome.exit_code:
         fail(outcome.reason or f"run {outcome.status}", outcome.exit_code)
 
@@ -380,7 +398,7 @@ def pilot_report_cmd(
 
         render_pilot_report(report)
     if html is not None:
-        print(f"aiops: wrote {html}", file=sys.stderr)
+        print(f"aiops: wrote {printable(str(html))}", file=sys.stderr)
     if not report.all_pass:
         failing = ", ".join(f"{k.name} {k.status}" for k in report.kpis if k.status != "PASS")
         fail(f"pilot KPIs not met: {failing}", 1)
@@ -410,7 +428,7 @@ def verify_pack_cmd(ctx: typer.Context) -> None:
     """
     from aiops.services.verify_pack import VerifyOptions, verify
 
-    args = _verify_pack_args(ctx.args)
+    args = _verify_pack_args(ctx.meta.get("aiops_argv", ctx.args))
     outcome = verify(
         VerifyOptions(
             Path(args.path),
@@ -488,5 +506,7 @@ def schema_cmd(
 
 
 def main() -> None:
+    closed_streams_on_devnull()
     output_streams_never_fail()
+    stop_cleanly_on_sigterm()
     app()

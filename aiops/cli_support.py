@@ -1,12 +1,14 @@
 """The CLI's plumbing: the one error path and the Typer classes it runs on.
 
-Like ``aiops.cli``, this module imports only typer, the standard library and
-``aiops.errors`` at module level, so every command starts fast.
+Like ``aiops.cli``, this module imports only typer, the standard library,
+``aiops.errors`` and ``aiops.streams`` (standard library only) at module level, so every
+command starts fast.
 """
 
 from __future__ import annotations
 
 import functools
+import signal
 import sys
 import traceback
 from collections.abc import Callable
@@ -18,8 +20,11 @@ from typer.core import TyperCommand, TyperGroup
 
 from aiops.errors import EXIT_BLOCKED as EXIT_USAGE
 from aiops.errors import EXIT_INTERNAL, AiopsError
+from aiops.streams import printable, stderr_failed
 
 LAYERS = ("l0", "l1", "l2", "l3", "l4", "l5", "l6")
+EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130: Ctrl-C
+EXIT_TERMINATED = 128 + signal.SIGTERM  # 143: stopped by a scheduler, systemd, kill
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -56,10 +61,17 @@ def _plain_params(params: list[Any]) -> list[Any]:
 
 
 class AiopsCommand(TyperCommand):
-    """A command whose help flag is coerced without Pydantic (see ``_Plain``)."""
+    """A command whose help flag is coerced without Pydantic (see ``_Plain``) and that
+    keeps its arguments as given in ``ctx.meta["aiops_argv"]``: Click drops a ``--`` from the
+    extra arguments, and a command that parses them itself needs it to accept a path
+    that starts with a dash (``verify-pack -- -2026-pack``)."""
 
     def get_params(self, ctx: Any) -> list[Any]:
         return _plain_params(list(super().get_params(ctx)))
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        ctx.meta["aiops_argv"] = list(args)
+        return list(super().parse_args(ctx, args))
 
 
 class AiopsGroup(TyperGroup):
@@ -95,19 +107,51 @@ class AiopsGroup(TyperGroup):
         try:
             result = super().main(*args, **kwargs)
         except typer.Abort:
-            print("aiops: error: aborted", file=sys.stderr)
+            error_line("aborted")
             sys.exit(EXIT_USAGE)
+        except Terminated:  # before or after a command's own error path
+            error_line("terminated")
+            sys.exit(EXIT_TERMINATED)
         except typer.TyperException as exc:  # the parser's usage errors
             ctx = getattr(exc, "ctx", None)
             where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
-            print(f"aiops: error: {exc.format_message()}{where}", file=sys.stderr)
+            error_line(f"{exc.format_message()}{where}")
             sys.exit(getattr(exc, "exit_code", EXIT_USAGE))
         sys.exit(result if isinstance(result, int) else 0)
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread as Ctrl-C raises ``KeyboardInterrupt``.
+
+    A scheduler, systemd or ``kill`` stopping a run sends SIGTERM. Left to its default
+    the process dies at once: no message, and a pack being staged stays behind as a
+    hidden ``.tmp-*`` directory. Raised as an exception it takes the same way out as
+    Ctrl-C: staging and temporary files are removed, locks released, one line on
+    stderr, exit 143. A ``BaseException``, so no ``except Exception`` swallows it.
+    """
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+def stop_cleanly_on_sigterm() -> None:
+    """Turn SIGTERM into ``Terminated`` (the CLI's entry point calls this)."""
+    signal.signal(signal.SIGTERM, _raise_terminated)
+
+
+def error_line(message: str) -> None:
+    """``aiops: error: MESSAGE`` on stderr, as one line: a newline or an escape sequence
+    in a path or a model's words is spelt out, never acted on. No Rich: the error path
+    must work even when rendering fails."""
+    try:
+        print(f"aiops: error: {printable(message)}", file=sys.stderr, flush=True)
+    except OSError:  # stderr itself refuses: the exit code still says what happened
+        stderr_failed()
+
+
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    # One line, no Rich: the error path must work even when rendering fails.
-    print(f"aiops: error: {message}", file=sys.stderr)
+    error_line(message)
     raise typer.Exit(code)
 
 
@@ -124,7 +168,9 @@ def errors_handled(command: F) -> F:
         except AiopsError as exc:
             fail(str(exc), exc.exit_code)
         except KeyboardInterrupt:
-            fail("interrupted", 130)
+            fail("interrupted", EXIT_INTERRUPTED)
+        except Terminated:
+            fail("terminated", EXIT_TERMINATED)
         except Exception:
             traceback.print_exc(file=sys.stderr)
             raise typer.Exit(EXIT_INTERNAL) from None

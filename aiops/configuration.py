@@ -45,13 +45,20 @@ def resolve_config_dir(explicit: Path | None) -> Path:
     """``--config-dir``/``AIOPS_CONFIG_DIR``, else ``./config`` when it holds a
     registry, else the packaged defaults."""
     if explicit is not None:
-        if not (explicit / REGISTRY_FILE).is_file():
+        if not _holds_registry(explicit):
             raise ConfigError(explicit, f"no {REGISTRY_FILE} in this directory")
         return explicit
     local = Path("config")
-    if (local / REGISTRY_FILE).is_file():
+    if _holds_registry(local):
         return local
     return default_config_dir()
+
+
+def _holds_registry(directory: Path) -> bool:
+    try:
+        return (directory / REGISTRY_FILE).is_file()
+    except OSError as exc:  # a name too long, a directory we may not enter
+        raise ConfigError(directory, f"cannot read: {exc.strerror}") from None
 
 
 def load_config(explicit_dir: Path | None = None) -> Config:

@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderableType
 from rich.markup import escape
 from rich.panel import Panel
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
-from aiops.streams import discard_stdout
+from aiops.streams import (
+    TERMINAL_CONTROLS,
+    discard_stdout,
+    printable,
+    stderr_failed,
+    stdout_failed,
+    visible_escape,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -27,25 +36,83 @@ if TYPE_CHECKING:
 _STATUS_STYLE = {"COMPLETED": "green", "REJECTED": "yellow", "BLOCKED": "red", "FAILED": "red"}
 
 
-class _Console(Console):
+class _Terminal(Console):
+    """A console on which text from outside cannot drive the terminal.
+
+    Names, paths, pack fields and model answers reach the screen as ``str`` or
+    ``Text``; Rich drops a few control characters from them (bell, backspace, carriage
+    return) but passes ESC, so a hostile pack directory name could move the cursor,
+    clear lines or retitle the window. Rich's own styles and cursor moves are not text
+    (they are added from a segment's style or are control segments), so any terminal
+    control left in the text of a segment came from data: it is spelt as its escape."""
+
+    def render(
+        self, renderable: RenderableType, options: ConsoleOptions | None = None
+    ) -> Iterable[Segment]:
+        for segment in super().render(renderable, options):
+            if segment.control is None and TERMINAL_CONTROLS.search(segment.text):
+                text = TERMINAL_CONTROLS.sub(lambda m: visible_escape(m.group()), segment.text)
+                yield Segment(text, segment.style)
+            else:
+                yield segment
+
+
+class _Console(_Terminal):
     def on_broken_pipe(self) -> None:
         # Rich would exit 1 ("rejected", "not verified"): the reader going away is not
         # the run's outcome. The rest is discarded; the command keeps its exit code.
         self.quiet = True
         discard_stdout()
 
+    def _check_buffer(self) -> None:
+        # Rich handles only a broken pipe; any other refusal (a full disk) is ours.
+        try:
+            super()._check_buffer()
+        except OSError as error:
+            self.quiet = True
+            raise stdout_failed(error) from None
+
+
+class _Diagnostics(_Terminal):
+    """stderr: a banner or warning that cannot be written is dropped, never a traceback
+    that would replace the command's exit code."""
+
+    def _check_buffer(self) -> None:
+        try:
+            super()._check_buffer()
+        except OSError:
+            self.quiet = True
+            stderr_failed()
+
 
 def stdout_console() -> Console:
-    return _Console(highlight=False, soft_wrap=False, width=_width())
+    return _fitted(_Console(highlight=False, soft_wrap=False, width=_width()))
 
 
 def stderr_console() -> Console:
-    return Console(stderr=True, highlight=False, soft_wrap=False, width=_width())
+    return _fitted(_Diagnostics(stderr=True, highlight=False, soft_wrap=False, width=_width()))
+
+
+# Narrower than this, Rich's tables give some columns no room at all and their cells
+# print empty: a run summary without its status, a ledger table without its packs.
+MIN_WIDTH = 60
+UNKNOWN_WIDTH = 80  # what Rich assumes when nothing says otherwise
 
 
 def _width() -> int | None:
     raw = os.environ.get("TERMINAL_WIDTH") or os.environ.get("COLUMNS")
     return int(raw) if raw and raw.isdigit() else None
+
+
+def _fitted(console: Console) -> Console:
+    """A width of 0 (``COLUMNS=0``, a pseudo-terminal that reports no size) printed
+    nothing at all: it means "unknown". A width below ``MIN_WIDTH`` is raised to it: the
+    terminal wraps the longer lines, and every value is still there to read."""
+    if console.width <= 0:
+        console.width = UNKNOWN_WIDTH
+    elif console.width < MIN_WIDTH:
+        console.width = MIN_WIDTH
+    return console
 
 
 def render_run(outcome: RunOutcome) -> None:
@@ -354,7 +421,9 @@ def render_verify(report: VerifyReport, checkpoint_written: Path | None = None) 
         for pack, finding in findings:
             row = _finding_row(finding)
             if report.kind == "ledger":
-                row.insert(0, Text(pack.dir_name if pack else (finding.pack or "ledger")))
+                row.insert(
+                    0, Text(printable(pack.dir_name if pack else (finding.pack or "ledger")))
+                )
             table.add_row(*row)
         out.print(table)
     if report.key_id:
@@ -411,7 +480,7 @@ def _ledger_table(out: Console, report: VerifyReport) -> None:
     for pack in report.packs:
         ok = sum(1 for f in pack.files if f.status == "OK")
         table.add_row(
-            Text(pack.dir_name),
+            Text(printable(pack.dir_name)),
             Text(str(pack.chain.sequence) if pack.chain else "?"),
             Text(pack.pack_id or "?"),
             Text(f"{ok}/{len(pack.files)} OK"),
@@ -428,7 +497,7 @@ def _ledger_table(out: Console, report: VerifyReport) -> None:
         files.add_column("Detail", overflow="fold")
         for pack, file in failed:
             files.add_row(
-                Text(pack.dir_name),
+                Text(printable(pack.dir_name)),
                 Text(file.name),
                 Text(file.status, style="red"),
                 Text(file.detail),

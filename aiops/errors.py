@@ -145,3 +145,10 @@ class NetworkSetupError(AiopsError):
     """A proxy URL or CA bundle named in the environment is unusable; nothing was sent."""
 
     exit_code = EXIT_BLOCKED
+
+
+class OutputWriteError(AiopsError):
+    """stdout cannot take the command's output (a full disk, an I/O error): a result
+    that was not delivered is not a success."""
+
+    exit_code = EXIT_BLOCKED

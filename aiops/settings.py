@@ -11,6 +11,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from aiops.errors import UsageError
+
 
 def _env_path(name: str) -> Path | None:
     value = os.environ.get(name, "")
@@ -26,3 +28,16 @@ class Settings:
         default_factory=lambda: _env_path("AIOPS_PACKS_DIR") or Path("evidence_packs")
     )
     signing_key: Path | None = field(default_factory=lambda: _env_path("AIOPS_SIGNING_KEY"))
+
+
+def working_directory() -> Path:
+    """The working directory: runtime state (ledger, audit log, spend ledger) and
+    inputs live under it. A directory removed while a shell was still in it has no
+    path any more; that is a usage error, not a crash."""
+    try:
+        return Path.cwd()
+    except OSError as exc:
+        raise UsageError(
+            f"the working directory cannot be used ({exc.strerror}; was it removed?): "
+            "change to an existing directory and run again"
+        ) from None

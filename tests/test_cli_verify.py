@@ -160,3 +160,12 @@ def test_verify_pack_loads_no_pydantic_settings_http_or_crypto(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stderr.strip() == "[]"
+
+
+def test_a_pack_whose_name_starts_with_a_dash_after_double_dash(runner: CliRunner) -> None:
+    assert runner.invoke(app, ["l2", "dry-run", "--out", "-2026-pack"]).exit_code == 0
+    result = runner.invoke(app, ["verify-pack", "--json", "--", "-2026-pack"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["kind"] == "pack"
+    as_option = runner.invoke(app, ["verify-pack", "-2026-pack"])
+    assert as_option.exit_code == 2  # without "--" it is an option, as everywhere

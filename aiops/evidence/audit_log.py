@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from aiops.clock import isoformat
@@ -23,6 +22,7 @@ from aiops.evidence.jsonlines import append_line
 from aiops.providers.base import Attempt, Usage
 from aiops.redact import scrub_secrets
 from aiops.schemas.registry import AUDIT_LOG_FIELDS, Audit
+from aiops.settings import working_directory
 
 
 @dataclass(frozen=True)
@@ -88,7 +88,7 @@ class AuditLog:
 
     def __init__(self, audit: Audit, *, known_secrets: Iterable[str] = ()) -> None:
         self.enabled = audit.log_all_model_calls
-        self.path = Path.cwd() / audit.log_destination
+        self.path = working_directory() / audit.log_destination
         self.required = list(audit.required_log_fields)
         self._secrets = list(known_secrets)
 

@@ -12,7 +12,6 @@ truncated tail or a rewritten head, which the chain alone cannot.
 from __future__ import annotations
 
 import os
-import secrets
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,7 +20,7 @@ from typing import Any
 
 from aiops.canonical import pack_json
 from aiops.errors import CheckpointError
-from aiops.evidence.durable import fsync_dir, write_all
+from aiops.evidence.durable import discard, fsync_dir, staging_path, write_all
 from aiops.evidence.findings import ChainEntry, Finding, PackReport, VerifyReport
 from aiops.evidence.sign import TrustedKey
 from aiops.evidence.strict import (
@@ -321,7 +320,7 @@ def checkpoint_findings(report: VerifyReport, kept: Checkpoint) -> list[Finding]
 def write_checkpoint(path: Path, checkpoint: Checkpoint) -> None:
     """Write atomically and durably (temporary file, fsync, rename, fsync of the
     directory), replacing the previous checkpoint; the auditor keeps it elsewhere."""
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+    temporary = staging_path(path)
     try:
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
@@ -332,5 +331,6 @@ def write_checkpoint(path: Path, checkpoint: Checkpoint) -> None:
         os.replace(temporary, path)
         fsync_dir(path.parent)
     except OSError as exc:
-        temporary.unlink(missing_ok=True)
         raise CheckpointError(f"cannot write checkpoint {path}: {exc.strerror}") from None
+    finally:
+        discard(temporary)

@@ -1,10 +1,53 @@
-"""Two steps every evidence writer needs: write all the bytes, and make a rename or a
-link in a directory durable. Light on purpose: the verifier imports ``review``."""
+"""What every evidence writer needs: its directories made, a temporary name beside the
+target, all the bytes written, a rename or link in a directory made durable, and the
+temporary file removed whatever happened. Light on purpose: the verifier imports
+``review``."""
 
 from __future__ import annotations
 
 import os
+import secrets
+from contextlib import suppress
 from pathlib import Path
+
+# Directories aiops makes (a ledger, logs/, a fixture's directory): never writable by
+# everyone, whatever the umask; group write follows the umask (a team's shared group).
+DIRECTORY_MODE = 0o775
+
+# A temporary name carries at most this much of its target's name: the target's own
+# name may be at the file system's limit (255 bytes) already.
+_NAME_PART = 64
+
+
+def make_dirs(directory: Path, mode: int = DIRECTORY_MODE) -> list[Path]:
+    """``mkdir -p`` giving every directory made ``mode`` less the umask. (``Path.mkdir``
+    with ``parents=True`` gives the parents 0777 less the umask: writable by everyone
+    under ``umask 000``.) Returns the directories made, outermost first; one made by
+    another process meanwhile is fine."""
+    if directory.is_dir():
+        return []
+    made = [] if directory.parent == directory else make_dirs(directory.parent, mode)
+    try:
+        directory.mkdir(mode=mode)
+    except FileExistsError:
+        if not directory.is_dir():
+            raise
+        return made
+    return [*made, directory]
+
+
+def staging_path(target: Path) -> Path:
+    """A hidden name beside ``target`` (same directory, so same file system), unique to
+    this process and attempt: ``.tmp-<name>-<pid>-<random>``."""
+    part = target.name[:_NAME_PART]
+    return target.with_name(f".tmp-{part}-{os.getpid()}-{secrets.token_hex(4)}")
+
+
+def discard(path: Path) -> None:
+    """Remove a temporary file if it is there. Failing to is never the error to report
+    (the write that failed before it is), so nothing is raised."""
+    with suppress(OSError):
+        os.unlink(path)
 
 
 def write_all(fd: int, data: bytes) -> None:

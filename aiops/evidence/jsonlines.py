@@ -20,12 +20,12 @@ import fcntl
 import json
 import os
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 from aiops.canonical import canonical_json
-from aiops.evidence.durable import fsync_dir, write_all
+from aiops.evidence.durable import fsync_dir, make_dirs, write_all
 
 
 class LockedLines:
@@ -51,11 +51,18 @@ class LockedLines:
 
     def append(self, record: Mapping[str, Any]) -> None:
         """Write the whole line and fsync the file (the lock is still held: a short
-        write is completed first, so the line stays whole)."""
-        first = os.fstat(self._fd).st_size == 0
-        write_all(self._fd, canonical_json(dict(record)) + b"\n")
+        write is completed first, so the line stays whole). A write that fails part-way
+        (a full disk, a file size limit) is cut off again, so the file keeps only whole
+        lines: a torn last line would make every later reader fail."""
+        size = os.fstat(self._fd).st_size
+        try:
+            write_all(self._fd, canonical_json(dict(record)) + b"\n")
+        except BaseException:  # an I/O error, or an interrupt between two writes
+            with suppress(OSError):
+                os.ftruncate(self._fd, size)
+            raise
         os.fsync(self._fd)
-        if first:  # the file may be new: its directory entry must survive too
+        if size == 0:  # the file may be new: its directory entry must survive too
             fsync_dir(self.path.parent)
 
 
@@ -77,14 +84,7 @@ def append_line(path: Path, record: Mapping[str, Any]) -> None:
 
 
 def _make_dirs(directory: Path) -> None:
-    """``mkdir -p``, fsyncing the parent of each directory made, so it survives a crash."""
-    if directory.is_dir():
-        return
-    _make_dirs(directory.parent)
-    try:
-        directory.mkdir()
-    except FileExistsError:
-        if not directory.is_dir():
-            raise
-        return  # another process made it (and fsyncs it into its parent)
-    fsync_dir(directory.parent)
+    """``mkdir -p``, fsyncing the parent of each directory made, so it survives a crash
+    (one made by another process meanwhile is fsynced into its parent by that one)."""
+    for made in make_dirs(directory):
+        fsync_dir(made.parent)

@@ -32,13 +32,15 @@ def pack_dirs(ledger: Path) -> list[Path]:
     if not ledger.is_dir():
         return []
     return sorted(
-        entry
-        for entry in ledger.iterdir()
-        if not entry.name.startswith(".")
-        and entry.is_dir()
-        and not entry.is_symlink()
-        and (entry / EVIDENCE_PACK_FILE).is_file()
+        entry for entry in ledger.iterdir() if not entry.name.startswith(".") and _is_pack(entry)
     )
+
+
+def _is_pack(entry: Path) -> bool:
+    try:
+        return entry.is_dir() and not entry.is_symlink() and (entry / EVIDENCE_PACK_FILE).is_file()
+    except OSError:  # a directory we may not enter: a pack we cannot read, which whoever
+        return True  # reads it reports (verify-pack: not verified), never a traceback
 
 
 def chain_head(ledger: Path) -> ChainLink:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiops.canonical import pack_json
 from aiops.errors import EvidenceWriteError, OutputExistsError
-from aiops.evidence.durable import fsync_dir, write_all
+from aiops.evidence.durable import discard, fsync_dir, write_all
 from aiops.evidence.names import EVIDENCE_PACK_FILE, REVIEW_FILE
 
 if TYPE_CHECKING:
@@ -98,7 +98,7 @@ def write_review(pack_dir: Path, review: Review) -> Path:
     except OSError as exc:
         raise EvidenceWriteError(f"cannot write {target}: {exc.strerror}") from None
     finally:
-        staging.unlink(missing_ok=True)
+        discard(staging)
     return target
 
 

@@ -7,16 +7,18 @@ the chain head is read and the pack renamed into place under one ledger lock.
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 import shutil
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from aiops.canonical import sha256_hex
 from aiops.errors import EvidenceWriteError, OutputExistsError
-from aiops.evidence.durable import fsync_dir, write_all
+from aiops.evidence.durable import fsync_dir, make_dirs, write_all
 from aiops.evidence.ledger import ChainLink, chain_head, locked
 from aiops.evidence.names import EVIDENCE_PACK_FILE
 from aiops.schemas.pack import Artifact, Digest
@@ -38,12 +40,45 @@ class WrittenPack:
 
 def check_destination(out: Path) -> None:
     """Refuse an existing file or non-empty directory before any work is done."""
-    if out.is_symlink() or (out.exists() and not out.is_dir()):
-        raise OutputExistsError(
-            f"--out {out} exists and is not a directory; evidence is never overwritten"
-        )
-    if out.is_dir() and any(out.iterdir()):
-        raise OutputExistsError(f"--out {out} is not empty; evidence is never overwritten")
+    try:
+        if out.is_symlink() or (out.exists() and not out.is_dir()):
+            raise OutputExistsError(
+                f"--out {out} exists and is not a directory; evidence is never overwritten"
+            )
+        if out.is_dir() and any(out.iterdir()):
+            raise OutputExistsError(f"--out {out} is not empty; evidence is never overwritten")
+    except OSError as exc:  # a name too long, a directory we may not enter or read
+        raise EvidenceWriteError(f"cannot use --out {out}: {exc.strerror}") from None
+
+
+def check_can_write_in(directory: Path) -> None:
+    """Refuse before any work is done (a model call costs money) when ``directory``
+    cannot be created or written to: its nearest existing ancestor must be a directory
+    this user may write in. Nothing is created; a full disk is only found by writing."""
+    path = directory
+    while True:
+        try:
+            info = os.stat(path)
+        except FileNotFoundError:
+            if os.path.islink(path):
+                raise EvidenceWriteError(
+                    f"cannot create {directory}: {path} is a symbolic link to nothing"
+                ) from None
+            if path.parent == path:
+                raise EvidenceWriteError(
+                    f"cannot create {directory}: {os.strerror(errno.ENOENT)}"
+                ) from None
+            path = path.parent
+            continue
+        except OSError as exc:  # a name too long, a directory we may not enter
+            raise EvidenceWriteError(f"cannot create {directory}: {exc.strerror}") from None
+        break
+    if not stat.S_ISDIR(info.st_mode):
+        raise EvidenceWriteError(f"cannot create {directory}: {path} is not a directory")
+    if not os.access(path, os.W_OK | os.X_OK):
+        read_only = os.statvfs(path).f_flag & os.ST_RDONLY
+        reason = os.strerror(errno.EROFS if read_only else errno.EACCES)
+        raise EvidenceWriteError(f"cannot write to {path}: {reason}")
 
 
 def write_pack(
@@ -57,7 +92,7 @@ def write_pack(
     """Write one pack into ``ledger``. ``name`` is a fixed target path (``--out``) or a
     function of the chain link (the default ``<LAYER>_<NAME>_<DATE>_<NNN>``)."""
     try:
-        ledger.mkdir(parents=True, exist_ok=True)
+        make_dirs(ledger)
     except OSError as exc:
         raise EvidenceWriteError(f"cannot create {ledger}: {exc.strerror}") from None
     if not os.access(ledger, os.W_OK | os.X_OK):

@@ -17,7 +17,9 @@ reservation never settled (a killed process) keeps counting for
 ``reservation_ttl_s``. Every line is fsynced before the lock is released
 (``aiops.evidence.jsonlines``): a call is sent only once its reservation is on disk.
 Days and months are UTC at the run clock (``aiops.clock.now``, so
-``SOURCE_DATE_EPOCH`` applies).
+``SOURCE_DATE_EPOCH`` applies, and ``TZ`` never does): a line counts on the UTC day and
+month of its ``timestamp_utc``, whatever offset it is written with; one without an
+offset is unreadable.
 
 **Refusal.** A call whose estimate could take today's or this month's spend past
 ``daily_cost_limit_usd`` / ``monthly_cost_limit_usd`` raises ``BudgetExceededError``
@@ -31,8 +33,7 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiops.canonical import canonical_json
@@ -41,6 +42,7 @@ from aiops.errors import BudgetExceededError, SpendLedgerError
 from aiops.evidence.jsonlines import LockedLines, locked_lines
 from aiops.providers.base import ModelRequest, Usage
 from aiops.schemas.registry import Budget, Model
+from aiops.settings import working_directory
 
 BYTES_PER_TOKEN = 3
 REQUEST_OVERHEAD_TOKENS = 64
@@ -191,7 +193,7 @@ class SpendLedger:
         self, budget: Budget, *, reservation_ttl_s: float = DEFAULT_RESERVATION_TTL_S
     ) -> None:
         self.budget = budget
-        self.path = Path.cwd() / budget.spend_ledger
+        self.path = working_directory() / budget.spend_ledger
         self.reservation_ttl = timedelta(seconds=reservation_ttl_s)
 
     def totals(self, at: datetime) -> SpendTotals:
@@ -248,6 +250,9 @@ class SpendLedger:
                 key = str(record["id"])
             except (TypeError, KeyError, ValueError):
                 raise self._unreadable(f"line {number} is not a spend record") from None
+            if when.tzinfo is None:  # a day of which zone? guessing could overspend
+                raise self._unreadable(f"line {number}: timestamp_utc has no UTC offset")
+            when = when.astimezone(UTC)  # a line with another offset counts on its UTC day
             if kind == "spend":
                 spent[key] = (when, amount)
             elif kind == "reserve":

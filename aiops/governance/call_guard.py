@@ -83,11 +83,24 @@ class CallGuard:
         usage = exchange.usage if exchange is not None else Usage()
         cost = actual_cost(request.model, usage)
         at = self.clock()
-        if self._open is not None:
-            self.ledger.settle(self._open, at=at, usage=usage, cost=cost)
-            self._open = None
         self.costs_usd.append(cost)
         self.attempts.append(attempt)
+        reservation, self._open = self._open, None
+        try:
+            if reservation is not None:
+                self.ledger.settle(reservation, at=at, usage=usage, cost=cost)
+        finally:  # the call went out: its audit line is written whatever the ledger did
+            self._audit(request, attempt, exchange, usage, cost, at)
+
+    def _audit(
+        self,
+        request: ModelRequest,
+        attempt: Attempt,
+        exchange: Exchange | None,
+        usage: Usage,
+        cost: float,
+        at: datetime,
+    ) -> None:
         self.audit.record(
             AuditRecord.for_attempt(
                 attempt,

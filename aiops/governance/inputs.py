@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from aiops.canonical import sha256_hex
+from aiops.canonical import require_utf8, sha256_hex
 from aiops.errors import GovernanceError, UsageError
 from aiops.prompts import InputText
 from aiops.resources import data_root
 from aiops.schemas.manifest import InputEntry
 from aiops.schemas.scope import CapabilityScope
+from aiops.settings import working_directory
 
 MAX_INPUT_BYTES = 1024 * 1024  # per file; inputs go into the prompt verbatim
 
@@ -82,7 +83,7 @@ def check_inputs(
     paths: list[Path], scope: CapabilityScope, cwd: Path | None = None
 ) -> list[CheckedInput]:
     """Check, read and hash every input; the first refused path raises (exit 2)."""
-    base = (cwd or Path.cwd()).resolve()
+    base = (cwd or working_directory()).resolve()
     checked: list[CheckedInput] = []
     seen: set[str] = set()
     scope_id = scope.scope.scope_id
@@ -102,6 +103,8 @@ def check_inputs(
         except (OSError, RuntimeError) as exc:
             raise UsageError(f"input {given} cannot be resolved: {exc}") from None
         rel = _relative(real, base)
+        if rel is not None:  # the manifest records it
+            require_utf8(rel, "an --input path")
         if rel is None:
             raise InputNotAllowedError(
                 f"input {given} resolves outside the working directory; "

@@ -86,26 +86,42 @@ def _private_directory(directory: Path, *, owned_parent: bool) -> None:
     """Create ``directory`` as 0700; refuse one that is a link or belongs to another
     user, since its contents decide when we may send. For the default location in a
     shared temporary directory, its parent ``aiops-<uid>`` is held to the same rule."""
-    if owned_parent:
-        directory.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    for path in (directory.parent, directory) if owned_parent else (directory,):
-        info = os.lstat(path)
+    try:
+        if owned_parent:
+            directory.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        infos = [
+            (path, os.lstat(path))
+            for path in ((directory.parent, directory) if owned_parent else (directory,))
+        ]
+    except OSError as exc:  # a stale XDG_RUNTIME_DIR, a file in the way, no permission
+        raise _unusable(
+            f"rate-limit state directory {directory} cannot be created: {exc.strerror}; "
+            "set AIOPS_RATELIMIT_DIR to a directory of yours"
+        ) from None
+    for path, info in infos:
         if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
-            raise ProviderCallError(
+            raise _unusable(
                 f"rate-limit state directory {path} is not a directory owned by this user; "
-                "remove it or set AIOPS_RATELIMIT_DIR",
-                error_class=RATE_LIMIT_WAIT,
-                retryable=False,
-                fallback_ok=False,
+                "remove it or set AIOPS_RATELIMIT_DIR"
             )
+
+
+def _unusable(message: str) -> ProviderCallError:
+    """The shared window cannot be kept, so no slot can be taken: nothing is sent."""
+    return ProviderCallError(
+        message, error_class=RATE_LIMIT_WAIT, retryable=False, fallback_ok=False
+    )
 
 
 def _try_take(path: Path, model_id: str, rpm: int, clock: Callable[[], float]) -> float:
     """Record a request now if the window has room (return 0), else return how long
     until the oldest request leaves the window. The time is read under the lock, so
     the window's entries are in the order they were taken."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise _unusable(f"rate-limit state {path} cannot be opened: {exc.strerror}") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         now = clock()
@@ -118,6 +134,8 @@ def _try_take(path: Path, model_id: str, rpm: int, clock: Callable[[], float]) -
         os.ftruncate(fd, 0)
         os.write(fd, data)
         return 0.0
+    except OSError as exc:  # a full disk: the request could not be counted
+        raise _unusable(f"rate-limit state {path} cannot be written: {exc.strerror}") from None
     finally:
         os.close(fd)  # releases the lock
 

@@ -9,12 +9,13 @@ unless asked to.
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
 
 from aiops.canonical import pack_json, prompt_hash
 from aiops.clock import isoformat, now
 from aiops.errors import EvidenceWriteError, OutputExistsError
+from aiops.evidence.durable import discard, make_dirs, staging_path, write_all
+from aiops.evidence.writer import check_can_write_in
 from aiops.providers.base import Exchange, ModelClient, ModelRequest, ProviderCallError
 from aiops.providers.wire import wire_for
 from aiops.schemas.transcript import RecordedError, RunMetadata, Transcript, TranscriptRun
@@ -80,10 +81,15 @@ class RecordingClient:
 
 def check_fixture_target(path: Path, force: bool) -> None:
     """Refuse before anything is sent: an existing fixture is kept unless ``force``."""
-    if path.is_dir():
+    try:
+        exists, is_dir = os.path.lexists(path), path.is_dir()
+    except OSError as exc:  # a name too long, a directory we may not enter
+        raise EvidenceWriteError(f"cannot use --fixture {path}: {exc.strerror}") from None
+    if is_dir:
         raise OutputExistsError(f"--fixture {path} is a directory")
-    if path.exists() and not force:
+    if exists and not force:
         raise OutputExistsError(f"--fixture {path} already exists; pass --force to replace it")
+    check_can_write_in(path.parent)
 
 
 def fixture_bytes(transcript: Transcript) -> bytes:
@@ -92,29 +98,27 @@ def fixture_bytes(transcript: Transcript) -> bytes:
 
 def write_fixture(path: Path, data: bytes, force: bool) -> None:
     """Atomic: write a hidden temporary file beside the target, fsync, then link it into
-    place (fails if the target appeared meanwhile) or, with ``force``, rename over it."""
+    place (fails if the target appeared meanwhile) or, with ``force``, rename over it.
+    The temporary file is gone afterwards, whatever happened."""
+    tmp = staging_path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.parent / f".tmp-{path.name}-{os.getpid()}-{secrets.token_hex(4)}"
+        make_dirs(path.parent)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
+            write_all(fd, data)
             os.fsync(fd)
         finally:
             os.close(fd)
-        try:
-            if force:
-                os.replace(tmp, path)
-            else:
+        if force:
+            os.replace(tmp, path)
+        else:
+            try:
                 os.link(tmp, path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
-    except FileExistsError:
-        raise OutputExistsError(
-            f"--fixture {path} already exists; pass --force to replace it"
-        ) from None
+            except FileExistsError:
+                raise OutputExistsError(
+                    f"--fixture {path} already exists; pass --force to replace it"
+                ) from None
     except OSError as exc:
         raise EvidenceWriteError(f"cannot write fixture {path}: {exc.strerror}") from None
+    finally:
+        discard(tmp)

@@ -4,11 +4,11 @@ script, no external asset — with the KPI table and charts of drift, cost and l
 from __future__ import annotations
 
 import os
-import secrets
 from html import escape
 from pathlib import Path
 
 from aiops.errors import EvidenceWriteError
+from aiops.evidence.durable import discard, staging_path, write_all
 from aiops.reporting.svg import Series, line_chart
 from aiops.schemas.pilot import PilotReport
 
@@ -113,10 +113,15 @@ def _maybe(value: float | None, unit: str, spec: str = ".2f") -> str:
 
 def write_html(report: PilotReport, path: Path) -> None:
     """Write the page atomically (temporary file beside it, then rename)."""
-    staging = path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+    staging = staging_path(path)
     try:
-        staging.write_text(render_html(report), encoding="utf-8")
+        fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            write_all(fd, render_html(report).encode("utf-8"))
+        finally:
+            os.close(fd)
         os.replace(staging, path)
     except OSError as exc:
-        staging.unlink(missing_ok=True)
         raise EvidenceWriteError(f"cannot write {path}: {exc.strerror}") from None
+    finally:
+        discard(staging)

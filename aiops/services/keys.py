@@ -1,7 +1,8 @@
 """``aiops keys generate``: an Ed25519 key pair for signing evidence packs.
 
-The private key is written with mode 0600 and never overwrites anything: both files
-are refused before either is written if one already exists.
+The private key is written with mode 0600 (a directory made for the pair, 0700) and
+never overwrites anything: both files are refused before either is written if one
+already exists.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aiops.errors import KeyExistsError, SigningKeyError
+from aiops.evidence.durable import make_dirs, write_all
 
 PRIVATE_KEY_FILE = "aiops_signing_key.pem"
 PUBLIC_KEY_FILE = "aiops_signing_key.pub.pem"
@@ -40,7 +42,7 @@ def generate(out_dir: Path) -> KeyPair:
         if os.path.lexists(path):
             raise KeyExistsError(f"{path} exists; keys are never overwritten")
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
+        make_dirs(out_dir, 0o700)  # made for a private key: nobody else's business
     except OSError as exc:
         raise SigningKeyError(f"cannot create {out_dir}: {exc.strerror}") from None
     key = Ed25519PrivateKey.generate()
@@ -64,7 +66,7 @@ def _write_new(path: Path, data: bytes, mode: int) -> None:
         raise SigningKeyError(f"cannot write {path}: {exc.strerror}") from None
     try:
         os.fchmod(fd, mode)  # exactly this mode, whatever the umask
-        os.write(fd, data)
+        write_all(fd, data)  # a short write (a full disk) is an error, not a cut-off key
         os.fsync(fd)
     except OSError as exc:
         path.unlink(missing_ok=True)  # no half-written key that blocks the next try

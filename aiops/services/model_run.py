@@ -28,12 +28,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aiops.canonical import pack_json, prefixed_sha256
+from aiops.canonical import pack_json, prefixed_sha256, require_utf8
 from aiops.clock import isoformat
 from aiops.errors import (
     EXIT_BLOCKED,
     BudgetExceededError,
+    EvidenceWriteError,
     NetworkNotAllowedError,
+    OutputExistsError,
     SpendLedgerError,
     UsageError,
 )
@@ -127,6 +129,8 @@ def run_model_layer(
         )
     if mode == "record" and options.fixture is None:
         raise UsageError("record needs --fixture FILE to write the transcript to")
+    if options.fixture is not None:  # its name is recorded (attempts, transcript id)
+        require_utf8(options.fixture.name, "the --fixture file name")
     settings = settings or Settings()
     from aiops.evidence.sign import sealer_from_settings
 
@@ -547,7 +551,13 @@ class _Run:
         if transcript_bytes is not None and options.fixture is not None:
             from aiops.providers.recording import write_fixture
 
-            write_fixture(options.fixture, transcript_bytes, options.force)
+            try:
+                write_fixture(options.fixture, transcript_bytes, options.force)
+            except (EvidenceWriteError, OutputExistsError) as error:
+                raise type(error)(
+                    f"{error.message} (the pack {written.path} was written; its "
+                    f"{TRANSCRIPT_FILE} is the same transcript)"
+                ) from None
             fixture_written = options.fixture
         parsed = output_check.parsed if output_check else None
         return RunOutcome(

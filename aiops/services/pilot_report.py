@@ -60,7 +60,11 @@ class _Pack:
 def pilot_report(options: ReportOptions, settings: Settings | None = None) -> PilotReport:
     settings = settings or Settings()
     ledger = options.ledger or settings.packs_dir
-    if not ledger.is_dir():
+    try:
+        is_dir = ledger.is_dir()
+    except OSError as exc:  # a name too long, a directory we may not enter
+        raise UsageError(f"ledger {ledger}: {exc.strerror}") from None
+    if not is_dir:
         raise UsageError(f"ledger {ledger} is not a directory")
     registry = load_config(options.config_dir or settings.config_dir).registry
     ledger_packs = _load(ledger)

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from aiops import clock as wall_clock
-from aiops.canonical import sha256_hex
+from aiops.canonical import require_utf8, sha256_hex
 from aiops.errors import OutputExistsError, PackReadError, UsageError
 from aiops.evidence.l2_content import L2Content, read_l2_content
 from aiops.evidence.names import EVIDENCE_PACK_FILE, REVIEW_FILE
@@ -54,12 +54,16 @@ def default_reviewer(explicit: str | None) -> str:
     name = explicit if explicit is not None else os.environ.get("USER") or os.environ.get("LOGNAME")
     if not name or not name.strip():
         raise UsageError("no reviewer name: pass --reviewer NAME (or set USER)")
-    return name.strip()
+    return require_utf8(name.strip(), "the reviewer name (--reviewer or $USER)")
 
 
 def start_review(pack_dir: Path, clock: ReviewClock | None = None) -> ReviewSession:
     clock = clock or ReviewClock()
-    if (pack_dir / REVIEW_FILE).exists():
+    try:
+        reviewed = (pack_dir / REVIEW_FILE).exists()
+    except OSError as exc:  # a name too long, a directory we may not enter
+        raise PackReadError(f"{pack_dir}: {exc.strerror}") from None
+    if reviewed:
         raise OutputExistsError(f"{pack_dir / REVIEW_FILE} exists; a review is never overwritten")
     view = load_pack(pack_dir)
     parsed = view.proposer.get("parsed") if view.proposer else None
@@ -93,6 +97,7 @@ def integrity_problems(pack_dir: Path) -> list[str]:
 def finish_review(
     session: ReviewSession, decision: Decision, notes: str, reviewer: str
 ) -> RecordedReview:
+    require_utf8(notes, "the review notes")
     elapsed = max(0.0, session.clock.monotonic() - session.started_monotonic)
     ended_at = session.started_at + timedelta(seconds=round(elapsed))
     pack_dir = session.view.path

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aiops import __version__
-from aiops.canonical import canonical_json, sha256_hex
+from aiops.canonical import canonical_json, require_utf8, sha256_hex
 from aiops.clock import isoformat, now
 from aiops.configuration import REGISTRY_FILE, Config, load_config
 from aiops.errors import (
@@ -26,7 +26,7 @@ from aiops.errors import (
 )
 from aiops.evidence.pack import Destination, PackContent, write_evidence
 from aiops.evidence.report import OperatorReport
-from aiops.evidence.writer import check_destination
+from aiops.evidence.writer import check_can_write_in, check_destination
 from aiops.governance.autonomy import check_layer_may_run, parse_layer
 from aiops.governance.lifecycle import require_runnable
 from aiops.governance.scope import build_scope_check, preflight_checks
@@ -36,7 +36,7 @@ from aiops.schemas.manifest import NETWORK_MODES, ConfigDigest, Mode, RunManifes
 from aiops.schemas.pack import EvidencePack, PackStatus
 from aiops.schemas.registry import LayerMapping
 from aiops.schemas.scope import CapabilityScope
-from aiops.settings import Settings
+from aiops.settings import Settings, working_directory
 
 if TYPE_CHECKING:
     from aiops.services.model_run import RunDetails
@@ -120,6 +120,8 @@ def compute_run_id(
 
 def preflight(options: RunOptions, settings: Settings | None = None) -> Preflight:
     settings = settings or Settings()
+    working_directory()  # runtime state lives under it: refuse at once if it is gone
+    require_utf8(options.notes, "--notes")
     clock = now()
     layer_id = parse_layer(options.layer)
     config = load_config(options.config_dir or settings.config_dir)
@@ -149,6 +151,7 @@ def preflight(options: RunOptions, settings: Settings | None = None) -> Prefligh
         destination = Destination(ledger=options.out.parent, target=options.out)
     else:
         destination = Destination(ledger=settings.packs_dir, target=None)
+    check_can_write_in(destination.ledger)
     return Preflight(
         clock=clock,
         config=config,

@@ -12,6 +12,7 @@ import pytest
 from aiops.canonical import canonical_json
 from aiops.evidence.jsonlines import append_line, locked_lines
 from tests.support.fsyncs import FsyncRecorder
+from tests.support.limits import run_with_file_size_limit
 
 
 def test_append_fsyncs_the_whole_line_before_the_lock_is_released(
@@ -68,3 +69,22 @@ def test_a_failed_fsync_is_an_error_not_a_silent_loss(
     monkeypatch.setattr(os, "fsync", broken)
     with pytest.raises(OSError, match="Input/output error"):
         append_line(tmp_path / "calls.jsonl", {"n": 1})
+
+
+def test_a_line_cut_short_by_a_full_disk_is_removed_again(tmp_path: Path) -> None:
+    path = tmp_path / "logs" / "spend.jsonl"
+    append_line(path, {"n": 1})
+    whole = path.read_bytes()
+    code = (
+        "from pathlib import Path\n"
+        "from aiops.evidence.jsonlines import append_line\n"
+        f"append_line(Path({str(path)!r}), {{'n': 2, 'pad': 'x' * 500}})\n"
+    )
+    # The file may grow by 100 bytes: the line's first 100 are written, then EFBIG.
+    child = run_with_file_size_limit(code, len(whole) + 100, tmp_path)
+    assert child.returncode == 1
+    assert child.stderr.splitlines()[-1] == f"OSError: [Errno {errno.EFBIG}] File too large"
+    assert path.read_bytes() == whole  # no torn line for every later reader to trip on
+    append_line(path, {"n": 3})
+    with locked_lines(path) as lines:
+        assert [record["n"] for _, record in lines.read()] == [1, 3]

@@ -259,3 +259,44 @@ def test_exhausted_budget_sends_zero_requests() -> None:
     assert caught.value.exit_code == EXIT_BLOCKED
     assert inner.calls == []  # nothing sent, and no fallback tried either
     assert not Path("logs/ai_model_calls.jsonl").exists()
+
+
+def test_a_line_counts_on_its_utc_day_whatever_offset_it_is_written_with() -> None:
+    """aiops writes +00:00; a line added by hand or another tool with a local offset
+    still counts on its UTC day, and one without an offset is refused, not guessed."""
+    ledger = SpendLedger(BUDGET)
+    local = {
+        "kind": "spend", "id": "x", "run_id": "r", "layer_id": "L2", "model_id": "m",
+        "cost_usd": 3.0, "timestamp_utc": "2026-01-09T20:30:00-03:30",  # St John's
+    }  # fmt: skip
+    ledger.path.parent.mkdir(parents=True)
+    ledger.path.write_text(json.dumps(local) + "\n")
+    assert ledger.totals(AT).today_usd == 3.0  # 2026-01-10T00:00:00Z: today, not yesterday
+    assert ledger.totals(AT - timedelta(days=1)).today_usd == 0.0
+    ledger.path.write_text(json.dumps({**local, "timestamp_utc": "2026-01-10T00:00:00"}) + "\n")
+    with pytest.raises(SpendLedgerError, match="line 1: timestamp_utc has no UTC offset"):
+        _reserve(ledger, 1.0)
+
+
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "America/St_Johns"])
+def test_the_budget_day_is_the_utc_day_whatever_tz_says(
+    monkeypatch: pytest.MonkeyPatch, zone: str
+) -> None:
+    import time
+
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        ledger = SpendLedger(BUDGET)
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", "1768089599")  # 2026-01-10T23:59:59Z
+        reservation, _ = ledger.reserve(0.0, at=now(), run_id="r", layer_id="L2", model_id="m")
+        ledger.settle(reservation, at=now(), usage=Usage(), cost=6.0)
+        assert ledger.totals(now()).today_usd == 6.0
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", "1768089600")  # one second later: a new day
+        assert ledger.totals(now()) == SpendTotals(today_usd=0.0, month_usd=6.0)
+        assert json.loads(ledger.path.read_text().splitlines()[-1])["timestamp_utc"] == (
+            "2026-01-10T23:59:59+00:00"
+        )
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()

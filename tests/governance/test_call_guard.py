@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from aiops.canonical import prompt_hash
-from aiops.errors import BudgetExceededError
+from aiops.errors import BudgetExceededError, SpendLedgerError
 from aiops.governance.budget import Reservation
 from aiops.governance.call_guard import CallGuard
 from aiops.providers.base import ProviderCallError, Usage
@@ -153,3 +153,21 @@ def test_budget_refusal_on_a_retry_keeps_the_attempts_made() -> None:
         _client(inner, guard).complete(request_for("gpt-5.2"))
     assert inner.calls == ["gpt-5.2"]  # the retry was refused before sending
     assert [a.http_status for a in guard.attempts] == [500]
+
+
+def test_an_attempt_is_audited_even_when_its_spend_cannot_be_settled() -> None:
+    """The call went out: the audit log must say so even if the spend ledger has become
+    unwritable meanwhile (another disk filled up, the file was replaced)."""
+    spend = Path("logs/spend_ledger.jsonl")
+
+    def break_the_ledger(_model: str) -> None:  # while the request is in flight
+        spend.unlink()
+        spend.mkdir()
+
+    inner = ScriptedClient({"gpt-5.2": [exchange_for("gpt-5.2")]}, on_call=break_the_ledger)
+    guard = CallGuard(registry(), run_id="L2-r", layer_id="L2", rate_limit=lambda *a, **k: 0.0)
+    with pytest.raises(SpendLedgerError, match="Is a directory"):
+        _client(inner, guard).complete(request_for("gpt-5.2"))
+    (line,) = Path("logs/ai_model_calls.jsonl").read_text().splitlines()
+    assert json.loads(line)["success"] is True
+    assert len(guard.attempts) == 1  # and the pack will record it

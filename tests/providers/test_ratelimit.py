@@ -132,3 +132,22 @@ def test_a_state_directory_of_another_user_is_refused(
     os.chown(planted, 65534, 65534)  # someone else got there first
     with pytest.raises(ProviderCallError, match="not a directory owned by this user"):
         acquire("gpt-5.2", 5)
+
+
+def test_a_runtime_directory_that_is_gone_stops_the_call_with_one_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """XDG_RUNTIME_DIR left over from a session that ended (su, cron, a closed login):
+    nothing can be counted, so nothing is sent, and the reason is one line."""
+    monkeypatch.delenv("AIOPS_RATELIMIT_DIR")
+    (tmp_path / "afile").write_text("")
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "afile" / "run"))
+    with pytest.raises(ProviderCallError) as caught:
+        acquire("gpt-5.2", 5)
+    assert caught.value.error_class == "rate_limit_wait"
+    assert (caught.value.retryable, caught.value.fallback_ok) == (False, False)
+    where = tmp_path / "afile" / "run" / f"aiops-{os.getuid()}" / "ratelimit"
+    assert caught.value.message == (
+        f"rate-limit state directory {where} cannot be created: Not a directory; "
+        "set AIOPS_RATELIMIT_DIR to a directory of yours"
+    )

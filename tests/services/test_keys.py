@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from aiops.cli import app
 from aiops.services import keys
+from tests.support.limits import run_with_file_size_limit
 
 
 def test_a_failed_write_leaves_no_key_file(
@@ -27,3 +28,18 @@ def test_a_failed_write_leaves_no_key_file(
         f"{os.strerror(errno.ENOSPC)}"
     ]
     assert list((tmp_path / "k").iterdir()) == []  # a retry is not refused as "exists"
+
+
+def test_a_disk_that_fills_up_part_way_through_a_key_leaves_no_key(tmp_path: Path) -> None:
+    # The private key's PEM is 119 bytes: 60 are written, then the file may not grow.
+    code = (
+        "import sys\nfrom aiops.cli import main\n"
+        "sys.argv = ['aiops', 'keys', 'generate', '--out-dir', 'k']\nmain()"
+    )
+    child = run_with_file_size_limit(code, 60, tmp_path)
+    assert child.returncode == 2, child.stderr
+    assert child.stderr.splitlines() == [
+        f"aiops: error: cannot write {Path('k') / keys.PRIVATE_KEY_FILE}: "
+        f"{os.strerror(errno.EFBIG)}"
+    ]
+    assert list((tmp_path / "k").iterdir()) == []  # no cut-off key that looks usable

@@ -20,6 +20,7 @@ from tests.support import sample
 from tests.support.loopback import (
     CHAT_PATH,
     RESPONSES_PATH,
+    Captured,
     Handler,
     LoopbackServer,
     Reply,
@@ -434,6 +435,31 @@ def test_record_refuses_to_overwrite_before_sending(
     forced = ["l2", "record", "--allow-network", "--yes", "--force", "--fixture", "old.json"]
     assert runner.invoke(app, forced).exit_code == 0
     assert json.loads(Path("old.json").read_text())["layer_id"] == "L2"
+
+
+def test_a_fixture_that_appears_during_the_run_is_kept_and_the_pack_named(
+    runner: CliRunner, loopback: LoopbackServer, network_env: FakeKeys
+) -> None:
+    critic = critic_handler()
+
+    def meanwhile(captured: Captured) -> Reply:
+        Path("new.json").write_text("another run's fixture")  # while the calls run
+        reply: Reply = critic(captured)
+        return reply
+
+    loopback.script(RESPONSES_PATH, proposer_reply())
+    loopback.script(CHAT_PATH, meanwhile)
+    result = runner.invoke(
+        app, ["l2", "record", "--allow-network", "--yes", "--fixture", "new.json"]
+    )
+    assert result.exit_code == 2
+    pack = only_pack()
+    assert result.stderr.splitlines()[-1] == (
+        "aiops: error: --fixture new.json already exists; pass --force to replace it "
+        f"(the pack {pack} was written; its transcript.json is the same transcript)"
+    )
+    assert Path("new.json").read_text() == "another run's fixture"
+    assert [p.name for p in Path().iterdir() if p.name.startswith(".")] == []
 
 
 def test_record_then_replay_gives_the_same_outputs(
