@@ -473,7 +473,7 @@ def _ledger_table(out: Console, report: VerifyReport) -> None:
     table = Table(title="Packs", title_justify="left")
     table.add_column("Pack directory", overflow="fold")
     table.add_column("Sequence", justify="right")
-    table.add_column("Evidence pack id")
+    table.add_column("Evidence pack id", overflow="fold")
     table.add_column("Files")
     table.add_column("Signature")
     table.add_column("Result")

@@ -91,6 +91,27 @@ def test_a_ledger_prints_one_row_per_pack(
     assert "VERIFIED — 3 pack(s)" in result.stdout
 
 
+def test_a_narrow_terminal_shows_whole_pack_ids(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AIOPS_PACKS_DIR", "ledger")
+    assert runner.invoke(app, ["l2", "dry-run"]).exit_code == 0
+    monkeypatch.setenv("TERMINAL_WIDTH", "80")
+    monkeypatch.setenv("COLUMNS", "80")
+    result = runner.invoke(app, ["verify-pack", "ledger"])
+    assert result.exit_code == 0, result.stdout
+    assert "\u2026" not in result.stdout  # an id cut short cannot be checked by an auditor
+    pack_id = json.loads(next(Path("ledger").glob("*/evidence_pack.json")).read_bytes())[
+        "evidence_pack_id"
+    ]
+    cells = [
+        line.split("\u2502")[3].strip()
+        for line in result.stdout.splitlines()
+        if line.count("\u2502") == 7
+    ]
+    assert "".join(cells) == pack_id
+
+
 @pytest.mark.parametrize(
     ("setup", "phrase"),
     [
