@@ -24,6 +24,7 @@ is sent (exit 2): never silently direct when a proxy is configured.
 from __future__ import annotations
 
 import os
+import re
 import urllib.request
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 # The proxy variables aiops reads (the stdlib's keys: "<scheme>_proxy" lower-cased).
 PROXY_SCHEMES = ("http", "https", "all")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_HASHED_CERTIFICATE = re.compile(r"[0-9a-f]{8}\.[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -127,49 +129,38 @@ def read_egress(environ: Mapping[str, str] | None = None) -> Egress:
     variable parsed and the CA bundle loaded now: a problem refuses the run (exit 2)
     before anything is sent."""
     env = os.environ if environ is None else environ
-    found = _environment_proxies(environ)
+    found = proxy_variables(env)
     proxies = {
-        scheme: parse_proxy(found[scheme], _variable(env, f"{scheme}_proxy"))
+        scheme: parse_proxy(found[scheme][1], found[scheme][0])
         for scheme in PROXY_SCHEMES
         if scheme in found
     }
+    no_variable, no_proxy = found["no"] if "no" in found else ("NO_PROXY", None)
     trust = read_trust(env)
     tls_context(trust)  # loads the bundle: a bad one stops the run here
-    return Egress(proxies, found.get("no"), _variable(env, "no_proxy"), trust)
+    return Egress(proxies, no_proxy, no_variable, trust)
 
 
-def _environment_proxies(environ: Mapping[str, str] | None) -> dict[str, str]:
-    """``urllib.request.getproxies_environment()``: scheme -> value, ``"no"`` ->
-    NO_PROXY. The stdlib reads ``os.environ`` only; for a given mapping (a run started
-    with its own environment) the same two passes run over it, lower case winning
-    (tests hold the two equal)."""
-    if environ is None or environ is os.environ:
-        return urllib.request.getproxies_environment()
-    proxies: dict[str, str] = {}
-    for name, value in environ.items():
-        name = name.lower()
-        if value and name[-6:] == "_proxy":
-            proxies[name[:-6]] = value
-    if "REQUEST_METHOD" in environ:  # CVE-2016-1000110, as in the stdlib
-        proxies.pop("http", None)
-    for name, value in environ.items():
-        if name[-6:] == "_proxy":
-            name = name.lower()
-            if value:
-                proxies[name[:-6]] = value
-            else:
-                proxies.pop(name[:-6], None)
-    return proxies
-
-
-def _variable(env: Mapping[str, str], lower: str) -> str:
-    """The name the value came from: the lower-case spelling wins, as in the stdlib."""
-    if env.get(lower):
-        return lower
+def proxy_variables(env: Mapping[str, str]) -> dict[str, tuple[str, str]]:
+    """``urllib.request.getproxies_environment()`` over ``env``, keeping the name of
+    the variable each value came from: scheme -> (variable, value), ``"no"`` for
+    NO_PROXY. The stdlib's two passes: any case first, then names ending in lower-case
+    ``_proxy`` again (they win; an empty one unsets); in a CGI environment
+    (``REQUEST_METHOD``) the first pass's ``HTTP_PROXY`` is dropped (CVE-2016-1000110).
+    The stdlib reads only ``os.environ``; tests hold the two equal on it."""
+    found: dict[str, tuple[str, str]] = {}
     for name, value in env.items():
-        if name.lower() == lower and value:
-            return name
-    return lower.upper()
+        if value and name[-6:].lower() == "_proxy":
+            found[name[:-6].lower()] = (name, value)
+    if "REQUEST_METHOD" in env:
+        found.pop("http", None)
+    for name, value in env.items():
+        if name[-6:] == "_proxy":
+            if value:
+                found[name[:-6].lower()] = (name, value)
+            else:
+                found.pop(name[:-6].lower(), None)
+    return found
 
 
 def parse_proxy(value: str, variable: str) -> Proxy:
@@ -215,20 +206,48 @@ def parse_proxy(value: str, variable: str) -> Proxy:
 
 
 def read_trust(env: Mapping[str, str]) -> TlsTrust:
-    """``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` when set (empty counts as unset), checked
-    to exist; ``tls_context`` proves the bundle loads."""
+    """``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` when set (empty counts as unset), made
+    absolute (the pack records them; the TLS context is cached by them) and checked:
+    the file exists; ``SSL_CERT_DIR``, a list of directories separated by ``:`` as
+    OpenSSL reads it, names readable directories holding hashed certificates
+    (``openssl rehash``), or it would trust nothing. ``tls_context`` proves the
+    bundle loads."""
     ca_file = env.get("SSL_CERT_FILE") or None
     ca_dir = env.get("SSL_CERT_DIR") or None
-    if ca_file is not None and not os.path.isfile(ca_file):
-        raise NetworkSetupError(
-            f"SSL_CERT_FILE {ca_file} is not a file: cannot trust its CA bundle; nothing was sent"
-        )
-    if ca_dir is not None and not (os.path.isdir(ca_dir) and os.access(ca_dir, os.R_OK | os.X_OK)):
-        raise NetworkSetupError(
-            f"SSL_CERT_DIR {ca_dir} is not a readable directory: cannot trust its CA "
-            "certificates; nothing was sent"
-        )
+    if ca_file is not None:
+        ca_file = os.path.abspath(ca_file)
+        if not os.path.isfile(ca_file):
+            raise NetworkSetupError(
+                f"SSL_CERT_FILE {ca_file} is not a file: cannot trust its CA bundle; "
+                "nothing was sent"
+            )
+    if ca_dir is not None:
+        ca_dir = os.pathsep.join(_certificate_directories(ca_dir))
     return TlsTrust(ca_file, ca_dir)
+
+
+def _certificate_directories(value: str) -> list[str]:
+    """Each directory named by ``SSL_CERT_DIR``, absolute; refused unless every one is
+    a readable directory and they hold at least one hashed certificate between them
+    (OpenSSL looks certificates up by ``<subject hash>.<n>`` only)."""
+    directories = [os.path.abspath(d) for d in value.split(os.pathsep) if d]
+    hashed = False
+    for directory in directories:
+        try:
+            names = os.listdir(directory)
+        except OSError:
+            raise NetworkSetupError(
+                f"SSL_CERT_DIR {directory} is not a readable directory: cannot trust its "
+                "CA certificates; nothing was sent"
+            ) from None
+        hashed = hashed or any(_HASHED_CERTIFICATE.fullmatch(name) for name in names)
+    if not hashed:
+        raise NetworkSetupError(
+            f"SSL_CERT_DIR {os.pathsep.join(directories) or value} holds no hashed CA "
+            "certificates (<hash>.0 names, made by openssl rehash): it would trust "
+            "nothing; nothing was sent"
+        )
+    return directories
 
 
 @cache

@@ -3,23 +3,28 @@ parsed strictly (credentials never shown), and the CA bundle aiops trusts."""
 
 from __future__ import annotations
 
+import os
 import secrets
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+import certifi
 import pytest
 
 from aiops.errors import EXIT_BLOCKED, NetworkSetupError
 from aiops.providers.egress import (
     CERTIFI,
     TlsTrust,
-    _environment_proxies,
     parse_proxy,
+    proxy_variables,
     read_egress,
     tls_context,
 )
 from tests.support.tls import LoopbackPki
+
+OPENAI = "https://api.openai.com/v1"
+LOCAL = "http://127.0.0.1:11434/v1"
 
 ENVIRONMENTS: dict[str, dict[str, str]] = {
     "none": {},
@@ -33,19 +38,35 @@ ENVIRONMENTS: dict[str, dict[str, str]] = {
 
 
 @pytest.mark.parametrize("name", sorted(ENVIRONMENTS))
-def test_a_given_environment_reads_as_the_stdlib_reads_os_environ(
+def test_proxy_variables_read_as_the_stdlib_reads_os_environ(
     name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     env = ENVIRONMENTS[name]
     monkeypatch.delenv("REQUEST_METHOD", raising=False)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    assert _environment_proxies(env) == urllib.request.getproxies_environment()
-    assert _environment_proxies(None) == urllib.request.getproxies_environment()
+    stdlib = urllib.request.getproxies_environment()
+    for source in (os.environ, env):
+        assert {k: value for k, (_, value) in proxy_variables(source).items()} == stdlib
 
 
-OPENAI = "https://api.openai.com/v1"
-LOCAL = "http://127.0.0.1:11434/v1"
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"Https_Proxy": "http://a:1", "HTTPS_PROXY": "http://b:2"}, "HTTPS_PROXY"),
+        ({"HTTPS_PROXY": "http://b:2", "Https_Proxy": "http://a:1"}, "Https_Proxy"),
+        ({"HTTPS_PROXY": "http://b:2", "HTTPS_proxy": "http://c:3"}, "HTTPS_proxy"),
+        ({"https_proxy": "http://d:4", "HTTPS_PROXY": "http://b:2"}, "https_proxy"),
+    ],
+)
+def test_the_variable_recorded_is_the_one_whose_value_is_used(
+    env: dict[str, str], variable: str
+) -> None:
+    """The stdlib's last-one-wins order decides the value; the pack must name its source."""
+    route = read_egress(env).route(OPENAI)
+    assert route.proxy is not None
+    assert (route.decided_by, route.proxy.shown) == (variable, parse_proxy(env[variable], "").shown)
+
 
 # (environment, base URL) -> what the banner says about the route
 ROUTES = [
@@ -177,9 +198,34 @@ def test_ssl_cert_file_replaces_certifi(loopback_pki: LoopbackPki) -> None:
     assert context.cert_store_stats()["x509_ca"] == 1
 
 
-def test_ssl_cert_dir_is_accepted(tmp_path: Path) -> None:
-    egress = read_egress({"SSL_CERT_DIR": str(tmp_path)})
-    assert egress.trust.describe() == f"SSL_CERT_DIR {tmp_path}"
+def test_ssl_cert_dir_is_a_list_of_hashed_directories(
+    loopback_pki: LoopbackPki, tmp_path: Path
+) -> None:
+    """As OpenSSL reads it: directories separated by ":", certificates by subject hash."""
+    value = f"{tmp_path}:{loopback_pki.ca_dir}"
+    egress = read_egress({"SSL_CERT_DIR": value})
+    assert egress.trust == TlsTrust(ca_dir=value)
+    assert egress.trust.describe() == f"SSL_CERT_DIR {value}"
+
+
+def test_relative_ca_paths_are_recorded_absolute_and_cached_apart(
+    loopback_pki: LoopbackPki, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pack says which bundle was trusted wherever the auditor reads it, and one
+    relative name in two directories is two bundles, not one cached context."""
+    bundles = {"a": loopback_pki.ca_file.read_bytes(), "b": Path(certifi.where()).read_bytes()}
+    counts = {}
+    for name, bundle in bundles.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "ca.pem").write_bytes(bundle)
+        monkeypatch.chdir(tmp_path / name)
+        trust = read_egress({"SSL_CERT_FILE": "ca.pem"}).trust
+        assert trust == TlsTrust(ca_file=str(tmp_path / name / "ca.pem"))
+        counts[name] = tls_context(trust).cert_store_stats()["x509_ca"]
+    assert counts["a"] == 1 and counts["b"] > 1
+    monkeypatch.chdir(loopback_pki.ca_dir.parent)
+    relative = f"{loopback_pki.ca_dir.name}::"  # empty entries are skipped, as OpenSSL does
+    assert read_egress({"SSL_CERT_DIR": relative}).trust.ca_dir == str(loopback_pki.ca_dir)
 
 
 @pytest.mark.parametrize(
@@ -198,6 +244,7 @@ def test_ssl_cert_dir_is_accepted(tmp_path: Path) -> None:
             "is not a readable PEM CA bundle",
         ),
         ("SSL_CERT_DIR", lambda p: p / "missing", "is not a readable directory"),
+        ("SSL_CERT_DIR", lambda p: _write(p / "ca.pem", b"").parent, "holds no hashed CA"),
     ],
 )
 def test_an_unusable_ca_bundle_is_refused(

@@ -291,3 +291,18 @@ def test_a_plain_http_server_behind_an_https_url_is_a_tls_failure_not_retried(
     assert "TLS handshake failed calling https://127.0.0.1:" in result.stderr
     attempts = read(only_pack(), "proposer_output.json")["attempts"]
     assert [a["error_class"] for a in attempts] == ["tls", "tls"]  # one per model
+
+
+def test_https_direct_with_a_hashed_certificate_directory(
+    runner: CliRunner,
+    tls_loopback: LoopbackServer,
+    loopback_pki: LoopbackPki,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """SSL_CERT_DIR alone: the server's CA is found by its subject hash, not certifi."""
+    monkeypatch.setenv("SSL_CERT_DIR", str(loopback_pki.ca_dir))
+    happy_path(tls_loopback)
+    result = runner.invoke(app, LIVE)
+    assert result.exit_code == 0, result.stderr
+    network = read(only_pack(), "run_manifest.json")["network"]
+    assert (network["tls_trust"], network["ca_dir"]) == ("environment", str(loopback_pki.ca_dir))

@@ -4,6 +4,7 @@ client. Nothing here is trusted by certifi, so a client trusting certifi refuses
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import ssl
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 @dataclass(frozen=True)
 class LoopbackPki:
     ca_file: Path  # the CA certificate (PEM): what SSL_CERT_FILE points at
+    ca_dir: Path  # the same certificate as <subject hash>.0: what SSL_CERT_DIR points at
     server_context: ssl.SSLContext  # a TLS server context presenting the signed cert
 
 
@@ -96,6 +98,22 @@ def make_pki(directory: Path) -> LoopbackPki:
             serialization.NoEncryption(),
         )
     )
+    ca_dir = directory / "certs"
+    ca_dir.mkdir()
+    (ca_dir / f"{_subject_hash(ca_name)}.0").write_bytes(ca_file.read_bytes())
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(chain)
-    return LoopbackPki(ca_file, context)
+    return LoopbackPki(ca_file, ca_dir, context)
+
+
+def _subject_hash(name: x509.Name) -> str:
+    """OpenSSL's ``X509_NAME_hash`` (``openssl x509 -hash``), the file name a hashed
+    certificate directory looks a CA up by: SHA-1 of the name's canonical DER (values
+    lower-cased, runs of spaces collapsed, without the outer SEQUENCE), first four bytes
+    little-endian. Enough for the one-attribute UTF8String names made here."""
+    canonical = x509.Name(
+        [x509.NameAttribute(a.oid, " ".join(str(a.value).lower().split())) for a in name]
+    ).public_bytes()
+    assert canonical[0] == 0x30 and canonical[1] < 0x80  # short-form SEQUENCE header
+    digest = hashlib.sha1(canonical[2:]).digest()
+    return f"{int.from_bytes(digest[:4], 'little'):08x}"
