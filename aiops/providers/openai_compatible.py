@@ -176,8 +176,11 @@ def transport_error(
     exc: Exception, url: str, route: Route, trust: TlsTrust, key: SecretStr | None = None
 ) -> ProviderCallError:
     """A request that got no HTTP response, classified. A certificate the trusted CAs do
-    not sign (an inspecting proxy's, say) is not retried and says which CAs were
-    trusted; a proxy's refusal says so; anything else is a retryable connection error."""
+    not sign (an inspecting proxy's, say) or a handshake the two ends cannot agree on
+    is not retried, and says which CAs were trusted. A proxy's refusal says so; a 4xx
+    from the proxy (407 credentials, 403 destination not allowed) is not retried,
+    except 408 and 429. Anything else, a connection dropped during the handshake
+    included, is a retryable connection error."""
     import ssl
 
     import httpx
@@ -191,6 +194,12 @@ def transport_error(
             error_class="tls",
             retryable=False,
         )
+    if isinstance(tls, ssl.SSLEOFError | ssl.SSLZeroReturnError | ssl.SSLSyscallError):
+        return ProviderCallError(
+            f"cannot reach {where}: connection closed during the TLS handshake",
+            error_class="connection",
+            retryable=True,
+        )
     if tls is not None:
         return ProviderCallError(
             f"TLS handshake failed calling {where} ({tls.reason or type(tls).__name__})",
@@ -199,10 +208,12 @@ def transport_error(
         )
     if isinstance(exc, httpx.ProxyError):
         detail = redact(str(exc), key)[:200]  # the proxy's status line, e.g. 407
+        status = detail.split(" ", 1)[0]
+        refused = status.isdigit() and 400 <= int(status) < 500 and status not in ("408", "429")
         return ProviderCallError(
             f"proxy refused calling {where}: {detail or type(exc).__name__}",
             error_class="proxy",
-            retryable=not detail.startswith("407"),
+            retryable=not refused,
         )
     return ProviderCallError(
         f"cannot reach {where}: {type(exc).__name__}", error_class="connection", retryable=True

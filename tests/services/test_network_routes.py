@@ -5,6 +5,7 @@ CA signs, and the CLI between them."""
 from __future__ import annotations
 
 import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -188,8 +189,8 @@ def test_no_proxy_star_bypasses_everything(
     [
         ("HTTP_PROXY", "http://proxy:port", "HTTP_PROXY is not a usable proxy URL"),
         ("https_proxy", "socks5://proxy:1080", "https_proxy is not a usable proxy URL"),
-        ("SSL_CERT_FILE", "missing-ca.pem", "SSL_CERT_FILE missing-ca.pem is not a file"),
-        ("SSL_CERT_FILE", "not-pem.txt", "SSL_CERT_FILE not-pem.txt is not a readable PEM"),
+        ("SSL_CERT_FILE", "missing-ca.pem", "SSL_CERT_FILE {cwd}/missing-ca.pem is not a file"),
+        ("SSL_CERT_FILE", "not-pem.txt", "SSL_CERT_FILE {cwd}/not-pem.txt is not a readable PEM"),
     ],
 )
 def test_unusable_proxy_or_ca_exits_2_with_one_line_and_sends_nothing(
@@ -208,7 +209,7 @@ def test_unusable_proxy_or_ca_exits_2_with_one_line_and_sends_nothing(
     happy_path(loopback)
     result = runner.invoke(app, LIVE)
     assert result.exit_code == 2
-    assert result.stderr.count("\n") == 1 and phrase in result.stderr
+    assert result.stderr.count("\n") == 1 and phrase.format(cwd=Path.cwd()) in result.stderr
     assert result.stderr.startswith("aiops: error: ")
     assert "NETWORK MODE" not in result.stderr  # refused before the banner
     assert loopback_proxy.hits == [] and loopback.requests == []
@@ -306,3 +307,64 @@ def test_https_direct_with_a_hashed_certificate_directory(
     assert result.exit_code == 0, result.stderr
     network = read(only_pack(), "run_manifest.json")["network"]
     assert (network["tls_trust"], network["ca_dir"]) == ("environment", str(loopback_pki.ca_dir))
+
+
+def test_a_proxy_refusing_the_destination_is_not_retried(
+    runner: CliRunner,
+    network_env: FakeKeys,
+    loopback_proxy: LoopbackProxy,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A 403 from the proxy (destination not allowed) will not change on a retry; the
+    loopback proxy refuses every host beyond loopback without resolving it."""
+    monkeypatch.setenv("OPENAI_BASE_URL", "https://api.example.invalid/v1")
+    monkeypatch.setenv("HTTPS_PROXY", loopback_proxy.url)
+    result = runner.invoke(app, LIVE)
+    assert result.exit_code == 4, result.stderr
+    assert "proxy refused calling https://api.example.invalid/v1/responses" in result.stderr
+    assert [(h.method, h.answered) for h in loopback_proxy.hits] == [("CONNECT", 403)] * 2
+    attempts = read(only_pack(), "proposer_output.json")["attempts"]
+    assert [a["error_class"] for a in attempts] == ["proxy", "proxy"]  # one per model
+
+
+@pytest.fixture
+def drops_handshakes() -> Iterator[tuple[str, list[int]]]:
+    """An https:// base URL on 127.0.0.1 whose server reads the TLS ClientHello and
+    closes the connection (a flaky middlebox), and the count of connections it took."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted: list[int] = []
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                accepted.append(1)
+                conn.recv(65536)
+                conn.shutdown(socket.SHUT_RDWR)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{listener.getsockname()[1]}/v1", accepted
+    finally:
+        listener.close()
+
+
+def test_a_connection_dropped_during_the_handshake_is_retried(
+    runner: CliRunner,
+    network_env: FakeKeys,
+    drops_handshakes: tuple[str, list[int]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    base_url, accepted = drops_handshakes
+    monkeypatch.setenv("OPENAI_BASE_URL", base_url)
+    result = runner.invoke(app, LIVE)
+    assert result.exit_code == 4, result.stderr
+    assert f"cannot reach {base_url}/responses: connection closed during the TLS" in (result.stderr)
+    attempts = read(only_pack(), "proposer_output.json")["attempts"]
+    # Each model gets its retries (1 + 2 under FAST_POLICY), as for any dropped connection.
+    assert [a["error_class"] for a in attempts] == ["connection"] * 6
+    assert len(accepted) == 6
