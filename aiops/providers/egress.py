@@ -107,7 +107,8 @@ class Egress:
     trust: TlsTrust = CERTIFI
 
     def route(self, base_url: str) -> Route:
-        """Proxy or direct for ``base_url`` (http or https, no credentials)."""
+        """Proxy or direct for ``base_url`` (http or https, no credentials). An IPv6
+        literal that would go through a proxy is refused (exit 2)."""
         parts = urlsplit(base_url)
         scheme = parts.scheme.lower()
         proxy = self.proxies.get(scheme) or self.proxies.get("all")
@@ -121,6 +122,15 @@ class Egress:
         )
         if bypassed:
             return Route(None, self.no_proxy_variable)
+        if parts.netloc.startswith("["):
+            # httpcore writes an IPv6 literal unbracketed into CONNECT and absolute-form
+            # request lines ("CONNECT ::1:443"): a proxy refuses it or reads another
+            # destination. Refused here rather than sent malformed.
+            raise NetworkSetupError(
+                f"{base_url} is an IPv6 address, which cannot be reached through the proxy "
+                f"from {proxy.variable}: name it in NO_PROXY as {parts.netloc.split(']')[0]}] "
+                "or use a host name; nothing was sent"
+            )
         return Route(proxy, proxy.variable)
 
 

@@ -121,6 +121,30 @@ ROUTES = [
         LOCAL,
         "via proxy http://p:1 (HTTP_PROXY)",
     ),
+    # "*" only as the whole value; a port only when the base URL spells it.
+    (
+        {"HTTPS_PROXY": "http://p:1", "NO_PROXY": "localhost, *"},
+        OPENAI,
+        "via proxy http://p:1 (HTTPS_PROXY)",
+    ),
+    (
+        {"HTTPS_PROXY": "http://p:1", "NO_PROXY": "api.openai.com:443"},
+        OPENAI,
+        "via proxy http://p:1 (HTTPS_PROXY)",
+    ),
+    # An IPv6 literal is named bracketed, as the URL spells it.
+    (
+        {"HTTP_PROXY": "http://p:1", "NO_PROXY": "[::1]"},
+        "http://[::1]:11434/v1",
+        "direct (NO_PROXY)",
+    ),
+    (
+        {"HTTP_PROXY": "http://p:1", "NO_PROXY": "[::1]:11434"},
+        "http://[::1]:11434/v1",
+        "direct (NO_PROXY)",
+    ),
+    ({"HTTP_PROXY": "http://p:1"}, "http://[::1]:11434/v1", "refused"),
+    ({"HTTP_PROXY": "http://p:1", "NO_PROXY": "::1"}, "http://[::1]:11434/v1", "refused"),
     # No CIDR ranges in the stdlib's NO_PROXY.
     (
         {"HTTP_PROXY": "http://p:1", "NO_PROXY": "127.0.0.0/8"},
@@ -132,7 +156,13 @@ ROUTES = [
 
 @pytest.mark.parametrize(("env", "base_url", "expected"), ROUTES)
 def test_route_per_base_url(env: dict[str, str], base_url: str, expected: str) -> None:
-    assert read_egress(env).route(base_url).describe() == expected
+    egress = read_egress(env)
+    if expected != "refused":
+        assert egress.route(base_url).describe() == expected
+        return
+    # Through a proxy an IPv6 literal would be written without brackets: never sent.
+    with pytest.raises(NetworkSetupError, match=r"is an IPv6 address.* NO_PROXY as \[::1\] "):
+        egress.route(base_url)
 
 
 def test_proxy_credentials_are_used_but_never_shown() -> None:

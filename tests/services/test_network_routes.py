@@ -368,3 +368,23 @@ def test_a_connection_dropped_during_the_handshake_is_retried(
     # Each model gets its retries (1 + 2 under FAST_POLICY), as for any dropped connection.
     assert [a["error_class"] for a in attempts] == ["connection"] * 6
     assert len(accepted) == 6
+
+
+def test_an_ipv6_literal_behind_a_proxy_is_refused_before_anything_is_sent(
+    runner: CliRunner,
+    network_env: FakeKeys,
+    loopback_proxy: LoopbackProxy,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The proxy would get ``CONNECT ::1:9`` (no brackets) and refuse it or read it as
+    another destination: exit 2 naming the NO_PROXY entry that sends it direct."""
+    monkeypatch.setenv("OPENAI_BASE_URL", "https://[::1]:9/v1")
+    monkeypatch.setenv("HTTPS_PROXY", loopback_proxy.url)
+    result = runner.invoke(app, LIVE)
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr == (
+        "aiops: error: https://[::1]:9/v1 is an IPv6 address, which cannot be reached "
+        "through the proxy from HTTPS_PROXY: name it in NO_PROXY as [::1] or use a host "
+        "name; nothing was sent\n"
+    )
+    assert loopback_proxy.hits == [] and not Path("evidence_packs").exists()
