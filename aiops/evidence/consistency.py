@@ -130,6 +130,38 @@ def _manifest(index: dict[str, Any], manifest: dict[str, Any], listed: set[str])
     if "network" in manifest and not index["network_used"]:
         # Record/live packs written before routes were recorded have none: absence is fine.
         problems.append(f"{RUN_MANIFEST_FILE} records network routes for a run without network")
+    if isinstance(manifest.get("network"), dict):
+        problems += _network(manifest["network"])
+    return problems
+
+
+def _network(network: dict[str, Any]) -> list[str]:
+    """The recorded routes and trust must each say one thing: a proxy exactly when the
+    route is ``proxy``, decided by that base URL's proxy variable (or ALL_PROXY); a
+    direct route decided by NO_PROXY or by nothing; CA paths exactly when the trust is
+    ``environment``."""
+    where = f"{RUN_MANIFEST_FILE} network"
+    problems = []
+    for e in network.get("endpoints", []):
+        scheme = str(e.get("base_url", "")).split("://", 1)[0].lower()
+        decided = str(e.get("decided_by") or "").lower() or None
+        if e.get("route") == "proxy":
+            consistent = e.get("proxy") is not None and decided in {f"{scheme}_proxy", "all_proxy"}
+        else:
+            consistent = e.get("proxy") is None and decided in {None, "no_proxy"}
+        if not consistent:
+            problems.append(
+                f"{where}: {e.get('provider_id')} route {e.get('route')!r} disagrees with its "
+                f"proxy {e.get('proxy')!r} or decided_by {e.get('decided_by')!r}"
+            )
+    providers = [e.get("provider_id") for e in network.get("endpoints", [])]
+    if len(providers) != len(set(providers)):
+        problems.append(f"{where}: a provider is listed twice")
+    named = network.get("ca_file") is not None or network.get("ca_dir") is not None
+    if named != (network.get("tls_trust") == "environment"):
+        problems.append(
+            f"{where}: tls_trust {network.get('tls_trust')!r} disagrees with ca_file/ca_dir"
+        )
     return problems
 
 

@@ -4,16 +4,19 @@ CA signs, and the CLI between them."""
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from aiops.cli import app
 from tests.conftest import FakeKeys
+from tests.evidence.builders import reindex, rewrite_json
 from tests.services.packs import only_pack, read
 from tests.support.loopback import CHAT_PATH, RESPONSES_PATH, LoopbackServer
 from tests.support.proxy import LoopbackProxy
@@ -98,6 +101,7 @@ def test_https_through_connect_with_the_corporate_ca(
     network = read(only_pack(), "run_manifest.json")["network"]
     assert (network["tls_trust"], network["ca_file"]) == ("environment", str(loopback_pki.ca_file))
     assert network["endpoints"][0]["decided_by"] == "HTTPS_PROXY"
+    assert runner.invoke(app, ["verify-pack", str(only_pack())]).exit_code == 0
 
 
 def test_https_without_the_corporate_ca_fails_closed_naming_tls(
@@ -164,6 +168,7 @@ def test_no_proxy_sends_the_named_endpoint_direct_and_the_other_through_the_prox
         "openai": ("proxy", "http_proxy"),
         "deepseek": ("direct", "no_proxy"),
     }
+    assert runner.invoke(app, ["verify-pack", str(only_pack())]).exit_code == 0
 
 
 def test_no_proxy_star_bypasses_everything(
@@ -388,3 +393,51 @@ def test_an_ipv6_literal_behind_a_proxy_is_refused_before_anything_is_sent(
         "name; nothing was sent\n"
     )
     assert loopback_proxy.hits == [] and not Path("evidence_packs").exists()
+
+
+def _first_endpoint(**change: Any) -> Callable[[dict[str, Any]], None]:
+    return lambda manifest: manifest["network"]["endpoints"][0].update(change)
+
+
+@pytest.mark.parametrize(
+    ("change", "phrase"),
+    [
+        (_first_endpoint(route="direct"), "openai route 'direct' disagrees with its proxy"),
+        (_first_endpoint(proxy=None), "openai route 'proxy' disagrees with its proxy None"),
+        (_first_endpoint(decided_by="NO_PROXY"), "disagrees with its proxy"),
+        (_first_endpoint(decided_by="HTTPS_PROXY"), "decided_by 'HTTPS_PROXY'"),  # http:// URL
+        (
+            lambda m: m["network"]["endpoints"].append(m["network"]["endpoints"][0]),
+            "a provider is listed twice",
+        ),
+        (
+            lambda m: m["network"].update(ca_file="/etc/pki/corp.pem"),
+            "tls_trust 'certifi' disagrees with ca_file/ca_dir",
+        ),
+        (
+            lambda m: m["network"].update(tls_trust="environment"),
+            "tls_trust 'environment' disagrees with ca_file/ca_dir",
+        ),
+    ],
+)
+def test_verify_pack_reports_network_facts_that_contradict_themselves(
+    change: Callable[[dict[str, Any]], None],
+    phrase: str,
+    runner: CliRunner,
+    loopback: LoopbackServer,
+    network_env: FakeKeys,
+    loopback_proxy: LoopbackProxy,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A recorded route an auditor cannot read one way (rehashed, so only the
+    consistency checks can tell)."""
+    monkeypatch.setenv("HTTP_PROXY", loopback_proxy.url)
+    happy_path(loopback)
+    assert runner.invoke(app, LIVE).exit_code == 0
+    pack = only_pack()
+    rewrite_json(pack / "run_manifest.json", change)
+    reindex(pack, "run_manifest.json")
+    result = runner.invoke(app, ["verify-pack", str(pack), "--json"])
+    assert result.exit_code == 1, result.stdout
+    findings = json.loads(result.stdout)["packs"][0]["findings"]
+    assert [(f["check"], phrase in f["message"]) for f in findings] == [("consistency", True)]
