@@ -185,6 +185,26 @@ def test_sigterm_while_the_pack_waits_for_the_ledger_is_one_line_and_exit_143(
     assert list(ledger.iterdir()) == []  # no pack, no staging directory
 
 
+def test_a_second_sigterm_does_not_cut_the_clean_up_short() -> None:
+    """A supervisor or an impatient ``kill`` may send SIGTERM again while the first is
+    removing the staging directory: that clean-up runs to its end."""
+    from aiops.cli_support import Terminated, stop_cleanly_on_sigterm
+
+    previous = signal.getsignal(signal.SIGTERM)
+    cleaned_up = False
+    try:
+        stop_cleanly_on_sigterm()
+        with pytest.raises(Terminated):
+            try:
+                os.kill(os.getpid(), signal.SIGTERM)  # the handler runs as kill returns
+            finally:
+                os.kill(os.getpid(), signal.SIGTERM)  # again, during the clean-up
+                cleaned_up = True
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert cleaned_up
+
+
 # --- terminal width: every value stays on the screen -----------------------------------
 
 
