@@ -241,8 +241,10 @@ def test_an_error_line_stays_one_line_whatever_the_path_holds(runner: CliRunner)
 def test_a_model_answer_cannot_drive_the_terminal_or_split_the_error_line(
     runner: CliRunner, loopback: LoopbackServer, network_env: FakeKeys
 ) -> None:
+    rationale = "looks fine\n\x1b[1A\x1b[2Kaiops: COMPLETED\x9b2J"
+
     def hostile(verdict: dict[str, object]) -> dict[str, object]:
-        return {**verdict, "rationale": "looks fine\n\x1b[1A\x1b[2Kaiops: COMPLETED\x9b2J"}
+        return {**verdict, "rationale": rationale}
 
     loopback.script(RESPONSES_PATH, proposer_reply())
     loopback.script(CHAT_PATH, critic_handler("REJECT", mutate=hostile))
@@ -253,6 +255,11 @@ def test_a_model_answer_cannot_drive_the_terminal_or_split_the_error_line(
     )
     for stream in (result.stdout, result.stderr):
         assert "\x1b" not in stream and "\x9b" not in stream
+    # Only the terminal gets the escapes: the evidence keeps the answer as received.
+    (pack,) = Path("evidence_packs").iterdir()
+    critic = json.loads((pack / "critic_output.json").read_text(encoding="utf-8"))
+    assert critic["rationale"] == rationale
+    assert json.loads(critic["output_text"])["rationale"] == rationale
 
 
 def test_a_hostile_pack_directory_name_reaches_the_terminal_inert(runner: CliRunner) -> None:
