@@ -128,10 +128,13 @@ class Terminated(BaseException):
     hidden ``.tmp-*`` directory. Raised as an exception it takes the same way out as
     Ctrl-C: staging and temporary files are removed, locks released, one line on
     stderr, exit 143. A ``BaseException``, so no ``except Exception`` swallows it.
+    Once raised, further SIGTERMs are ignored: one sent again (a supervisor, an
+    impatient ``kill``) would otherwise cut that clean-up short. SIGKILL still stops it.
     """
 
 
 def _raise_terminated(signum: int, frame: object) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the way out is already taken
     raise Terminated
 
 

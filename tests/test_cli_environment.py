@@ -185,6 +185,26 @@ def test_sigterm_while_the_pack_waits_for_the_ledger_is_one_line_and_exit_143(
     assert list(ledger.iterdir()) == []  # no pack, no staging directory
 
 
+def test_a_second_sigterm_does_not_cut_the_clean_up_short() -> None:
+    """A supervisor or an impatient ``kill`` may send SIGTERM again while the first is
+    removing the staging directory: that clean-up runs to its end."""
+    from aiops.cli_support import Terminated, stop_cleanly_on_sigterm
+
+    previous = signal.getsignal(signal.SIGTERM)
+    cleaned_up = False
+    try:
+        stop_cleanly_on_sigterm()
+        with pytest.raises(Terminated):
+            try:
+                os.kill(os.getpid(), signal.SIGTERM)  # the handler runs as kill returns
+            finally:
+                os.kill(os.getpid(), signal.SIGTERM)  # again, during the clean-up
+                cleaned_up = True
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert cleaned_up
+
+
 # --- terminal width: every value stays on the screen -----------------------------------
 
 
@@ -221,8 +241,10 @@ def test_an_error_line_stays_one_line_whatever_the_path_holds(runner: CliRunner)
 def test_a_model_answer_cannot_drive_the_terminal_or_split_the_error_line(
     runner: CliRunner, loopback: LoopbackServer, network_env: FakeKeys
 ) -> None:
+    rationale = "looks fine\n\x1b[1A\x1b[2Kaiops: COMPLETED\x9b2J"
+
     def hostile(verdict: dict[str, object]) -> dict[str, object]:
-        return {**verdict, "rationale": "looks fine\n\x1b[1A\x1b[2Kaiops: COMPLETED\x9b2J"}
+        return {**verdict, "rationale": rationale}
 
     loopback.script(RESPONSES_PATH, proposer_reply())
     loopback.script(CHAT_PATH, critic_handler("REJECT", mutate=hostile))
@@ -233,6 +255,11 @@ def test_a_model_answer_cannot_drive_the_terminal_or_split_the_error_line(
     )
     for stream in (result.stdout, result.stderr):
         assert "\x1b" not in stream and "\x9b" not in stream
+    # Only the terminal gets the escapes: the evidence keeps the answer as received.
+    (pack,) = Path("evidence_packs").iterdir()
+    critic = json.loads((pack / "critic_output.json").read_text(encoding="utf-8"))
+    assert critic["rationale"] == rationale
+    assert json.loads(critic["output_text"])["rationale"] == rationale
 
 
 def test_a_hostile_pack_directory_name_reaches_the_terminal_inert(runner: CliRunner) -> None:

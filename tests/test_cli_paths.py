@@ -23,6 +23,7 @@ from tests.support.scripts import happy_path
 
 TOO_LONG = "n" * 300  # NAME_MAX is 255 on every common file system
 AT_THE_LIMIT = "c" * 250  # a valid name; its temporary sibling must not be longer
+WIDE_AT_THE_LIMIT = "\U0001f600" * 63  # 252 bytes in 63 characters: the limit is in bytes
 NAME_TOO_LONG = os.strerror(errno.ENAMETOOLONG)
 
 
@@ -67,6 +68,18 @@ def test_files_written_beside_a_target_at_the_name_limit(runner: CliRunner) -> N
     assert refused.exit_code == 2
     assert refused.stderr == f"aiops: error: cannot write checkpoint {TOO_LONG}: {NAME_TOO_LONG}\n"
     assert sorted(p.name for p in Path().iterdir() if p.name.startswith(".")) == []
+
+
+@pytest.mark.parametrize("name", [AT_THE_LIMIT, WIDE_AT_THE_LIMIT], ids=["ascii", "4-byte"])
+def test_a_pack_named_at_the_limit_is_written(runner: CliRunner, name: str) -> None:
+    """The staging directory beside it is named for it, cut short in bytes, not in
+    characters: 64 characters of four bytes each would pass the limit themselves."""
+    result = runner.invoke(app, ["l2", "dry-run", "--out", f"ledger/{name}"])
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in Path("ledger").iterdir()] == [name]
+    written = runner.invoke(app, ["verify-pack", "ledger", "--write-checkpoint", name])
+    assert written.exit_code == 0, written.output
+    assert Path(name).is_file()
 
 
 def test_a_fixture_that_cannot_be_written_leaves_no_temporary_file(tmp_path: Path) -> None:

@@ -14,8 +14,8 @@ from pathlib import Path
 # everyone, whatever the umask; group write follows the umask (a team's shared group).
 DIRECTORY_MODE = 0o775
 
-# A temporary name carries at most this much of its target's name: the target's own
-# name may be at the file system's limit (255 bytes) already.
+# A temporary name carries at most this many bytes of its target's name: the target's
+# own name may be at the file system's limit (255 bytes) already.
 _NAME_PART = 64
 
 
@@ -38,8 +38,9 @@ def make_dirs(directory: Path, mode: int = DIRECTORY_MODE) -> list[Path]:
 
 def staging_path(target: Path) -> Path:
     """A hidden name beside ``target`` (same directory, so same file system), unique to
-    this process and attempt: ``.tmp-<name>-<pid>-<random>``."""
-    part = target.name[:_NAME_PART]
+    this process and attempt: ``.tmp-<name>-<pid>-<random>``. The name is cut short in
+    bytes, which is what the limit counts (a character may take four)."""
+    part = os.fsdecode(os.fsencode(target.name)[:_NAME_PART])
     return target.with_name(f".tmp-{part}-{os.getpid()}-{secrets.token_hex(4)}")
 
 

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from aiops.streams import printable
+
 FileStatus = Literal["OK", "MISMATCH", "MISSING", "EXTRA", "NOT_REGULAR", "TOO_LARGE", "BAD_NAME"]
 
 # Bounds that keep a hostile pack from hanging or exhausting the verifier.
@@ -131,17 +133,9 @@ def bad_name(name: str) -> str | None:
 
 
 def display_name(name: str) -> str:
-    """A file name safe to print: control characters and undecodable bytes escaped."""
-    if name.isprintable():
-        return name
-    return "".join(ch if ch.isprintable() else _escape(ch) for ch in name)
-
-
-def _escape(ch: str) -> str:
-    code = ord(ch)
-    if 0xDC80 <= code <= 0xDCFF:  # an undecodable byte, as os.listdir hands it over
-        return f"\\x{code - 0xDC00:02x}"
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    """A file name safe to print: control characters and undecodable bytes (as
+    ``os.listdir`` hands them over) escaped, as in every line aiops prints."""
+    return printable(name)
 
 
 @dataclass(frozen=True)

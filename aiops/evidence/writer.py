@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import errno
 import os
-import secrets
 import shutil
 import stat
 from collections.abc import Callable
@@ -18,7 +17,7 @@ from pathlib import Path
 
 from aiops.canonical import sha256_hex
 from aiops.errors import EvidenceWriteError, OutputExistsError
-from aiops.evidence.durable import fsync_dir, make_dirs, write_all
+from aiops.evidence.durable import fsync_dir, make_dirs, staging_path, write_all
 from aiops.evidence.ledger import ChainLink, chain_head, locked
 from aiops.evidence.names import EVIDENCE_PACK_FILE
 from aiops.schemas.pack import Artifact, Digest
@@ -110,9 +109,7 @@ def write_pack(
         contents[EVIDENCE_PACK_FILE] = index
         if seal is not None:
             contents.update(seal(index))
-        # Named for the pack it becomes (cut short: the target's name may be at the
-        # file system's limit already), unique to this process and attempt.
-        staging = ledger / f".tmp-{target.name[:64]}-{os.getpid()}-{secrets.token_hex(4)}"
+        staging = ledger / staging_path(target).name  # named for the pack it becomes
         try:
             _stage(staging, contents)
             if target.is_dir():

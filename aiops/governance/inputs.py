@@ -103,13 +103,12 @@ def check_inputs(
         except (OSError, RuntimeError) as exc:
             raise UsageError(f"input {given} cannot be resolved: {exc}") from None
         rel = _relative(real, base)
-        if rel is not None:  # the manifest records it
-            require_utf8(rel, "an --input path")
         if rel is None:
             raise InputNotAllowedError(
                 f"input {given} resolves outside the working directory; "
                 f"{scope_id} allows only paths under it"
             )
+        require_utf8(rel, "an --input path")  # the manifest records it
         hit = glob_match(rel, scope.inputs.forbidden)
         if hit:
             raise InputNotAllowedError(

@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from aiops.evidence.durable import write_all
 from aiops.providers.base import ProviderCallError
 
 WINDOW_SECONDS = 60.0
@@ -132,7 +133,7 @@ def _try_take(path: Path, model_id: str, rpm: int, clock: Callable[[], float]) -
         data = json.dumps({"model_id": model_id, "window": window}).encode("utf-8")
         os.lseek(fd, 0, os.SEEK_SET)
         os.ftruncate(fd, 0)
-        os.write(fd, data)
+        write_all(fd, data)  # a short write would leave a window nobody can read
         return 0.0
     except OSError as exc:  # a full disk: the request could not be counted
         raise _unusable(f"rate-limit state {path} cannot be written: {exc.strerror}") from None

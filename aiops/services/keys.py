@@ -68,8 +68,10 @@ def _write_new(path: Path, data: bytes, mode: int) -> None:
         os.fchmod(fd, mode)  # exactly this mode, whatever the umask
         write_all(fd, data)  # a short write (a full disk) is an error, not a cut-off key
         os.fsync(fd)
-    except OSError as exc:
+    except BaseException as exc:  # an I/O error, or Ctrl-C/SIGTERM part-way
         path.unlink(missing_ok=True)  # no half-written key that blocks the next try
-        raise SigningKeyError(f"cannot write {path}: {exc.strerror}") from None
+        if isinstance(exc, OSError):
+            raise SigningKeyError(f"cannot write {path}: {exc.strerror}") from None
+        raise
     finally:
         os.close(fd)

@@ -97,6 +97,8 @@ def test_deleting_the_index_is_not_verified_and_every_other_file_reported(
         (lambda p: (p / "notes.txt").write_text("x"), "notes.txt", "EXTRA", "file"),
         (lambda p: (p / ".hidden").write_text("x"), ".hidden", "EXTRA", "hidden"),
         (lambda p: (p / "sub").mkdir(), "sub", "EXTRA", "directory"),
+        # spelt as in every line aiops prints (aiops.streams.printable), never acted on
+        (lambda p: (p / "a\nb\x1b.json").write_text("x"), "a\\nb\\x1b.json", "BAD_NAME", "control"),
         (
             lambda p: (p / "SOD_CHECK.json").write_bytes((p / "sod_check.json").read_bytes()),
             "SOD_CHECK.json",
@@ -110,7 +112,7 @@ def test_deleting_the_index_is_not_verified_and_every_other_file_reported(
             "Unicode normalization",
         ),
     ],
-    ids=["extra-file", "hidden-file", "subdirectory", "case-twin", "nfc-twin"],
+    ids=["extra-file", "hidden-file", "subdirectory", "control-chars", "case-twin", "nfc-twin"],
 )
 def test_unlisted_entries_are_reported(
     pack: Path, verify_json: Verify, make: Any, name: str, status: str, detail: str

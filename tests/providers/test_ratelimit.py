@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import stat
@@ -12,6 +13,7 @@ import pytest
 from aiops.providers.base import ProviderCallError
 from aiops.providers.ratelimit import RATE_LIMIT_WAIT, acquire
 from tests._procs import run_concurrently
+from tests.support.limits import run_with_file_size_limit
 
 
 class WallClock:
@@ -150,4 +152,26 @@ def test_a_runtime_directory_that_is_gone_stops_the_call_with_one_reason(
     assert caught.value.message == (
         f"rate-limit state directory {where} cannot be created: Not a directory; "
         "set AIOPS_RATELIMIT_DIR to a directory of yours"
+    )
+
+
+def test_a_window_cut_short_by_a_full_disk_stops_the_call(tmp_path: Path) -> None:
+    """A short write must not pass for a counted request: the window it leaves cannot
+    be read, so every later process would see an empty window and send freely."""
+    state = tmp_path / "state"
+    code = (
+        "from pathlib import Path\n"
+        "from aiops.providers.base import ProviderCallError\n"
+        "from aiops.providers.ratelimit import acquire\n"
+        "try:\n"
+        "    for _ in range(40):\n"
+        f"        acquire('gpt-5.2', 1000, directory=Path({str(state)!r}))\n"
+        "except ProviderCallError as error:\n"
+        "    print(error.error_class, error.message)\n"
+    )
+    child = run_with_file_size_limit(code, 200, tmp_path)  # a window of ~10 requests
+    assert child.returncode == 0, child.stderr
+    assert child.stdout == (
+        f"rate_limit_wait rate-limit state {state / 'gpt-5.2.json'} cannot be written: "
+        f"{os.strerror(errno.EFBIG)}\n"
     )

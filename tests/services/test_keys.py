@@ -43,3 +43,21 @@ def test_a_disk_that_fills_up_part_way_through_a_key_leaves_no_key(tmp_path: Pat
         f"{os.strerror(errno.EFBIG)}"
     ]
     assert list((tmp_path / "k").iterdir()) == []  # no cut-off key that looks usable
+
+
+def test_an_interrupt_while_the_key_is_written_leaves_no_key(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C or SIGTERM between the key file's creation and its last byte: a cut-off
+    key would look usable and refuse every retry as "exists"."""
+
+    def interrupted(fd: int) -> None:
+        raise KeyboardInterrupt
+
+    fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", interrupted)
+    result = runner.invoke(app, ["keys", "generate", "--out-dir", "k"])
+    assert (result.exit_code, result.stderr) == (130, "aiops: error: interrupted\n")
+    assert list((tmp_path / "k").iterdir()) == []
+    monkeypatch.setattr(os, "fsync", fsync)
+    assert runner.invoke(app, ["keys", "generate", "--out-dir", "k"]).exit_code == 0
