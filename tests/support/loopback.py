@@ -12,17 +12,17 @@ import json
 import socket
 import ssl
 import struct
-import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from openai.types.chat import ChatCompletion, CompletionCreateParams
 from openai.types.responses import Response, ResponseCreateParams
 from pydantic import TypeAdapter
+
+from tests.support.httpserver import QuietHandler, serve
 
 RESPONSES_PATH = "/v1/responses"
 CHAT_PATH = "/v1/chat/completions"
@@ -80,24 +80,9 @@ class LoopbackServer:
         self._script: dict[str, deque[Reply | Handler]] = {}
         server = self
 
-        class _Handler(BaseHTTPRequestHandler):
+        class _Handler(QuietHandler):
             disable_nagle_algorithm = True
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def setup(self) -> None:
-                if tls is not None:
-                    self.request = tls.wrap_socket(self.request, server_side=True)
-                super().setup()
-
-            def finish(self) -> None:
-                try:
-                    super().finish()
-                finally:
-                    if tls is not None:
-                        self.request.close()
+            server_tls = tls
 
             def do_POST(self) -> None:  # noqa: N802
                 length = int(self.headers.get("Content-Length", "0"))
@@ -134,22 +119,7 @@ class LoopbackServer:
                     return
                 self.wfile.write(data)
 
-        class _Server(ThreadingHTTPServer):
-            daemon_threads = True
-
-            def handle_error(self, request: Any, client_address: Any) -> None:
-                import sys
-
-                error = sys.exc_info()[1]
-                # A client refusing the certificate ends the handshake: not a server fault.
-                if not isinstance(error, BrokenPipeError | ConnectionResetError | ssl.SSLError):
-                    server.problems.append(f"server error: {error!r}")
-
-        self._httpd = _Server(("127.0.0.1", 0), _Handler)
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self._thread.start()
+        self._httpd, self._thread = serve(_Handler, self.problems, "server")
 
     @property
     def base_url(self) -> str:

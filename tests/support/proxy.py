@@ -14,12 +14,11 @@ import http.client
 import selectors
 import socket
 import ssl
-import sys
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 from urllib.parse import urlsplit
+
+from tests.support.httpserver import QuietHandler, serve
 
 _LOOPBACK = {"127.0.0.1", "localhost"}
 _HOP_BY_HOP = {
@@ -62,23 +61,8 @@ class LoopbackProxy:
         )
         proxy = self
 
-        class _Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def setup(self) -> None:
-                if tls is not None:
-                    self.request = tls.wrap_socket(self.request, server_side=True)
-                super().setup()
-
-            def finish(self) -> None:
-                try:
-                    super().finish()
-                finally:
-                    if tls is not None:
-                        self.request.close()
+        class _Handler(QuietHandler):
+            server_tls = tls
 
             def _refusal(self, host: str | None) -> int:
                 """407 without the expected credentials, 403 beyond loopback, else 0."""
@@ -152,19 +136,7 @@ class LoopbackProxy:
 
             do_GET = do_POST = _forward
 
-        class _Server(ThreadingHTTPServer):
-            daemon_threads = True
-
-            def handle_error(self, request: Any, client_address: Any) -> None:
-                error = sys.exc_info()[1]
-                if not isinstance(error, BrokenPipeError | ConnectionResetError | ssl.SSLError):
-                    proxy.problems.append(f"proxy error: {error!r}")
-
-        self._httpd = _Server(("127.0.0.1", 0), _Handler)
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self._thread.start()
+        self._httpd, self._thread = serve(_Handler, self.problems, "proxy")
 
     @property
     def address(self) -> str:
