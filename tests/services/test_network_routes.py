@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from aiops.cli import app
 from tests.conftest import FakeKeys
@@ -40,6 +40,20 @@ def tls_loopback(
     finally:
         server.close()
     assert not server.problems, server.problems
+
+
+def _live_via_https_proxy(
+    runner: CliRunner,
+    monkeypatch: pytest.MonkeyPatch,
+    proxy: LoopbackProxy,
+    pki: LoopbackPki,
+    server: LoopbackServer,
+) -> Result:
+    """A happy-path live run with HTTPS_PROXY at ``proxy``, trusting the test CA."""
+    monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+    monkeypatch.setenv("SSL_CERT_FILE", str(pki.ca_file))
+    happy_path(server)
+    return runner.invoke(app, LIVE)
 
 
 def test_http_base_url_goes_through_http_proxy(
@@ -86,10 +100,7 @@ def test_https_through_connect_with_the_corporate_ca(
     loopback_pki: LoopbackPki,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("HTTPS_PROXY", loopback_proxy.url)
-    monkeypatch.setenv("SSL_CERT_FILE", str(loopback_pki.ca_file))
-    happy_path(tls_loopback)
-    result = runner.invoke(app, LIVE)
+    result = _live_via_https_proxy(runner, monkeypatch, loopback_proxy, loopback_pki, tls_loopback)
     assert result.exit_code == 0, result.stderr
     port = tls_loopback.base_url.rsplit(":", 1)[1].split("/")[0]
     # One tunnel (the connection is kept alive for both calls); TLS runs inside it.
@@ -148,8 +159,7 @@ def test_no_proxy_sends_the_named_endpoint_direct_and_the_other_through_the_prox
     loopback_proxy: LoopbackProxy,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    critic_server = LoopbackServer()
-    try:
+    with LoopbackServer() as critic_server:
         monkeypatch.setenv("DEEPSEEK_BASE_URL", critic_server.base_url)
         critic_origin = critic_server.base_url.split("//")[1].split("/")[0]  # 127.0.0.1:port
         monkeypatch.setenv("http_proxy", loopback_proxy.url)
@@ -157,8 +167,6 @@ def test_no_proxy_sends_the_named_endpoint_direct_and_the_other_through_the_prox
         happy_path(loopback)
         happy_path(critic_server)
         result = runner.invoke(app, LIVE)
-    finally:
-        critic_server.close()
     assert result.exit_code == 0, result.stderr
     assert [h.target for h in loopback_proxy.hits] == [loopback.base_url + "/responses"]
     assert [r.path for r in critic_server.requests] == [CHAT_PATH]  # reached directly
@@ -227,14 +235,8 @@ def test_proxy_demanding_credentials_refuses_without_them(
     loopback_pki: LoopbackPki,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    proxy = LoopbackProxy(credentials=("desk", "not-the-password"))
-    try:
-        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
-        monkeypatch.setenv("SSL_CERT_FILE", str(loopback_pki.ca_file))
-        happy_path(tls_loopback)
-        result = runner.invoke(app, LIVE)
-    finally:
-        proxy.close()
+    with LoopbackProxy(credentials=("desk", "not-the-password")) as proxy:
+        result = _live_via_https_proxy(runner, monkeypatch, proxy, loopback_pki, tls_loopback)
     assert result.exit_code == 4, result.stderr
     assert f"proxy refused calling {tls_loopback.base_url}/responses via proxy" in result.stderr
     assert "407" in result.stderr
@@ -251,14 +253,8 @@ def test_https_proxy_is_verified_with_the_same_trust(
 ) -> None:
     """TLS to the proxy, then TLS to the server through its tunnel: both certificates
     are checked against SSL_CERT_FILE."""
-    proxy = LoopbackProxy(tls=loopback_pki.server_context)
-    try:
-        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
-        monkeypatch.setenv("SSL_CERT_FILE", str(loopback_pki.ca_file))
-        happy_path(tls_loopback)
-        result = runner.invoke(app, LIVE)
-    finally:
-        proxy.close()
+    with LoopbackProxy(tls=loopback_pki.server_context) as proxy:
+        result = _live_via_https_proxy(runner, monkeypatch, proxy, loopback_pki, tls_loopback)
     assert result.exit_code == 0, result.stderr
     assert f"via proxy https://{proxy.address} (HTTPS_PROXY)" in result.stderr
     assert [h.method for h in proxy.hits] == ["CONNECT"]

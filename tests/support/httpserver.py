@@ -8,7 +8,7 @@ import ssl
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 
 class QuietHandler(BaseHTTPRequestHandler):
@@ -31,6 +31,19 @@ class QuietHandler(BaseHTTPRequestHandler):
         finally:
             if self.server_tls is not None:
                 self.request.close()
+
+
+class ClosedOnExit:
+    """``with Server(...) as server:`` closes the server however the block ends."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 # A client that drops the connection or refuses the certificate ends the exchange: that

@@ -22,7 +22,7 @@ from openai.types.chat import ChatCompletion, CompletionCreateParams
 from openai.types.responses import Response, ResponseCreateParams
 from pydantic import TypeAdapter
 
-from tests.support.httpserver import QuietHandler, serve
+from tests.support.httpserver import ClosedOnExit, QuietHandler, serve
 
 RESPONSES_PATH = "/v1/responses"
 CHAT_PATH = "/v1/chat/completions"
@@ -69,7 +69,7 @@ class Captured:
 Handler = Callable[[Captured], Reply]
 
 
-class LoopbackServer:
+class LoopbackServer(ClosedOnExit):
     def __init__(self, validate: bool = True, tls: ssl.SSLContext | None = None) -> None:
         """``validate=False`` answers at once (benchmarks): checking a body against the
         official types costs tens of milliseconds per request. ``tls``: serve HTTPS

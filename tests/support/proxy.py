@@ -18,7 +18,7 @@ import threading
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from tests.support.httpserver import QuietHandler, serve
+from tests.support.httpserver import ClosedOnExit, QuietHandler, serve
 
 _LOOPBACK = {"127.0.0.1", "localhost"}
 _HOP_BY_HOP = {
@@ -44,7 +44,7 @@ class ProxyHit:
     answered: int  # the status the proxy itself answered with (200, 407, 403, 502)
 
 
-class LoopbackProxy:
+class LoopbackProxy(ClosedOnExit):
     def __init__(
         self, credentials: tuple[str, str] | None = None, tls: ssl.SSLContext | None = None
     ) -> None:
