@@ -304,7 +304,8 @@ def review_cmd(
         str | None, typer.Option(help="Reviewer name (default: $USER).", show_default=False)
     ] = None,
 ) -> None:
-    """Show a pack to the operator and record the decision in review.json beside it."""
+    """Show a pack to the operator and record the decision in review.json beside it
+    (signed in review.dsse.json when AIOPS_SIGNING_KEY is set)."""
     if approve and reject:
         fail("choose one of --approve and --reject")
     decision = "APPROVE" if approve else "REJECT" if reject else None
@@ -312,9 +313,10 @@ def review_cmd(
         fail("no terminal to ask on: pass --approve or --reject (and --notes)")
     from aiops.console import render_review_pack, render_review_recorded
     from aiops.services.review import default_reviewer, finish_review, start_review
+    from aiops.settings import Settings
 
     name = default_reviewer(reviewer)
-    session = start_review(pack)
+    session = start_review(pack, signing_key=Settings().signing_key)
     render_review_pack(session)
     if decision is None:
         try:

@@ -258,7 +258,8 @@ def render_review_recorded(recorded: RecordedReview) -> None:
     r = recorded.review
     stdout_console().print(
         f"Recorded {r.decision} by {r.reviewer} for {r.evidence_pack_id} "
-        f"({r.duration_seconds / 60:.1f} min) in {recorded.path}",
+        f"({r.duration_seconds / 60:.1f} min) in {recorded.path}"
+        + (", signed" if recorded.signed else " (unsigned: no AIOPS_SIGNING_KEY)"),
         markup=False,
     )
 
@@ -394,7 +395,7 @@ def confirm_network(plan: NetworkPlan, yes: bool) -> None:
 # --- verify-pack -------------------------------------------------------------------------
 
 _FILE_STYLE = {"OK": "green"}
-_SIGNATURE_STYLE = {"VALID": "green", "INVALID": "red", "MISSING": "red"}
+_SIGNATURE_STYLE = {"VALID": "green", "INVALID": "red", "MISSING": "red", "FILES_DIFFER": "red"}
 
 
 def render_verify(report: VerifyReport, checkpoint_written: Path | None = None) -> None:
@@ -430,16 +431,10 @@ def render_verify(report: VerifyReport, checkpoint_written: Path | None = None) 
         out.print(Text(f"Trusted key: {report.key_id}"))
     if checkpoint_written is not None:
         out.print(Text(f"Checkpoint written: {checkpoint_written}"))
-    if report.verified:
-        out.print(Text(f"VERIFIED — {len(report.packs)} pack(s)", style="bold green"))
-    else:
-        out.print(
-            Text(
-                f"NOT VERIFIED — {report.failed_files} file problem(s), "
-                f"{len(report.errors)} finding(s)",
-                style="bold red",
-            )
-        )
+    from aiops.evidence.verdict import verdict_line
+
+    style = "bold green" if report.verified else "bold red"
+    out.print(Text(verdict_line(report), style=style), soft_wrap=True)  # one line, whole
 
 
 def _finding_row(finding: Finding) -> list[Text]:
@@ -467,6 +462,14 @@ def _pack_files(out: Console, pack: PackReport) -> None:
     out.print(
         Text.assemble("Signature: ", (pack.signature.status, style), f" — {pack.signature.detail}")
     )
+    if pack.review.present:
+        style = _SIGNATURE_STYLE.get(pack.review.status, "")
+        decision = f"{pack.review.decision} " if isinstance(pack.review.decision, str) else ""
+        out.print(
+            Text.assemble(
+                "Review: ", (pack.review.status, style), f" — {decision}{pack.review.detail}"
+            )
+        )
 
 
 def _ledger_table(out: Console, report: VerifyReport) -> None:
@@ -476,17 +479,29 @@ def _ledger_table(out: Console, report: VerifyReport) -> None:
     table.add_column("Evidence pack id", overflow="fold")
     table.add_column("Files")
     table.add_column("Signature")
+    reviewed = any(pack.review.present for pack in report.packs)
+    if reviewed:  # an unreviewed ledger keeps the narrower table
+        table.add_column("Review")
     table.add_column("Result")
     for pack in report.packs:
         ok = sum(1 for f in pack.files if f.status == "OK")
-        table.add_row(
+        row = [
             Text(printable(pack.dir_name)),
             Text(str(pack.chain.sequence) if pack.chain else "?"),
             Text(pack.pack_id or "?"),
             Text(f"{ok}/{len(pack.files)} OK"),
             Text(pack.signature.status, style=_SIGNATURE_STYLE.get(pack.signature.status, "")),
-            Text("OK", style="green") if pack.verified else Text("FAIL", style="red"),
-        )
+        ]
+        if reviewed:
+            review = pack.review
+            row.append(
+                Text(
+                    review.status if review.present else "-",
+                    _SIGNATURE_STYLE.get(review.status, ""),
+                )
+            )
+        row.append(Text("OK", style="green") if pack.verified else Text("FAIL", style="red"))
+        table.add_row(*row)
     out.print(table)
     failed = [(p, f) for p in report.packs for f in p.failed_files]
     if failed:

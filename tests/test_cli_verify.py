@@ -32,7 +32,11 @@ def test_verified_pack_prints_a_table_and_exits_0(runner: CliRunner, dry: Path) 
     for name in ("evidence_pack.json", "run_manifest.json", "sod_check.json"):
         assert name in result.stdout
     assert "Signature: UNSIGNED" in result.stdout
-    assert result.stdout.rstrip().endswith("VERIFIED — 1 pack(s)")
+    assert result.stdout.rstrip().splitlines()[-1] == (
+        "VERIFIED — 1 pack(s) · integrity passed · completeness passed · consistency passed · "
+        "hash chain not applicable · signatures NOT SIGNED · truncation not applicable · "
+        "reviews none"
+    )
 
 
 def test_not_verified_lists_every_failure_and_one_error_line(runner: CliRunner, dry: Path) -> None:

@@ -5,8 +5,9 @@ Each pack records its ``sequence`` and the SHA-256 of the previous pack's
 deleted pack, two packs with one sequence are a fork (or, when their indexes are
 identical, a replayed copy), a previous-hash that does not match is a rewritten or
 reordered pack, and a creation time earlier than its predecessor's is a clock that
-went backwards. A checkpoint the auditor kept (size and head) also catches a
-truncated tail or a rewritten head, which the chain alone cannot.
+went backwards. A checkpoint the auditor kept (size, head and the reviews held) also
+catches a truncated tail, a rewritten head and a deleted or replaced review, which the
+chain alone cannot.
 """
 
 from __future__ import annotations
@@ -34,26 +35,51 @@ from aiops.evidence.strict import (
 from aiops.evidence.verify import verify_pack_fd
 
 STAGING_PREFIX = ".tmp-"
-CHECKPOINT_VERSION = 1
-MAX_CHECKPOINT_BYTES = 64 * 1024
+CHECKPOINT_VERSION = 2  # 2 adds the reviews; a version-1 checkpoint is still read
+MAX_CHECKPOINT_BYTES = 64 * 1024 * 1024  # a review is about 250 bytes of it
 _CHILD_FLAGS = DIR_FLAGS | os.O_NOFOLLOW  # a pack inside the ledger: never a link
+_CHECKPOINT_KEYS = frozenset({"checkpoint_version", "ledger_size", "head_pack_id", "head_sha256"})
+_MARK_KEYS = frozenset({"sequence", "evidence_pack_id", "review_sha256", "envelope_sha256"})
+
+
+@dataclass(frozen=True)
+class ReviewMark:
+    """A review the checkpointed ledger held: its pack, its bytes, its signature."""
+
+    sequence: int
+    evidence_pack_id: str
+    review_sha256: str
+    envelope_sha256: str | None  # None: the review was not signed
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "sequence": self.sequence,
+            "evidence_pack_id": self.evidence_pack_id,
+            "review_sha256": self.review_sha256,
+            "envelope_sha256": self.envelope_sha256,
+        }
 
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """What an auditor keeps after a verified ledger: its size and its head."""
+    """What an auditor keeps after a verified ledger: its size, its head and (from
+    version 2) every review it held, so a review deleted later is seen."""
 
     ledger_size: int
     head_pack_id: str
     head_sha256: str
+    reviews: tuple[ReviewMark, ...] | None = None  # None: a version-1 checkpoint
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "checkpoint_version": CHECKPOINT_VERSION,
+        doc: dict[str, Any] = {
+            "checkpoint_version": 1 if self.reviews is None else CHECKPOINT_VERSION,
             "ledger_size": self.ledger_size,
             "head_pack_id": self.head_pack_id,
             "head_sha256": self.head_sha256,
         }
+        if self.reviews is not None:
+            doc["reviews"] = [mark.to_json() for mark in self.reviews]
+        return doc
 
 
 def verify_ledger(path: Path, trusted: TrustedKey | None = None) -> VerifyReport:
@@ -249,12 +275,21 @@ def _gaps(sequences: list[int]) -> list[tuple[int, int]]:
 
 
 def head_of(report: VerifyReport) -> Checkpoint | None:
-    """The checkpoint of a ledger report: its highest sequence and that pack."""
+    """The checkpoint of a ledger report: its highest sequence and that pack, and every
+    review in it."""
     entries = [p.chain for p in report.packs if p.chain is not None]
     if not entries:
         return None
     head = max(entries, key=lambda e: e.sequence)
-    return Checkpoint(head.sequence, head.pack_id, head.index_sha256)
+    reviews = [
+        ReviewMark(
+            p.chain.sequence, p.chain.pack_id, p.review.review_sha256, p.review.envelope_sha256
+        )
+        for p in report.packs
+        if p.chain is not None and p.review.review_sha256 is not None
+    ]
+    reviews.sort(key=lambda m: (m.sequence, m.evidence_pack_id))
+    return Checkpoint(head.sequence, head.pack_id, head.index_sha256, tuple(reviews))
 
 
 def read_checkpoint(path: Path) -> Checkpoint:
@@ -269,24 +304,64 @@ def read_checkpoint(path: Path) -> Checkpoint:
         doc = loads_strict(data)
     except StrictJSONError as exc:
         raise CheckpointError(f"checkpoint {path} is not strict JSON: {exc}") from None
-    expected = {"checkpoint_version", "ledger_size", "head_pack_id", "head_sha256"}
+    version = doc.get("checkpoint_version") if isinstance(doc, dict) else None
+    expected = _CHECKPOINT_KEYS | ({"reviews"} if version == CHECKPOINT_VERSION else set())
     if not isinstance(doc, dict) or set(doc) != expected:
         raise CheckpointError(f"checkpoint {path} must hold exactly {', '.join(sorted(expected))}")
     size, head_id, head_sha = doc["ledger_size"], doc["head_pack_id"], doc["head_sha256"]
     if (
-        doc["checkpoint_version"] != CHECKPOINT_VERSION
-        or not isinstance(size, int)
-        or isinstance(size, bool)
-        or size < 1
+        version not in (1, CHECKPOINT_VERSION)
+        or not _positive(size)
         or not isinstance(head_id, str)
         or not is_sha256_hex(head_sha)
     ):
         raise CheckpointError(f"checkpoint {path} has an invalid value")
-    return Checkpoint(size, head_id, head_sha)
+    if version == 1:
+        return Checkpoint(size, head_id, head_sha)
+    reviews = _marks(doc["reviews"])
+    if reviews is None:
+        raise CheckpointError(f"checkpoint {path} has an invalid review entry")
+    return Checkpoint(size, head_id, head_sha, reviews)
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _marks(entries: Any) -> tuple[ReviewMark, ...] | None:
+    """The reviews of a version-2 checkpoint; ``None`` when any entry is malformed or a
+    sequence is named twice."""
+    if not isinstance(entries, list):
+        return None
+    marks: list[ReviewMark] = []
+    for entry in entries:
+        if not isinstance(entry, dict) or set(entry) != _MARK_KEYS:
+            return None
+        envelope = entry["envelope_sha256"]
+        if (
+            not _positive(entry["sequence"])
+            or not isinstance(entry["evidence_pack_id"], str)
+            or not is_sha256_hex(entry["review_sha256"])
+            or not (envelope is None or is_sha256_hex(envelope))
+        ):
+            return None
+        marks.append(
+            ReviewMark(
+                entry["sequence"], entry["evidence_pack_id"], entry["review_sha256"], envelope
+            )
+        )
+    if len({m.sequence for m in marks}) != len(marks):
+        return None
+    return tuple(marks)
 
 
 def checkpoint_findings(report: VerifyReport, kept: Checkpoint) -> list[Finding]:
-    """Compare the ledger with a checkpoint kept earlier; the ledger may only have grown."""
+    """Compare the ledger with a checkpoint kept earlier; the ledger may only have grown
+    (more packs, more reviews), never lost or changed what was checkpointed."""
+    return _head_findings(report, kept) + _review_findings(report, kept.reviews or ())
+
+
+def _head_findings(report: VerifyReport, kept: Checkpoint) -> list[Finding]:
     holders = [
         p.chain
         for p in report.packs
@@ -315,6 +390,36 @@ def checkpoint_findings(report: VerifyReport, kept: Checkpoint) -> list[Finding]
             )
         ]
     return []
+
+
+def _review_findings(report: VerifyReport, marks: tuple[ReviewMark, ...]) -> list[Finding]:
+    """Each checkpointed review must still be there, byte for byte, with its signature.
+    A pack that is gone or rewritten is the chain's and the head's finding, not this."""
+    packs: dict[tuple[int, str], PackReport] = {}
+    for pack in report.packs:
+        if pack.chain is not None:
+            packs.setdefault((pack.chain.sequence, pack.chain.pack_id), pack)
+    findings = []
+    for mark in marks:
+        held = packs.get((mark.sequence, mark.evidence_pack_id))
+        if held is None:
+            continue
+        now = held.review
+        what = f"the review of {mark.evidence_pack_id} (sequence {mark.sequence})"
+        if not now.present:
+            message = f"{what} is in the checkpoint but no longer in the ledger: deleted"
+        elif now.review_sha256 is None:
+            continue  # there, but unreadable: reported with the pack
+        elif now.review_sha256 != mark.review_sha256:
+            message = f"{what} differs from the one checkpointed: altered or replaced"
+        elif mark.envelope_sha256 is not None and now.envelope_sha256 is None:
+            message = f"{what} was signed when checkpointed; its signature was removed"
+        elif mark.envelope_sha256 is not None and now.envelope_sha256 != mark.envelope_sha256:
+            message = f"{what} carries another signature than the one checkpointed: re-signed"
+        else:
+            continue
+        findings.append(Finding("review", "error", message, held.dir_name))
+    return findings
 
 
 def write_checkpoint(path: Path, checkpoint: Checkpoint) -> None:

@@ -22,7 +22,13 @@ Check = Literal[
     "review",
     "checkpoint",
 ]
-SignatureStatus = Literal["VALID", "INVALID", "MISSING", "NOT_CHECKED", "UNSIGNED"]
+# FILES_DIFFER: the trusted key's signature is valid over evidence_pack.json, but the
+# pack's files no longer match that signed manifest (never shown as a plain VALID).
+SignatureStatus = Literal["VALID", "FILES_DIFFER", "INVALID", "MISSING", "NOT_CHECKED", "UNSIGNED"]
+# A review: VALID signed by the trusted key; NOT_CHECKED signed, no --key; UNSIGNED no
+# envelope, no --key; MISSING no envelope though --key was given; INVALID anything that
+# does not hold; NONE no review at all.
+ReviewStatus = Literal["VALID", "INVALID", "MISSING", "NOT_CHECKED", "UNSIGNED", "NONE"]
 REPORT_FORMAT = "aiops-verify-report/1"
 
 
@@ -79,6 +85,35 @@ class SignatureResult:
 
 
 @dataclass(frozen=True)
+class ReviewResult:
+    """The review beside a pack, if any, and what its signature proves."""
+
+    status: ReviewStatus
+    detail: str
+    keyid: str | None = None
+    decision: str | None = None
+    review_sha256: str | None = None  # of review.json, as read
+    envelope_sha256: str | None = None  # of review.dsse.json, as read
+
+    @property
+    def present(self) -> bool:
+        return self.status != "NONE"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "detail": self.detail,
+            "keyid": self.keyid,
+            "decision": self.decision,
+            "review_sha256": self.review_sha256,
+            "envelope_sha256": self.envelope_sha256,
+        }
+
+
+NO_REVIEW = ReviewResult("NONE", "no review")
+
+
+@dataclass(frozen=True)
 class ChainEntry:
     """What the ledger check needs from one pack's index."""
 
@@ -99,6 +134,7 @@ class PackReport:
     signature: SignatureResult = field(
         default_factory=lambda: SignatureResult("UNSIGNED", "no signature envelope")
     )
+    review: ReviewResult = NO_REVIEW
     pack_id: str | None = None
     status: str | None = None
     chain: ChainEntry | None = None
@@ -131,6 +167,7 @@ class PackReport:
             "files": [f.to_json() for f in self.files],
             "findings": [f.to_json() for f in self.findings],
             "signature": self.signature.to_json(),
+            "review": self.review.to_json(),
         }
 
 
@@ -162,8 +199,11 @@ class VerifyReport:
         return bool(self.packs) and all(p.verified for p in self.packs) and not self.errors
 
     def to_json(self) -> dict[str, Any]:
+        from aiops.evidence.verdict import proven
+
         return {
             "format": REPORT_FORMAT,
+            "checks": {name: check.to_json() for name, check in proven(self).items()},
             "kind": self.kind,
             "path": self.path,
             "verified": self.verified,

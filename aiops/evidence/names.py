@@ -2,7 +2,8 @@
 
 ``PACK_FILES`` are the files ``evidence_pack.json`` lists (plus itself);
 ``SIDECAR_FILES`` sit beside them but are never listed, because they are made from
-the finished index (the signature envelope) or after it (the operator's review).
+the finished index (the signature envelope) or after it (the operator's review and
+its signature envelope).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ TRANSCRIPT_FILE = "transcript.json"
 
 DSSE_ENVELOPE_FILE = "evidence_pack.dsse.json"
 REVIEW_FILE = "review.json"
+REVIEW_ENVELOPE_FILE = "review.dsse.json"  # the review's signature, when a key signs
 
 # Every name a pack may hold that evidence_pack.json lists (and the index itself).
 PACK_FILES = frozenset(
@@ -34,6 +36,6 @@ PACK_FILES = frozenset(
 )
 
 # Files beside the listed ones, never listed in evidence_pack.json.
-SIDECAR_FILES = frozenset({DSSE_ENVELOPE_FILE, REVIEW_FILE})
+SIDECAR_FILES = frozenset({DSSE_ENVELOPE_FILE, REVIEW_FILE, REVIEW_ENVELOPE_FILE})
 
 KNOWN_FILES = PACK_FILES | SIDECAR_FILES

@@ -3,25 +3,31 @@
 ``check_review`` is the check verify-pack runs on the sidecar it has already read with
 its strict JSON reader and shape-checked against the published ``review`` schema: the
 review's pack id, run id and the SHA-256 of ``evidence_pack.json`` must be those of the
-pack it sits beside, and it must not end before it starts. This module imports no
-Pydantic at load time (verify-pack's start-up stays light); reading a review into the
-``Review`` model (``read_review``) imports it when called.
+pack it sits beside, and it must not end before it starts. With a signing key the
+review is signed like a pack (``review.dsse.json``, ``aiops.evidence.sign``);
+``review_result`` says what the two files prove, with or without the trusted key.
+This module imports no Pydantic at load time (verify-pack's start-up stays light);
+reading a review into the ``Review`` model (``read_review``) imports it when called.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aiops.canonical import pack_json
+from aiops.canonical import pack_json, sha256_hex
 from aiops.errors import EvidenceWriteError, OutputExistsError
 from aiops.evidence.durable import discard, fsync_dir, write_all
-from aiops.evidence.names import EVIDENCE_PACK_FILE, REVIEW_FILE
+from aiops.evidence.findings import NO_REVIEW, ReviewResult, ReviewStatus
+from aiops.evidence.names import EVIDENCE_PACK_FILE, REVIEW_ENVELOPE_FILE, REVIEW_FILE
+from aiops.evidence.sign import TrustedKey, check_review_envelope
 
 if TYPE_CHECKING:
+    from aiops.evidence.sign import ReviewSigner
     from aiops.schemas.review import Review
 
 
@@ -73,17 +79,98 @@ def check_review(review: dict[str, Any], index: dict[str, Any], index_sha256: st
     return problems
 
 
-def write_review(pack_dir: Path, review: Review) -> Path:
-    """Write ``review.json`` atomically and only if none exists.
+@dataclass(frozen=True)
+class ReviewFiles:
+    """The review sidecars as verify-pack read them: each parsed document (``None``
+    when absent or unreadable, already reported) and its bytes."""
 
-    The bytes are staged in a hidden file in the ledger (the pack's parent, same file
-    system), fsynced, then hard-linked into the pack: the link fails if a review already
-    exists, so two reviewers racing cannot overwrite each other."""
+    present: frozenset[str]
+    review: Any = None
+    review_bytes: bytes | None = None
+    envelope: Any = None
+    envelope_bytes: bytes | None = None
+
+
+def review_result(
+    files: ReviewFiles, index: dict[str, Any], index_sha256: str, trusted: TrustedKey | None
+) -> tuple[ReviewResult, list[str]]:
+    """What the review beside a pack proves, and every problem with it (errors)."""
+    if REVIEW_FILE not in files.present:
+        if REVIEW_ENVELOPE_FILE not in files.present:
+            return NO_REVIEW, []
+        return ReviewResult("INVALID", f"{REVIEW_ENVELOPE_FILE} without {REVIEW_FILE}"), [
+            f"{REVIEW_ENVELOPE_FILE} is present but {REVIEW_FILE} is not: a signed review was "
+            "removed (or its signature left behind)"
+        ]
+    review, data = files.review, files.review_bytes
+    if not isinstance(review, dict) or data is None:
+        return ReviewResult("INVALID", f"{REVIEW_FILE} cannot be read"), []
+    facts = {
+        "decision": review.get("decision"),
+        "review_sha256": sha256_hex(data),
+        "envelope_sha256": sha256_hex(files.envelope_bytes) if files.envelope_bytes else None,
+    }
+    problems = check_review(review, index, index_sha256)
+    if REVIEW_ENVELOPE_FILE not in files.present:
+        if trusted is not None:
+            problems.append(
+                f"{REVIEW_FILE} is not signed ({REVIEW_ENVELOPE_FILE} is missing) "
+                "and --key was given: an unsigned review is not accepted"
+            )
+            return ReviewResult("MISSING", "not signed; --key was given", **facts), problems
+        status: ReviewStatus = "INVALID" if problems else "UNSIGNED"
+        return ReviewResult(status, "unauthenticated: not signed", **facts), problems
+    if files.envelope is None:
+        return ReviewResult("INVALID", f"{REVIEW_ENVELOPE_FILE} cannot be read", **facts), problems
+    checked = check_review_envelope(files.envelope, data, index_sha256, trusted)
+    problems += [f"{REVIEW_ENVELOPE_FILE}: {problem}" for problem in checked.problems]
+    keyid = checked.keyids[0] if checked.keyids else None
+    if trusted is None:
+        detail = "unauthenticated: signed, not checked (no --key)"
+        status = "INVALID" if problems else "NOT_CHECKED"
+        return ReviewResult(status, detail, keyid, **facts), problems
+    if checked.signed_by is None:
+        keyids = ", ".join(checked.keyids) or "none"
+        problems.append(
+            f"{REVIEW_ENVELOPE_FILE}: the review is not signed by the trusted key "
+            f"{trusted.keyid} (envelope key ids: {keyids})"
+        )
+        return ReviewResult("INVALID", "not signed by the trusted key", keyid, **facts), problems
+    if problems:
+        detail = "signed by the trusted key, but the signed review differs from review.json"
+        return ReviewResult("INVALID", detail, trusted.keyid, **facts), problems
+    return ReviewResult("VALID", "signed by the trusted key", trusted.keyid, **facts), []
+
+
+def write_review(pack_dir: Path, review: Review, sign: ReviewSigner | None = None) -> Path:
+    """Write ``review.json`` atomically and only if no review exists; with ``sign``,
+    its signature envelope ``review.dsse.json`` first.
+
+    Each file is staged in a hidden file in the ledger (the pack's parent, same file
+    system), fsynced, then hard-linked into the pack: the link fails if the file
+    already exists, so two reviewers racing cannot overwrite each other. The envelope
+    goes first, so ``review.json`` is never seen without the signature it was given;
+    an interrupted write leaves at most an envelope without a review, which
+    verify-pack reports and no KPI counts."""
     target = pack_dir / REVIEW_FILE
-    if target.exists():
-        raise OutputExistsError(f"{target} exists; a review is never overwritten")
-    staging = pack_dir.parent / f".tmp-review-{os.getpid()}-{secrets.token_hex(4)}"
+    for name in (REVIEW_FILE, REVIEW_ENVELOPE_FILE):
+        if (pack_dir / name).exists():
+            raise OutputExistsError(f"{pack_dir / name} exists; a review is never overwritten")
     data = pack_json(review.model_dump(mode="json"))
+    if sign is not None:
+        _link_new(pack_dir, REVIEW_ENVELOPE_FILE, sign(data))
+    try:
+        _link_new(pack_dir, REVIEW_FILE, data)
+    except BaseException:
+        if sign is not None:
+            discard(pack_dir / REVIEW_ENVELOPE_FILE)  # ours: the link above created it
+        raise
+    return target
+
+
+def _link_new(pack_dir: Path, name: str, data: bytes) -> None:
+    target = pack_dir / name
+    staging = pack_dir.parent / f".tmp-review-{os.getpid()}-{secrets.token_hex(4)}"
     try:
         fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
@@ -99,7 +186,6 @@ def write_review(pack_dir: Path, review: Review) -> Path:
         raise EvidenceWriteError(f"cannot write {target}: {exc.strerror}") from None
     finally:
         discard(staging)
-    return target
 
 
 def _first_error(exc: Any) -> str:

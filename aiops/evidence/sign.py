@@ -18,13 +18,14 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiops.canonical import canonical_json, pack_json, sha256_hex
 from aiops.errors import SigningKeyError
-from aiops.evidence.names import DSSE_ENVELOPE_FILE, EVIDENCE_PACK_FILE
+from aiops.evidence.names import DSSE_ENVELOPE_FILE, EVIDENCE_PACK_FILE, REVIEW_FILE
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -37,7 +38,10 @@ if TYPE_CHECKING:
 PAYLOAD_TYPE = "application/vnd.in-toto+json"
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "urn:aiops:predicate:evidence-pack:v1"
+REVIEW_PREDICATE_TYPE = "urn:aiops:predicate:review:v1"
 MAX_SIGNATURES = 16
+
+ReviewSigner = Callable[[bytes], bytes]  # review.json bytes -> review.dsse.json bytes
 
 
 def pae(payload_type: str, payload: bytes) -> bytes:
@@ -139,16 +143,53 @@ def make_sealer(private_key: Ed25519PrivateKey) -> Sealer:
     keyid = key_id(private_key.public_key())
 
     def seal(index_bytes: bytes) -> dict[str, bytes]:
-        payload = canonical_json(statement_for(index_bytes))
-        signature = private_key.sign(pae(PAYLOAD_TYPE, payload))
-        envelope = {
-            "payloadType": PAYLOAD_TYPE,
-            "payload": base64.b64encode(payload).decode("ascii"),
-            "signatures": [{"keyid": keyid, "sig": base64.b64encode(signature).decode("ascii")}],
-        }
-        return {DSSE_ENVELOPE_FILE: pack_json(envelope)}
+        return {DSSE_ENVELOPE_FILE: sign_statement(private_key, keyid, statement_for(index_bytes))}
 
     return seal
+
+
+def sign_statement(private_key: Ed25519PrivateKey, keyid: str, statement: dict[str, Any]) -> bytes:
+    """The canonical bytes of a DSSE envelope holding ``statement``, signed by the key."""
+    payload = canonical_json(statement)
+    signature = private_key.sign(pae(PAYLOAD_TYPE, payload))
+    envelope = {
+        "payloadType": PAYLOAD_TYPE,
+        "payload": base64.b64encode(payload).decode("ascii"),
+        "signatures": [{"keyid": keyid, "sig": base64.b64encode(signature).decode("ascii")}],
+    }
+    return pack_json(envelope)
+
+
+def review_signer_from_settings(signing_key: Path | None) -> ReviewSigner | None:
+    """A review signer when ``AIOPS_SIGNING_KEY`` is set; a bad key fails before the
+    review is shown."""
+    return None if signing_key is None else make_review_signer(load_private_key(signing_key))
+
+
+def make_review_signer(private_key: Ed25519PrivateKey) -> ReviewSigner:
+    """``(review.json bytes) -> review.dsse.json bytes``."""
+    keyid = key_id(private_key.public_key())
+
+    def sign(review_bytes: bytes) -> bytes:
+        return sign_statement(private_key, keyid, review_statement_for(review_bytes))
+
+    return sign
+
+
+def review_statement_for(review_bytes: bytes) -> dict[str, Any]:
+    """The in-toto Statement about a review: its subjects are the reviewed
+    ``evidence_pack.json`` and ``review.json`` itself; its predicate is the review,
+    every field, so the decision, reviewer, notes and times are signed as written."""
+    review = json.loads(review_bytes)
+    return {
+        "_type": STATEMENT_TYPE,
+        "subject": [
+            {"name": EVIDENCE_PACK_FILE, "digest": {"sha256": review["evidence_pack_sha256"]}},
+            {"name": REVIEW_FILE, "digest": {"sha256": sha256_hex(review_bytes)}},
+        ],
+        "predicateType": REVIEW_PREDICATE_TYPE,
+        "predicate": review,
+    }
 
 
 def sealer_from_settings(signing_key: Path | None) -> Sealer | None:
@@ -177,9 +218,31 @@ def check_envelope(
     ``index_bytes`` is the pack's shape-checked ``evidence_pack.json``; ``listed`` maps
     each artifact name in the index to its recorded sha256.
     """
+    payload, opened = _open(envelope, trusted)
+    if payload is None:
+        return opened
+    problems = opened.problems + _statement_problems(payload, index_bytes, listed)
+    return EnvelopeCheck(opened.signed_by, opened.keyids, problems)
+
+
+def check_review_envelope(
+    envelope: Any, review_bytes: bytes, index_sha256: str, trusted: TrustedKey | None
+) -> EnvelopeCheck:
+    """Check a strictly parsed review envelope against ``review.json`` (its bytes, already
+    strictly read and shape-checked) and the pack's ``evidence_pack.json`` digest."""
+    payload, opened = _open(envelope, trusted)
+    if payload is None:
+        return opened
+    problems = opened.problems + _review_statement_problems(payload, review_bytes, index_sha256)
+    return EnvelopeCheck(opened.signed_by, opened.keyids, problems)
+
+
+def _open(envelope: Any, trusted: TrustedKey | None) -> tuple[bytes | None, EnvelopeCheck]:
+    """The envelope's payload (``None`` when it cannot be had) and what its form and
+    signatures say, before anything is read from the payload."""
     problems: list[str] = []
     if not isinstance(envelope, dict) or set(envelope) != {"payloadType", "payload", "signatures"}:
-        return EnvelopeCheck(
+        return None, EnvelopeCheck(
             None, [], ["envelope must hold exactly payloadType, payload and signatures"]
         )
     if envelope["payloadType"] != PAYLOAD_TYPE:
@@ -187,17 +250,16 @@ def check_envelope(
     payload = _b64(envelope["payload"])
     signatures = envelope["signatures"]
     if payload is None:
-        return EnvelopeCheck(None, [], [*problems, "payload is not valid base64"])
+        return None, EnvelopeCheck(None, [], [*problems, "payload is not valid base64"])
     if not isinstance(signatures, list) or not 1 <= len(signatures) <= MAX_SIGNATURES:
-        return EnvelopeCheck(
+        return None, EnvelopeCheck(
             None, [], [*problems, f"signatures must be 1 to {MAX_SIGNATURES} entries"]
         )
     keyids = [s.get("keyid", "") if isinstance(s, dict) else "" for s in signatures]
     signed_by = None
     if trusted is not None and not problems:
         signed_by = _verify_any(trusted, payload, signatures)
-    problems += _statement_problems(payload, index_bytes, listed)
-    return EnvelopeCheck(signed_by, [k for k in keyids if isinstance(k, str)], problems)
+    return payload, EnvelopeCheck(signed_by, [k for k in keyids if isinstance(k, str)], problems)
 
 
 def _b64(value: Any) -> bytes | None:
@@ -290,3 +352,50 @@ def _statement_problems(payload: bytes, index_bytes: bytes, listed: dict[str, st
             "previous pack), or says more"
         )
     return problems
+
+
+def _review_statement_problems(payload: bytes, review_bytes: bytes, index_sha256: str) -> list[str]:
+    """Every way the signed statement differs from what aiops signs for this
+    ``review.json`` beside this ``evidence_pack.json``, each field named."""
+    from aiops.evidence.strict import StrictJSONError, loads_strict
+
+    try:
+        statement = loads_strict(payload)
+    except StrictJSONError as exc:
+        return [f"statement is not strict JSON: {exc}"]
+    if not isinstance(statement, dict):
+        return ["statement is not a JSON object"]
+    expected = review_statement_for(review_bytes)
+    problems = []
+    unknown = sorted(set(statement) - set(expected))
+    if unknown:
+        problems.append(f"statement holds keys aiops never writes: {', '.join(unknown)}")
+    for key, what in (("_type", STATEMENT_TYPE), ("predicateType", REVIEW_PREDICATE_TYPE)):
+        if statement.get(key) != what:
+            problems.append(f"statement {key} is not {what}")
+    subjects = statement.get("subject")
+    index_subject = {"name": EVIDENCE_PACK_FILE, "digest": {"sha256": index_sha256}}
+    if not isinstance(subjects, list) or index_subject not in subjects:
+        problems.append(f"the signed review is not about this pack's {EVIDENCE_PACK_FILE}")
+    if canonical_json(subjects) != canonical_json(expected["subject"]):
+        problems.append(f"the signed subjects differ from {REVIEW_FILE} and its pack")
+    predicate = statement.get("predicate")
+    if not isinstance(predicate, dict):
+        return [*problems, "statement predicate is not a JSON object"]
+    review = expected["predicate"]
+    for field in sorted(set(review) | set(predicate)):
+        if field not in predicate:
+            problems.append(f"the signed review has no {field}")
+        elif field not in review:
+            problems.append(f"the signed review holds {field}, which {REVIEW_FILE} does not")
+        elif canonical_json(predicate[field]) != canonical_json(review[field]):
+            problems.append(
+                f"{field}: signed {_short(predicate[field])}, {REVIEW_FILE} says "
+                f"{_short(review[field])}"
+            )
+    return problems
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"

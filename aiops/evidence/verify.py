@@ -28,10 +28,11 @@ from aiops.evidence.names import (
     KNOWN_FILES,
     OPERATOR_OUTPUT_FILE,
     PACK_FILES,
+    REVIEW_ENVELOPE_FILE,
     REVIEW_FILE,
     SIDECAR_FILES,
 )
-from aiops.evidence.review import check_review
+from aiops.evidence.review import ReviewFiles, review_result
 from aiops.evidence.shape import shape_errors
 from aiops.evidence.sign import TrustedKey, check_envelope
 from aiops.evidence.strict import (
@@ -118,12 +119,13 @@ def verify_pack_fd(
                 docs[entry.name] = doc
     accounted = {EVIDENCE_PACK_FILE} | {e.name for e in listed} | unchecked
     sidecars: dict[str, Any] = {}
+    sidecar_bytes: dict[str, bytes] = {}
     for name in sorted(SIDECAR_FILES & set(entries)):
         accounted.add(name)
-        result, doc = _check_sidecar(dir_fd, name, report)
+        result, doc, data = _check_sidecar(dir_fd, name, report)
         report.files.append(result)
-        if doc is not None:
-            sidecars[name] = doc
+        if doc is not None and data is not None:
+            sidecars[name], sidecar_bytes[name] = doc, data
     _unlisted(entries, accounted, index is not None, report)
     if index is None or index_bytes is None:
         return report
@@ -141,10 +143,16 @@ def verify_pack_fd(
     for problem in consistency.check_pack(index, docs, listed_names, operator_head, dir_name):
         report.error("consistency", problem)
     _signature(index_bytes, listed, sidecars, DSSE_ENVELOPE_FILE in entries, trusted, report)
-    review = sidecars.get(REVIEW_FILE)
-    if review is not None:
-        for problem in check_review(review, index, index_read.sha256 or ""):
-            report.error("review", problem)
+    review_files = ReviewFiles(
+        frozenset(entries) & {REVIEW_FILE, REVIEW_ENVELOPE_FILE},
+        sidecars.get(REVIEW_FILE),
+        sidecar_bytes.get(REVIEW_FILE),
+        sidecars.get(REVIEW_ENVELOPE_FILE),
+        sidecar_bytes.get(REVIEW_ENVELOPE_FILE),
+    )
+    report.review, problems = review_result(review_files, index, index_read.sha256 or "", trusted)
+    for problem in problems:
+        report.error("review", problem)
     return report
 
 
@@ -322,14 +330,17 @@ def _check_listed(dir_fd: int, entry: _Listed) -> tuple[FileResult, bytes | None
     return FileResult(shown, "OK", sha256=read.sha256, **common), read.data, read.head  # type: ignore[arg-type]
 
 
-def _check_sidecar(dir_fd: int, name: str, report: PackReport) -> tuple[FileResult, Any]:
+def _check_sidecar(
+    dir_fd: int, name: str, report: PackReport
+) -> tuple[FileResult, Any, bytes | None]:
     read = read_member(dir_fd, name, max_bytes=MAX_SIDECAR_BYTES, keep=True)
     if read.status is not None or read.data is None:
-        return FileResult(name, read.status or "MISSING", read.detail, "sidecar"), None
+        return FileResult(name, read.status or "MISSING", read.detail, "sidecar"), None, None
     doc = _parse(name, read.data, report)
     if doc is not None:  # no digest covers a sidecar
         _require_canonical(name, doc, read.data, report)
-    return FileResult(name, "OK", "sidecar", "sidecar", size=read.size, sha256=read.sha256), doc
+    result = FileResult(name, "OK", "sidecar", "sidecar", size=read.size, sha256=read.sha256)
+    return result, doc, read.data
 
 
 def _unlisted(
@@ -393,7 +404,11 @@ def _signature(
     if trusted is None:
         detail = "not checked (no --key)"
         if not checked.problems:
-            detail += "; the statement matches the pack"
+            detail += (
+                f"; the statement matches {EVIDENCE_PACK_FILE}, which the files no longer match"
+                if _files_differ(report)
+                else "; the statement matches the pack"
+            )
         report.signature = SignatureResult(
             "NOT_CHECKED", detail, checked.keyids[0] if checked.keyids else None
         )
@@ -409,5 +424,17 @@ def _signature(
             "signed by the trusted key, but the statement differs from the pack",
             trusted.keyid,
         )
+    elif _files_differ(report):
+        report.signature = SignatureResult(
+            "FILES_DIFFER",
+            "signed by the trusted key, but the signature covers a manifest "
+            f"({EVIDENCE_PACK_FILE}) the files no longer match",
+            trusted.keyid,
+        )
     else:
         report.signature = SignatureResult("VALID", "signed by the trusted key", trusted.keyid)
+
+
+def _files_differ(report: PackReport) -> bool:
+    """A file the signed manifest describes (or an entry it does not list) fails."""
+    return any(f.role != "sidecar" for f in report.failed_files)

@@ -46,6 +46,11 @@ SCHEMAS: dict[str, SchemaEntry] = {
     "review": SchemaEntry(
         "aiops.schemas.review:Review", "review.json", "operator review beside a pack"
     ),
+    "review-envelope": SchemaEntry(
+        "aiops.schemas.review:ReviewEnvelope",
+        "review.dsse.json",
+        "signature envelope of a review (DSSE, in-toto)",
+    ),
     "model-registry": SchemaEntry(
         "aiops.schemas.registry:Registry", None, "config/model_registry.toml"
     ),

@@ -47,3 +47,17 @@ class Review(Strict):
     def duration_seconds(self) -> float:
         """How long the operator had the pack in front of them (a pilot KPI)."""
         return (self.ended - self.started).total_seconds()
+
+
+class EnvelopeSignature(Strict):
+    keyid: str
+    sig: str
+
+
+class ReviewEnvelope(Strict):
+    """``review.dsse.json``: a DSSE envelope whose payload is an in-toto Statement v1
+    with predicate type ``urn:aiops:predicate:review:v1`` (``aiops.evidence.sign``)."""
+
+    payloadType: Literal["application/vnd.in-toto+json"]  # noqa: N815 (the DSSE name)
+    payload: str
+    signatures: list[EnvelopeSignature] = Field(min_length=1, max_length=16)

@@ -1,5 +1,9 @@
 """Operator review of a pack: show it, take a decision, record ``review.json`` beside it.
 
+With a signing key (``AIOPS_SIGNING_KEY``) the review is signed like a pack: a DSSE
+envelope ``review.dsse.json`` beside ``review.json`` binds the decision, reviewer,
+notes, times and the reviewed ``evidence_pack.json`` hash to the key.
+
 The review time is a pilot KPI, so the clock is injectable. ``review_started_at`` is the
 wall clock (``SOURCE_DATE_EPOCH`` when set, so test packs stay reproducible) and
 ``review_ended_at`` is that plus the elapsed *monotonic* time, rounded to whole seconds:
@@ -19,9 +23,10 @@ from aiops import clock as wall_clock
 from aiops.canonical import require_utf8, sha256_hex
 from aiops.errors import OutputExistsError, PackReadError, UsageError
 from aiops.evidence.l2_content import L2Content, read_l2_content
-from aiops.evidence.names import EVIDENCE_PACK_FILE, REVIEW_FILE
+from aiops.evidence.names import EVIDENCE_PACK_FILE, REVIEW_ENVELOPE_FILE, REVIEW_FILE
 from aiops.evidence.reader import PackView, load_pack
 from aiops.evidence.review import write_review
+from aiops.evidence.sign import ReviewSigner, review_signer_from_settings
 from aiops.evidence.verify import verify_pack
 from aiops.schemas.review import Decision, Review
 
@@ -42,12 +47,14 @@ class ReviewSession:
     started_at: datetime
     started_monotonic: float
     clock: ReviewClock = field(default_factory=ReviewClock)
+    sign: ReviewSigner | None = None  # from AIOPS_SIGNING_KEY; None: unsigned
 
 
 @dataclass(frozen=True)
 class RecordedReview:
     review: Review
     path: Path
+    signed: bool = False
 
 
 def default_reviewer(explicit: str | None) -> str:
@@ -57,14 +64,20 @@ def default_reviewer(explicit: str | None) -> str:
     return require_utf8(name.strip(), "the reviewer name (--reviewer or $USER)")
 
 
-def start_review(pack_dir: Path, clock: ReviewClock | None = None) -> ReviewSession:
+def start_review(
+    pack_dir: Path, clock: ReviewClock | None = None, signing_key: Path | None = None
+) -> ReviewSession:
+    """Open ``pack_dir`` for review; with ``signing_key`` the review will be signed (a
+    bad key fails here, before the pack is shown)."""
     clock = clock or ReviewClock()
-    try:
-        reviewed = (pack_dir / REVIEW_FILE).exists()
-    except OSError as exc:  # a name too long, a directory we may not enter
-        raise PackReadError(f"{pack_dir}: {exc.strerror}") from None
-    if reviewed:
-        raise OutputExistsError(f"{pack_dir / REVIEW_FILE} exists; a review is never overwritten")
+    sign = review_signer_from_settings(signing_key)
+    for name in (REVIEW_FILE, REVIEW_ENVELOPE_FILE):
+        try:
+            reviewed = (pack_dir / name).exists()
+        except OSError as exc:  # a name too long, a directory we may not enter
+            raise PackReadError(f"{pack_dir}: {exc.strerror}") from None
+        if reviewed:
+            raise OutputExistsError(f"{pack_dir / name} exists; a review is never overwritten")
     view = load_pack(pack_dir)
     parsed = view.proposer.get("parsed") if view.proposer else None
     return ReviewSession(
@@ -74,6 +87,7 @@ def start_review(pack_dir: Path, clock: ReviewClock | None = None) -> ReviewSess
         started_at=clock.wall(),
         started_monotonic=clock.monotonic(),
         clock=clock,
+        sign=sign,
     )
 
 
@@ -117,4 +131,5 @@ def finish_review(
         review_started_at=wall_clock.isoformat(session.started_at),
         review_ended_at=wall_clock.isoformat(ended_at),
     )
-    return RecordedReview(review=review, path=write_review(pack_dir, review))
+    path = write_review(pack_dir, review, session.sign)
+    return RecordedReview(review=review, path=path, signed=session.sign is not None)

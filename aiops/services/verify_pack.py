@@ -24,7 +24,7 @@ from aiops.evidence.chain import (
 from aiops.evidence.findings import Finding, VerifyReport
 from aiops.evidence.names import PACK_FILES, SIDECAR_FILES
 from aiops.evidence.sign import load_public_key
-from aiops.evidence.strict import MAX_LEDGER_ENTRIES
+from aiops.evidence.strict import MAX_LEDGER_ENTRIES, display_name
 from aiops.evidence.verify import verify_pack
 
 
@@ -90,6 +90,8 @@ def verify(options: VerifyOptions) -> VerifyOutcome:
     else:
         report = verify_ledger(options.path, trusted)
     report.key_id = trusted.keyid if trusted is not None else None
+    if trusted is None:
+        report.findings += unchecked_signature_warnings(report)
     if kept is not None:
         report.checkpoint = kept.to_json()
         report.findings += checkpoint_findings(report, kept)
@@ -106,3 +108,32 @@ def verify(options: VerifyOptions) -> VerifyOutcome:
                 )
             )
     return VerifyOutcome(report, written)
+
+
+def unchecked_signature_warnings(report: VerifyReport) -> list[Finding]:
+    """Without ``--key``, signatures prove nothing: say so where there are any, and
+    point at packs and reviews left unsigned among signed ones (a stripped envelope)."""
+    findings = []
+    packs = report.packs
+    signed = [p for p in packs if p.signature.status != "UNSIGNED"]
+    if signed:
+        unsigned = [display_name(p.dir_name) for p in packs if p.signature.status == "UNSIGNED"]
+        message = (
+            f"{len(signed)} of {len(packs)} pack(s) carry a signature that was not checked "
+            "(no --key): their authenticity is not proven"
+        )
+        if unsigned:
+            message += f"; unsigned beside them: {', '.join(unsigned)} (a removed signature?)"
+        findings.append(Finding("signature", "warning", message))
+    reviews = [p for p in packs if p.review.present]
+    signed_reviews = [p for p in reviews if p.review.envelope_sha256 is not None]
+    if signed_reviews:
+        unsigned = [display_name(p.dir_name) for p in reviews if p.review.status == "UNSIGNED"]
+        message = (
+            f"{len(signed_reviews)} of {len(reviews)} review(s) carry a signature that was "
+            "not checked (no --key): the reviews are unauthenticated"
+        )
+        if unsigned:
+            message += f"; unsigned reviews beside them: {', '.join(unsigned)}"
+        findings.append(Finding("review", "warning", message))
+    return findings
