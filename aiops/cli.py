@@ -376,6 +376,15 @@ def pilot_report_cmd(
     html: Annotated[
         Path | None, typer.Option("--html", help="Also write a self-contained HTML report.")
     ] = None,
+    key: Annotated[
+        Path | None,
+        typer.Option(
+            "--key",
+            help="Trusted Ed25519 public key (PEM): only packs and reviews signed by it "
+            "count (default: the public half of AIOPS_SIGNING_KEY, if set).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """The pilot KPIs over a ledger. Exit 1 when any KPI is not PASS."""
     from datetime import date
@@ -387,7 +396,7 @@ def pilot_report_cmd(
     except ValueError:
         fail(f"--since must be a date YYYY-MM-DD, got {since!r}")
     report = pilot_report(
-        ReportOptions(ledger=ledger, since=since_day, config_dir=_config_dir(ctx))
+        ReportOptions(ledger=ledger, since=since_day, config_dir=_config_dir(ctx), key=key)
     )
     if html is not None:
         from aiops.reporting.html import write_html

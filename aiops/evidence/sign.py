@@ -97,6 +97,13 @@ def load_public_key(path: Path) -> TrustedKey:
     return TrustedKey(key_id(key), key)
 
 
+def trusted_from_private(path: Path) -> TrustedKey:
+    """The public half of a private signing key, as the key to trust: the operator's
+    own ``AIOPS_SIGNING_KEY`` checks what it signed."""
+    public = load_private_key(path).public_key()
+    return TrustedKey(key_id(public), public)
+
+
 def _read_key_file(path: Path, what: str) -> bytes:
     try:
         data = path.read_bytes()

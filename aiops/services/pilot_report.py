@@ -9,7 +9,9 @@ Completeness is verify-pack's verdict on the whole ledger (``verify_ledger``): a
 counts when it verifies (files, schemas, consistency, its review sidecar) and no break
 of the hash chain names it; a break that names no pack (a deleted sequence, a fork)
 fails the KPI for the ledger as a whole. The review-time KPI counts only reviews that
-verify-pack accepts as belonging to their pack.
+verify: with a trusted key (``--key``, else the public half of ``AIOPS_SIGNING_KEY``)
+only reviews signed by it; without one, reviews that belong to their pack and agree
+with their envelope, flagged unauthenticated in the KPI's detail.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from aiops.evidence.findings import PackReport, VerifyReport
 from aiops.evidence.ledger import pack_dirs
 from aiops.evidence.reader import PackView, load_pack
 from aiops.evidence.review import read_review
+from aiops.evidence.sign import TrustedKey, load_public_key, trusted_from_private
 from aiops.schemas.pilot import DayFigures, DriftResult, Kpi, ModelLatency, PilotReport
 from aiops.services.pilot_drift import DRIFT_THRESHOLD_PCT, BaselineComparer
 from aiops.services.pilot_usage import calls, is_fallback, percentile
@@ -35,6 +38,10 @@ from aiops.settings import Settings
 
 REVIEW_LIMIT_MIN = 15.0
 VERIFIER = "verify-pack (files, schemas, consistency, review, hash chain)"
+VERIFIER_KEYED = (
+    "verify-pack --key {keyid} (files, schemas, consistency, signatures, signed reviews, "
+    "hash chain)"
+)
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,7 @@ class ReportOptions:
     ledger: Path | None = None  # default: AIOPS_PACKS_DIR or ./evidence_packs
     since: date | None = None
     config_dir: Path | None = None  # default: AIOPS_CONFIG_DIR, ./config, packaged
+    key: Path | None = None  # trusted public key; default: AIOPS_SIGNING_KEY's public half
 
 
 @dataclass(frozen=True)
@@ -67,12 +75,13 @@ def pilot_report(options: ReportOptions, settings: Settings | None = None) -> Pi
     if not is_dir:
         raise UsageError(f"ledger {ledger} is not a directory")
     registry = load_config(options.config_dir or settings.config_dir).registry
+    trusted = _trusted(options.key, settings.signing_key)
     ledger_packs = _load(ledger)
     packs = [p for p in ledger_packs if _in_window(p, options.since)]
     if not packs:
         since = f" since {options.since.isoformat()}" if options.since else ""
         raise PackReadError(f"no evidence packs in {ledger}{since}")
-    verified = _Verification(verify_ledger(ledger))
+    verified = _Verification(verify_ledger(ledger, trusted), trusted)
     views = [p.view for p in packs if p.view is not None]
     days = _calendar(views)
     # The baseline is the pilot's day 1 even when --since starts the window later.
@@ -122,7 +131,7 @@ def pilot_report(options: ReportOptions, settings: Settings | None = None) -> Pi
         last_day=days[-1] if days else None,
         packs=len(packs),
         baseline_pack_id=all_drifts[0].view.index.evidence_pack_id if all_drifts else None,
-        verifier=VERIFIER,
+        verifier=VERIFIER if trusted is None else VERIFIER_KEYED.format(keyid=trusted.keyid),
         kpis=kpis,
         all_pass=all(k.status == "PASS" for k in kpis),
         fallback_packs=fallbacks,
@@ -252,11 +261,18 @@ def _ratio_kpi(
     )
 
 
+def _trusted(key: Path | None, signing_key: Path | None) -> TrustedKey | None:
+    if key is not None:
+        return load_public_key(key)
+    return trusted_from_private(signing_key) if signing_key is not None else None
+
+
 class _Verification:
     """verify-pack's report on the ledger, looked up per pack directory."""
 
-    def __init__(self, report: VerifyReport) -> None:
+    def __init__(self, report: VerifyReport, trusted: TrustedKey | None = None) -> None:
         self.report = report
+        self.trusted = trusted
         self._packs: dict[str, list[PackReport]] = defaultdict(list)
         for pack in report.packs:
             self._packs[pack.dir_name].append(pack)
@@ -268,9 +284,15 @@ class _Verification:
         own = self._packs.get(pack.path.name, [])
         return bool(own) and all(p.verified for p in own) and pack.path.name not in self._named
 
-    def review_problems(self, pack: _Pack) -> list[str]:
+    def review_counts(self, pack: _Pack) -> bool:
+        """The pack's review verifies: signed by the trusted key when there is one;
+        without, it belongs to its pack and agrees with its envelope (unauthenticated)."""
         own = self._packs.get(pack.path.name, [])
-        return [f.message for p in own for f in p.errors if f.check == "review"]
+        accepted = ("VALID",) if self.trusted is not None else ("UNSIGNED", "NOT_CHECKED")
+        return bool(own) and all(
+            p.review.status in accepted and not [f for f in p.errors if f.check == "review"]
+            for p in own
+        )
 
     def ledger_problems(self, ledger_packs: list[_Pack]) -> list[str]:
         """Errors of the ledger that no pack answers for: a break of the chain that
@@ -318,7 +340,7 @@ def _review_time(packs: list[_Pack], verified: _Verification) -> Kpi:
         except ValueError:
             review = None
             invalid += 1
-        if review is not None and verified.review_problems(pack):
+        if review is not None and not verified.review_counts(pack):
             review = None
             invalid += 1
         if review is not None:
@@ -328,6 +350,13 @@ def _review_time(packs: list[_Pack], verified: _Verification) -> Kpi:
     detail = f"{len(minutes)}/{len(packs)} packs reviewed"
     detail += f"; {invalid} invalid (not counted)" if invalid else ""
     detail += f"; {len(slow)} over {REVIEW_LIMIT_MIN:g} min: {', '.join(slow)}" if slow else ""
+    trusted = verified.trusted
+    if minutes:
+        detail += (
+            "; unauthenticated (no key: review signatures not checked)"
+            if trusted is None
+            else f"; each signed by the trusted key {trusted.keyid[:16]}"
+        )
     if not minutes:
         return _kpi("review_time", "Median review time", "n/a", "< 15 min", "NO DATA", detail)
     median = statistics.median(minutes)

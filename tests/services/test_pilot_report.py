@@ -111,6 +111,7 @@ def test_median_review_time_counts_only_valid_reviews(report: PilotReport) -> No
     assert review.value == f"{statistics.median(built):.2f} min" == "6.00 min"
     assert review.detail == (
         f"25/30 packs reviewed; 1 invalid (not counted); 1 over 15 min: {pack_id(SLOW_REVIEW_DAY)}"
+        "; unauthenticated (no key: review signatures not checked)"
     )
 
 
