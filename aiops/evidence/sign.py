@@ -382,10 +382,16 @@ def _review_statement_problems(payload: bytes, review_bytes: bytes, index_sha256
             problems.append(f"statement {key} is not {what}")
     subjects = statement.get("subject")
     index_subject = {"name": EVIDENCE_PACK_FILE, "digest": {"sha256": index_sha256}}
-    if not isinstance(subjects, list) or index_subject not in subjects:
-        problems.append(f"the signed review is not about this pack's {EVIDENCE_PACK_FILE}")
-    if canonical_json(subjects) != canonical_json(expected["subject"]):
-        problems.append(f"the signed subjects differ from {REVIEW_FILE} and its pack")
+    if not isinstance(subjects, list) or len(subjects) != 2:
+        problems.append(f"statement subject must name {EVIDENCE_PACK_FILE} and {REVIEW_FILE}")
+    else:
+        if canonical_json(subjects[0]) != canonical_json(index_subject):
+            problems.append(f"the signed review is not about this pack's {EVIDENCE_PACK_FILE}")
+        if canonical_json(subjects[1]) != canonical_json(expected["subject"][1]):
+            problems.append(
+                f"the signed digest of {REVIEW_FILE} differs: {REVIEW_FILE} was changed "
+                "after it was signed"
+            )
     predicate = statement.get("predicate")
     if not isinstance(predicate, dict):
         return [*problems, "statement predicate is not a JSON object"]
