@@ -133,66 +133,83 @@ def test_the_review_envelope_verifies_independently_of_aiops(
     )
 
 
-Forgery = Callable[[list[Path], KeyPair, KeyPair], int]  # returns the pack index it forged
+Forgery = Callable[[list[Path], KeyPair], object]  # (packs, another key pair)
 
-# Each forgery, the finding verify-pack --key names it by, and the start of the pilot
-# report's review KPI detail with the key (the forged review is never counted).
+
+def _re_sign_altered(packs: list[Path], other: KeyPair) -> None:
+    edit_review(packs[1], decision="APPROVE")
+    sign_with(other, packs[1])
+
+
+# Each forgery: the pack it forges, how, the finding verify-pack --key names it by, and
+# the start of the pilot report's review KPI detail with the key (never counted).
 ONE_COUNTED = "1/3 packs reviewed; 1 invalid (not counted)"
 TWO_COUNTED = "2/3 packs reviewed; 1 invalid (not counted)"
-FORGERIES: dict[str, tuple[Forgery, str, str]] = {
+FORGERIES: dict[str, tuple[int, Forgery, str, str]] = {
     "reject-to-approve": (
-        lambda p, k, o: edit_review(p[1], decision="APPROVE") or 1,
+        1,
+        lambda p, o: edit_review(p[1], decision="APPROVE"),
         "review.dsse.json: decision: signed 'REJECT', review.json says 'APPROVE'",
         ONE_COUNTED,
     ),
     "another-reviewer": (
-        lambda p, k, o: edit_review(p[0], reviewer="mallory") or 0,
+        0,
+        lambda p, o: edit_review(p[0], reviewer="mallory"),
         "review.dsse.json: reviewer: signed 'op-a', review.json says 'mallory'",
         ONE_COUNTED,
     ),
     "notes": (
-        lambda p, k, o: edit_review(p[1], notes="all good") or 1,
+        1,
+        lambda p, o: edit_review(p[1], notes="all good"),
         "review.dsse.json: notes: signed 'scenarios too narrow', review.json says 'all good'",
         ONE_COUNTED,
     ),
     "times": (
-        lambda p, k, o: edit_review(p[0], review_ended_at="2026-01-10T12:05:00+00:00") or 0,
+        0,
+        lambda p, o: edit_review(p[0], review_ended_at="2026-01-10T12:05:00+00:00"),
         "review.dsse.json: review_ended_at: signed '2026-01-10T12:00:00+00:00', review.json "
         "says '2026-01-10T12:05:00+00:00'",
         ONE_COUNTED,
     ),
     "added-unsigned": (
-        lambda p, k, o: _copy_review_as_new(p, 0, 2, sign=None) or 2,
+        2,
+        lambda p, o: _copy_review_as_new(p, 0, 2, sign=None),
         "review.json is not signed (review.dsse.json is missing) and --key was given",
         TWO_COUNTED,
     ),
     "added-signed-by-another-key": (
-        lambda p, k, o: _copy_review_as_new(p, 0, 2, sign=o) or 2,
+        2,
+        lambda p, o: _copy_review_as_new(p, 0, 2, sign=o),
         "review.dsse.json: the review is not signed by the trusted key",
         TWO_COUNTED,
     ),
     "moved-to-another-pack": (
-        lambda p, k, o: _move(p[0], p[2]) or 2,
+        2,
+        lambda p, o: _move(p[0], p[2]),
         "review.dsse.json: the signed review is not about this pack's evidence_pack.json",
-        "1/3 packs reviewed; 1 invalid (not counted)",
+        ONE_COUNTED,
     ),
     "envelope-stripped": (
-        lambda p, k, o: (p[1] / ENVELOPE).unlink() or 1,
+        1,
+        lambda p, o: (p[1] / ENVELOPE).unlink(),
         "review.json is not signed (review.dsse.json is missing) and --key was given",
         ONE_COUNTED,
     ),
     "review-deleted-envelope-left": (
-        lambda p, k, o: (p[1] / REVIEW).unlink() or 1,
+        1,
+        lambda p, o: (p[1] / REVIEW).unlink(),
         "review.dsse.json is present but review.json is not",
         "1/3 packs reviewed; each signed",
     ),
     "altered-and-re-signed-with-another-key": (
-        lambda p, k, o: (edit_review(p[1], decision="APPROVE"), sign_with(o, p[1]))[0] or 1,
+        1,
+        _re_sign_altered,
         "review.dsse.json: the review is not signed by the trusted key",
         ONE_COUNTED,
     ),
     "altered-payload-keeping-the-signature": (
-        lambda p, k, o: _rewrite_payload(p[1]) or 1,
+        1,
+        lambda p, o: _rewrite_payload(p[1]),
         "review.dsse.json: the review is not signed by the trusted key",
         ONE_COUNTED,
     ),
@@ -241,8 +258,8 @@ def test_a_forged_review_is_caught_with_the_key_and_not_counted(
     runner: CliRunner,
     verify_json: Verify,
 ) -> None:
-    forge, expected, counted = FORGERIES[case]
-    forged = forge(packs, keys, other_keys)
+    forged, forge, expected, counted = FORGERIES[case]
+    forge(packs, other_keys)
     code, report = verify_json(packs[0].parent, "--key", str(keys.public_path))
     assert code == 1
     found = messages(report, "review")
