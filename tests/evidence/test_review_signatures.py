@@ -493,3 +493,15 @@ def test_an_envelope_left_without_its_review_blocks_a_new_review(
     assert result.stderr == (
         f"aiops: error: {packs[2] / ENVELOPE} exists; a review is never overwritten\n"
     )
+
+
+def test_pilot_report_with_an_unreadable_key_is_exit_2(
+    packs: list[Path], runner: CliRunner, tmp_path: Path
+) -> None:
+    missing = tmp_path / "no-such.pub.pem"
+    result = runner.invoke(app, ["pilot", "report", str(packs[0].parent), "--key", str(missing)])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"aiops: error: cannot read public key {missing}: No such file or directory\n"
+    )
