@@ -431,10 +431,12 @@ def verify_pack_cmd(ctx: typer.Context) -> None:
     \b
     PATH                     a pack directory, or a ledger (a directory of packs)
     --json                   print the report as JSON (sorted keys)
-    --key PUBKEY             trusted Ed25519 public key (PEM); signatures are
-                             checked only against it, never a key from the pack
+    --key PUBKEY             trusted Ed25519 public key (PEM); signatures of packs
+                             and reviews are checked only against it, never a key
+                             from the pack
     --checkpoint FILE        checkpoint kept from an earlier verification of
-                             this ledger: a truncated tail or rewritten head fails
+                             this ledger: a truncated tail, a rewritten head or a
+                             deleted or altered review fails
     --write-checkpoint FILE  after a verified ledger, write its checkpoint here
     """
     from aiops.services.verify_pack import VerifyOptions, verify
