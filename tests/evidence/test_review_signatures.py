@@ -312,6 +312,12 @@ def test_pilot_report_takes_the_key_from_the_signing_key(
     kpi = next(k for k in report["kpis"] if k["key"] == "review_time")
     assert kpi["detail"].startswith("2/3 packs reviewed; 1 invalid (not counted)")
     assert report["verifier"].startswith(f"verify-pack --key {keys.keyid}")
+    completeness = next(k for k in report["kpis"] if k["key"] == "completeness")
+    # verified with the key: the pack holding the unsigned review does not verify
+    assert (completeness["detail"], completeness["failing_packs"]) == (
+        "2/3 packs verify",
+        [json.loads((packs[2] / "evidence_pack.json").read_bytes())["evidence_pack_id"]],
+    )
 
 
 def test_a_deleted_review_needs_a_checkpoint_and_is_then_named(
