@@ -169,7 +169,9 @@ def errors_handled(command: F) -> F:
         except typer.Exit:
             raise
         except AiopsError as exc:
-            fail(str(exc), exc.exit_code)
+            from aiops.redact import redact_known
+
+            fail(redact_known(str(exc)), exc.exit_code)  # the run's secrets, never printed
         except KeyboardInterrupt:
             fail("interrupted", EXIT_INTERRUPTED)
         except Terminated:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aiops.canonical import pack_json, prefixed_sha256, require_utf8
+from aiops.canonical import pack_json, require_utf8
 from aiops.clock import isoformat
 from aiops.errors import (
     EXIT_BLOCKED,
@@ -57,7 +57,7 @@ from aiops.prompts import LoadedPrompt, RenderedPrompt, load_prompt, render_crit
 from aiops.providers.base import Attempt, Exchange, ModelClient, ModelRequest, ProviderCallError
 from aiops.providers.fallback import FallbackAlert
 from aiops.resources import data_root
-from aiops.schemas.checks import SoDCheck
+from aiops.schemas.checks import SoDCheck, Violation
 from aiops.schemas.critic import CriticVerdict
 from aiops.schemas.manifest import NETWORK_MODES, NetworkRoute, OutputEntry
 from aiops.schemas.outputs import envelope_json_schema, strict_json_schema
@@ -72,10 +72,12 @@ from aiops.services.fallback import (
 from aiops.services.network import Confirm, prepare_network
 from aiops.services.run_layer import Preflight, RunOptions, RunOutcome, base_manifest, preflight
 from aiops.services.run_outcome import (
+    StoredAnswer,
     actions_for,
     decide_status,
     model_output_document,
     not_completed,
+    store_answer,
 )
 from aiops.settings import Settings
 
@@ -136,6 +138,7 @@ def run_model_layer(
 
     seal = sealer_from_settings(settings.signing_key)  # a bad key stops us before any call
     pre = preflight(options.run, settings)
+    _know_secrets(pre, environ)
     prompt = load_prompt(pre.config, pre.layer_id)
     if mode == "record":
         from aiops.providers.recording import check_fixture_target
@@ -211,6 +214,17 @@ def run_model_layer(
             closing.close()
 
 
+def _know_secrets(pre: Preflight, environ: Mapping[str, str] | None) -> None:
+    """The run's secrets (every provider's key, proxy and base-URL credentials), known
+    before anything is read, sent or written, so none of them is ever written."""
+    from aiops.known_secrets import activate, collect
+
+    providers = pre.config.registry.providers.values()
+    activate(
+        collect([p.api_key_env for p in providers], [p.base_url_env for p in providers], environ)
+    )
+
+
 def _input_paths(given: list[Path], prompt: LoadedPrompt) -> list[Path]:
     if given:
         return given
@@ -241,16 +255,34 @@ class _Answers:
     """What the calls of one run produced, filled in as the run goes."""
 
     proposer_request: ModelRequest
-    proposer: Exchange | None = None
+    proposer: StoredAnswer | None = None  # answers as stored: secrets redacted
     proposer_error: ProviderCallError | None = None
     proposer_sod: SoDCheck | None = None  # SoD of the model that actually answered
-    critic: Exchange | None = None
+    critic: StoredAnswer | None = None
     critic_request: ModelRequest | None = None
     critic_error: ProviderCallError | None = None
     judgement: CriticJudgement | None = None
     output_check: OutputCheck | None = None
     refused: BudgetExceededError | SpendLedgerError | None = None  # mid-run budget refusal
     reasons: list[str] = field(default_factory=list)
+
+    def exchange(self, role: str) -> Exchange | None:
+        answer = self.proposer if role == "proposer" else self.critic
+        return answer.exchange if answer is not None else None
+
+    def secret_violations(self) -> list[Violation]:
+        """A secret in either answer; the proposer's text is already covered by the
+        scope check of its output."""
+        found: list[Violation] = []
+        check = self.output_check
+        in_text = check is not None and any(
+            v.rule == "no_secrets_in_output" for v in check.violations
+        )
+        if self.proposer is not None and not in_text:
+            found += self.proposer.violations("proposer")
+        if self.critic is not None:
+            found += self.critic.violations("critic")
+        return found
 
 
 @dataclass
@@ -322,24 +354,29 @@ class _Run:
             answers.refused = refused
             reasons.append(f"proposer not called: {refused.message}")
         else:
-            answers.proposer = result.exchange
+            answers.proposer = store_answer(result.exchange)
             answers.proposer_sod = result.candidate.sod
             answers.proposer_request = self.proposer_request(result.candidate.model_id)
             if result.fell_back:
                 self._fallback_used(result.exchange, result.alert)
-        proposer = answers.proposer
-        if proposer is not None:
+            if result.exchange.outcome == "completed":
+                # Enforced on the text as received; everything after sees it redacted.
+                answers.output_check = _stored_check(
+                    enforce_outputs(result.exchange.text, scope), answers.proposer
+                )
+        proposer = answers.exchange("proposer")
+        if proposer is not None and answers.proposer is not None:
             if proposer.outcome != "completed":
                 reasons.append(not_completed("proposer", proposer))
             else:
-                output_check = enforce_outputs(proposer.text, scope)
-                answers.output_check = output_check
+                output_check = answers.output_check
+                assert output_check is not None
                 if output_check.violations:
                     reasons.append(
                         f"capability scope violated: {len(output_check.violations)} violation(s) "
                         f"({', '.join(sorted({v.rule for v in output_check.violations}))})"
                     )
-                output_hash = prefixed_sha256(proposer.text.encode("utf-8"))
+                output_hash = answers.proposer.output_hash
                 rendered = render_critic(
                     prompts,
                     self.pre.layer_id,
@@ -347,7 +384,7 @@ class _Run:
                     scope,
                     [i.text for i in self.inputs],
                     proposer_model_id=proposer.model_id,
-                    proposer_output=proposer.text,
+                    proposer_output=proposer.text,  # as stored: no secret is passed on
                     proposer_output_hash=output_hash,
                 )
                 answers.critic_request = self.request(
@@ -359,13 +396,17 @@ class _Run:
                     prompts.critic.max_output_tokens,
                 )
                 self._call_critic(answers, output_hash)
+        secrets = answers.secret_violations()
+        if secrets:
+            reasons.append(f"secret in a model answer: {'; '.join(v.detail for v in secrets)}")
         status = decide_status(
             proposer,
             answers.proposer_error,
-            answers.critic,
+            answers.exchange("critic"),
             answers.critic_error,
             answers.output_check,
             answers.judgement,
+            secret_found=bool(secrets) or _secret_in_text(answers.output_check),
         )
         if answers.refused is not None:
             status = "FAILED"  # a role went unanswered: no usable outcome (exit 2, refused)
@@ -404,7 +445,8 @@ class _Run:
             answers.refused = refused
             reasons.append(f"critic not called: {refused.message}")
             return
-        answers.critic = critic
+        answers.critic = store_answer(critic)
+        critic = answers.critic.exchange  # judged as stored: no secret reaches a reason
         if critic.outcome != "completed":
             reasons.append(not_completed("critic", critic) + " (fails closed)")
             return
@@ -426,7 +468,8 @@ class _Run:
     ) -> RunOutcome:
         pre = self.pre
         mode = options.run.mode
-        proposer, critic, judgement = answers.proposer, answers.critic, answers.judgement
+        proposer, critic = answers.exchange("proposer"), answers.exchange("critic")
+        judgement = answers.judgement
         critic_request, output_check = answers.critic_request, answers.output_check
         manifest = base_manifest(pre, mode, options.run.notes)
         timestamp = manifest.timestamp
@@ -435,7 +478,7 @@ class _Run:
         proposer_doc = model_output_document(
             "proposer",
             PROPOSER_RUN_ID,
-            proposer,
+            answers.proposer,
             answers.proposer_request,
             self.stack.attempts_of("proposer"),
             self._cost(proposer),
@@ -458,7 +501,7 @@ class _Run:
             critic_doc = model_output_document(
                 "critic",
                 CRITIC_RUN_ID,
-                critic,
+                answers.critic,
                 critic_request,
                 self.stack.attempts_of("critic"),
                 critic_cost,
@@ -507,7 +550,10 @@ class _Run:
             timestamp=timestamp,
             scope=pre.scope,
             checks=pre.scope_checks + (output_check.checks if output_check else []),
-            violations=output_check.violations if output_check else [],
+            violations=[
+                *(output_check.violations if output_check else []),
+                *answers.secret_violations(),
+            ],
             outputs_checked=output_check is not None,
         )
         attempts = [
@@ -612,6 +658,24 @@ class _Run:
             runs=recorder.runs,
         )
         return fixture_bytes(transcript)
+
+
+def _stored_check(check: OutputCheck, stored: StoredAnswer | None) -> OutputCheck:
+    """The scope check of the proposer's answer with ``parsed`` read from the stored
+    (redacted) text: the report and the summary show what the pack stores."""
+    if stored is None or stored.redaction is None:
+        return check
+    from aiops.governance.model_json import loads_model_json
+
+    try:
+        parsed = loads_model_json(stored.exchange.text)
+    except ValueError:
+        parsed = None
+    return OutputCheck(parsed if isinstance(parsed, dict) else None, check.checks, check.violations)
+
+
+def _secret_in_text(check: OutputCheck | None) -> bool:
+    return check is not None and any(v.rule == "no_secrets_in_output" for v in check.violations)
 
 
 def _model_run(document: dict[str, Any], artifact_path: str) -> ModelRun:
