@@ -73,21 +73,20 @@ def resolve_endpoint(
     request (exit 2), in a line that names the variable and never echoes its value."""
     env = os.environ if environ is None else environ
     base_url = (env.get(provider.base_url_env) or provider.base_url).rstrip("/")
-    where = f"{provider.base_url_env} (provider {provider_id})"
+    name, whose = provider.base_url_env, f"(provider {provider_id}); nothing was sent"
     if not re.match(r"^https?://[^\s/?#@]+", base_url) or re.search(r"\s", base_url):
-        raise MissingCredentialError(f"{where} is not an http(s) URL; nothing was sent")
+        raise MissingCredentialError(f"{name} is not an http(s) URL {whose}")
     # The URL goes into attempts, messages, logs and packs: it must hold no secret.
     netloc = base_url.split("://", 1)[1].split("/", 1)[0]
     if "@" in netloc:
         raise MissingCredentialError(
-            f"{where} carries credentials (user:password@host); remove them and put "
-            f"the key in {provider.api_key_env}; nothing was sent"
+            f"{name} carries credentials (user:password@host); remove them and put the "
+            f"key in {provider.api_key_env} {whose}"
         )
     if "?" in base_url or "#" in base_url:
         raise MissingCredentialError(
-            f"{where} has a query string or fragment, which may carry a credential and "
-            f"would be recorded; remove it and put the key in {provider.api_key_env}; "
-            "nothing was sent"
+            f"{name} has a query string or fragment, which may carry a credential and "
+            f"would be recorded; remove it and put the key in {provider.api_key_env} {whose}"
         )
     raw_key = env.get(provider.api_key_env, "")
     if not raw_key and provider.api_key_required:
