@@ -19,7 +19,7 @@ import base64
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 from urllib.parse import parse_qsl, quote, quote_plus, unquote, unquote_plus, urlsplit
 
 SecretKind = Literal["provider_key", "proxy_password", "url_credential"]
@@ -89,6 +89,22 @@ def collect(
     for name in dict.fromkeys(base_url_variables):
         pairs += _url_secrets(env.get(name, ""), "url_credential")
     return _known(pairs)
+
+
+class _Provider(Protocol):
+    @property
+    def api_key_env(self) -> str: ...
+
+    @property
+    def base_url_env(self) -> str: ...
+
+
+def collect_for(
+    providers: Iterable[_Provider], environ: Mapping[str, str] | None = None
+) -> KnownSecrets:
+    """``collect`` for the key and base-URL variables of ``providers`` (the registry's)."""
+    providers = list(providers)
+    return collect([p.api_key_env for p in providers], [p.base_url_env for p in providers], environ)
 
 
 def _url_secrets(value: str, kind: SecretKind) -> list[tuple[str, SecretKind]]:

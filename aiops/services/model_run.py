@@ -53,11 +53,12 @@ from aiops.governance.fallback import FallbackChain, fallback_chain, layer_failu
 from aiops.governance.inputs import CheckedInput, check_inputs
 from aiops.governance.outputs import OutputCheck, enforce_outputs
 from aiops.governance.scope import build_scope_check
+from aiops.known_secrets import activate, collect_for
 from aiops.prompts import LoadedPrompt, RenderedPrompt, load_prompt, render_critic, render_proposer
 from aiops.providers.base import Attempt, Exchange, ModelClient, ModelRequest, ProviderCallError
 from aiops.providers.fallback import FallbackAlert
 from aiops.resources import data_root
-from aiops.schemas.checks import SoDCheck, Violation
+from aiops.schemas.checks import SoDCheck
 from aiops.schemas.critic import CriticVerdict
 from aiops.schemas.manifest import NETWORK_MODES, NetworkRoute, OutputEntry
 from aiops.schemas.outputs import envelope_json_schema, strict_json_schema
@@ -77,7 +78,10 @@ from aiops.services.run_outcome import (
     decide_status,
     model_output_document,
     not_completed,
+    secret_in_text,
+    secret_violations,
     store_answer,
+    stored_check,
 )
 from aiops.settings import Settings
 
@@ -138,7 +142,8 @@ def run_model_layer(
 
     seal = sealer_from_settings(settings.signing_key)  # a bad key stops us before any call
     pre = preflight(options.run, settings)
-    _know_secrets(pre, environ)
+    # The run's secrets are known before anything is read, sent or written.
+    activate(collect_for(pre.config.registry.providers.values(), environ))
     prompt = load_prompt(pre.config, pre.layer_id)
     if mode == "record":
         from aiops.providers.recording import check_fixture_target
@@ -214,17 +219,6 @@ def run_model_layer(
             closing.close()
 
 
-def _know_secrets(pre: Preflight, environ: Mapping[str, str] | None) -> None:
-    """The run's secrets (every provider's key, proxy and base-URL credentials), known
-    before anything is read, sent or written, so none of them is ever written."""
-    from aiops.known_secrets import activate, collect
-
-    providers = pre.config.registry.providers.values()
-    activate(
-        collect([p.api_key_env for p in providers], [p.base_url_env for p in providers], environ)
-    )
-
-
 def _input_paths(given: list[Path], prompt: LoadedPrompt) -> list[Path]:
     if given:
         return given
@@ -269,20 +263,6 @@ class _Answers:
     def exchange(self, role: str) -> Exchange | None:
         answer = self.proposer if role == "proposer" else self.critic
         return answer.exchange if answer is not None else None
-
-    def secret_violations(self) -> list[Violation]:
-        """A secret in either answer; the proposer's text is already covered by the
-        scope check of its output."""
-        found: list[Violation] = []
-        check = self.output_check
-        in_text = check is not None and any(
-            v.rule == "no_secrets_in_output" for v in check.violations
-        )
-        if self.proposer is not None and not in_text:
-            found += self.proposer.violations("proposer")
-        if self.critic is not None:
-            found += self.critic.violations("critic")
-        return found
 
 
 @dataclass
@@ -361,7 +341,7 @@ class _Run:
                 self._fallback_used(result.exchange, result.alert)
             if result.exchange.outcome == "completed":
                 # Enforced on the text as received; everything after sees it redacted.
-                answers.output_check = _stored_check(
+                answers.output_check = stored_check(
                     enforce_outputs(result.exchange.text, scope), answers.proposer
                 )
         proposer = answers.exchange("proposer")
@@ -396,9 +376,13 @@ class _Run:
                     prompts.critic.max_output_tokens,
                 )
                 self._call_critic(answers, output_hash)
-        secrets = answers.secret_violations()
-        if secrets:
-            reasons.append(f"secret in a model answer: {'; '.join(v.detail for v in secrets)}")
+        found = [
+            f"{role}'s ({', '.join(answer.kinds)})"
+            for role, answer in (("proposer", answers.proposer), ("critic", answers.critic))
+            if answer is not None and answer.kinds
+        ]
+        if found:
+            reasons.append(f"secret in a model answer, stored redacted: {'; '.join(found)}")
         status = decide_status(
             proposer,
             answers.proposer_error,
@@ -406,7 +390,7 @@ class _Run:
             answers.critic_error,
             answers.output_check,
             answers.judgement,
-            secret_found=bool(secrets) or _secret_in_text(answers.output_check),
+            secret_found=bool(found) or secret_in_text(answers.output_check),
         )
         if answers.refused is not None:
             status = "FAILED"  # a role went unanswered: no usable outcome (exit 2, refused)
@@ -552,7 +536,7 @@ class _Run:
             checks=pre.scope_checks + (output_check.checks if output_check else []),
             violations=[
                 *(output_check.violations if output_check else []),
-                *answers.secret_violations(),
+                *secret_violations(answers.proposer, answers.critic, output_check),
             ],
             outputs_checked=output_check is not None,
         )
@@ -658,24 +642,6 @@ class _Run:
             runs=recorder.runs,
         )
         return fixture_bytes(transcript)
-
-
-def _stored_check(check: OutputCheck, stored: StoredAnswer | None) -> OutputCheck:
-    """The scope check of the proposer's answer with ``parsed`` read from the stored
-    (redacted) text: the report and the summary show what the pack stores."""
-    if stored is None or stored.redaction is None:
-        return check
-    from aiops.governance.model_json import loads_model_json
-
-    try:
-        parsed = loads_model_json(stored.exchange.text)
-    except ValueError:
-        parsed = None
-    return OutputCheck(parsed if isinstance(parsed, dict) else None, check.checks, check.violations)
-
-
-def _secret_in_text(check: OutputCheck | None) -> bool:
-    return check is not None and any(v.rule == "no_secrets_in_output" for v in check.violations)
 
 
 def _model_run(document: dict[str, Any], artifact_path: str) -> ModelRun:

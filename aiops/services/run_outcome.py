@@ -75,6 +75,35 @@ def store_answer(exchange: Exchange) -> StoredAnswer:
     )
 
 
+def stored_check(check: OutputCheck, stored: StoredAnswer | None) -> OutputCheck:
+    """The scope check of the proposer's answer with ``parsed`` read from the stored
+    (redacted) text: the report and the summary show what the pack stores."""
+    if stored is None or stored.redaction is None:
+        return check
+    try:
+        parsed = loads_model_json(stored.exchange.text)
+    except ValueError:
+        parsed = None
+    return OutputCheck(parsed if isinstance(parsed, dict) else None, check.checks, check.violations)
+
+
+def secret_violations(
+    proposer: StoredAnswer | None, critic: StoredAnswer | None, check: OutputCheck | None
+) -> list[Violation]:
+    """A secret in either answer; a secret in the proposer's text is already a
+    violation of its output's scope check."""
+    found: list[Violation] = []
+    if proposer is not None and not secret_in_text(check):
+        found += proposer.violations("proposer")
+    if critic is not None:
+        found += critic.violations("critic")
+    return found
+
+
+def secret_in_text(check: OutputCheck | None) -> bool:
+    return check is not None and any(v.rule == "no_secrets_in_output" for v in check.violations)
+
+
 def not_completed(role: str, exchange: Exchange) -> str:
     if exchange.outcome == "refused":
         return f"{role} {exchange.model_id} refused: {(exchange.refusal or '').strip()[:200]}"
