@@ -177,7 +177,9 @@ def errors_handled(command: F) -> F:
         except Terminated:
             fail("terminated", EXIT_TERMINATED)
         except Exception:
-            traceback.print_exc(file=sys.stderr)
+            from aiops.redact import redact_known
+
+            sys.stderr.write(redact_known(traceback.format_exc()))  # no known secret
             raise typer.Exit(EXIT_INTERNAL) from None
 
     return wrapper  # type: ignore[return-value]

@@ -510,3 +510,22 @@ def test_a_base_url_that_could_carry_a_credential_is_refused_unechoed(
     assert loopback.requests == [] and proxy.hits == []
     assert secret not in result.stderr and leaks(made, result.stdout, result.stderr) == []
     assert not list(Path.cwd().rglob("evidence_pack.json"))
+
+
+def test_an_input_holding_a_known_secret_is_refused_before_anything_is_sent(
+    runner: CliRunner, loopback: LoopbackServer, canaries: tuple[Canaries, LoopbackProxy]
+) -> None:
+    made, proxy = canaries
+    snapshot = Path("data/market_snapshots/today.json")
+    snapshot.parent.mkdir(parents=True)
+    snapshot.write_text(json.dumps({"note": f"key for later: {made.proxy_password}"}))
+    happy_path(loopback)
+    result = runner.invoke(app, ["l2", *LIVE, "--input", str(snapshot)])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"aiops: error: input {snapshot} holds a secret this run knows (proxy_password): "
+        "it would be sent to the model and recorded; nothing was sent\n"
+    )
+    assert loopback.requests == [] and proxy.hits == []
+    snapshot.unlink()
+    assert leaks(made, result.stdout, result.stderr) == []

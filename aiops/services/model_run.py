@@ -1,12 +1,15 @@
 """Model modes of a layer run: replay, record and live.
 
-pre-flight (governance, exists in ``run_layer``) -> inputs checked and hashed ->
+pre-flight (governance, exists in ``run_layer``) -> the run's secrets known
+(``aiops.known_secrets``; an input holding one is refused) -> inputs checked and hashed ->
 fallback chain (lifecycle and SoD re-checked per candidate) -> [record/live: keys,
 budget check of the run's worst case, banner] -> proposer call (retries, then the
 chain's fallbacks; ``services/fallback.py``) -> capability-scope enforcement on its
 output -> critic call (retries, no fallback), whose prompt carries the proposer output
-and its hash -> critic verdict parsed strictly -> status -> evidence pack (signed
-when ``AIOPS_SIGNING_KEY`` is set).
+as stored and the hash of the text as received -> critic verdict parsed strictly ->
+status -> evidence pack (signed when ``AIOPS_SIGNING_KEY`` is set). Each answer is
+stored redacted (``run_outcome.store_answer``): a secret in either is a scope
+violation, BLOCKED.
 
 Status and exit code (DESIGN.md): COMPLETED (0) when the critic approves (with or
 without changes) and the scope holds; REJECTED (1) when the critic rejects; BLOCKED (2)
@@ -57,6 +60,7 @@ from aiops.known_secrets import activate, collect_for
 from aiops.prompts import LoadedPrompt, RenderedPrompt, load_prompt, render_critic, render_proposer
 from aiops.providers.base import Attempt, Exchange, ModelClient, ModelRequest, ProviderCallError
 from aiops.providers.fallback import FallbackAlert
+from aiops.redact import SECRET_SHAPED
 from aiops.resources import data_root
 from aiops.schemas.checks import SoDCheck
 from aiops.schemas.critic import CriticVerdict
@@ -151,6 +155,7 @@ def run_model_layer(
         assert options.fixture is not None
         check_fixture_target(options.fixture, options.force)
     inputs = check_inputs(_input_paths(options.inputs, prompt), pre.scope)
+    _refuse_secret_inputs(inputs)
     proposer_prompt = render_proposer(
         prompt.prompts, pre.layer_id, pre.layer.name, pre.scope, [i.text for i in inputs]
     )
@@ -217,6 +222,21 @@ def run_model_layer(
     finally:
         if closing is not None:
             closing.close()
+
+
+def _refuse_secret_inputs(inputs: list[CheckedInput]) -> None:
+    """An input holding a secret the run knows would be sent to a provider and kept in
+    the transcript (whose request bodies are hashed as sent): refused, nothing sent."""
+    from aiops.governance.inputs import InputNotAllowedError
+    from aiops.redact import secret_kinds
+
+    for item in inputs:
+        kinds = [kind for kind in secret_kinds(item.text.text) if kind != SECRET_SHAPED]
+        if kinds:
+            raise InputNotAllowedError(
+                f"input {item.text.path} holds a secret this run knows ({', '.join(kinds)}): "
+                "it would be sent to the model and recorded; nothing was sent"
+            )
 
 
 def _input_paths(given: list[Path], prompt: LoadedPrompt) -> list[Path]:
