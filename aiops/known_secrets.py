@@ -1,9 +1,9 @@
 """The secret values a run knows, in every form they could be written back to it.
 
 A run knows its secrets from the environment: the key variable of every provider in
-the registry (whatever its shape), the user and password of every proxy variable, and
-any user, password or query value in a provider's base-URL variable (such a URL is
-refused before anything is sent, but its values are still never written). Each value
+the registry (whatever its shape), the password of every proxy variable, and any
+password or query value in a provider's base-URL variable (such a URL is refused
+before anything is sent, but its values are still never written). Each value
 is also known in the forms a server or a model could echo it: percent-encoded,
 percent-decoded, Base64 (standard and URL-safe, with and without padding), and for a
 proxy the Base64 of ``user:password`` that ``Proxy-Authorization: Basic`` carries.
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol
@@ -26,6 +27,7 @@ SecretKind = Literal["provider_key", "proxy_password", "url_credential"]
 # Shorter values are not treated as secrets: replacing them would erase ordinary words.
 MIN_SECRET_CHARS = 8
 _PROXY_SCHEMES = ("http", "https", "all")
+_VERSION_LIKE = re.compile(r"[0-9.\-]*")
 
 
 @dataclass(frozen=True)
@@ -108,8 +110,10 @@ def collect_for(
 
 
 def _url_secrets(value: str, kind: SecretKind) -> list[tuple[str, SecretKind]]:
-    """The user, password and ``Basic`` token of a URL's userinfo (``kind``), and each
-    of its query values (``url_credential``)."""
+    """The password, ``user:password`` and its ``Basic`` token of a URL's userinfo
+    (``kind``), and its query string and query values (``url_credential``). A user name
+    alone is not a secret (it is often an ordinary word), nor is a query value that is
+    only digits, dots and dashes (``api-version=2024-10-21``)."""
     text = value.strip()
     if not text:
         return []
@@ -122,12 +126,12 @@ def _url_secrets(value: str, kind: SecretKind) -> list[tuple[str, SecretKind]]:
         for raw in {userinfo, f"{unquote(user)}:{unquote(password)}"}:
             pairs += [(form, kind) for form in _base64(raw)]  # Basic <token>
             pairs.append((raw, kind))
-        for secret in (user, password):
-            pairs += [(form, kind) for form in _encodings(secret)] if secret else []
+        pairs += [(form, kind) for form in _encodings(password)] if password else []
     if parts.query:
         pairs += [(form, "url_credential") for form in _encodings(parts.query)]
-        for _, query_value in parse_qsl(parts.query, keep_blank_values=False):
-            pairs += [(form, "url_credential") for form in _encodings(query_value)]
+        for _, query_value in parse_qsl(parts.query):
+            if not _VERSION_LIKE.fullmatch(query_value):
+                pairs += [(form, "url_credential") for form in _encodings(query_value)]
     return pairs
 
 

@@ -142,3 +142,17 @@ def test_json_answers_are_redacted_string_by_string() -> None:
     )
     assert value == {"output": [{"text": f"x {REDACTION_MARKER}", REDACTION_MARKER: 1}], "n": 3}
     assert kinds == {"provider_key"}
+
+
+def test_ordinary_words_in_urls_are_not_secrets() -> None:
+    """A proxy's user name and a version in a query are not secrets: a model answer
+    naming them must not be blocked."""
+    from aiops.known_secrets import collect
+
+    env = {
+        "HTTPS_PROXY": "http://operator:" + secrets.token_hex(6) + "@proxy.test:3128",
+        "AZURE_BASE_URL": "https://az.test/openai?api-version=2024-10-21",
+    }
+    forms = dict(collect([], ["AZURE_BASE_URL"], env).forms)
+    assert "operator" not in forms and "2024-10-21" not in forms
+    assert "api-version=2024-10-21" in forms  # the whole query string still is
