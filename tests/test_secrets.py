@@ -29,6 +29,7 @@ from tests.support.loopback import (
     Reply,
     chat_answer,
     error_body,
+    failed_response,
     responses_answer,
 )
 from tests.support.proxy import LoopbackProxy
@@ -349,6 +350,24 @@ def _critic_garbage(server: LoopbackServer, made: Canaries) -> None:
     server.script(CHAT_PATH, Reply(body=chat_answer(made.echo())))
 
 
+def _failed_echo(server: LoopbackServer, made: Canaries) -> None:
+    """A Responses answer with status failed whose error message echoes everything."""
+    server.script(RESPONSES_PATH, Reply(body=failed_response(message=made.echo())))
+
+
+def _refusal_echo(server: LoopbackServer, made: Canaries) -> None:
+    server.script(RESPONSES_PATH, Reply(body=responses_answer(None, refusal=made.echo())))
+
+
+def _incomplete_echo(server: LoopbackServer, made: Canaries) -> None:
+    answer = responses_answer(
+        '{"outputs": [' + json.dumps(made.echo()),
+        status="incomplete",
+        incomplete_reason="max_output_tokens",
+    )
+    server.script(RESPONSES_PATH, Reply(body=answer))
+
+
 LIVE = ["live", "--allow-network", "--yes"]
 RECORD = ["record", "--allow-network", "--yes", "--fixture", "rec.json"]
 IN_ANSWERS: dict[str, Callable[[Canaries], str]] = {
@@ -378,6 +397,9 @@ CANARY_PATHS: dict[str, tuple[list[str], CanaryScript, int]] = {
     "critic answer": (LIVE, _critic_says, 2),
     "critic answer, record": (RECORD, _critic_says, 2),
     "critic garbage": (LIVE, _critic_garbage, 2),
+    "status failed echo": (LIVE, _failed_echo, 4),
+    "refusal echo": (LIVE, _refusal_echo, 2),
+    "incomplete answer echo": (LIVE, _incomplete_echo, 2),
 }
 
 
@@ -470,7 +492,10 @@ def test_review_keys_and_checkpoint_write_no_canary(
     outputs.append(
         runner.invoke(app, ["verify-pack", "evidence_packs", "--write-checkpoint", "cp.json"])
     )
-    assert [r.exit_code for r in outputs] == [2, 0, 0, 1, 0], [r.stderr for r in outputs]
+    outputs.append(runner.invoke(app, ["verify-pack", str(pack), "--json"]))
+    outputs.append(runner.invoke(app, ["pilot", "drift", str(pack), str(pack)]))
+    codes = [r.exit_code for r in outputs]
+    assert codes[:6] == [2, 0, 0, 1, 0, 0], [r.stderr for r in outputs]
     assert Path("cp.json").is_file() and (pack / "review.json").is_file()
     stdout = "".join(r.stdout for r in outputs)
     stderr = "".join(r.stderr for r in outputs)
