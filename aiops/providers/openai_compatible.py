@@ -100,7 +100,9 @@ def resolve_endpoint(
 
 
 def redact(text: str, secret: SecretStr | None) -> str:
-    """Remove the key itself and anything key-shaped from provider text (one line)."""
+    """Remove the key itself, every secret the run knows (other providers' keys, proxy
+    and URL credentials, in all their encodings) and anything key-shaped from provider
+    text (one line)."""
     return scrub_secrets(text, [secret.get_secret_value()] if secret is not None else [])
 
 
