@@ -554,3 +554,35 @@ def test_an_input_holding_a_known_secret_is_refused_before_anything_is_sent(
     assert loopback.requests == [] and proxy.hits == []
     snapshot.unlink()
     assert leaks(made, result.stdout, result.stderr) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("HTTP 500 echo", 4), ("critic HTTP 403 echo", 4), ("critic answer", 2), ("live ok", 0)],
+)
+def test_no_canary_through_a_connect_tunnel(
+    name: str,
+    expected: int,
+    runner: CliRunner,
+    canaries: tuple[Canaries, LoopbackProxy],
+    loopback_pki: LoopbackPki,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """HTTPS through the proxy: the credentials go in CONNECT, the echoes come back
+    through TLS end to end."""
+    made, proxy = canaries
+    with LoopbackServer(tls=loopback_pki.server_context) as server:
+        for variable in ("OPENAI_BASE_URL", "DEEPSEEK_BASE_URL"):
+            monkeypatch.setenv(variable, server.base_url)
+        monkeypatch.setenv("SSL_CERT_FILE", str(loopback_pki.ca_file))
+        monkeypatch.delenv("HTTP_PROXY")
+        monkeypatch.setenv(
+            "HTTPS_PROXY", proxy.url_with(made.proxy_user, quote(made.proxy_password, safe=""))
+        )
+        argv, script, _ = CANARY_PATHS[name]
+        script(server, made)
+        result = runner.invoke(app, ["l2", *argv])
+    assert result.exit_code == expected, result.stderr
+    assert proxy.hits and {hit.method for hit in proxy.hits} == {"CONNECT"}
+    assert {hit.proxy_authorization for hit in proxy.hits} == {"Basic " + made.basic}
+    assert leaks(made, result.stdout, result.stderr) == []
