@@ -37,9 +37,6 @@ class KnownSecrets:
 
     forms: tuple[tuple[str, SecretKind], ...] = ()
 
-    def __bool__(self) -> bool:
-        return bool(self.forms)
-
     def merged(self, other: KnownSecrets) -> KnownSecrets:
         return _known(list(self.forms) + list(other.forms))
 
