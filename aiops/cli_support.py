@@ -169,13 +169,17 @@ def errors_handled(command: F) -> F:
         except typer.Exit:
             raise
         except AiopsError as exc:
-            fail(str(exc), exc.exit_code)
+            from aiops.redact import redact_known
+
+            fail(redact_known(str(exc)), exc.exit_code)  # the run's secrets, never printed
         except KeyboardInterrupt:
             fail("interrupted", EXIT_INTERRUPTED)
         except Terminated:
             fail("terminated", EXIT_TERMINATED)
         except Exception:
-            traceback.print_exc(file=sys.stderr)
+            from aiops.redact import redact_known
+
+            sys.stderr.write(redact_known(traceback.format_exc()))  # no known secret
             raise typer.Exit(EXIT_INTERNAL) from None
 
     return wrapper  # type: ignore[return-value]

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from aiops.known_secrets import KnownSecrets, activate
 from aiops.resources import default_config_dir
 from tests.support.loopback import LoopbackServer
 from tests.support.proxy import LoopbackProxy
@@ -46,6 +47,8 @@ def _stable_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iter
         "DEEPSEEK_BASE_URL",
     ):
         monkeypatch.delenv(name, raising=False)
+    # The secrets a run knows are the process's: each test starts with none.
+    activate(KnownSecrets())
     # How requests leave is the machine's business, not the test's: no proxy, certifi.
     for name in list(os.environ):
         if name.lower() in NETWORK_ENVIRONMENT:

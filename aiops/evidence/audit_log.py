@@ -5,7 +5,9 @@ the working directory when the log is opened), one whole line per attempt, never
 interleaved across concurrent processes and fsynced before the call goes on
 (``aiops.evidence.jsonlines``). Every line carries all of ``AUDIT_LOG_FIELDS``; the
 registry's ``audit.required_log_fields`` is checked against each line before it is
-written. Error messages are scrubbed of anything that looks like a credential.
+written. Error messages are scrubbed of the run's known secrets (every provider key,
+proxy and URL credential, in all their encodings: ``aiops.known_secrets``) and of
+anything that looks like a credential.
 ``audit.log_all_model_calls = false`` turns the log off.
 """
 

@@ -21,12 +21,16 @@ from aiops.evidence.names import (
     SCOPE_CHECK_FILE,
     SOD_CHECK_FILE,
 )
+from aiops.redact import REDACTION_MARKER
 
 NETWORK_MODES = frozenset({"record", "live"})  # equals aiops.schemas.manifest.NETWORK_MODES
 APPROVALS = frozenset({"APPROVE", "APPROVE_WITH_CHANGES"})
 DECISIONS = APPROVALS | {"REJECT"}
 REQUIRED_FILES = (RUN_MANIFEST_FILE, OPERATOR_OUTPUT_FILE, SOD_CHECK_FILE, SCOPE_CHECK_FILE)
 OUTPUT_FILES = {"proposer": PROPOSER_OUTPUT_FILE, "critic": CRITIC_OUTPUT_FILE}
+# The kinds of aiops.schemas.redaction (not imported: verify-pack loads no Pydantic;
+# a test holds them equal).
+REDACTION_KINDS = frozenset({"provider_key", "proxy_password", "url_credential", "secret_shaped"})
 _HASH = re.compile(r"sha256:[0-9a-f]{64}")  # fullmatch: nothing before or after
 _DEFAULT_DIR = re.compile(r"L[0-6]_[A-Z0-9_]+_\d{4}-\d{2}-\d{2}_\d{3,}")
 # Fields of proposer_output.json / critic_output.json the checks rely on, by type.
@@ -281,9 +285,7 @@ def _outputs(
             problems += shape
             continue
         good[role] = doc
-        actual = prefixed_sha256(doc["output_text"].encode("utf-8"))
-        if doc["output_hash"] != actual:
-            problems.append(f"{name} output_hash is not the hash of its output_text ({actual})")
+        problems += _redaction(name, doc, index["capability_scope_check"]["result"] == "FAIL")
         if doc["role"] != role:
             problems.append(f"{name} role is {doc['role']!r}, expected {role!r}")
         for key in ("run_id", "model_id", "prompt_hash", "output_hash"):
@@ -295,7 +297,7 @@ def _outputs(
                 and rec.get("role") == role
                 and (
                     rec.get("model_id") != doc["model_id"]
-                    or rec.get("output_hash") != actual
+                    or rec.get("output_hash") != doc["output_hash"]
                     or rec.get("artifact_path") != name
                 )
             ):
@@ -303,6 +305,51 @@ def _outputs(
     if isinstance(manifest, dict):
         problems += _models_answered(manifest, good)
     return good, problems
+
+
+def _redaction(name: str, doc: dict[str, Any], scope_failed: bool) -> list[str]:
+    """The redaction record against the stored text. ``null`` (or absent, in packs
+    written before it existed): the text is stored as received, so ``output_hash`` is
+    its hash. Otherwise the stored text is redacted: ``stored_text_sha256`` is its hash,
+    ``output_hash`` (over the text as received) is not, the marker appears ``count``
+    times, and the secret made the scope check fail."""
+    stored = prefixed_sha256(doc["output_text"].encode("utf-8"))
+    record = doc.get("redaction")
+    if record is None:
+        if doc["output_hash"] != stored:
+            return [f"{name} output_hash is not the hash of its output_text ({stored})"]
+        return []
+    if not isinstance(record, dict) or set(record) != {"count", "kinds", "stored_text_sha256"}:
+        return [
+            f"{name} redaction is neither null nor a {{count, kinds, stored_text_sha256}} object"
+        ]
+    problems = []
+    count, kinds = record["count"], record["kinds"]
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        problems.append(f"{name} redaction count is not a whole number of at least 1")
+    elif doc["output_text"].count(REDACTION_MARKER) != count:
+        problems.append(
+            f"{name} redaction count {count} differs from the {REDACTION_MARKER} markers "
+            "in its output_text"
+        )
+    if (
+        not isinstance(kinds, list)
+        or not kinds
+        or not all(kind in REDACTION_KINDS for kind in kinds)
+        or kinds != sorted(set(kinds))
+    ):
+        problems.append(
+            f"{name} redaction kinds is not a sorted list of {', '.join(sorted(REDACTION_KINDS))}"
+        )
+    if record["stored_text_sha256"] != stored:
+        problems.append(f"{name} redaction stored_text_sha256 is not the hash of its output_text")
+    if doc["output_hash"] == stored:
+        problems.append(
+            f"{name} records a redaction but output_hash is the hash of the stored text"
+        )
+    if not scope_failed:
+        problems.append(f"{name} records a redacted secret but {SCOPE_CHECK_FILE} passed")
+    return problems
 
 
 def _models_answered(manifest: dict[str, Any], good: dict[str, dict[str, Any]]) -> list[str]:
@@ -322,10 +369,11 @@ def _models_answered(manifest: dict[str, Any], good: dict[str, dict[str, Any]]) 
 
 
 def _cites(proposer: dict[str, Any] | None, critic: dict[str, Any]) -> bool:
+    """The critic cites the proposer's output hash (over the text as received; checked
+    against the stored text or the redaction record by ``_redaction``)."""
     if proposer is None:
         return False
-    actual = prefixed_sha256(proposer["output_text"].encode("utf-8"))
-    return actual in critic["evidence_ids"]
+    return proposer["output_hash"] in critic["evidence_ids"]
 
 
 def _status(

@@ -4,8 +4,10 @@ Order matters: the envelope is parsed loosely first, so a forbidden type anywher
 the top level or nested) and an unknown type are reported as what they are — default
 deny — before any strict per-type schema runs. Then each output is validated by its
 Pydantic model, the scope's constraints and validation rules apply, and the raw text
-is scanned for order/execution language and secret-like strings. Every violation is
-listed; none stops the others being found.
+is scanned for order/execution language and secrets (``scan_secrets``: the values the
+run knows to be secret, and secret shapes; the critic's answer is scanned the same
+way). Every violation is listed; none stops the others being found. A violation's
+detail never holds a secret from the answer.
 """
 
 from __future__ import annotations
@@ -18,6 +20,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from aiops.governance.model_json import loads_model_json
+from aiops.redact import (
+    SECRET_SHAPED,
+    redact_model_text,
+    secret_kinds,
+    strings_in,
+    unescaped,
+)
 from aiops.schemas.checks import Check, Violation
 from aiops.schemas.outputs import OUTPUT_MODELS
 from aiops.schemas.scope import CapabilityScope
@@ -58,14 +67,6 @@ ORDER_PATTERNS: dict[str, re.Pattern[str]] = {
     "position_size": re.compile(rf"\bposition\s+size\s*(?:of|:|=|to)\s*{_NUM}", re.IGNORECASE),
 }
 
-SECRET_PATTERNS: dict[str, re.Pattern[str]] = {
-    "api_key": re.compile(r"\bsk-[A-Za-z0-9_-]{16,}"),
-    "bearer_token": re.compile(r"\bBearer\s+[A-Za-z0-9._~+/=-]{16,}"),
-    "private_key_block": re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
-    "aws_access_key": re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
-    "github_token": re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}"),
-}
-
 
 @dataclass(frozen=True)
 class OutputCheck:
@@ -86,6 +87,16 @@ def enforce_outputs(text: str, scope: CapabilityScope) -> OutputCheck:
         _constraints(outputs, scope, violations)
         _validation(outputs, _raw_items(parsed), scope, violations)
     _scan_text(text, parsed, violations)
+    # Details and locations quote the answer (a type name, a key): never a secret.
+    violations = [
+        v.model_copy(
+            update={
+                "detail": redact_model_text(v.detail).text,
+                "location": redact_model_text(v.location).text,
+            }
+        )
+        for v in violations
+    ]
     checks = _summarise(violations, scope)
     return OutputCheck(parsed, checks, violations)
 
@@ -270,22 +281,10 @@ def _validation(
                 )
 
 
-def _strings(node: Any) -> Iterator[str]:
-    if isinstance(node, str):
-        yield node
-    elif isinstance(node, dict):
-        for key, value in node.items():
-            yield str(key)
-            yield from _strings(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _strings(value)
-
-
 def _scan_text(text: str, parsed: Any, out: list[Violation]) -> None:
     """Scan the raw text and, when it parsed, the decoded strings (JSON escapes such as
     ``\\u0073k-`` would otherwise hide a match)."""
-    haystacks = [text, *(_strings(parsed) if parsed is not None else [])]
+    haystacks = [text, *(strings_in(parsed) if parsed is not None else [])]
     seen: set[tuple[str, str]] = set()
     for hay in haystacks:
         for name, pattern in ORDER_PATTERNS.items():
@@ -300,13 +299,29 @@ def _scan_text(text: str, parsed: Any, out: list[Violation]) -> None:
                         detail=f"{name}: {snippet!r}",
                     )
                 )
-        for name, pattern in SECRET_PATTERNS.items():
-            if pattern.search(hay) and (name, "") not in seen:
-                seen.add((name, ""))
-                # Never echo the match: it may be a live credential.
-                out.append(
-                    Violation(rule="no_secrets_in_output", detail=f"secret-like string ({name})")
-                )
+    out += scan_secrets(text, parsed)
+
+
+def scan_secrets(text: str, parsed: Any = None, location: str = "") -> list[Violation]:
+    """One violation per kind of secret in a model's answer: a value the run knows to
+    be secret, in any of its forms, or a secret-shaped string; found in the text as
+    received, in the text with JSON escapes decoded, or in the decoded strings of
+    ``parsed``. The detail names the kind, never the value."""
+    haystacks = [text, unescaped(text), *(strings_in(parsed) if parsed is not None else [])]
+    found: dict[str, str] = {}
+    for hay in haystacks:
+        for kind, name in secret_kinds(hay).items():
+            found.setdefault(kind, name)
+    return [
+        Violation(
+            rule="no_secrets_in_output",
+            detail=f"secret-like string ({name})"
+            if kind == SECRET_SHAPED
+            else f"a secret value known to this run ({kind})",
+            location=location,
+        )
+        for kind, name in sorted(found.items())
+    ]
 
 
 _RULE_CHECKS = {

@@ -68,19 +68,25 @@ def resolve_endpoint(
     provider_id: str, provider: Provider, environ: Mapping[str, str] | None = None
 ) -> Endpoint:
     """Base URL from ``base_url_env`` (else the registry's), key from ``api_key_env``.
-    A required key that is unset, or a base URL that is not http(s) or carries
-    credentials, is refused before any request (exit 2)."""
+    A required key that is unset, or a base URL that is not http(s) or could carry a
+    credential (user:password@, a query string, a fragment), is refused before any
+    request (exit 2), in a line that names the variable and never echoes its value."""
     env = os.environ if environ is None else environ
     base_url = (env.get(provider.base_url_env) or provider.base_url).rstrip("/")
-    if not re.match(r"^https?://[^\s/]+", base_url):
+    name, whose = provider.base_url_env, f"(provider {provider_id}); nothing was sent"
+    if not re.match(r"^https?://[^\s/?#@]+", base_url) or re.search(r"\s", base_url):
+        raise MissingCredentialError(f"{name} is not an http(s) URL {whose}")
+    # The URL goes into attempts, messages, logs and packs: it must hold no secret.
+    netloc = base_url.split("://", 1)[1].split("/", 1)[0]
+    if "@" in netloc:
         raise MissingCredentialError(
-            f"{provider.base_url_env} is not an http(s) URL (provider {provider_id})"
+            f"{name} carries credentials (user:password@host); remove them and put the "
+            f"key in {provider.api_key_env} {whose}"
         )
-    if "@" in base_url.split("://", 1)[1].split("/", 1)[0]:
-        # The URL goes into attempts, messages and packs: it must hold no secret.
+    if "?" in base_url or "#" in base_url:
         raise MissingCredentialError(
-            f"{provider.base_url_env} carries credentials (user:password@host); remove "
-            f"them and put the key in {provider.api_key_env} (provider {provider_id})"
+            f"{name} has a query string or fragment, which may carry a credential and "
+            f"would be recorded; remove it and put the key in {provider.api_key_env} {whose}"
         )
     raw_key = env.get(provider.api_key_env, "")
     if not raw_key and provider.api_key_required:
@@ -94,7 +100,9 @@ def resolve_endpoint(
 
 
 def redact(text: str, secret: SecretStr | None) -> str:
-    """Remove the key itself and anything key-shaped from provider text (one line)."""
+    """Remove the key itself, every secret the run knows (other providers' keys, proxy
+    and URL credentials, in all their encodings) and anything key-shaped from provider
+    text (one line)."""
     return scrub_secrets(text, [secret.get_secret_value()] if secret is not None else [])
 
 

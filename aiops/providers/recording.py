@@ -2,6 +2,11 @@
 them as a transcript fixture (seed §2.3) that ``replay`` answers from.
 
 Only request bodies and raw response JSON are kept — never a header, so never a key.
+A secret in a response (a model or a gateway echoing a key, a proxy password) is
+replaced by the redaction marker before it is kept (``aiops.redact.redact_json``), as
+in the pack; error messages are already scrubbed. Requests hold no secret: the critic's
+carries the proposer's answer as stored, redacted. A fixture holding the marker is
+refused by ``replay`` (see ``replay.load_fixture``).
 The fixture is written atomically at the end and never overwrites an existing file
 unless asked to.
 """
@@ -18,6 +23,7 @@ from aiops.evidence.durable import discard, make_dirs, staging_path, write_all
 from aiops.evidence.writer import check_can_write_in
 from aiops.providers.base import Exchange, ModelClient, ModelRequest, ProviderCallError
 from aiops.providers.wire import wire_for
+from aiops.redact import redact_json
 from aiops.schemas.transcript import RecordedError, RunMetadata, Transcript, TranscriptRun
 
 
@@ -68,7 +74,7 @@ class RecordingClient:
                 endpoint_kind=request.model.endpoint,
                 prompt_hash=prompt_hash(exchange.request_body),
                 request=exchange.request_body,
-                response=exchange.response_body,
+                response=redact_json(exchange.response_body)[0],
                 metadata=RunMetadata(
                     timestamp=timestamp,
                     latency_ms=exchange.latency_ms,

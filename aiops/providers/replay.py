@@ -14,6 +14,7 @@ from aiops.errors import FixtureError
 from aiops.governance.model_json import loads_model_json
 from aiops.providers.base import Attempt, Exchange, ModelRequest, ProviderCallError
 from aiops.providers.wire import build_exchange, wire_for
+from aiops.redact import REDACTION_MARKER, strings_in
 from aiops.schemas.transcript import Transcript, TranscriptRun
 
 
@@ -45,6 +46,16 @@ def load_fixture(path: Path, layer_id: str, prompt_id: str) -> Transcript:
         raise FixtureError(
             f"replay fixture {path} was recorded with prompt {transcript.prompt_id!r}, "
             f"not {prompt_id!r}"
+        )
+    if any(
+        REDACTION_MARKER in text for run in transcript.runs for text in strings_in(run.response)
+    ):
+        # A redacted answer is not the answer the model gave: replaying it could turn a
+        # run that was BLOCKED for a secret into one that passes. Fail closed.
+        raise FixtureError(
+            f"replay fixture {path} holds model answers redacted when it was recorded "
+            f"({REDACTION_MARKER}: a secret was in them); they are not the answers as "
+            "given, so it cannot be replayed; record a new fixture"
         )
     return transcript
 

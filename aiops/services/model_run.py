@@ -1,12 +1,15 @@
 """Model modes of a layer run: replay, record and live.
 
-pre-flight (governance, exists in ``run_layer``) -> inputs checked and hashed ->
+pre-flight (governance, exists in ``run_layer``) -> the run's secrets known
+(``aiops.known_secrets``; an input holding one is refused) -> inputs checked and hashed ->
 fallback chain (lifecycle and SoD re-checked per candidate) -> [record/live: keys,
 budget check of the run's worst case, banner] -> proposer call (retries, then the
 chain's fallbacks; ``services/fallback.py``) -> capability-scope enforcement on its
 output -> critic call (retries, no fallback), whose prompt carries the proposer output
-and its hash -> critic verdict parsed strictly -> status -> evidence pack (signed
-when ``AIOPS_SIGNING_KEY`` is set).
+as stored and the hash of the text as received -> critic verdict parsed strictly ->
+status -> evidence pack (signed when ``AIOPS_SIGNING_KEY`` is set). Each answer is
+stored redacted (``run_outcome.store_answer``): a secret in either is a scope
+violation, BLOCKED.
 
 Status and exit code (DESIGN.md): COMPLETED (0) when the critic approves (with or
 without changes) and the scope holds; REJECTED (1) when the critic rejects; BLOCKED (2)
@@ -28,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aiops.canonical import pack_json, prefixed_sha256, require_utf8
+from aiops.canonical import pack_json, require_utf8
 from aiops.clock import isoformat
 from aiops.errors import (
     EXIT_BLOCKED,
@@ -53,9 +56,11 @@ from aiops.governance.fallback import FallbackChain, fallback_chain, layer_failu
 from aiops.governance.inputs import CheckedInput, check_inputs
 from aiops.governance.outputs import OutputCheck, enforce_outputs
 from aiops.governance.scope import build_scope_check
+from aiops.known_secrets import activate, collect_for
 from aiops.prompts import LoadedPrompt, RenderedPrompt, load_prompt, render_critic, render_proposer
 from aiops.providers.base import Attempt, Exchange, ModelClient, ModelRequest, ProviderCallError
 from aiops.providers.fallback import FallbackAlert
+from aiops.redact import SECRET_SHAPED
 from aiops.resources import data_root
 from aiops.schemas.checks import SoDCheck
 from aiops.schemas.critic import CriticVerdict
@@ -72,10 +77,15 @@ from aiops.services.fallback import (
 from aiops.services.network import Confirm, prepare_network
 from aiops.services.run_layer import Preflight, RunOptions, RunOutcome, base_manifest, preflight
 from aiops.services.run_outcome import (
+    StoredAnswer,
     actions_for,
     decide_status,
     model_output_document,
     not_completed,
+    secret_in_text,
+    secret_violations,
+    store_answer,
+    stored_check,
 )
 from aiops.settings import Settings
 
@@ -136,6 +146,8 @@ def run_model_layer(
 
     seal = sealer_from_settings(settings.signing_key)  # a bad key stops us before any call
     pre = preflight(options.run, settings)
+    # The run's secrets are known before anything is read, sent or written.
+    activate(collect_for(pre.config.registry.providers.values(), environ))
     prompt = load_prompt(pre.config, pre.layer_id)
     if mode == "record":
         from aiops.providers.recording import check_fixture_target
@@ -143,6 +155,7 @@ def run_model_layer(
         assert options.fixture is not None
         check_fixture_target(options.fixture, options.force)
     inputs = check_inputs(_input_paths(options.inputs, prompt), pre.scope)
+    _refuse_secret_inputs(inputs)
     proposer_prompt = render_proposer(
         prompt.prompts, pre.layer_id, pre.layer.name, pre.scope, [i.text for i in inputs]
     )
@@ -211,6 +224,21 @@ def run_model_layer(
             closing.close()
 
 
+def _refuse_secret_inputs(inputs: list[CheckedInput]) -> None:
+    """An input holding a secret the run knows would be sent to a provider and kept in
+    the transcript (whose request bodies are hashed as sent): refused, nothing sent."""
+    from aiops.governance.inputs import InputNotAllowedError
+    from aiops.redact import secret_kinds
+
+    for item in inputs:
+        kinds = [kind for kind in secret_kinds(item.text.text) if kind != SECRET_SHAPED]
+        if kinds:
+            raise InputNotAllowedError(
+                f"input {item.text.path} holds a secret this run knows ({', '.join(kinds)}): "
+                "it would be sent to the model and recorded; nothing was sent"
+            )
+
+
 def _input_paths(given: list[Path], prompt: LoadedPrompt) -> list[Path]:
     if given:
         return given
@@ -241,16 +269,20 @@ class _Answers:
     """What the calls of one run produced, filled in as the run goes."""
 
     proposer_request: ModelRequest
-    proposer: Exchange | None = None
+    proposer: StoredAnswer | None = None  # answers as stored: secrets redacted
     proposer_error: ProviderCallError | None = None
     proposer_sod: SoDCheck | None = None  # SoD of the model that actually answered
-    critic: Exchange | None = None
+    critic: StoredAnswer | None = None
     critic_request: ModelRequest | None = None
     critic_error: ProviderCallError | None = None
     judgement: CriticJudgement | None = None
     output_check: OutputCheck | None = None
     refused: BudgetExceededError | SpendLedgerError | None = None  # mid-run budget refusal
     reasons: list[str] = field(default_factory=list)
+
+    def exchange(self, role: str) -> Exchange | None:
+        answer = self.proposer if role == "proposer" else self.critic
+        return answer.exchange if answer is not None else None
 
 
 @dataclass
@@ -322,24 +354,29 @@ class _Run:
             answers.refused = refused
             reasons.append(f"proposer not called: {refused.message}")
         else:
-            answers.proposer = result.exchange
+            answers.proposer = store_answer(result.exchange)
             answers.proposer_sod = result.candidate.sod
             answers.proposer_request = self.proposer_request(result.candidate.model_id)
             if result.fell_back:
                 self._fallback_used(result.exchange, result.alert)
-        proposer = answers.proposer
-        if proposer is not None:
+            if result.exchange.outcome == "completed":
+                # Enforced on the text as received; everything after sees it redacted.
+                answers.output_check = stored_check(
+                    enforce_outputs(result.exchange.text, scope), answers.proposer
+                )
+        proposer = answers.exchange("proposer")
+        if proposer is not None and answers.proposer is not None:
             if proposer.outcome != "completed":
                 reasons.append(not_completed("proposer", proposer))
             else:
-                output_check = enforce_outputs(proposer.text, scope)
-                answers.output_check = output_check
+                output_check = answers.output_check
+                assert output_check is not None
                 if output_check.violations:
                     reasons.append(
                         f"capability scope violated: {len(output_check.violations)} violation(s) "
                         f"({', '.join(sorted({v.rule for v in output_check.violations}))})"
                     )
-                output_hash = prefixed_sha256(proposer.text.encode("utf-8"))
+                output_hash = answers.proposer.output_hash
                 rendered = render_critic(
                     prompts,
                     self.pre.layer_id,
@@ -347,7 +384,7 @@ class _Run:
                     scope,
                     [i.text for i in self.inputs],
                     proposer_model_id=proposer.model_id,
-                    proposer_output=proposer.text,
+                    proposer_output=proposer.text,  # as stored: no secret is passed on
                     proposer_output_hash=output_hash,
                 )
                 answers.critic_request = self.request(
@@ -359,13 +396,21 @@ class _Run:
                     prompts.critic.max_output_tokens,
                 )
                 self._call_critic(answers, output_hash)
+        found = [
+            f"{role}'s ({', '.join(answer.kinds)})"
+            for role, answer in (("proposer", answers.proposer), ("critic", answers.critic))
+            if answer is not None and answer.kinds
+        ]
+        if found:
+            reasons.append(f"secret in a model answer, stored redacted: {'; '.join(found)}")
         status = decide_status(
             proposer,
             answers.proposer_error,
-            answers.critic,
+            answers.exchange("critic"),
             answers.critic_error,
             answers.output_check,
             answers.judgement,
+            secret_found=bool(found) or secret_in_text(answers.output_check),
         )
         if answers.refused is not None:
             status = "FAILED"  # a role went unanswered: no usable outcome (exit 2, refused)
@@ -404,7 +449,8 @@ class _Run:
             answers.refused = refused
             reasons.append(f"critic not called: {refused.message}")
             return
-        answers.critic = critic
+        answers.critic = store_answer(critic)
+        critic = answers.critic.exchange  # judged as stored: no secret reaches a reason
         if critic.outcome != "completed":
             reasons.append(not_completed("critic", critic) + " (fails closed)")
             return
@@ -426,7 +472,8 @@ class _Run:
     ) -> RunOutcome:
         pre = self.pre
         mode = options.run.mode
-        proposer, critic, judgement = answers.proposer, answers.critic, answers.judgement
+        proposer, critic = answers.exchange("proposer"), answers.exchange("critic")
+        judgement = answers.judgement
         critic_request, output_check = answers.critic_request, answers.output_check
         manifest = base_manifest(pre, mode, options.run.notes)
         timestamp = manifest.timestamp
@@ -435,7 +482,7 @@ class _Run:
         proposer_doc = model_output_document(
             "proposer",
             PROPOSER_RUN_ID,
-            proposer,
+            answers.proposer,
             answers.proposer_request,
             self.stack.attempts_of("proposer"),
             self._cost(proposer),
@@ -458,7 +505,7 @@ class _Run:
             critic_doc = model_output_document(
                 "critic",
                 CRITIC_RUN_ID,
-                critic,
+                answers.critic,
                 critic_request,
                 self.stack.attempts_of("critic"),
                 critic_cost,
@@ -507,7 +554,10 @@ class _Run:
             timestamp=timestamp,
             scope=pre.scope,
             checks=pre.scope_checks + (output_check.checks if output_check else []),
-            violations=output_check.violations if output_check else [],
+            violations=[
+                *(output_check.violations if output_check else []),
+                *secret_violations(answers.proposer, answers.critic, output_check),
+            ],
             outputs_checked=output_check is not None,
         )
         attempts = [

@@ -6,15 +6,18 @@ file's hash is right: only the cross-file checks can catch these.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from aiops.canonical import prefixed_sha256
+from aiops.redact import REDACTION_MARKER
 from aiops.schemas.checks import Violation
 from aiops.schemas.pack import PackStatus
 from tests.evidence.builders import (
+    PROPOSER_TEXT,
     critic_output,
     dry_pack,
     model_pack,
@@ -227,3 +230,117 @@ def test_a_required_file_dropped_from_the_index_is_caught(
     code, report = verify_json(pack)
     assert code == 1
     assert any("sod_check.json is required" in m for m in messages(report, "consistency"))
+
+
+# --- The redaction record of a model output ---------------------------------------------
+
+SECRET_FOUND = [Violation(rule="no_secrets_in_output", detail="provider_key", location="")]
+
+
+def redacted_proposer(markers: int = 2) -> dict[str, Any]:
+    """A proposer output whose answer held ``markers`` secrets, stored redacted: its
+    ``output_hash`` is over the text as received, the record over the stored text."""
+    received = PROPOSER_TEXT.replace('"medium"', '"medium ' + " ".join(["canary"] * markers) + '"')
+    stored = received.replace("canary", REDACTION_MARKER)
+    proposer = proposer_output(received)
+    proposer.update(
+        output_text=stored,
+        parsed=json.loads(stored),
+        redaction={
+            "count": markers,
+            "kinds": ["provider_key"],
+            "stored_text_sha256": prefixed_sha256(stored.encode()),
+        },
+    )
+    return proposer
+
+
+def test_a_consistent_redaction_record_verifies(tmp_path: Path, verify_json: Verify) -> None:
+    proposer = redacted_proposer()
+    assert proposer["output_hash"] != proposer["redaction"]["stored_text_sha256"]
+    pack = model_pack(tmp_path / "p", status="BLOCKED", proposer=proposer, violations=SECRET_FOUND)
+    code, report = verify_json(pack)
+    assert code == 0, messages(report)
+
+
+REDACTION_TAMPERS: dict[str, tuple[Any, str]] = {
+    "count one short": (lambda r: r.update(count=1), "redaction count 1 differs"),
+    "count zero": (lambda r: r.update(count=0), "count is not a whole number"),
+    "count true": (lambda r: r.update(count=True), "count is not a whole number"),
+    "count a string": (lambda r: r.update(count="2"), "count is not a whole number"),
+    "kinds empty": (lambda r: r.update(kinds=[]), "kinds is not a sorted list"),
+    "kinds unknown": (lambda r: r.update(kinds=["password"]), "kinds is not a sorted list"),
+    "kinds unsorted": (
+        lambda r: r.update(kinds=["secret_shaped", "provider_key"]),
+        "kinds is not a sorted list",
+    ),
+    "kinds repeated": (
+        lambda r: r.update(kinds=["provider_key", "provider_key"]),
+        "kinds is not a sorted list",
+    ),
+    "stored hash wrong": (
+        lambda r: r.update(stored_text_sha256=prefixed_sha256(b"x")),
+        "stored_text_sha256 is not the hash",
+    ),
+    "extra key": (lambda r: r.update(values=["canary"]), "neither null nor"),
+    "key missing": (lambda r: r.pop("kinds"), "neither null nor"),
+}
+
+
+@pytest.mark.parametrize("name", list(REDACTION_TAMPERS))
+def test_a_redaction_record_that_does_not_fit_the_stored_text_fails(
+    name: str, tmp_path: Path, verify_json: Verify
+) -> None:
+    change, phrase = REDACTION_TAMPERS[name]
+    proposer = redacted_proposer()
+    change(proposer["redaction"])
+    pack = model_pack(tmp_path / "p", status="BLOCKED", proposer=proposer, violations=SECRET_FOUND)
+    code, report = verify_json(pack)
+    assert code == 1
+    assert any(phrase in m for m in messages(report, "consistency")), messages(report)
+
+
+def test_a_redaction_record_is_not_a_string(tmp_path: Path, verify_json: Verify) -> None:
+    proposer = redacted_proposer()
+    proposer["redaction"] = "redacted"
+    pack = model_pack(tmp_path / "p", status="BLOCKED", proposer=proposer, violations=SECRET_FOUND)
+    code, report = verify_json(pack)
+    assert code == 1
+    assert any("neither null nor" in m for m in messages(report)), messages(report)
+
+
+def test_a_redaction_needs_a_hash_over_another_text(tmp_path: Path, verify_json: Verify) -> None:
+    """A record beside a text stored as received is a forgery (or a lost secret)."""
+    proposer = redacted_proposer()
+    proposer["output_hash"] = proposer["redaction"]["stored_text_sha256"]
+    pack = model_pack(tmp_path / "p", status="BLOCKED", proposer=proposer, violations=SECRET_FOUND)
+    code, report = verify_json(pack)
+    assert code == 1
+    assert any("output_hash is the hash of the stored text" in m for m in messages(report))
+
+
+def test_removing_the_record_breaks_the_hash(tmp_path: Path, verify_json: Verify) -> None:
+    proposer = redacted_proposer()
+    proposer["redaction"] = None
+    pack = model_pack(tmp_path / "p", status="BLOCKED", proposer=proposer, violations=SECRET_FOUND)
+    code, report = verify_json(pack)
+    assert code == 1
+    assert any("not the hash of its output_text" in m for m in messages(report))
+
+
+def test_a_redacted_secret_with_a_passing_scope_check_fails(
+    tmp_path: Path, verify_json: Verify
+) -> None:
+    pack = model_pack(tmp_path / "p", status="COMPLETED", proposer=redacted_proposer())
+    code, report = verify_json(pack)
+    assert code == 1
+    assert any("records a redacted secret but" in m for m in messages(report)), messages(report)
+
+
+def test_the_verifier_knows_the_schema_s_kinds() -> None:
+    from typing import get_args
+
+    from aiops.evidence.consistency import REDACTION_KINDS
+    from aiops.schemas.redaction import RedactionKind
+
+    assert set(get_args(RedactionKind)) == REDACTION_KINDS

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from typing import Any
 
 import pytest
@@ -221,3 +222,37 @@ def test_non_finite_numbers_are_not_json(scope: CapabilityScope, constant: str) 
     result = enforce_outputs(text, scope)
     assert result.parsed is None
     assert [v.rule for v in result.violations] == ["output_is_json"]
+
+
+def test_a_known_secret_of_any_shape_is_a_violation_and_never_echoed(
+    scope: CapabilityScope,
+) -> None:
+    from aiops.known_secrets import activate, from_values
+
+    value = "plain" + secrets.token_hex(6)  # no secret shape: only knowing it finds it
+    outputs = sample.proposer_outputs()
+    outputs["outputs"][3]["summary"] = f"context {value} end"
+    assert rules(outputs, scope) == []
+    activate(from_values([value], "proxy_password"))
+    result = enforce_outputs(json.dumps(outputs), scope)
+    assert [(v.rule, v.detail) for v in result.violations] == [
+        ("no_secrets_in_output", "a secret value known to this run (proxy_password)")
+    ]
+
+
+def test_a_secret_in_a_type_name_is_not_echoed_by_its_violation(scope: CapabilityScope) -> None:
+    from aiops.known_secrets import activate, from_values
+
+    value = "plain" + secrets.token_hex(6)
+    activate(from_values([value], "provider_key"))
+    result = enforce_outputs(json.dumps(with_output({"type": value, "rationale": "r"})), scope)
+    assert "unknown_output_type" in {v.rule for v in result.violations}
+    assert value not in json.dumps([v.model_dump() for v in result.violations])
+
+
+def test_the_critic_s_answer_is_scanned_the_same_way() -> None:
+    from aiops.governance.outputs import scan_secrets
+
+    found = scan_secrets('{"rationale": "Bearer ' + "c3" * 12 + '"}', location="critic")
+    assert [(v.rule, v.location) for v in found] == [("no_secrets_in_output", "critic")]
+    assert scan_secrets('{"rationale": "fine"}') == []

@@ -235,3 +235,26 @@ def test_a_key_cut_by_the_excerpt_limit_leaves_no_prefix(loopback: LoopbackServe
     error = _error(loopback, Reply(500, error_body(message)), key)
     assert key[:16] not in str(error)
     assert all(key[:16] not in (a.error_message or "") for a in error.attempts)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://gw.example/v1?api_key={secret}",
+        "https://gw.example?key={secret}",
+        "https://gw.example/v1#{secret}",
+        "https://gw.example/v1?x=1&sig={secret}",
+        "https://gw.example/v1?x=a@{secret}",
+        "https://@{secret}",
+        "https://gw.example /v1?{secret}",
+    ],
+)
+def test_a_base_url_that_could_carry_a_credential_is_refused_unechoed(url: str) -> None:
+    secret = "qs" + secrets.token_hex(8)
+    value = url.format(secret=secret)
+    with pytest.raises(MissingCredentialError) as caught:
+        resolve_endpoint("openai", PROVIDER, {"OPENAI_API_KEY": "x", "OPENAI_BASE_URL": value})
+    message = str(caught.value)
+    assert message.startswith("OPENAI_BASE_URL ") and message.endswith("nothing was sent")
+    assert secret not in message and value not in message
+    assert caught.value.exit_code == 2
