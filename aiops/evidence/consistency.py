@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from aiops.canonical import prefixed_sha256
+from aiops.canonical import canonical_json, prefixed_sha256
 from aiops.evidence.ledger import evidence_pack_id, pack_dir_name
 from aiops.evidence.names import (
     CRITIC_OUTPUT_FILE,
@@ -21,6 +21,7 @@ from aiops.evidence.names import (
     SCOPE_CHECK_FILE,
     SOD_CHECK_FILE,
 )
+from aiops.evidence.strict import StrictJSONError, loads_strict
 
 NETWORK_MODES = frozenset({"record", "live"})  # equals aiops.schemas.manifest.NETWORK_MODES
 APPROVALS = frozenset({"APPROVE", "APPROVE_WITH_CHANGES"})
@@ -281,6 +282,7 @@ def _outputs(
             problems += shape
             continue
         good[role] = doc
+        problems += _parsed(name, doc)
         actual = prefixed_sha256(doc["output_text"].encode("utf-8"))
         if doc["output_hash"] != actual:
             problems.append(f"{name} output_hash is not the hash of its output_text ({actual})")
@@ -303,6 +305,27 @@ def _outputs(
     if isinstance(manifest, dict):
         problems += _models_answered(manifest, good)
     return good, problems
+
+
+def _parsed(name: str, doc: dict[str, Any]) -> list[str]:
+    """``parsed`` is what ``output_text`` parses to (strict JSON; ``null`` when it is
+    not JSON) for a completed call, and ``null`` for any other outcome. Where a
+    redaction is recorded it may also be ``null``. Compared as canonical JSON, so
+    ``true`` is not ``1`` and ``1.0`` is not ``1``."""
+    parsed = doc.get("parsed")
+    if doc.get("outcome") != "completed":
+        if parsed is not None:
+            return [f"{name} parsed is not null although the call did not complete"]
+        return []
+    try:
+        expected = loads_strict(doc["output_text"].encode("utf-8"))
+    except (StrictJSONError, UnicodeEncodeError):
+        expected = None
+    if parsed is None and doc.get("redaction") is not None:
+        return []
+    if canonical_json(parsed) != canonical_json(expected):
+        return [f"{name} parsed is not what its output_text parses to"]
+    return []
 
 
 def _models_answered(manifest: dict[str, Any], good: dict[str, dict[str, Any]]) -> list[str]:

@@ -166,7 +166,7 @@ def _network(proxy: str) -> dict[str, Any]:
         ("proposer_output.json", lambda d: d.update(run_id="critic-run-001"), "run_id"),
         ("critic_output.json", lambda d: d.update(role="proposer"), "role"),
         ("critic_output.json", lambda d: d["parsed"].update(decision="REJECT"), "parsed answer"),
-        ("critic_output.json", lambda d: d.update(decision="MAYBE"), "not a known decision"),
+        ("critic_output.json", lambda d: d.update(decision="MAYBE"), "$.decision: matches none"),
         ("proposer_output.json", lambda d: d.pop("output_text"), "output_text"),
     ],
 )
