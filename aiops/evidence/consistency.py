@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from aiops.canonical import canonical_json, prefixed_sha256
+from aiops.canonical import prefixed_sha256
 from aiops.evidence.ledger import evidence_pack_id, pack_dir_name
 from aiops.evidence.names import (
     CRITIC_OUTPUT_FILE,
@@ -310,8 +310,8 @@ def _outputs(
 def _parsed(name: str, doc: dict[str, Any]) -> list[str]:
     """``parsed`` is what ``output_text`` parses to (strict JSON; ``null`` when it is
     not JSON) for a completed call, and ``null`` for any other outcome. Where a
-    redaction is recorded it may also be ``null``. Compared as canonical JSON, so
-    ``true`` is not ``1`` and ``1.0`` is not ``1``."""
+    redaction is recorded it may also be ``null``. Compared as JSON values, so ``true``
+    is not ``1`` and ``1.0`` is not ``1``."""
     parsed = doc.get("parsed")
     if doc.get("outcome") != "completed":
         if parsed is not None:
@@ -323,9 +323,20 @@ def _parsed(name: str, doc: dict[str, Any]) -> list[str]:
         expected = None
     if parsed is None and doc.get("redaction") is not None:
         return []
-    if canonical_json(parsed) != canonical_json(expected):
+    if not _same_json(parsed, expected):
         return [f"{name} parsed is not what its output_text parses to"]
     return []
+
+
+def _same_json(a: Any, b: Any) -> bool:
+    """Equal as JSON values: Python's ``==`` alone takes ``True == 1 == 1.0``."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same_json(v, b[k]) for k, v in a.items())
+    if isinstance(a, list):
+        return len(a) == len(b) and all(map(_same_json, a, b))
+    return bool(a == b)
 
 
 def _models_answered(manifest: dict[str, Any], good: dict[str, dict[str, Any]]) -> list[str]:
