@@ -20,8 +20,9 @@ class Strict(BaseModel):
 class StrictConfig(Strict):
     """Base of every configuration schema: a value keeps the type TOML gave it. ``"false"``
     and ``0``/``1`` are not booleans, ``"1"`` is not an integer, a datetime or a number is
-    not a date. Enumeration fields say ``Field(strict=False)``: TOML has no enum type, so
-    they take their values as strings (and nothing else)."""
+    not a date (``registry.TomlDate`` also takes the ``"YYYY-MM-DD"`` string). Enumeration
+    fields say ``Field(strict=False)``: TOML has no enum type, so they take their values
+    as strings (and nothing else)."""
 
     model_config = ConfigDict(strict=True)
 

@@ -15,6 +15,21 @@ LAYER_IDS = ("L0", "L1", "L2", "L3", "L4", "L5", "L6")
 LayerId = Literal["L0", "L1", "L2", "L3", "L4", "L5", "L6"]
 EnvName = Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")]
 PositiveInt = Annotated[int, Field(gt=0, strict=True)]
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _toml_date(value: object) -> object:
+    """A TOML date, or the ``YYYY-MM-DD`` string that is its JSON form (what the
+    exported schema describes); not a number, and not a date-time."""
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    return value  # a date passes; anything else fails the strict date check
+
+
+TomlDate = Annotated[date, BeforeValidator(_toml_date)]
 NonNegative = Annotated[float, Field(ge=0)]
 
 
@@ -41,7 +56,7 @@ class Diversity(StrEnum):
 class RegistryInfo(StrictConfig):
     version: str
     matrix_version: str
-    effective_date: date
+    effective_date: TomlDate
     owner: str
 
 
@@ -65,7 +80,7 @@ class Model(StrictConfig):
     cost_per_1k_output: NonNegative
     rate_limit_rpm: PositiveInt
     status: ModelStatus = Field(strict=False)
-    retired_on: date | None = None
+    retired_on: TomlDate | None = None
     replacement: str | None = None
     reasoning: bool = Field(
         default=False, description="Reasoning model: rejects sampling parameters."

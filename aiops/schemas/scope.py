@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Self
 
 from pydantic import Field, model_validator
 
 from aiops.schemas.base import Autonomy, StrictConfig
-from aiops.schemas.registry import LayerId
+from aiops.schemas.registry import LayerId, TomlDate
 
 
 class ScopeInfo(StrictConfig):
@@ -17,7 +16,7 @@ class ScopeInfo(StrictConfig):
     description: str
     autonomy_level: Autonomy = Field(strict=False)
     version: str
-    effective_date: date
+    effective_date: TomlDate
 
 
 class AllowForbid(StrictConfig):

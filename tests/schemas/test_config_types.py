@@ -49,7 +49,7 @@ def _edit(path: Path, old: str, new: str) -> None:
         (
             REGISTRY,
             "effective_date = 2026-11-01",
-            'effective_date = "2026-11-01"',
+            'effective_date = "1 Nov 2026"',
             r"registry\.effective_date",
         ),
         (
@@ -111,10 +111,21 @@ def test_config_values_are_not_coerced(
 
 
 def test_toml_values_of_the_right_type_still_load(config_copy: Path) -> None:
-    """Enumerations are TOML strings; an integer is a valid float."""
+    """Enumerations are TOML strings; an integer is a valid float; a date may also be
+    written as its JSON form, the string ``YYYY-MM-DD``."""
     _edit(config_copy / REGISTRY, "cost_per_1k_input = 0.021", "cost_per_1k_input = 1")
-    model = load_config(config_copy).registry.models["gpt-5.2-pro"]
+    _edit(config_copy / REGISTRY, "effective_date = 2026-11-01", 'effective_date = "2026-11-01"')
+    registry = load_config(config_copy).registry
+    model = registry.models["gpt-5.2-pro"]
     assert model.cost_per_1k_input == 1.0 and model.endpoint.value == "responses"
+    assert registry.registry.effective_date == datetime.date(2026, 11, 1)
+
+
+@pytest.mark.parametrize("value", ['"2026-13-01"', '"2026-11-01T00:00:00Z"', "2026-11-01 10:00:00"])
+def test_a_date_that_is_not_a_calendar_day_is_refused(config_copy: Path, value: str) -> None:
+    _edit(config_copy / REGISTRY, "effective_date = 2026-11-01", f"effective_date = {value}")
+    with pytest.raises(ConfigError, match=r"registry\.effective_date: must be a date"):
+        load_config(config_copy)
 
 
 # --- the exported config schemas and TOML ----------------------------------------------
