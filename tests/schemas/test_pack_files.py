@@ -1,7 +1,7 @@
 """Every file of a pack against its published schema: real packs of every kind pass both
 an independent validator (``jsonschema``) and verify-pack, and on the tamper matrix —
 every file, top level and nested objects, × renamed key, extra key, wrong type, missing
-key, ``Infinity`` and ``1e999`` — both reject the same files."""
+key, ``NaN``, ``±Infinity`` and ``1e999`` — both reject the same files."""
 
 from __future__ import annotations
 
@@ -95,7 +95,7 @@ TARGETS: list[tuple[str, tuple[str | int, ...], str, str]] = [
     ("evidence_pack.dsse.json", (), "signatures", "payload"),
     ("evidence_pack.dsse.json", ("signatures", 0), "keyid", "sig"),
 ]
-MUTATIONS = ("renamed", "extra", "wrong_type", "missing", "Infinity", "1e999")
+MUTATIONS = ("renamed", "extra", "wrong_type", "missing", "NaN", "Infinity", "-Infinity", "1e999")
 _NUMBER = "@@non-finite@@"
 
 
