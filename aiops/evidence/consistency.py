@@ -67,6 +67,8 @@ def check_pack(
         problems += _scope(index, scope, manifest if isinstance(manifest, dict) else None)
     outputs, output_problems = _outputs(index, docs, listed, manifest)
     problems += output_problems
+    for role, output in outputs.items():
+        problems += _parsed(OUTPUT_FILES[role], output)
     problems += _status(index, docs, outputs, listed)
     if operator_head is not None:
         problems += _operator_output(index, operator_head)
@@ -282,7 +284,6 @@ def _outputs(
             problems += shape
             continue
         good[role] = doc
-        problems += _parsed(name, doc)
         actual = prefixed_sha256(doc["output_text"].encode("utf-8"))
         if doc["output_hash"] != actual:
             problems.append(f"{name} output_hash is not the hash of its output_text ({actual})")
@@ -305,38 +306,6 @@ def _outputs(
     if isinstance(manifest, dict):
         problems += _models_answered(manifest, good)
     return good, problems
-
-
-def _parsed(name: str, doc: dict[str, Any]) -> list[str]:
-    """``parsed`` is what ``output_text`` parses to (strict JSON; ``null`` when it is
-    not JSON) for a completed call, and ``null`` for any other outcome. Where a
-    redaction is recorded it may also be ``null``. Compared as JSON values, so ``true``
-    is not ``1`` and ``1.0`` is not ``1``."""
-    parsed = doc.get("parsed")
-    if doc.get("outcome") != "completed":
-        if parsed is not None:
-            return [f"{name} parsed is not null although the call did not complete"]
-        return []
-    try:
-        expected = loads_strict(doc["output_text"].encode("utf-8"))
-    except (StrictJSONError, UnicodeEncodeError):
-        expected = None
-    if parsed is None and doc.get("redaction") is not None:
-        return []
-    if not _same_json(parsed, expected):
-        return [f"{name} parsed is not what its output_text parses to"]
-    return []
-
-
-def _same_json(a: Any, b: Any) -> bool:
-    """Equal as JSON values: Python's ``==`` alone takes ``True == 1 == 1.0``."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_same_json(v, b[k]) for k, v in a.items())
-    if isinstance(a, list):
-        return len(a) == len(b) and all(map(_same_json, a, b))
-    return bool(a == b)
 
 
 def _models_answered(manifest: dict[str, Any], good: dict[str, dict[str, Any]]) -> list[str]:
@@ -413,3 +382,32 @@ def _operator_output(index: dict[str, Any], head: bytes) -> list[str]:
         if f"**{label}:** {value}" not in text:
             problems.append(f"{OPERATOR_OUTPUT_FILE} does not state {label} {value}")
     return problems
+
+
+def _parsed(name: str, doc: dict[str, Any]) -> list[str]:
+    """``parsed`` is what the stored ``output_text`` parses to (strict JSON; ``null``
+    when it is not JSON) for a completed call, and ``null`` for any other outcome.
+    Compared as JSON values, so ``true`` is not ``1`` and ``1.0`` is not ``1``."""
+    parsed = doc.get("parsed")
+    if doc.get("outcome") != "completed":
+        if parsed is not None:
+            return [f"{name} parsed is not null although the call did not complete"]
+        return []
+    try:
+        expected = loads_strict(doc["output_text"].encode("utf-8"))
+    except (StrictJSONError, UnicodeEncodeError):
+        expected = None
+    if not _same_json(parsed, expected):
+        return [f"{name} parsed is not what its output_text parses to"]
+    return []
+
+
+def _same_json(a: Any, b: Any) -> bool:
+    """Equal as JSON values: Python's ``==`` alone takes ``True == 1 == 1.0``."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same_json(v, b[k]) for k, v in a.items())
+    if isinstance(a, list):
+        return len(a) == len(b) and all(map(_same_json, a, b))
+    return bool(a == b)
