@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from aiops.canonical import prefixed_sha256
+from aiops.evidence import strict
 from aiops.evidence.ledger import evidence_pack_id, pack_dir_name
 from aiops.evidence.names import (
     CRITIC_OUTPUT_FILE,
@@ -21,7 +22,6 @@ from aiops.evidence.names import (
     SCOPE_CHECK_FILE,
     SOD_CHECK_FILE,
 )
-from aiops.evidence.strict import StrictJSONError, loads_strict
 
 NETWORK_MODES = frozenset({"record", "live"})  # equals aiops.schemas.manifest.NETWORK_MODES
 APPROVALS = frozenset({"APPROVE", "APPROVE_WITH_CHANGES"})
@@ -394,8 +394,8 @@ def _parsed(name: str, doc: dict[str, Any]) -> list[str]:
             return [f"{name} parsed is not null although the call did not complete"]
         return []
     try:
-        expected = loads_strict(doc["output_text"].encode("utf-8"))
-    except (StrictJSONError, UnicodeEncodeError):
+        expected = strict.loads_strict(doc["output_text"].encode("utf-8"))
+    except (strict.StrictJSONError, UnicodeEncodeError):
         expected = None
     if not _same_json(parsed, expected):
         return [f"{name} parsed is not what its output_text parses to"]
