@@ -152,6 +152,10 @@ def _describe(error: Any) -> str:
         return "unknown key (typo?)"
     if kind == "missing":
         return "required key is missing"
+    if kind == "date_type":  # strict: a TOML date or "YYYY-MM-DD"; no number or time
+        given = error.get("input")
+        shown = repr(given) if isinstance(given, str) else str(given)
+        return f"must be a date such as 2026-11-01, without a time (got {shown})"
     message = str(error["msg"])
     if message.startswith("Value error, "):
         message = message.removeprefix("Value error, ")

@@ -141,7 +141,18 @@ def test_missing_argument_is_a_usage_error(runner: CliRunner) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["evidence-pack", "run-manifest", "sod-check", "capability-scope-check"]
+    "name",
+    [
+        "evidence-pack",
+        "run-manifest",
+        "sod-check",
+        "capability-scope-check",
+        "proposer-output",
+        "critic-output",
+        "transcript",
+        "review",
+        "signature-envelope",
+    ],
 )
 def test_schema_prints_json_schema(runner: CliRunner, name: str) -> None:
     result = runner.invoke(app, ["schema", name])

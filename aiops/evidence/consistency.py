@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from aiops.canonical import prefixed_sha256
+from aiops.evidence import strict
 from aiops.evidence.ledger import evidence_pack_id, pack_dir_name
 from aiops.evidence.names import (
     CRITIC_OUTPUT_FILE,
@@ -70,6 +71,8 @@ def check_pack(
         problems += _scope(index, scope, manifest if isinstance(manifest, dict) else None)
     outputs, output_problems = _outputs(index, docs, listed, manifest)
     problems += output_problems
+    for role, output in outputs.items():
+        problems += _parsed(OUTPUT_FILES[role], output)
     problems += _status(index, docs, outputs, listed)
     if operator_head is not None:
         problems += _operator_output(index, operator_head)
@@ -427,3 +430,32 @@ def _operator_output(index: dict[str, Any], head: bytes) -> list[str]:
         if f"**{label}:** {value}" not in text:
             problems.append(f"{OPERATOR_OUTPUT_FILE} does not state {label} {value}")
     return problems
+
+
+def _parsed(name: str, doc: dict[str, Any]) -> list[str]:
+    """``parsed`` is what the stored ``output_text`` parses to (strict JSON; ``null``
+    when it is not JSON) for a completed call, and ``null`` for any other outcome.
+    Compared as JSON values, so ``true`` is not ``1`` and ``1.0`` is not ``1``."""
+    parsed = doc.get("parsed")
+    if doc.get("outcome") != "completed":
+        if parsed is not None:
+            return [f"{name} parsed is not null although the call did not complete"]
+        return []
+    try:
+        expected = strict.loads_strict(doc["output_text"].encode("utf-8"))
+    except (strict.StrictJSONError, UnicodeEncodeError):
+        expected = None
+    if not _same_json(parsed, expected):
+        return [f"{name} parsed is not what its output_text parses to"]
+    return []
+
+
+def _same_json(a: Any, b: Any) -> bool:
+    """Equal as JSON values: Python's ``==`` alone takes ``True == 1 == 1.0``."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same_json(v, b[k]) for k, v in a.items())
+    if isinstance(a, list):
+        return len(a) == len(b) and all(map(_same_json, a, b))
+    return bool(a == b)

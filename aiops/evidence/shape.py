@@ -104,13 +104,22 @@ class _Compiler:
 
     @staticmethod
     def _any_of(options: list[Checker]) -> Checker:
+        """One option must hold. When exactly one option has the value's type (an
+        object where ``X | null`` is allowed), its own errors are the useful ones."""
+
         def check(value: Any, path: str, out: list[str]) -> None:
+            typed: list[list[str]] = []
             for option in options:
                 trial: list[str] = []
                 option(value, path, trial)
                 if not trial:
                     return
-            out.append(f"{path}: matches none of the allowed shapes")
+                if not trial[0].startswith(f"{path}: expected "):
+                    typed.append(trial)
+            if len(typed) == 1:
+                out.extend(typed[0])
+            else:
+                out.append(f"{path}: matches none of the allowed shapes")
 
         return check
 

@@ -2,8 +2,9 @@
 
 Nothing here trusts the pack: JSON must be plain UTF-8 without a byte-order mark,
 duplicate keys (compared after decoding, so ``"\\u0061"`` equals ``"a"``), NaN and
-Infinity, or a lone surrogate escape (``"\\ud800"``: not text, and aiops never writes
-one); names must be plain file names; files are opened relative to the pack
+Infinity, a number beyond a double's range (``1e999``, which Python's ``json`` would
+read as infinity), or a lone surrogate escape (``"\\ud800"``: not text, and aiops never
+writes one); names must be plain file names; files are opened relative to the pack
 directory's descriptor, never following a link and never blocking, checked to be
 regular, compared with their recorded size before a byte is hashed, hashed in a stream,
 and re-checked afterwards so a change while hashing is reported.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 import stat
@@ -66,7 +68,16 @@ def _no_constant(name: str) -> Any:
     raise StrictJSONError(f"{name} is not JSON")
 
 
-_DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise StrictJSONError(f"number {text[:32]} is out of range (not a finite double)")
+    return value
+
+
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_no_duplicates, parse_constant=_no_constant, parse_float=_finite_float
+)
 
 
 def loads_strict(data: bytes) -> Any:

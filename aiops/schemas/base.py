@@ -17,6 +17,16 @@ class Strict(BaseModel):
     )
 
 
+class StrictConfig(Strict):
+    """Base of every configuration schema: a value keeps the type TOML gave it. ``"false"``
+    and ``0``/``1`` are not booleans, ``"1"`` is not an integer, a datetime or a number is
+    not a date (``registry.TomlDate`` also takes the ``"YYYY-MM-DD"`` string). Enumeration
+    fields say ``Field(strict=False)``: TOML has no enum type, so they take their values
+    as strings (and nothing else)."""
+
+    model_config = ConfigDict(strict=True)
+
+
 class Autonomy(StrEnum):
     """Autonomy levels, ordered RO < REC < PROP < EXEC."""
 

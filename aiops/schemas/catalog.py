@@ -43,6 +43,26 @@ SCHEMAS: dict[str, SchemaEntry] = {
         "capability_scope_check.json",
         "capability-scope result",
     ),
+    "proposer-output": SchemaEntry(
+        "aiops.schemas.model_output:ProposerOutput",
+        "proposer_output.json",
+        "the proposer's call: answer, attempts, usage",
+    ),
+    "critic-output": SchemaEntry(
+        "aiops.schemas.model_output:CriticOutput",
+        "critic_output.json",
+        "the critic's call and its verdict",
+    ),
+    "transcript": SchemaEntry(
+        "aiops.schemas.transcript:Transcript",
+        "transcript.json",
+        "raw requests and responses (record mode; also a replay fixture)",
+    ),
+    "signature-envelope": SchemaEntry(
+        "aiops.schemas.signature:SignatureEnvelope",
+        "evidence_pack.dsse.json",
+        "DSSE envelope signing a pack",
+    ),
     "review": SchemaEntry(
         "aiops.schemas.review:Review", "review.json", "operator review beside a pack"
     ),

@@ -7,14 +7,29 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
-from aiops.schemas.base import Autonomy, Strict
+from aiops.schemas.base import Autonomy, StrictConfig
 
 LAYER_IDS = ("L0", "L1", "L2", "L3", "L4", "L5", "L6")
 LayerId = Literal["L0", "L1", "L2", "L3", "L4", "L5", "L6"]
 EnvName = Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")]
-PositiveInt = Annotated[int, Field(gt=0)]
+PositiveInt = Annotated[int, Field(gt=0, strict=True)]
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _toml_date(value: object) -> object:
+    """A TOML date, or the ``YYYY-MM-DD`` string that is its JSON form (what the
+    exported schema describes); not a number, and not a date-time."""
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    return value  # a date passes; anything else fails the strict date check
+
+
+TomlDate = Annotated[date, BeforeValidator(_toml_date)]
 NonNegative = Annotated[float, Field(ge=0)]
 
 
@@ -38,14 +53,14 @@ class Diversity(StrEnum):
     REQUIRE = "require"
 
 
-class RegistryInfo(Strict):
+class RegistryInfo(StrictConfig):
     version: str
     matrix_version: str
-    effective_date: date
+    effective_date: TomlDate
     owner: str
 
 
-class Provider(Strict):
+class Provider(StrictConfig):
     description: str = ""
     base_url: Annotated[str, Field(pattern=r"^https?://")]
     base_url_env: EnvName
@@ -53,10 +68,10 @@ class Provider(Strict):
     api_key_required: bool = True
 
 
-class Model(Strict):
+class Model(StrictConfig):
     provider: str
     provider_model: Annotated[str, Field(min_length=1)]
-    endpoint: EndpointKind
+    endpoint: EndpointKind = Field(strict=False)
     family: str
     description: str = ""
     context_window: PositiveInt
@@ -64,8 +79,8 @@ class Model(Strict):
     cost_per_1k_input: NonNegative
     cost_per_1k_output: NonNegative
     rate_limit_rpm: PositiveInt
-    status: ModelStatus
-    retired_on: date | None = None
+    status: ModelStatus = Field(strict=False)
+    retired_on: TomlDate | None = None
     replacement: str | None = None
     reasoning: bool = Field(
         default=False, description="Reasoning model: rejects sampling parameters."
@@ -74,14 +89,14 @@ class Model(Strict):
     notes: str = ""
 
 
-class LayerMapping(Strict):
+class LayerMapping(StrictConfig):
     name: str
-    max_autonomy: Autonomy
+    max_autonomy: Autonomy = Field(strict=False)
     capability_scope: str | None = None
     primary: str | None = None
     fallbacks: list[str] = []
     critic: str | None = None
-    provider_diversity: Diversity = Diversity.WARN
+    provider_diversity: Diversity = Field(default=Diversity.WARN, strict=False)
     deterministic_only: bool = Field(
         default=False, description="Runs deterministic code only; no model is ever called."
     )
@@ -103,12 +118,12 @@ class LayerMapping(Strict):
         return self
 
 
-class LayerFallbackPolicy(Strict):
+class LayerFallbackPolicy(StrictConfig):
     alert_on_fallback: bool | None = None
     fail_closed: bool | None = None
 
 
-class FallbackPolicy(Strict):
+class FallbackPolicy(StrictConfig):
     max_retries_per_model: Annotated[int, Field(ge=0, le=10)] = 2
     backoff_initial_seconds: Annotated[float, Field(ge=0)] = 1.0
     backoff_max_seconds: Annotated[float, Field(ge=0)] = 30.0
@@ -121,7 +136,7 @@ class FallbackPolicy(Strict):
     layers: dict[LayerId, LayerFallbackPolicy] = {}
 
 
-class Budget(Strict):
+class Budget(StrictConfig):
     daily_cost_limit_usd: NonNegative
     monthly_cost_limit_usd: NonNegative
     alert_threshold_pct: Annotated[float, Field(gt=0, le=100)] = 80
@@ -130,8 +145,15 @@ class Budget(Strict):
     owner: str = ""
 
 
-class SoDAudit(Strict):
-    enforce_different_models: Literal[True] = True
+def _a_boolean(value: object) -> object:
+    """``Literal[True]`` alone also takes ``1`` (equal to ``True`` in Python)."""
+    if not isinstance(value, bool):
+        raise ValueError("must be true (a TOML boolean)")
+    return value
+
+
+class SoDAudit(StrictConfig):
+    enforce_different_models: Annotated[Literal[True], BeforeValidator(_a_boolean)] = True
     log_sod_violations: bool = True
 
 
@@ -158,7 +180,7 @@ AUDIT_LOG_FIELDS = (
 )
 
 
-class Audit(Strict):
+class Audit(StrictConfig):
     log_all_model_calls: bool = True
     log_destination: str = "logs/ai_model_calls.jsonl"
     required_log_fields: list[str]
@@ -176,7 +198,7 @@ class Audit(Strict):
         return self
 
 
-class Registry(Strict):
+class Registry(StrictConfig):
     registry: RegistryInfo
     providers: dict[str, Provider]
     models: dict[str, Model]

@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Self
 
 from pydantic import Field, model_validator
 
-from aiops.schemas.base import Autonomy, Strict
-from aiops.schemas.registry import LayerId
+from aiops.schemas.base import Autonomy, StrictConfig
+from aiops.schemas.registry import LayerId, TomlDate
 
 
-class ScopeInfo(Strict):
+class ScopeInfo(StrictConfig):
     scope_id: Annotated[str, Field(pattern=r"^L[0-6]_[a-z0-9_]+$")]
     layer_id: LayerId
     description: str
-    autonomy_level: Autonomy
+    autonomy_level: Autonomy = Field(strict=False)
     version: str
-    effective_date: date
+    effective_date: TomlDate
 
 
-class AllowForbid(Strict):
+class AllowForbid(StrictConfig):
     allowed: list[str]
     forbidden: list[str]
 
@@ -32,12 +31,12 @@ class AllowForbid(Strict):
         return self
 
 
-class WebAccess(Strict):
+class WebAccess(StrictConfig):
     allowed_domains: list[str] = []
     rate_limit_per_hour: Annotated[int, Field(ge=0)] = 0
 
 
-class Constraints(Strict):
+class Constraints(StrictConfig):
     no_execution_trigger: bool = True
     no_order_parameters: bool = True
     no_risk_limit_change: bool = True
@@ -45,17 +44,17 @@ class Constraints(Strict):
     must_include_no_trade_triggers: bool = False
 
 
-class Logging(Strict):
+class Logging(StrictConfig):
     required_fields: list[str] = []
 
 
-class Safety(Strict):
+class Safety(StrictConfig):
     safety_checks: list[str]
     alert_on_violation: bool = True
     alert_channel: str = ""
 
 
-class Validation(Strict):
+class Validation(StrictConfig):
     min_scenario_count: Annotated[int, Field(ge=0)] = 0
     max_scenario_count: Annotated[int, Field(ge=0)] = 0
     require_rationale: bool = False
@@ -67,7 +66,7 @@ class Validation(Strict):
         return self
 
 
-class CapabilityScope(Strict):
+class CapabilityScope(StrictConfig):
     scope: ScopeInfo
     inputs: AllowForbid
     outputs: AllowForbid

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from aiops.schemas.base import Strict
 from aiops.schemas.registry import EndpointKind, LayerId
@@ -32,7 +32,18 @@ class RecordedError(Strict):
     fallback_ok: bool
 
 
+# "Exactly one of response and error" (the validator below), for JSON Schema readers.
+_ANSWER_OR_ERROR: dict[str, Any] = {
+    "anyOf": [
+        {"properties": {"response": {"type": "object"}, "error": {"type": "null"}}},
+        {"properties": {"response": {"type": "null"}, "error": {"type": "object"}}},
+    ]
+}
+
+
 class TranscriptRun(Strict):
+    model_config = ConfigDict(json_schema_extra=_ANSWER_OR_ERROR)
+
     run_id: str
     role: Literal["proposer", "critic"]
     model_id: str

@@ -45,6 +45,19 @@ def ledger(path: Path, count: int, signing_key: Path | None = None) -> list[Path
     ]
 
 
+def attempt(model_id: str, endpoint: str = "replay:sample.json") -> dict[str, Any]:
+    """One answered attempt in the agreed format (``aiops.providers.base.Attempt``)."""
+    return {
+        "model_id": model_id,
+        "endpoint": endpoint,
+        "http_status": 200,
+        "error_class": None,
+        "error_message": None,
+        "latency_ms": 2345,
+        "retry_delay_ms": 0,
+    }
+
+
 def proposer_output(text: str = PROPOSER_TEXT, model_id: str = "gpt-5.2-pro") -> dict[str, Any]:
     return {
         "role": "proposer",
@@ -56,10 +69,11 @@ def proposer_output(text: str = PROPOSER_TEXT, model_id: str = "gpt-5.2-pro") ->
         "output_hash": prefixed_sha256(text.encode("utf-8")),
         "output_text": text,
         "parsed": json.loads(text),
-        "outcome": "ok",
+        "outcome": "completed",
         "usage": {"input_tokens": 1200, "output_tokens": 560, "reasoning_tokens": 128},
         "latency_ms": 2345,
-        "attempts": [{"model_id": model_id, "outcome": "ok"}],
+        "attempts": [attempt(model_id)],
+        "cost_usd": 0.1194,
     }
 
 
@@ -82,11 +96,12 @@ def critic_output(
         "prompt_hash": prefixed_sha256(b"critic prompt"),
         "output_hash": prefixed_sha256(text.encode("utf-8")),
         "output_text": text,
-        "parsed": answer if decision is not None else None,
-        "outcome": "ok",
+        "parsed": answer,  # as the writer does: the answer parses, even if unusable
+        "outcome": "completed",
         "usage": {"input_tokens": 900, "output_tokens": 200, "reasoning_tokens": 64},
         "latency_ms": 1234,
-        "attempts": [{"model_id": model_id, "outcome": "ok"}],
+        "attempts": [attempt(model_id)],
+        "cost_usd": 0.0,
         "decision": decision,
         "rationale": answer["rationale"],
         "evidence_ids": answer["evidence_ids"],
@@ -155,9 +170,7 @@ def model_pack(
         "critic_output.json": pack_json(critic),
     }
     if transcript:
-        files["transcript.json"] = pack_json(
-            {"transcript_id": "t-1", "runs": [{"run_id": "proposer-run-001"}]}
-        )
+        files["transcript.json"] = pack_json(transcript_doc(proposer, critic))
     runs = {
         role: ModelRun(
             model_id=doc["model_id"],
@@ -185,6 +198,37 @@ def model_pack(
         seal=seal,
     )
     return path
+
+
+def transcript_doc(*outputs: dict[str, Any]) -> dict[str, Any]:
+    """A ``transcript.json`` in the agreed format with one answered run per output."""
+    return {
+        "transcript_version": "1",
+        "transcript_id": "t-1",
+        "recorded_at": "2026-01-05T09:00:00+00:00",
+        "scenario": "l2_market_outlook v1",
+        "layer_id": "L2",
+        "prompt_id": "l2_market_outlook",
+        "prompt_version": "1",
+        "runs": [
+            {
+                "run_id": doc["run_id"],
+                "role": doc["role"],
+                "model_id": doc["model_id"],
+                "endpoint_kind": doc["endpoint_kind"],
+                "prompt_hash": doc["prompt_hash"],
+                "request": {"model": doc["provider_model"], "input": "prompt"},
+                "response": {"output_text": doc["output_text"]},
+                "error": None,
+                "metadata": {
+                    "timestamp": "2026-01-05T09:00:00+00:00",
+                    "latency_ms": doc["latency_ms"],
+                    "http_status": 200,
+                },
+            }
+            for doc in outputs
+        ],
+    }
 
 
 def rewrite_json(path: Path, change: Any) -> None:

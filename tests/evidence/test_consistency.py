@@ -149,7 +149,7 @@ def _network(proxy: str) -> dict[str, Any]:
         (
             "run_manifest.json",
             lambda d: d.update(network=_network("http://desk:pw@proxy.corp:8080")),
-            "$.network: matches none",  # a proxy is recorded as scheme://host:port only
+            "proxy: does not match",  # a proxy is recorded as scheme://host:port only
         ),
         ("run_manifest.json", lambda d: d.update(layer_id="L3"), "layer_id"),
         ("run_manifest.json", lambda d: d.update(critic_model_id="o3"), "critic"),
@@ -169,7 +169,11 @@ def _network(proxy: str) -> dict[str, Any]:
         ("proposer_output.json", lambda d: d.update(run_id="critic-run-001"), "run_id"),
         ("critic_output.json", lambda d: d.update(role="proposer"), "role"),
         ("critic_output.json", lambda d: d["parsed"].update(decision="REJECT"), "parsed answer"),
-        ("critic_output.json", lambda d: d.update(decision="MAYBE"), "not a known decision"),
+        (
+            "critic_output.json",
+            lambda d: d.update(decision="MAYBE"),
+            "$.decision: 'MAYBE' is not one of",
+        ),
         ("proposer_output.json", lambda d: d.pop("output_text"), "output_text"),
     ],
 )

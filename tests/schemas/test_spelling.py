@@ -47,6 +47,14 @@ def test_integral_numbers_are_integers_and_others_are_kept() -> None:
     assert one_spelling({"default": True}) == {"default": True}  # a bool is not a number
 
 
+def test_an_open_mapping_is_spelt_without_additional_properties_true() -> None:
+    """Pydantic 2.7 leaves ``additionalProperties: true`` out of ``dict[str, Any]``;
+    later releases write it. ``false`` (a closed object) is meaning, and stays."""
+    assert one_spelling({"type": "object", "additionalProperties": True}) == {"type": "object"}
+    closed = {"type": "object", "properties": {}, "additionalProperties": False}
+    assert one_spelling(closed) == closed
+
+
 def test_input_is_not_changed() -> None:
     schema = {"properties": {"kind": {"const": "A"}}}
     one_spelling(schema)
