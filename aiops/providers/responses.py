@@ -14,7 +14,14 @@ from __future__ import annotations
 from typing import Any
 
 from aiops.providers.base import ModelRequest, ProviderCallError, Usage
-from aiops.providers.wire import Parsed, WireFormat, as_int, obj, schema_instruction
+from aiops.providers.wire import (
+    Parsed,
+    WireFormat,
+    as_int,
+    obj,
+    schema_instruction,
+    served_model,
+)
 from aiops.schemas.registry import EndpointKind
 
 
@@ -114,6 +121,7 @@ def parse(response: dict[str, Any]) -> Parsed:
         incomplete_reason=incomplete,
         reasoning_text="\n\n".join(reasoning) or None,
         usage=usage,
+        served=served_model(response),
     )
 
 

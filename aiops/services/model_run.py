@@ -332,7 +332,7 @@ class _Run:
             if proposer.outcome != "completed":
                 reasons.append(not_completed("proposer", proposer))
             else:
-                output_check = enforce_outputs(proposer.text, scope)
+                output_check = enforce_outputs(proposer.answer, scope)
                 answers.output_check = output_check
                 if output_check.violations:
                     reasons.append(
@@ -408,7 +408,7 @@ class _Run:
         if critic.outcome != "completed":
             reasons.append(not_completed("critic", critic) + " (fails closed)")
             return
-        judgement = judge_critic(critic.text, output_hash)
+        judgement = judge_critic(critic.answer, output_hash)
         answers.judgement = judgement
         if judgement.problem:
             reasons.append(judgement.problem + " (fails closed)")

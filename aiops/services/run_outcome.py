@@ -72,7 +72,7 @@ def model_output_document(
         parsed: Any = None
         if exchange.outcome == "completed":
             try:
-                parsed = loads_model_json(text)
+                parsed = loads_model_json(exchange.answer)
             except ValueError:
                 parsed = None
         return {
@@ -84,6 +84,7 @@ def model_output_document(
             "prompt_hash": prompt_hash(exchange.request_body),
             "output_hash": prefixed_sha256(text.encode("utf-8")),
             "output_text": text,
+            **_answer_fields(exchange),
             "parsed": parsed,
             "outcome": exchange.outcome,
             "usage": asdict(exchange.usage),
@@ -101,10 +102,27 @@ def model_output_document(
         "prompt_hash": prompt_hash(body),
         "output_hash": prefixed_sha256(b""),
         "output_text": "",
+        "answer_text": None,
+        "normalisations": [],
+        "reasoning_text": None,
+        "served": {"model": None, "system_fingerprint": None, "service_tier": None},
         "parsed": None,
         "outcome": "failed",
         "usage": {"input_tokens": 0, "output_tokens": 0, "reasoning_tokens": 0},
         "latency_ms": sum(a.latency_ms for a in attempts),
         "attempts": [asdict(a) for a in attempts],
         "cost_usd": cost_usd,
+    }
+
+
+def _answer_fields(exchange: Exchange) -> dict[str, Any]:
+    """What a real server's wrapping of the answer and its account of the served model
+    leave in the output file: the JSON answer as read (``None`` when nothing was unwrapped:
+    ``output_text`` is the answer), the forms undone, the reasoning text and the served
+    model."""
+    return {
+        "answer_text": exchange.answer_text,
+        "normalisations": list(exchange.normalisations),
+        "reasoning_text": exchange.reasoning_text,
+        "served": asdict(exchange.served),
     }
