@@ -6,8 +6,8 @@ looser forms, which still fail closed."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -36,7 +36,10 @@ def _fenced(text: str, tag: str = "json") -> str:
     return f"```{tag}\n{text}\n```"
 
 
-def _critic_content(wrap: Any) -> Any:
+Wrap = Callable[[str], str]
+
+
+def _critic_content(wrap: Wrap) -> Callable[[Captured], Reply]:
     """A critic whose ``content`` is ``wrap(verdict JSON)``, with no reasoning_content
     beside it (as Ollama serves R1)."""
 
@@ -47,7 +50,7 @@ def _critic_content(wrap: Any) -> Any:
     return handle
 
 
-ACCEPTED = {
+ACCEPTED: dict[str, tuple[Wrap, list[str]]] = {
     "think block": (lambda v: f"{THINK}\n\n{v}", ["think_block"]),
     "think block, no whitespace": (lambda v: f"{THINK}{v}", ["think_block"]),
     "code fence": (lambda v: _fenced(v) + "\n", ["code_fence"]),
@@ -82,7 +85,7 @@ def test_wrapped_critic_answer_is_read_and_the_raw_text_hashed(
     assert runner.invoke(app, ["verify-pack", str(pack)]).exit_code == 0
 
 
-REFUSED = {
+REFUSED: dict[str, tuple[Wrap, str]] = {
     "think block and nothing after it": (
         lambda v: f"{THINK}\n\n",
         "answer incomplete (empty_output)",
