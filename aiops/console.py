@@ -275,6 +275,7 @@ def render_network_banner(plan: NetworkPlan) -> None:
             f"  - {call.role}: {call.model_id} ({call.provider_model}) at {call.endpoint} — "
             f"up to {call.max_input_tokens} in / {call.max_output_tokens} out tokens, "
             f"<= ${call.worst_case_usd:.2f}"
+            + (f"; must be served as {call.expected_served}" if call.expected_served else "")
         )
     if plan.routes:
         lines.append("- Routes (proxy variables read explicitly; credentials never shown):")

@@ -286,6 +286,7 @@ def _outputs(
             problems.append(f"{name} output_hash is not the hash of its output_text ({actual})")
         if doc["role"] != role:
             problems.append(f"{name} role is {doc['role']!r}, expected {role!r}")
+        problems += _served(name, doc)
         for key in ("run_id", "model_id", "prompt_hash", "output_hash"):
             if doc[key] != entry[key]:
                 problems.append(f"{name} {key} differs from {EVIDENCE_PACK_FILE} {role}.{key}")
@@ -303,6 +304,25 @@ def _outputs(
     if isinstance(manifest, dict):
         problems += _models_answered(manifest, good)
     return good, problems
+
+
+def _served(name: str, doc: dict[str, Any]) -> list[str]:
+    """The served-model check (threat T7) re-derived from what the file records."""
+    served = doc.get("served")
+    if not isinstance(served, dict) or served.get("matches") is None:
+        return []
+    if served["matches"] != (served.get("model") == served.get("expected")):
+        return [f"{name} served.matches does not follow from served.model and served.expected"]
+    return []
+
+
+def _served_blocks(doc: dict[str, Any]) -> bool:
+    served = doc.get("served")
+    return (
+        isinstance(served, dict)
+        and served.get("matches") is False
+        and (served.get("policy") == "block")
+    )
 
 
 def _models_answered(manifest: dict[str, Any], good: dict[str, dict[str, Any]]) -> list[str]:
@@ -365,7 +385,8 @@ def _status(
         if decision != "REJECT":
             problems.append(f"status REJECTED but the critic decision is {decision!r}")
     elif status == "BLOCKED":
-        if scope_pass and sod_pass and not failed_closed:
+        served_blocked = any(_served_blocks(doc) for doc in good.values())
+        if scope_pass and sod_pass and not failed_closed and not served_blocked:
             problems.append("status BLOCKED without a failed check or a critic that failed closed")
     elif status == "FAILED" and approved:
         problems.append("status FAILED although the critic approved")

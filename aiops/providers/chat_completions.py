@@ -80,7 +80,7 @@ def _limit_parameter(request: ModelRequest) -> str:
 def build_body(request: ModelRequest) -> dict[str, Any]:
     structured = request.model.structured_output
     system = request.system_prompt
-    body: dict[str, Any] = {"model": request.model.provider_model}
+    body: dict[str, Any] = {"model": request.model.requested_model}
     if request.output_schema is not None and structured == "json_schema":
         body["response_format"] = {
             "type": "json_schema",

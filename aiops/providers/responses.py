@@ -29,7 +29,7 @@ def build_body(request: ModelRequest) -> dict[str, Any]:
     structured = request.model.structured_output
     instructions = request.system_prompt
     body: dict[str, Any] = {
-        "model": request.model.provider_model,
+        "model": request.model.requested_model,
         "input": request.user_prompt,
         "max_output_tokens": request.max_output_tokens,
         "store": False,

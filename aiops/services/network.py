@@ -32,6 +32,7 @@ class PlannedCall:
     max_input_tokens: int
     max_output_tokens: int
     worst_case_usd: float
+    expected_served: str | None = None  # the served model the registry expects, if any
 
 
 @dataclass(frozen=True)
@@ -236,7 +237,14 @@ def _planned(
     url = endpoints[model.provider].base_url + wire_for(model.endpoint).path
     cost = tokens_in / 1000 * model.cost_per_1k_input + tokens_out / 1000 * model.cost_per_1k_output
     return PlannedCall(
-        role, model_id, model.provider_model, url, tokens_in, tokens_out, round(cost, 4)
+        role,
+        model_id,
+        model.requested_model,
+        url,
+        tokens_in,
+        tokens_out,
+        round(cost, 4),
+        model.expected_served_model,
     )
 
 

@@ -105,7 +105,6 @@ def model_output_document(
         "answer_text": None,
         "normalisations": [],
         "reasoning_text": None,
-        "served": {"model": None, "system_fingerprint": None, "service_tier": None},
         "parsed": None,
         "outcome": "failed",
         "usage": {"input_tokens": 0, "output_tokens": 0, "reasoning_tokens": 0},
@@ -116,13 +115,12 @@ def model_output_document(
 
 
 def _answer_fields(exchange: Exchange) -> dict[str, Any]:
-    """What a real server's wrapping of the answer and its account of the served model
-    leave in the output file: the JSON answer as read (``None`` when nothing was unwrapped:
-    ``output_text`` is the answer), the forms undone, the reasoning text and the served
-    model."""
+    """What a real server's wrapping of the answer leaves in the output file: the JSON
+    answer as read (``None`` when nothing was unwrapped: ``output_text`` is the answer),
+    the forms undone and the reasoning text. (The served model is the caller's:
+    ``governance/served_model.py``.)"""
     return {
         "answer_text": exchange.answer_text,
         "normalisations": list(exchange.normalisations),
         "reasoning_text": exchange.reasoning_text,
-        "served": asdict(exchange.served),
     }
