@@ -165,3 +165,31 @@ def test_verify_pack_rederives_the_served_check(
     out = result.stdout
     assert "served.matches does not follow from served.model and served.expected" in out
     assert "status BLOCKED without a failed check" in out
+
+
+def test_pilot_drift_and_report_flag_a_change_of_served_model(
+    runner: CliRunner, loopback: LoopbackServer, network_env: FakeKeys, fast_config: Path
+) -> None:
+    for served in (SNAPSHOT, SNAPSHOT, "gpt-5.2-pro-2026-02-01"):
+        _script(loopback, served)
+        result = runner.invoke(app, LIVE)
+        assert result.exit_code == 0, result.stderr
+        loopback._script.clear()
+    first, second, third = sorted(p for p in Path("evidence_packs").iterdir())
+    same = runner.invoke(app, ["pilot", "drift", str(first), str(second), "--json"])
+    assert json.loads(same.stdout)["served_model_changed"] is False
+    changed = runner.invoke(app, ["pilot", "drift", str(second), str(third), "--json"])
+    result = json.loads(changed.stdout)
+    assert result["served_model_changed"] is True
+    assert (result["served_model_baseline"], result["served_model_current"]) == (
+        SNAPSHOT,
+        "gpt-5.2-pro-2026-02-01",
+    )
+    table = runner.invoke(app, ["pilot", "drift", str(second), str(third)])
+    assert f"CHANGED {SNAPSHOT} -> gpt-5.2-pro-2026-02-01" in table.stdout
+    report = runner.invoke(app, ["pilot", "report", "--json"])
+    changes = json.loads(report.stdout)["served_model_changes"]
+    pack_id = read(third, "evidence_pack.json")["evidence_pack_id"]
+    assert changes == [
+        f"2026-01-10 {pack_id}: proposer gpt-5.2-pro served by {SNAPSHOT} -> gpt-5.2-pro-2026-02-01"
+    ]
