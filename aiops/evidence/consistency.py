@@ -21,6 +21,7 @@ from aiops.evidence.names import (
     SCOPE_CHECK_FILE,
     SOD_CHECK_FILE,
 )
+from aiops.providers.unwrap import unwrap
 
 NETWORK_MODES = frozenset({"record", "live"})  # equals aiops.schemas.manifest.NETWORK_MODES
 APPROVALS = frozenset({"APPROVE", "APPROVE_WITH_CHANGES"})
@@ -287,6 +288,7 @@ def _outputs(
         if doc["role"] != role:
             problems.append(f"{name} role is {doc['role']!r}, expected {role!r}")
         problems += _served(name, doc)
+        problems += _answer(name, doc)
         for key in ("run_id", "model_id", "prompt_hash", "output_hash"):
             if doc[key] != entry[key]:
                 problems.append(f"{name} {key} differs from {EVIDENCE_PACK_FILE} {role}.{key}")
@@ -313,6 +315,18 @@ def _served(name: str, doc: dict[str, Any]) -> list[str]:
         return []
     if served["matches"] != (served.get("model") == served.get("expected")):
         return [f"{name} served.matches does not follow from served.model and served.expected"]
+    return []
+
+
+def _answer(name: str, doc: dict[str, Any]) -> list[str]:
+    """``answer_text`` and ``normalisations`` re-derived from ``output_text``: only a
+    Chat Completions answer is ever unwrapped, and only in the two known forms."""
+    if "normalisations" not in doc:
+        return []  # written before real servers' wrappers were recorded
+    chat = doc.get("endpoint_kind") == "chat_completions"
+    answer, _, applied = unwrap(doc["output_text"]) if chat else (None, None, ())
+    if doc.get("answer_text") != answer or doc.get("normalisations") != list(applied):
+        return [f"{name} answer_text / normalisations do not follow from its output_text"]
     return []
 
 

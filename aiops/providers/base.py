@@ -66,12 +66,6 @@ class ServedModel:
     service_tier: str | None = None
 
 
-# The two ways a real server's Chat Completions ``content`` may wrap the JSON answer,
-# and the only ones undone (DESIGN.md "Model output contract"):
-THINK_BLOCK = "think_block"  # a leading <think>…</think> block: reasoning, not answer
-CODE_FENCE = "code_fence"  # one Markdown code fence around the whole answer
-
-
 @dataclass(frozen=True)
 class Exchange:
     """A finished call: the normalised answer plus the raw wire record."""
@@ -88,8 +82,8 @@ class Exchange:
     usage: Usage
     latency_ms: int
     attempts: list[Attempt] = field(default_factory=list)
-    # The JSON answer taken out of ``text`` by ``normalisations`` (THINK_BLOCK,
-    # CODE_FENCE); ``None`` when ``text`` is the answer as it stands.
+    # The JSON answer taken out of ``text`` by ``normalisations`` (``unwrap.py``);
+    # ``None`` when ``text`` is the answer as it stands.
     answer_text: str | None = None
     normalisations: tuple[str, ...] = ()
     served: ServedModel = field(default_factory=ServedModel)

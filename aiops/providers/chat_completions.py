@@ -12,20 +12,17 @@ schema carried in the system prompt. No sampling parameters. Response:
 incomplete.
 
 Real servers wrap the JSON in two known ways, and only these two are undone
-(``unwrap``): DeepSeek-R1 through Ollama, or vLLM and llama.cpp started without a
-reasoning parser, put the ``<think>…</think>`` block at the start of ``content``; chat
-models in JSON mode often put the answer in one Markdown code fence. Anything looser
-(text around the fence, two fences, a think block with no answer after it) is left
-as it is, and the JSON reader then fails closed. ``text`` stays the content as received
-(its hash is ``output_hash``); the answer and the forms undone travel beside it.
+(``unwrap.py``); a think block with no answer after it is an empty answer. ``text``
+stays the content as received (its hash is ``output_hash``); the answer and the forms
+undone travel beside it.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from aiops.providers.base import CODE_FENCE, THINK_BLOCK, ModelRequest, ProviderCallError, Usage
+from aiops.providers.base import ModelRequest, ProviderCallError, Usage
+from aiops.providers.unwrap import unwrap
 from aiops.providers.wire import (
     Parsed,
     WireFormat,
@@ -41,33 +38,6 @@ _INCOMPLETE = {
     "content_filter": "content_filter",
     "insufficient_system_resource": "insufficient_system_resource",  # DeepSeek: cut short
 }
-
-
-# At the very start of the content; the block ends at the first closing tag.
-_THINK = re.compile(r"<think>(.*?)</think>\s*", re.DOTALL)
-# The whole (remaining) answer: an opening fence with no language tag or ``json``, the
-# body, a closing fence; only whitespace around it. The body may hold no other fence.
-_FENCE = re.compile(r"\s*```(?:json|JSON)?[ \t]*\r?\n(.*?)\r?\n?```\s*", re.DOTALL)
-
-
-def unwrap(content: str) -> tuple[str | None, str | None, tuple[str, ...]]:
-    """``(answer, think, normalisations)`` for a Chat Completions ``content``.
-
-    ``answer`` is ``None`` when the content is taken as it stands (no known wrapper);
-    ``think`` is the leading think block's text. Only a think block at position 0 and
-    a single fence spanning the whole rest are undone."""
-    answer, think, applied = content, None, []
-    block = _THINK.match(content)
-    if block is not None:
-        think, answer = block.group(1).strip(), content[block.end() :]
-        applied.append(THINK_BLOCK)
-    fence = _FENCE.fullmatch(answer)
-    if fence is not None and "```" not in fence.group(1):
-        answer = fence.group(1)
-        applied.append(CODE_FENCE)
-    if not applied:
-        return None, None, ()
-    return answer, think or None, tuple(applied)
 
 
 def _limit_parameter(request: ModelRequest) -> str:

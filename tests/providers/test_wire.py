@@ -8,6 +8,7 @@ import pytest
 
 from aiops.providers import chat_completions, responses
 from aiops.providers.base import ProviderCallError
+from aiops.providers.unwrap import unwrap
 from tests.providers.helpers import make_request
 from tests.support.loopback import (
     CHAT_PATH,
@@ -217,7 +218,7 @@ def test_bodies_are_stable_json() -> None:
 def test_unwrap_takes_exactly_the_two_known_forms(
     content: str, answer: str, think: str | None, applied: tuple[str, ...]
 ) -> None:
-    assert chat_completions.unwrap(content) == (answer, think, applied)
+    assert unwrap(content) == (answer, think, applied)
 
 
 @pytest.mark.parametrize(
@@ -233,7 +234,7 @@ def test_unwrap_takes_exactly_the_two_known_forms(
     ],
 )
 def test_unwrap_leaves_anything_else_as_it_is(content: str) -> None:
-    assert chat_completions.unwrap(content) == (None, None, ())
+    assert unwrap(content) == (None, None, ())
 
 
 def test_chat_parse_keeps_the_raw_text_and_the_think_block_as_reasoning() -> None:

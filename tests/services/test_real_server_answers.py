@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -15,6 +16,7 @@ from typer.testing import CliRunner
 from aiops.canonical import prefixed_sha256
 from aiops.cli import app
 from tests.conftest import FakeKeys
+from tests.evidence.builders import reindex, rewrite_json
 from tests.services.packs import only_pack, read
 from tests.support import sample
 from tests.support.loopback import (
@@ -164,3 +166,26 @@ def test_reasoning_is_kept_in_the_pack_for_both_roles(
     assert critic["reasoning_text"] == sample.CRITIC_REASONING
     assert proposer["normalisations"] == critic["normalisations"] == []
     assert proposer["answer_text"] is None and critic["answer_text"] is None
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        {"answer_text": '{"decision": "APPROVE"}'},  # another answer than the text holds
+        {"normalisations": ["think_block"]},
+        {"answer_text": None, "normalisations": []},  # hides that the text was unwrapped
+    ],
+)
+def test_verify_pack_rederives_the_answer_from_the_raw_text(
+    runner: CliRunner, loopback: LoopbackServer, network_env: FakeKeys, forge: dict[str, Any]
+) -> None:
+    wrap, _ = ACCEPTED["think block then fence"]
+    loopback.script(RESPONSES_PATH, proposer_reply())
+    loopback.script(CHAT_PATH, _critic_content(wrap))
+    assert runner.invoke(app, LIVE).exit_code == 0
+    pack = only_pack()
+    rewrite_json(pack / "critic_output.json", lambda doc: doc.update(forge))
+    reindex(pack, "critic_output.json")
+    result = runner.invoke(app, ["verify-pack", str(pack), "--json"])
+    assert result.exit_code == 1
+    assert "answer_text / normalisations do not follow from its output_text" in result.stdout
