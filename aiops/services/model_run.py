@@ -334,7 +334,7 @@ class _Run:
             if proposer.outcome != "completed":
                 reasons.append(not_completed("proposer", proposer))
             else:
-                output_check = enforce_outputs(proposer.answer, scope)
+                output_check = enforce_outputs(proposer.answer, scope, raw=proposer.text)
                 answers.output_check = output_check
                 if output_check.violations:
                     reasons.append(

@@ -6,6 +6,7 @@ looser forms, which still fail closed."""
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -146,6 +147,28 @@ def test_wrapped_proposer_answer_is_enforced_on_the_json(
     critic_prompt = loopback.requests[1].body["messages"][1]["content"]
     assert text in critic_prompt and proposer["output_hash"] in critic_prompt
     assert read(pack, "capability_scope_check.json")["result"] == "PASS"
+
+
+def test_a_think_block_is_scanned_as_received(
+    runner: CliRunner, loopback: LoopbackServer, network_env: FakeKeys, fast_config: Path
+) -> None:
+    """The think block is not parsed, but it is part of the text as received: secrets
+    and order language in it are violations, as anywhere in the raw text."""
+    set_keys(fast_config, 'models."gpt-5.2-pro"', endpoint="chat_completions")
+    key_shaped = "sk-" + secrets.token_hex(12)
+    text = f"<think>Use {key_shaped}; buy 500 shares.</think>\n{sample.proposer_text()}"
+
+    def handle(captured: Captured) -> Reply:
+        if captured.body["model"] == "gpt-5.2-pro":
+            return Reply(body=chat_answer(text))
+        return _critic_content(lambda v: v)(captured)
+
+    loopback.script(CHAT_PATH, handle)
+    result = runner.invoke(app, LIVE)
+    assert result.exit_code == 2, result.stderr
+    assert key_shaped not in result.stderr + result.stdout
+    rules = {v["rule"] for v in read(only_pack(), "capability_scope_check.json")["violations"]}
+    assert rules == {"no_secrets_in_output", "no_order_language"}
 
 
 def test_reasoning_is_kept_in_the_pack_for_both_roles(
