@@ -171,7 +171,7 @@ def classify_http_error(
         )
     if status in (400, 404) and _said(_UNKNOWN_MODEL, code, kind, message):
         return ProviderCallError(
-            f"{where}: the endpoint does not serve this model, trying the next{detail}",
+            f"{where}: the endpoint does not serve this model{detail}",
             error_class="model_not_found",
             retryable=False,
             fallback_ok=True,

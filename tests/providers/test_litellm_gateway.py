@@ -182,10 +182,9 @@ def through(
     for provider in ("OPENAI", "DEEPSEEK"):
         monkeypatch.setenv(f"{provider}_BASE_URL", gateway.url)
         monkeypatch.setenv(f"{provider}_API_KEY", gateway.key)
-    gateway.upstream.requests.clear()
-    gateway.upstream._script.clear()
+    gateway.upstream.reset()
     yield gateway, target
-    gateway.upstream._script.clear()
+    gateway.upstream.reset()
 
 
 def _mocked(config: Path) -> None:

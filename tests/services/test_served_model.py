@@ -174,7 +174,7 @@ def test_pilot_drift_and_report_flag_a_change_of_served_model(
         _script(loopback, served)
         result = runner.invoke(app, LIVE)
         assert result.exit_code == 0, result.stderr
-        loopback._script.clear()
+        loopback.reset()
     first, second, third = sorted(p for p in Path("evidence_packs").iterdir())
     same = runner.invoke(app, ["pilot", "drift", str(first), str(second), "--json"])
     assert json.loads(same.stdout)["served_model_changed"] is False
