@@ -275,6 +275,7 @@ def render_network_banner(plan: NetworkPlan) -> None:
             f"  - {call.role}: {call.model_id} ({call.provider_model}) at {call.endpoint} — "
             f"up to {call.max_input_tokens} in / {call.max_output_tokens} out tokens, "
             f"<= ${call.worst_case_usd:.2f}"
+            + (f"; must be served as {call.expected_served}" if call.expected_served else "")
         )
     if plan.routes:
         lines.append("- Routes (proxy variables read explicitly; credentials never shown):")
@@ -331,6 +332,14 @@ def render_drift(result: DriftResult) -> None:
     table.add_row("Scenarios removed", escape(", ".join(s.scenarios_removed) or "none"))
     table.add_row("Triggers added", escape(", ".join(s.triggers_added) or "none"))
     table.add_row("Triggers removed", escape(", ".join(s.triggers_removed) or "none"))
+    if result.served_model_changed:
+        table.add_row(
+            "Served model",
+            f"[red]CHANGED[/red] {escape(str(result.served_model_baseline))} -> "
+            f"{escape(str(result.served_model_current))}",
+        )
+    elif result.served_model_current is not None:
+        table.add_row("Served model", escape(result.served_model_current))
     out.print(table)
 
 
@@ -368,6 +377,10 @@ def render_pilot_report(report: PilotReport) -> None:
             f"p50 {m.p50_ms:g} ms, p95 {m.p95_ms:g} ms ({m.calls} calls)",
         )
     extra.add_row("Drift flagged days", ", ".join(report.drift_flagged_days) or "none")
+    extra.add_row(
+        "Served model changes",
+        escape("; ".join(report.served_model_changes)) or "none",
+    )
     extra.add_row("Baseline", escape(report.baseline_pack_id or "none"))
     extra.add_row("Verifier", escape(report.verifier))
     out.print(extra)

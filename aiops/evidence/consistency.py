@@ -22,6 +22,7 @@ from aiops.evidence.names import (
     SCOPE_CHECK_FILE,
     SOD_CHECK_FILE,
 )
+from aiops.providers.unwrap import unwrap
 from aiops.redact import REDACTION_MARKER
 
 NETWORK_MODES = frozenset({"record", "live"})  # equals aiops.schemas.manifest.NETWORK_MODES
@@ -291,6 +292,8 @@ def _outputs(
         problems += _redaction(name, doc, index["capability_scope_check"]["result"] == "FAIL")
         if doc["role"] != role:
             problems.append(f"{name} role is {doc['role']!r}, expected {role!r}")
+        problems += _served(name, doc)
+        problems += _answer(name, doc)
         for key in ("run_id", "model_id", "prompt_hash", "output_hash"):
             if doc[key] != entry[key]:
                 problems.append(f"{name} {key} differs from {EVIDENCE_PACK_FILE} {role}.{key}")
@@ -355,6 +358,37 @@ def _redaction(name: str, doc: dict[str, Any], scope_failed: bool) -> list[str]:
     return problems
 
 
+def _served(name: str, doc: dict[str, Any]) -> list[str]:
+    """The served-model check (threat T7) re-derived from what the file records."""
+    served = doc.get("served")
+    if not isinstance(served, dict) or served.get("matches") is None:
+        return []
+    if served["matches"] != (served.get("model") == served.get("expected")):
+        return [f"{name} served.matches does not follow from served.model and served.expected"]
+    return []
+
+
+def _answer(name: str, doc: dict[str, Any]) -> list[str]:
+    """``answer_text`` and ``normalisations`` re-derived from ``output_text``: only a
+    Chat Completions answer is ever unwrapped, and only in the two known forms."""
+    if "normalisations" not in doc:
+        return []  # written before real servers' wrappers were recorded
+    chat = doc.get("endpoint_kind") == "chat_completions"
+    answer, _, applied = unwrap(doc["output_text"]) if chat else (None, None, ())
+    if doc.get("answer_text") != answer or doc.get("normalisations") != list(applied):
+        return [f"{name} answer_text / normalisations do not follow from its output_text"]
+    return []
+
+
+def _served_blocks(doc: dict[str, Any]) -> bool:
+    served = doc.get("served")
+    return (
+        isinstance(served, dict)
+        and served.get("matches") is False
+        and (served.get("policy") == "block")
+    )
+
+
 def _models_answered(manifest: dict[str, Any], good: dict[str, dict[str, Any]]) -> list[str]:
     problems = []
     allowed = [manifest.get("primary_model_id"), *manifest.get("fallback_model_ids", [])]
@@ -416,7 +450,8 @@ def _status(
         if decision != "REJECT":
             problems.append(f"status REJECTED but the critic decision is {decision!r}")
     elif status == "BLOCKED":
-        if scope_pass and sod_pass and not failed_closed:
+        served_blocked = any(_served_blocks(doc) for doc in good.values())
+        if scope_pass and sod_pass and not failed_closed and not served_blocked:
             problems.append("status BLOCKED without a failed check or a critic that failed closed")
     elif status == "FAILED" and approved:
         problems.append("status FAILED although the critic approved")
@@ -433,7 +468,8 @@ def _operator_output(index: dict[str, Any], head: bytes) -> list[str]:
 
 
 def _parsed(name: str, doc: dict[str, Any]) -> list[str]:
-    """``parsed`` is what the stored ``output_text`` parses to (strict JSON; ``null``
+    """``parsed`` is what the stored answer (``answer_text`` when a real server's
+    wrapper was undone, else ``output_text``) parses to (strict JSON; ``null``
     when it is not JSON) for a completed call, and ``null`` for any other outcome.
     Compared as JSON values, so ``true`` is not ``1`` and ``1.0`` is not ``1``."""
     parsed = doc.get("parsed")
@@ -441,8 +477,10 @@ def _parsed(name: str, doc: dict[str, Any]) -> list[str]:
         if parsed is not None:
             return [f"{name} parsed is not null although the call did not complete"]
         return []
+    answer = doc.get("answer_text")  # the JSON inside a real server's wrapper
+    text = answer if isinstance(answer, str) else doc["output_text"]
     try:
-        expected = strict.loads_strict(doc["output_text"].encode("utf-8"))
+        expected = strict.loads_strict(text.encode("utf-8"))
     except (strict.StrictJSONError, UnicodeEncodeError):
         expected = None
     if not _same_json(parsed, expected):

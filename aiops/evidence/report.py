@@ -126,6 +126,7 @@ def model_run_sections(
             f"{u.input_tokens} in / {u.output_tokens} out ({u.reasoning_tokens} reasoning) tokens, "
             f"{exchange.latency_ms} ms"
         )
+        runs.append(f"  - served by {served_line(exchange)}")
     if runs:
         runs.append(
             f"- **Cost:** ${cost_usd:.4f}"
@@ -148,6 +149,15 @@ def model_run_sections(
     if isinstance(outputs, list):
         sections += _outlook_sections([o for o in outputs if isinstance(o, dict)])
     return sections
+
+
+def served_line(exchange: Exchange) -> str:
+    """What the provider says answered (threat T7), as the report and summary show it."""
+    served = exchange.served
+    extra = [f"fingerprint {served.system_fingerprint}"] if served.system_fingerprint else []
+    extra += [f"tier {served.service_tier}"] if served.service_tier else []
+    name = served.model or "(the provider did not say)"
+    return name + (f" ({', '.join(extra)})" if extra else "")
 
 
 def attempt_line(role: str, attempt: Attempt) -> str:

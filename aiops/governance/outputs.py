@@ -77,7 +77,9 @@ class OutputCheck:
     violations: list[Violation]
 
 
-def enforce_outputs(text: str, scope: CapabilityScope) -> OutputCheck:
+def enforce_outputs(text: str, scope: CapabilityScope, *, raw: str | None = None) -> OutputCheck:
+    """``text`` is the JSON answer; ``raw`` the text as received when a real server's
+    wrapper was undone (a think block is scanned too, though it is not parsed)."""
     violations: list[Violation] = []
     parsed = _parse_envelope(text, violations)
     outputs: list[dict[str, Any]] = []
@@ -86,7 +88,7 @@ def enforce_outputs(text: str, scope: CapabilityScope) -> OutputCheck:
         outputs = _typed_outputs(parsed, scope, violations)
         _constraints(outputs, scope, violations)
         _validation(outputs, _raw_items(parsed), scope, violations)
-    _scan_text(text, parsed, violations)
+    _scan_text(text if raw is None else raw, parsed, violations)
     # Details and locations quote the answer (a type name, a key): never a secret.
     violations = [
         v.model_copy(

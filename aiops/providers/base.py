@@ -56,6 +56,17 @@ class Attempt:
 
 
 @dataclass(frozen=True)
+class ServedModel:
+    """What the provider says answered: the response's ``model`` (often a dated
+    snapshot of the alias that was asked for), Chat Completions' ``system_fingerprint``
+    and the ``service_tier`` — each ``None`` when the response does not say."""
+
+    model: str | None = None
+    system_fingerprint: str | None = None
+    service_tier: str | None = None
+
+
+@dataclass(frozen=True)
 class Exchange:
     """A finished call: the normalised answer plus the raw wire record."""
 
@@ -71,6 +82,17 @@ class Exchange:
     usage: Usage
     latency_ms: int
     attempts: list[Attempt] = field(default_factory=list)
+    # The JSON answer taken out of ``text`` by ``normalisations`` (``unwrap.py``);
+    # ``None`` when ``text`` is the answer as it stands.
+    answer_text: str | None = None
+    normalisations: tuple[str, ...] = ()
+    served: ServedModel = field(default_factory=ServedModel)
+
+    @property
+    def answer(self) -> str:
+        """The text the scope and the critic's verdict are read from (``output_hash``
+        stays over ``text``, as received)."""
+        return self.text if self.answer_text is None else self.answer_text
 
 
 class ModelClient(Protocol):

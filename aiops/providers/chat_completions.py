@@ -10,6 +10,11 @@ schema carried in the system prompt. No sampling parameters. Response:
 ``reasoning_content`` (or ``reasoning``); ``finish_reason`` ``length``,
 ``content_filter`` or DeepSeek's ``insufficient_system_resource`` means the answer is
 incomplete.
+
+Real servers wrap the JSON in two known ways, and only these two are undone
+(``unwrap.py``); a think block with no answer after it is an empty answer. ``text``
+stays the content as received (its hash is ``output_hash``); the answer and the forms
+undone travel beside it.
 """
 
 from __future__ import annotations
@@ -17,7 +22,15 @@ from __future__ import annotations
 from typing import Any
 
 from aiops.providers.base import ModelRequest, ProviderCallError, Usage
-from aiops.providers.wire import Parsed, WireFormat, as_int, obj, schema_instruction
+from aiops.providers.unwrap import unwrap
+from aiops.providers.wire import (
+    Parsed,
+    WireFormat,
+    as_int,
+    obj,
+    schema_instruction,
+    served_model,
+)
 from aiops.schemas.registry import EndpointKind
 
 _INCOMPLETE = {
@@ -37,7 +50,7 @@ def _limit_parameter(request: ModelRequest) -> str:
 def build_body(request: ModelRequest) -> dict[str, Any]:
     structured = request.model.structured_output
     system = request.system_prompt
-    body: dict[str, Any] = {"model": request.model.provider_model}
+    body: dict[str, Any] = {"model": request.model.requested_model}
     if request.output_schema is not None and structured == "json_schema":
         body["response_format"] = {
             "type": "json_schema",
@@ -73,6 +86,10 @@ def parse(response: dict[str, Any]) -> Parsed:
     text = content if isinstance(content, str) else ""
     refusal = message.get("refusal") if isinstance(message.get("refusal"), str) else None
     reasoning = message.get("reasoning_content") or message.get("reasoning")
+    reasoning = reasoning if isinstance(reasoning, str) and reasoning else None
+    answer, think, applied = unwrap(text)
+    if think is not None:
+        reasoning = think if reasoning is None else f"{reasoning}\n\n{think}"
     usage_raw = obj(response.get("usage"))
     details = obj(usage_raw.get("completion_tokens_details"))
     usage = Usage(
@@ -86,8 +103,8 @@ def parse(response: dict[str, Any]) -> Parsed:
         outcome = "incomplete"
     elif refusal:
         outcome = "refused"
-    elif not text:
-        incomplete, outcome = "empty_output", "incomplete"
+    elif not (text if answer is None else answer.strip()):
+        incomplete, outcome = "empty_output", "incomplete"  # a think block and no answer
     else:
         outcome = "completed"
     return Parsed(
@@ -95,8 +112,11 @@ def parse(response: dict[str, Any]) -> Parsed:
         text=text,
         refusal=refusal or None,
         incomplete_reason=incomplete,
-        reasoning_text=reasoning if isinstance(reasoning, str) and reasoning else None,
+        reasoning_text=reasoning,
         usage=usage,
+        answer_text=answer,
+        normalisations=applied,
+        served=served_model(response),
     )
 
 

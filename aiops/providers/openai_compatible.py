@@ -120,6 +120,32 @@ def _provider_error(body: Any) -> tuple[str, str, str]:
     return "", "", ""
 
 
+# A gateway (LiteLLM, say) rewraps the provider's error: the provider's ``code`` ends up
+# inside the message (``litellm.RateLimitError: … "code": "insufficient_quota" …``) or is
+# dropped for its message alone (LiteLLM 1.108: ``OpenAIException - You exceeded your
+# current quota …``), ``code`` becomes the status as a string and ``type`` is renamed
+# (``throttling_error``). These read the provider's words wherever they are. A key the
+# gateway does not know is a 400 there (LiteLLM without a key database:
+# ``no_db_connection``); it still gets the hint naming the key variable.
+_QUOTA = re.compile(r"\binsufficient_quota\b|\bexceeded your current quota\b", re.IGNORECASE)
+_UNKNOWN_MODEL = re.compile(
+    r"\bmodel_not_found\b|\binvalid model name\b|\bunknown model\b|"
+    r"\bmodel\b[^.\n]{0,80}\b(?:does not exist|not found|is not supported|not available)",
+    re.IGNORECASE,
+)
+_BAD_KEY = re.compile(
+    r"\binvalid_api_key\b|\bauthentication(?:error| error| failed)|\bincorrect api key\b|"
+    r"\binvalid (?:api |proxy server |virtual )?(?:key|token)\b|\bapi key\b[^.\n]{0,40}"
+    r"\b(?:invalid|missing|not valid|expected)|\bvirtual key expected\b|\bno_db_connection\b|"
+    r"\binvalid proxy server token\b",
+    re.IGNORECASE,
+)
+
+
+def _said(pattern: re.Pattern[str], code: str, kind: str, message: str) -> bool:
+    return any(pattern.search(part) for part in (code, kind, message))
+
+
 def classify_http_error(
     status: int,
     body: Any,
@@ -132,15 +158,18 @@ def classify_http_error(
     code, kind, message = _provider_error(body)
     excerpt = redact(message, key)[:200]  # redacted whole, then cut: no key half survives
     where = f"HTTP {status} from {url}"
-    if status in (401, 403):
+    detail = f": {excerpt}" if excerpt else ""
+    if status in (401, 403) or (status == 400 and _said(_BAD_KEY, code, kind, message)):
+        # No excerpt: a provider's text here may quote part of the key it refused.
+        error_class = NOT_RETRYABLE[401 if status == 400 else status]
         return ProviderCallError(
-            f"{where}: {NOT_RETRYABLE[status]} failed (check {key_env})",
-            error_class=NOT_RETRYABLE[status],
+            f"{where}: {error_class} failed (check {key_env})",
+            error_class=error_class,
             retryable=False,
             fallback_ok=True,
             http_status=status,
         )
-    if status == 429 and "insufficient_quota" in (code, kind):
+    if status == 429 and _said(_QUOTA, code, kind, message):
         return ProviderCallError(
             f"{where}: insufficient quota (billing), not retried",
             error_class="insufficient_quota",
@@ -148,7 +177,14 @@ def classify_http_error(
             fallback_ok=True,
             http_status=status,
         )
-    detail = f": {excerpt}" if excerpt else ""
+    if status in (400, 404) and _said(_UNKNOWN_MODEL, code, kind, message):
+        return ProviderCallError(
+            f"{where}: the endpoint does not serve this model{detail}",
+            error_class="model_not_found",
+            retryable=False,
+            fallback_ok=True,
+            http_status=status,
+        )
     if status == 429:
         return ProviderCallError(
             f"{where}: rate limited{detail}",

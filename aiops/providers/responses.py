@@ -14,7 +14,14 @@ from __future__ import annotations
 from typing import Any
 
 from aiops.providers.base import ModelRequest, ProviderCallError, Usage
-from aiops.providers.wire import Parsed, WireFormat, as_int, obj, schema_instruction
+from aiops.providers.wire import (
+    Parsed,
+    WireFormat,
+    as_int,
+    obj,
+    schema_instruction,
+    served_model,
+)
 from aiops.schemas.registry import EndpointKind
 
 
@@ -22,7 +29,7 @@ def build_body(request: ModelRequest) -> dict[str, Any]:
     structured = request.model.structured_output
     instructions = request.system_prompt
     body: dict[str, Any] = {
-        "model": request.model.provider_model,
+        "model": request.model.requested_model,
         "input": request.user_prompt,
         "max_output_tokens": request.max_output_tokens,
         "store": False,
@@ -114,6 +121,7 @@ def parse(response: dict[str, Any]) -> Parsed:
         incomplete_reason=incomplete,
         reasoning_text="\n\n".join(reasoning) or None,
         usage=usage,
+        served=served_model(response),
     )
 
 

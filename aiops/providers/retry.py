@@ -43,6 +43,11 @@ BeforeAttempt = Callable[[ModelRequest], None]
 AfterAttempt = Callable[[ModelRequest, Attempt, Exchange | None], None]
 
 
+# A gateway passes the provider's headers on under this prefix (LiteLLM:
+# ``llm_provider-retry-after-ms``); they count like the plain names.
+GATEWAY_HEADER_PREFIX = "llm_provider-"
+
+
 def parse_retry_after(
     headers: Mapping[str, str], now: datetime, *, cap_s: float = MAX_RETRY_AFTER_SECONDS
 ) -> float | None:
@@ -50,22 +55,32 @@ def parse_retry_after(
 
     ``retry-after-ms`` (milliseconds, OpenAI) wins over ``retry-after`` (RFC 9110:
     delta-seconds or an HTTP-date, compared with ``now`` — the wall clock, not the run
-    clock). Header names are matched case-insensitively. Negative, non-finite or
-    unparseable values are ignored; a date in the past means 0; the result is capped.
+    clock). Header names are matched case-insensitively. The same pair behind a gateway
+    (``llm_provider-retry-after-ms`` / ``llm_provider-retry-after``: the upstream's) is
+    read the same way, and the longer of the two waits is taken: both asked for it.
+    Negative, non-finite or unparseable values are ignored; a date in the past means 0;
+    the result is capped.
     """
     lowered = {name.lower(): value.strip() for name, value in headers.items()}
+    waits = [
+        wait
+        for prefix in ("", GATEWAY_HEADER_PREFIX)
+        if (wait := _asked(lowered, prefix, now)) is not None
+    ]
+    return min(max(waits), cap_s) if waits else None
+
+
+def _asked(lowered: Mapping[str, str], prefix: str, now: datetime) -> float | None:
     seconds: float | None = None
-    if "retry-after-ms" in lowered:
-        millis = _finite(lowered["retry-after-ms"])
+    if prefix + "retry-after-ms" in lowered:
+        millis = _finite(lowered[prefix + "retry-after-ms"])
         seconds = None if millis is None else millis / 1000.0
-    if seconds is None and "retry-after" in lowered:
-        raw = lowered["retry-after"]
+    if seconds is None and prefix + "retry-after" in lowered:
+        raw = lowered[prefix + "retry-after"]
         seconds = _finite(raw)
         if seconds is None:
             seconds = _http_date_delta(raw, now)
-    if seconds is None or seconds < 0:
-        return None
-    return min(seconds, cap_s)
+    return None if seconds is None or seconds < 0 else seconds
 
 
 def _finite(raw: str) -> float | None:

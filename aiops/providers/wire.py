@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aiops.providers.base import Attempt, Exchange, ModelRequest, Outcome, Usage
+from aiops.providers.base import Attempt, Exchange, ModelRequest, Outcome, ServedModel, Usage
 from aiops.schemas.registry import EndpointKind
 
 
@@ -22,6 +22,9 @@ class Parsed:
     incomplete_reason: str | None
     reasoning_text: str | None
     usage: Usage
+    answer_text: str | None = None  # the JSON answer, when ``text`` had to be unwrapped
+    normalisations: tuple[str, ...] = ()
+    served: ServedModel = ServedModel()
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,17 @@ def obj(value: Any) -> dict[str, Any]:
 
 def as_int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
+def served_model(response: dict[str, Any]) -> ServedModel:
+    """The response's own account of what served it (both wire formats name these
+    fields alike); a value that is not a non-empty string is not taken."""
+
+    def text(key: str) -> str | None:
+        value = response.get(key)
+        return value if isinstance(value, str) and value else None
+
+    return ServedModel(text("model"), text("system_fingerprint"), text("service_tier"))
 
 
 def schema_instruction(request: ModelRequest) -> str:
@@ -83,4 +97,7 @@ def build_exchange(
         usage=parsed.usage,
         latency_ms=latency_ms,
         attempts=[attempt],
+        answer_text=parsed.answer_text,
+        normalisations=parsed.normalisations,
+        served=parsed.served,
     )

@@ -29,6 +29,11 @@ class OutputEntry(Strict):
     model_id: str
     artifact_path: str
     output_hash: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
+    # What the provider says answered (threat T7): the response's model, and Chat
+    # Completions' system_fingerprint and service_tier, each when given.
+    served_model: str | None = None
+    system_fingerprint: str | None = None
+    service_tier: str | None = None
 
 
 class ConfigDigest(Strict):

@@ -1,9 +1,10 @@
 """Schemas of ``proposer_output.json`` and ``critic_output.json``: one model call as the
 pack records it (``aiops.services.run_outcome.model_output_document`` writes them).
 
-``parsed`` is the strict JSON parse of ``output_text`` when the call completed and the
-text is JSON, else ``null``: any JSON value, so its schema is open; verify-pack checks
-that it is exactly what ``output_text`` parses to (``aiops.evidence.consistency``).
+``parsed`` is the strict JSON parse of the answer (``answer_text``, else
+``output_text``) when the call completed and the text is JSON, else ``null``: any JSON
+value, so its schema is open; verify-pack checks that it is exactly what the answer
+parses to (``aiops.evidence.consistency``).
 """
 
 from __future__ import annotations
@@ -41,6 +42,17 @@ class Attempt(Strict):
     retry_delay_ms: int = Field(ge=0)
 
 
+class Served(Strict):
+    """The model the provider says answered, against the registry's pin (threat T7)."""
+
+    model: str | None
+    system_fingerprint: str | None
+    service_tier: str | None
+    expected: str | None = Field(description="The registry's pinned served name, if any.")
+    matches: bool | None = Field(description="null when nothing is pinned or nothing answered.")
+    policy: Literal["warn", "block"]
+
+
 class ModelOutput(Strict):
     """What both roles' files hold."""
 
@@ -59,6 +71,13 @@ class ModelOutput(Strict):
     attempts: list[Attempt]
     cost_usd: float = Field(ge=0)
     redaction: Redaction | None = None
+    # A real server's wrapper undone (``aiops.providers.unwrap``): the JSON answer taken
+    # out of output_text (null when output_text is the answer), the forms undone, the
+    # reasoning text; and the served model. Optional: packs written before them verify.
+    answer_text: str | None = None
+    normalisations: list[Literal["think_block", "code_fence"]] = Field(default_factory=list)
+    reasoning_text: str | None = None
+    served: Served | None = None
 
 
 class ProposerOutput(ModelOutput):

@@ -45,6 +45,11 @@ class DriftResult(Strict):
     flagged: bool
     structural: StructuralDrift
     structural_changed: bool
+    # The proposer's served model in each pack (threat T7), when recorded; a change
+    # between two known names is flagged.
+    served_model_baseline: str | None = None
+    served_model_current: str | None = None
+    served_model_changed: bool = False
 
 
 class Kpi(Strict):
@@ -89,4 +94,6 @@ class PilotReport(Strict):
     unpriced_calls: int
     latency: list[ModelLatency]
     drift_flagged_days: list[str]
+    # Each change of served model per role and model, and each pin mismatch (threat T7).
+    served_model_changes: list[str] = []
     days: list[DayFigures]

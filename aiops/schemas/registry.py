@@ -86,7 +86,29 @@ class Model(StrictConfig):
         default=False, description="Reasoning model: rejects sampling parameters."
     )
     structured_output: Literal["json_schema", "json_object", "none"] = "json_schema"
+    snapshot: str | None = Field(
+        default=None,
+        min_length=1,
+        description="Version pin (threat T7): the dated snapshot sent as the model name "
+        "in place of provider_model, e.g. gpt-5.2-pro-2025-12-11.",
+    )
+    served_model: str | None = Field(
+        default=None,
+        min_length=1,
+        description="The model name the provider must report as having answered "
+        "(the response's model); default: the snapshot, when one is pinned. A different "
+        "name is handled by the layer's served_model_mismatch.",
+    )
     notes: str = ""
+
+    @property
+    def requested_model(self) -> str:
+        """The model name a request carries: the pinned snapshot, else provider_model."""
+        return self.snapshot or self.provider_model
+
+    @property
+    def expected_served_model(self) -> str | None:
+        return self.served_model or self.snapshot
 
 
 class LayerMapping(StrictConfig):
@@ -103,6 +125,11 @@ class LayerMapping(StrictConfig):
     forbidden: bool = Field(default=False, description="The layer may never run.")
     prompt: str | None = Field(
         default=None, description="Prompt set name under config/prompts/ (model layers)."
+    )
+    served_model_mismatch: Literal["warn", "block"] = Field(
+        default="warn",
+        description="When a model's answer names another served model than the registry "
+        "expects: warn (the run goes on) or block (status BLOCKED).",
     )
     notes: str = ""
 

@@ -56,6 +56,7 @@ from aiops.governance.fallback import FallbackChain, fallback_chain, layer_failu
 from aiops.governance.inputs import CheckedInput, check_inputs
 from aiops.governance.outputs import OutputCheck, enforce_outputs
 from aiops.governance.scope import build_scope_check
+from aiops.governance.served_model import ServedCheck, check_served, served_entry
 from aiops.known_secrets import activate, collect_for
 from aiops.prompts import LoadedPrompt, RenderedPrompt, load_prompt, render_critic, render_proposer
 from aiops.providers.base import Attempt, Exchange, ModelClient, ModelRequest, ProviderCallError
@@ -279,6 +280,7 @@ class _Answers:
     output_check: OutputCheck | None = None
     refused: BudgetExceededError | SpendLedgerError | None = None  # mid-run budget refusal
     reasons: list[str] = field(default_factory=list)
+    served: dict[str, ServedCheck] = field(default_factory=dict)  # by role
 
     def exchange(self, role: str) -> Exchange | None:
         answer = self.proposer if role == "proposer" else self.critic
@@ -362,7 +364,8 @@ class _Run:
             if result.exchange.outcome == "completed":
                 # Enforced on the text as received; everything after sees it redacted.
                 answers.output_check = stored_check(
-                    enforce_outputs(result.exchange.text, scope), answers.proposer
+                    enforce_outputs(result.exchange.answer, scope, raw=result.exchange.text),
+                    answers.proposer,
                 )
         proposer = answers.exchange("proposer")
         if proposer is not None and answers.proposer is not None:
@@ -414,6 +417,7 @@ class _Run:
         )
         if answers.refused is not None:
             status = "FAILED"  # a role went unanswered: no usable outcome (exit 2, refused)
+        status = self._served(answers, status)
         if status == "FAILED" and not self.stack.failure.fail_closed:
             self.warnings.append(
                 f"fail_closed = false for {self.pre.layer_id} has no effect on a model run: "
@@ -422,6 +426,23 @@ class _Run:
         if self.stack.guard is not None:
             self.warnings += [w for w in self.stack.guard.warnings if w not in self.warnings]
         return self._write(status, answers, recorder, options)
+
+    def _served(self, answers: _Answers, status: PackStatus) -> PackStatus:
+        """Threat T7: each answer's served model against the registry's pin; a mismatch
+        warns or, per the layer's ``served_model_mismatch``, blocks."""
+        policy = self.pre.layer.served_model_mismatch
+        for role, exchange, request in (
+            ("proposer", answers.exchange("proposer"), answers.proposer_request),
+            ("critic", answers.exchange("critic"), answers.critic_request),
+        ):
+            if request is None:
+                continue
+            check = check_served(role, request.model_id, request.model, exchange, policy)
+            answers.served[role] = check
+            if check.matches is False:
+                (answers.reasons if check.blocks else self.warnings).append(check.message())
+        blocked = any(check.blocks for check in answers.served.values())
+        return "BLOCKED" if blocked and status in ("COMPLETED", "REJECTED") else status
 
     def _fallback_used(self, exchange: Exchange, alert: FallbackAlert | None) -> None:
         """The skipped models are warned about already (before any call); this adds the
@@ -454,7 +475,7 @@ class _Run:
         if critic.outcome != "completed":
             reasons.append(not_completed("critic", critic) + " (fails closed)")
             return
-        judgement = judge_critic(critic.text, output_hash)
+        judgement = judge_critic(critic.answer, output_hash)
         answers.judgement = judgement
         if judgement.problem:
             reasons.append(judgement.problem + " (fails closed)")
@@ -487,6 +508,7 @@ class _Run:
             self.stack.attempts_of("proposer"),
             self._cost(proposer),
         )
+        proposer_doc["served"] = answers.served["proposer"].record()
         files[PROPOSER_OUTPUT_FILE] = pack_json(proposer_doc)
         # Every role that was called is in the index, answered or not (its file says).
         proposer_run = _model_run(proposer_doc, PROPOSER_OUTPUT_FILE)
@@ -499,6 +521,7 @@ class _Run:
                     model_id=proposer.model_id,
                     artifact_path=PROPOSER_OUTPUT_FILE,
                     output_hash=proposer_doc["output_hash"],
+                    **served_entry(proposer),
                 )
             )
         if critic_request is not None:
@@ -517,6 +540,7 @@ class _Run:
                 findings=[f.model_dump(mode="json") for f in judgement.findings]
                 if judgement
                 else [],
+                served=answers.served["critic"].record(),
             )
             files[CRITIC_OUTPUT_FILE] = pack_json(critic_doc)
             critic_run = _model_run(critic_doc, CRITIC_OUTPUT_FILE)
@@ -527,6 +551,7 @@ class _Run:
                         model_id=critic.model_id,
                         artifact_path=CRITIC_OUTPUT_FILE,
                         output_hash=critic_doc["output_hash"],
+                        **served_entry(critic),
                     )
                 )
         transcript_bytes: bytes | None = None

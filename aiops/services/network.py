@@ -32,6 +32,7 @@ class PlannedCall:
     max_input_tokens: int
     max_output_tokens: int
     worst_case_usd: float
+    expected_served: str | None = None  # the served model the registry expects, if any
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,8 @@ def prepare_network(
             endpoints[provider_id] = replace(endpoint, route=egress.route(endpoint.base_url))
         return endpoints[provider_id]
 
-    endpoint_for(pre.proposer_id)  # missing keys refuse here, before anything is sent
+    _require_keys(pre, candidates, environ)  # every missing key in one line, nothing sent
+    endpoint_for(pre.proposer_id)
     endpoint_for(pre.critic_id)
     usable = [pre.proposer_id]
     for model_id in candidates[1:]:
@@ -131,6 +133,32 @@ def prepare_network(
     if confirm is not None:
         confirm(plan)
     return PreparedNetwork(endpoints, usable, egress.trust, _facts(endpoints, egress.trust))
+
+
+def _require_keys(pre: Preflight, candidates: list[str], environ: Mapping[str, str] | None) -> None:
+    """Refuse, naming every unset key variable at once, when the proposer's or the
+    critic's is unset (a fallback's alone only makes that fallback unavailable)."""
+    import os
+
+    from aiops.errors import MissingCredentialError
+
+    env = os.environ if environ is None else environ
+    registry = pre.config.registry
+    missing: dict[str, list[str]] = {}  # key variable -> the models that need it
+    for model_id in dict.fromkeys([pre.proposer_id, pre.critic_id, *candidates]):
+        provider = registry.providers[registry.models[model_id].provider]
+        if provider.api_key_required and not env.get(provider.api_key_env):
+            missing.setdefault(provider.api_key_env, []).append(model_id)
+    required = {pre.proposer_id, pre.critic_id}
+    if not any(required & set(models) for models in missing.values()):
+        return
+    names = list(missing)
+    verb = "is" if len(names) == 1 else "are"
+    listed = "; ".join(f"{name} for {', '.join(missing[name])}" for name in names)
+    raise MissingCredentialError(
+        f"{' and '.join(names)} {verb} not set ({listed}): set the API keys in the "
+        "environment (nothing was sent)"
+    )
 
 
 def _facts(endpoints: Mapping[str, Endpoint], trust: TlsTrust) -> NetworkRoute:
@@ -209,7 +237,14 @@ def _planned(
     url = endpoints[model.provider].base_url + wire_for(model.endpoint).path
     cost = tokens_in / 1000 * model.cost_per_1k_input + tokens_out / 1000 * model.cost_per_1k_output
     return PlannedCall(
-        role, model_id, model.provider_model, url, tokens_in, tokens_out, round(cost, 4)
+        role,
+        model_id,
+        model.requested_model,
+        url,
+        tokens_in,
+        tokens_out,
+        round(cost, 4),
+        model.expected_served_model,
     )
 
 

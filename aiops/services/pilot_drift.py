@@ -32,6 +32,7 @@ from aiops.errors import UsageError
 from aiops.evidence.l2_content import read_l2_content
 from aiops.evidence.reader import PackView, load_pack
 from aiops.schemas.pilot import DriftBasis, DriftResult, StructuralDrift
+from aiops.services.pilot_served import served_model
 
 DRIFT_THRESHOLD_PCT = 10.0
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+")
@@ -115,6 +116,7 @@ class BaselineComparer:
         total = len(a) + len(b)
         drift = 0.0 if total == 0 else round(100.0 * (1.0 - 2.0 * matched / total), 2)
         structural = _structural(self._proposer, proposer)
+        served_a, served_b = served_model(self._proposer), served_model(proposer)
         return DriftResult(
             baseline_pack_id=base.index.evidence_pack_id,
             current_pack_id=cur.index.evidence_pack_id,
@@ -130,6 +132,9 @@ class BaselineComparer:
             flagged=drift > DRIFT_THRESHOLD_PCT,
             structural=structural,
             structural_changed=structural.changed,
+            served_model_baseline=served_a,
+            served_model_current=served_b,
+            served_model_changed=None not in (served_a, served_b) and served_a != served_b,
         )
 
     def _baseline_tokens(self, basis: DriftBasis) -> list[str]:

@@ -33,6 +33,7 @@ from aiops.evidence.review import read_review
 from aiops.evidence.sign import TrustedKey, load_public_key, trusted_from_private
 from aiops.schemas.pilot import DayFigures, DriftResult, Kpi, ModelLatency, PilotReport
 from aiops.services.pilot_drift import DRIFT_THRESHOLD_PCT, BaselineComparer
+from aiops.services.pilot_served import served_model_changes
 from aiops.services.pilot_usage import calls, is_fallback, percentile
 from aiops.settings import Settings
 
@@ -149,6 +150,7 @@ def pilot_report(options: ReportOptions, settings: Settings | None = None) -> Pi
             for model, values in sorted(per_model.items())
         ],
         drift_flagged_days=sorted(d for d, pct in daily_drift.items() if pct > DRIFT_THRESHOLD_PCT),
+        served_model_changes=served_model_changes(views),
         days=[
             DayFigures(
                 day=day,

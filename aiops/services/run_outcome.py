@@ -12,6 +12,7 @@ from aiops.governance.critic import CriticJudgement
 from aiops.governance.model_json import loads_model_json
 from aiops.governance.outputs import OutputCheck
 from aiops.providers.base import Attempt, Exchange, ModelRequest, ProviderCallError
+from aiops.providers.unwrap import unwrap
 from aiops.providers.wire import wire_for
 from aiops.redact import redact_json, redact_model_text
 from aiops.schemas.checks import Violation
@@ -70,6 +71,10 @@ def store_answer(exchange: Exchange) -> StoredAnswer:
         else None
     )
     stored = replace(exchange, text=text.text, response_body=response, **others)  # type: ignore[arg-type]
+    if text.redacted and exchange.endpoint_kind == "chat_completions":
+        # The stored answer is unwrapped from the stored text, as verify-pack re-derives it.
+        answer, _, applied = unwrap(text.text)
+        stored = replace(stored, answer_text=answer, normalisations=applied)
     return StoredAnswer(
         stored, prefixed_sha256(exchange.text.encode("utf-8")), tuple(sorted(kinds)), redaction
     )
@@ -81,7 +86,7 @@ def stored_check(check: OutputCheck, stored: StoredAnswer | None) -> OutputCheck
     if stored is None or stored.redaction is None:
         return check
     try:
-        parsed = loads_model_json(stored.exchange.text)
+        parsed = loads_model_json(stored.exchange.answer)
     except ValueError:
         parsed = None
     return OutputCheck(parsed if isinstance(parsed, dict) else None, check.checks, check.violations)
@@ -169,7 +174,7 @@ def model_output_document(
         parsed: Any = None
         if exchange.outcome == "completed":
             try:
-                parsed = loads_model_json(text)
+                parsed = loads_model_json(exchange.answer)
             except ValueError:
                 parsed = None
         return {
@@ -181,6 +186,7 @@ def model_output_document(
             "prompt_hash": prompt_hash(exchange.request_body),
             "output_hash": answer.output_hash,
             "output_text": text,
+            **_answer_fields(exchange),
             "parsed": parsed,
             "redaction": None if answer.redaction is None else answer.redaction.model_dump(),
             "outcome": exchange.outcome,
@@ -199,6 +205,9 @@ def model_output_document(
         "prompt_hash": prompt_hash(body),
         "output_hash": prefixed_sha256(b""),
         "output_text": "",
+        "answer_text": None,
+        "normalisations": [],
+        "reasoning_text": None,
         "parsed": None,
         "redaction": None,
         "outcome": "failed",
@@ -206,4 +215,16 @@ def model_output_document(
         "latency_ms": sum(a.latency_ms for a in attempts),
         "attempts": [asdict(a) for a in attempts],
         "cost_usd": cost_usd,
+    }
+
+
+def _answer_fields(exchange: Exchange) -> dict[str, Any]:
+    """What a real server's wrapping of the answer leaves in the output file: the JSON
+    answer as read (``None`` when nothing was unwrapped: ``output_text`` is the answer),
+    the forms undone and the reasoning text. (The served model is the caller's:
+    ``governance/served_model.py``.)"""
+    return {
+        "answer_text": exchange.answer_text,
+        "normalisations": list(exchange.normalisations),
+        "reasoning_text": exchange.reasoning_text,
     }

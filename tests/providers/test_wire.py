@@ -8,6 +8,7 @@ import pytest
 
 from aiops.providers import chat_completions, responses
 from aiops.providers.base import ProviderCallError
+from aiops.providers.unwrap import unwrap
 from tests.providers.helpers import make_request
 from tests.support.loopback import (
     CHAT_PATH,
@@ -194,3 +195,74 @@ def test_bodies_are_stable_json() -> None:
     request = make_request()
     first = json.dumps(responses.build_body(request), sort_keys=True)
     assert first == json.dumps(responses.build_body(request), sort_keys=True)
+
+
+# --- Real servers' wrapping of the answer, and their account of the served model ---------
+
+
+@pytest.mark.parametrize(
+    ("content", "answer", "think", "applied"),
+    [
+        ('<think>\nhmm\n</think>\n\n{"a": 1}', '{"a": 1}', "hmm", ("think_block",)),
+        ('```json\n{"a": 1}\n```', '{"a": 1}', None, ("code_fence",)),
+        ('\n```\n{"a": 1}\n```\n', '{"a": 1}', None, ("code_fence",)),
+        (
+            '<think>x</think>\n```json\n{"a": 1}\n```',
+            '{"a": 1}',
+            "x",
+            ("think_block", "code_fence"),
+        ),
+        ("<think>x</think>\n", "", "x", ("think_block",)),
+    ],
+)
+def test_unwrap_takes_exactly_the_two_known_forms(
+    content: str, answer: str, think: str | None, applied: tuple[str, ...]
+) -> None:
+    assert unwrap(content) == (answer, think, applied)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        '{"a": 1}',
+        '```json\n{"a": 1}\n```\n```json\n{"a": 2}\n```',  # two fences
+        'Here:\n```json\n{"a": 1}\n```',  # text before the fence
+        '```json\n{"a": 1}\n```\nDone.',  # text after it
+        ' <think>x</think>{"a": 1}',  # not at the very start
+        '```python\n{"a": 1}\n```',
+        '```json {"a": 1}```',  # not a fenced block
+    ],
+)
+def test_unwrap_leaves_anything_else_as_it_is(content: str) -> None:
+    assert unwrap(content) == (None, None, ())
+
+
+def test_chat_parse_keeps_the_raw_text_and_the_think_block_as_reasoning() -> None:
+    content = '<think>plan</think>\n```json\n{"a": 1}\n```'
+    parsed = chat_completions.parse(chat_answer(content, reasoning_content="separate"))
+    assert parsed.text == content and parsed.answer_text == '{"a": 1}'
+    assert parsed.normalisations == ("think_block", "code_fence")
+    assert parsed.reasoning_text == "separate\n\nplan"
+    assert parsed.outcome == "completed"
+
+
+def test_chat_parse_think_block_alone_is_an_empty_answer() -> None:
+    parsed = chat_completions.parse(chat_answer("<think>only thinking</think>"))
+    assert (parsed.outcome, parsed.incomplete_reason) == ("incomplete", "empty_output")
+    assert parsed.reasoning_text == "only thinking"
+
+
+def test_served_model_is_read_from_both_wire_formats() -> None:
+    body = chat_answer('{"a": 1}', model="deepseek-r1:671b")
+    body["system_fingerprint"] = "fp_3a5770e1b4"
+    body["service_tier"] = "default"
+    served = chat_completions.parse(body).served
+    assert (served.model, served.system_fingerprint, served.service_tier) == (
+        "deepseek-r1:671b",
+        "fp_3a5770e1b4",
+        "default",
+    )
+    answer = responses_answer('{"a": 1}', model="gpt-5.2-pro-2025-12-11")
+    served = responses.parse(answer).served
+    assert (served.model, served.system_fingerprint) == ("gpt-5.2-pro-2025-12-11", None)
+    assert chat_completions.parse({**chat_answer("{}"), "model": 7}).served.model is None

@@ -130,6 +130,11 @@ class LoopbackServer(ClosedOnExit):
     def script(self, path: str, *replies: Reply | Handler) -> None:
         self._script.setdefault(path, deque()).extend(replies)
 
+    def reset(self) -> None:
+        """Forget the script and the requests seen (a server shared by several tests)."""
+        self._script.clear()
+        self.requests.clear()
+
     def _next(self, captured: Captured) -> Reply:
         queue = self._script.get(captured.path)
         if not queue:
