@@ -5,8 +5,11 @@ Each pack records its ``sequence`` and the SHA-256 of the previous pack's
 deleted pack, two packs with one sequence are a fork (or, when their indexes are
 identical, a replayed copy), a previous-hash that does not match is a rewritten or
 reordered pack, and a creation time earlier than its predecessor's is a clock that
-went backwards. A checkpoint the auditor kept (size and head) also catches a
-truncated tail or a rewritten head, which the chain alone cannot.
+went backwards: the writer fixes each pack's creation time under the ledger's lock when
+it claims the sequence, never earlier than its predecessor's, so in a ledger aiops
+wrote the times never decrease along the sequence (equal times are allowed). A
+checkpoint the auditor kept (size and head) also catches a truncated tail or a
+rewritten head, which the chain alone cannot.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from aiops.canonical import pack_json
 from aiops.errors import CheckpointError
 from aiops.evidence.durable import discard, fsync_dir, staging_path, write_all
 from aiops.evidence.findings import ChainEntry, Finding, PackReport, VerifyReport
+from aiops.evidence.ledger import STAGING_PREFIX, staging_owner
 from aiops.evidence.sign import TrustedKey
 from aiops.evidence.strict import (
     DIR_FLAGS,
@@ -33,7 +37,6 @@ from aiops.evidence.strict import (
 )
 from aiops.evidence.verify import verify_pack_fd
 
-STAGING_PREFIX = ".tmp-"
 CHECKPOINT_VERSION = 1
 MAX_CHECKPOINT_BYTES = 64 * 1024
 _CHILD_FLAGS = DIR_FLAGS | os.O_NOFOLLOW  # a pack inside the ledger: never a link
@@ -63,16 +66,8 @@ def verify_ledger(path: Path, trusted: TrustedKey | None = None) -> VerifyReport
     try:
         for name, kind in _ledger_entries(fd, report):
             shown = display_name(name)
-            if name.startswith(STAGING_PREFIX) and kind == "directory":
-                report.findings.append(
-                    Finding(
-                        "layout",
-                        "warning",
-                        f"staging directory {shown!r} left by an interrupted write "
-                        "(never a pack; safe to remove once no run is writing)",
-                        shown,
-                    )
-                )
+            if name.startswith(STAGING_PREFIX) and kind in ("directory", "file"):
+                report.findings.append(_staging_left(path, name, kind))
             elif name.startswith("."):
                 report.findings.append(
                     Finding("layout", "error", f"hidden {kind} {shown!r} in the ledger", shown)
@@ -89,6 +84,26 @@ def verify_ledger(path: Path, trusted: TrustedKey | None = None) -> VerifyReport
         os.close(fd)
     report.findings += chain_findings(report.packs)
     return report
+
+
+def _staging_left(ledger: Path, name: str, kind: str) -> Finding:
+    """A ``.tmp-*`` entry: what aiops stages a pack (a directory), a review or a
+    checkpoint (a file) in before it is renamed or linked into place. Left behind only
+    by a command that was killed; never evidence, never read."""
+    shown = display_name(name)
+    owner = staging_owner(name)
+    cleaned = (
+        "the next run into this ledger removes it, or remove it"
+        if owner is not None
+        else "remove it"
+    )
+    return Finding(
+        "layout",
+        "warning",
+        f"staging {kind} {shown!r} left by an interrupted aiops command (never evidence): "
+        f"{cleaned} once no aiops command is running (rm -r {str(ledger / shown)!r})",
+        shown,
+    )
 
 
 def _ledger_entries(fd: int, report: VerifyReport) -> list[tuple[str, str]]:
