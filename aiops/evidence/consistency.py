@@ -144,11 +144,14 @@ def _run_time(started: Any, created: str) -> list[str]:
         if start.tzinfo is None or made.tzinfo is None:
             raise ValueError("no UTC offset")
     except ValueError:
-        return [f"{RUN_MANIFEST_FILE} timestamp {started!r} or creation_timestamp is not a time"]
+        return [
+            f"{RUN_MANIFEST_FILE} timestamp {started!r} and {EVIDENCE_PACK_FILE} "
+            f"creation_timestamp {created!r} are not both times with a UTC offset"
+        ]
     if start > made:
         return [
-            f"{RUN_MANIFEST_FILE} timestamp {started} is after {EVIDENCE_PACK_FILE} "
-            f"creation_timestamp {created}: a pack is created after its run starts"
+            f"{RUN_MANIFEST_FILE} timestamp {started!r} is after {EVIDENCE_PACK_FILE} "
+            f"creation_timestamp {created!r}: a pack is created after its run starts"
         ]
     return []
 
