@@ -230,3 +230,23 @@ def test_sixteen_concurrent_runs_on_a_real_clock_leave_a_ledger_that_verifies(
     for pack in packs():
         manifest = json.loads((pack / "run_manifest.json").read_bytes())
         assert manifest["timestamp"] <= read(pack, "evidence_pack.json")["creation_timestamp"]
+
+
+def test_the_ledger_is_checked_again_once_the_operator_confirms(
+    runner: CliRunner, loopback: LoopbackServer, network_env: FakeKeys
+) -> None:
+    """The operator may take minutes at the prompt: the head is checked again after."""
+    from aiops.errors import EvidenceWriteError
+    from aiops.services.model_run import ModelRunOptions, run_model_layer
+
+    happy_path(loopback)
+    _, second = _dry_runs(runner, 2)
+
+    def confirm(plan: object) -> None:  # meanwhile, the newest pack is damaged
+        (second / "evidence_pack.json").write_bytes(b"{")
+
+    options = ModelRunOptions(RunOptions(layer="l2", mode="live"), allow_network=True)
+    with pytest.raises(EvidenceWriteError, match=repr(second.name)):
+        run_model_layer(options, confirm)
+    assert loopback.requests == []
+    assert not AUDIT_LOG.exists()
