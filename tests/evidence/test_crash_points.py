@@ -22,7 +22,9 @@ from typer.testing import CliRunner
 
 from aiops.cli import app
 from aiops.evidence.chain import read_checkpoint
-from tests.conftest import REPO
+from tests.conftest import REPO, FakeKeys
+from tests.support.loopback import LoopbackServer
+from tests.support.scripts import happy_path
 
 CRASHING = """
 import os, signal, sys
@@ -113,6 +115,25 @@ def test_a_run_killed_at_any_step_leaves_a_ledger_that_verifies(
     assert any(name.startswith(".tmp-L2_MARKET_OUTLOOK_") for name in seen_staging)
 
 
+def test_a_live_run_killed_at_any_step_leaves_a_ledger_that_verifies(
+    runner: CliRunner, ledger: Path, loopback: LoopbackServer, network_env: FakeKeys
+) -> None:
+    """Paid calls add durable steps of their own (spend ledger, audit log) before the
+    pack's; wherever the run dies, the ledger verifies and the next run succeeds."""
+    happy_path(loopback)
+    live = ["l2", "live", "--allow-network", "--yes"]
+
+    def check(step: int) -> None:
+        verify(runner, ledger)
+        result = runner.invoke(app, live)
+        assert result.exit_code == 0, result.stderr
+        assert leftovers(ledger) == []
+        verify(runner, ledger)
+
+    steps = crash_at_every_step(live, check, expect_steps=8)
+    assert steps > 8
+
+
 def test_a_review_killed_at_any_step_leaves_a_ledger_that_verifies(
     runner: CliRunner, ledger: Path
 ) -> None:
@@ -151,3 +172,12 @@ def test_a_checkpoint_write_killed_at_any_step_leaves_no_half_checkpoint(
         assert read_checkpoint(kept).ledger_size == 1
 
     crash_at_every_step(command, check, expect_steps=2)
+
+
+def test_a_checkpoint_is_never_written_into_the_ledger(runner: CliRunner, ledger: Path) -> None:
+    for inside in (ledger / "ledger.checkpoint", next(ledger.iterdir()) / "c.json"):
+        result = runner.invoke(app, ["verify-pack", str(ledger), "--write-checkpoint", str(inside)])
+        assert result.exit_code == 2
+        assert result.stderr.startswith("aiops: error: --write-checkpoint ")
+        assert "inside the ledger" in result.stderr and not inside.exists()
+    verify(runner, ledger)
