@@ -88,18 +88,24 @@ def trial(
         for seed in seeds
     ]
     children = [
-        (mode, subprocess.Popen(argv, cwd=work, env=env, stdout=PIPE, stderr=PIPE))
+        (mode, subprocess.Popen(argv, cwd=work, env=env, stdout=PIPE, stderr=PIPE, text=True))
         for mode, argv in commands
     ]
     codes: collections.Counter[str] = collections.Counter()
     for mode, child in children:
-        child.communicate(timeout=600)
-        codes[f"{mode}:{child.returncode}"] += 1
+        _, err = child.communicate(timeout=600)
+        key = f"{mode}:{child.returncode}"
+        codes[key] += 1
+        if child.returncode != 0 and key not in SAID:
+            SAID[key] = err.strip().splitlines()[-1] if err.strip() else ""
     check = subprocess.run(
         aiops("verify-pack", str(ledger)), cwd=work, env=env, capture_output=True, text=True
     )
     lines = (check.stdout + check.stderr).strip().splitlines()
     return check.returncode == 0, codes, lines[-1] if lines else ""
+
+
+SAID: dict[str, str] = {}  # the first error line of each mode and exit code
 
 
 def main() -> None:
@@ -138,7 +144,8 @@ def main() -> None:
         f"{args.clock} clock) + 2 reviews each, {elapsed:.0f} s"
     )
     for key in sorted(codes):
-        print(f"  exit {key.split(':')[1]:>3}  {key.split(':')[0]:<8} {codes[key]}")
+        mode, code = key.split(":")
+        print(f"  exit {code:>3}  {mode:<8} {codes[key]:>5}  {SAID.get(key, '')}"[:160])
     print(f"unverifiable ledgers: {unverified} of {args.trials}")
     sys.exit(1 if unverified else 0)
 
