@@ -193,6 +193,8 @@ def _check_files(ledger: Path, head: _Index) -> None:
         size = artifact.get("size") if isinstance(artifact, dict) else None
         if not isinstance(name, str) or not is_sha256_hex(sha256) or type(size) is not int:
             raise _damaged(ledger, head.name, "lists an artifact without name, digest or size")
+        if "/" in name or "\0" in name or name in ("", ".", ".."):
+            raise _damaged(ledger, head.name, f"lists {display_name(name)!r}, not a file in it")
         read = read_file_in(ledger / head.name, name, max_bytes=MAX_FILE_BYTES)
         if read.status is not None or read.sha256 != sha256 or read.size != size:
             why = read.detail if read.status is not None else "its digest or size differs"

@@ -178,3 +178,23 @@ def test_the_chain_head_is_read_as_the_verifier_reads_it(tmp_path: Path) -> None
         "L2_BOOLEAN",
         "L2_MARKET_OUTLOOK_2026-01-10_001",
     ]
+
+
+def test_the_head_check_never_reads_outside_the_pack(tmp_path: Path) -> None:
+    """The head's listed files are read to check their digests: a name that leaves the
+    pack is refused, never followed."""
+    ledger = tmp_path / "ledger"
+    head = _write(ledger)
+    outside = tmp_path / "outside.json"
+    outside.write_bytes(b"x")
+
+    def point_outside(index: bytes) -> bytes:
+        doc = json.loads(index)
+        doc["artifacts"][0]["name"] = "../../outside.json"
+        return pack_json(doc)
+
+    (head / "evidence_pack.json").write_bytes(
+        point_outside((head / "evidence_pack.json").read_bytes())
+    )
+    with pytest.raises(EvidenceWriteError, match="lists '../../outside.json', not a file in it"):
+        chain_head(ledger)
