@@ -1,13 +1,14 @@
 """Robustness of one ledger under concurrent runs (a count, not a timing).
 
 Each trial starts a fresh ledger holding two packs, then releases RUNS ``aiops``
-processes into it at once — ``l2 replay``, ``l2 dry-run`` and (with ``live`` among
-the modes) ``l2 live`` against a loopback server that answers at once, taken in turn —
-plus a review of each of the two packs. When all have finished, ``verify-pack`` checks
-the ledger. The figure that matters is the number of ledgers that do not verify
+processes into it at once — ``l2 replay``, ``l2 dry-run`` and (when named in
+``--modes``) ``l2 live`` and ``l2 record`` against a loopback server that answers at
+once, taken in turn — plus a review of each of the two packs. When all have finished,
+``verify-pack`` checks the ledger. The figure that matters is the number of ledgers that do not verify
 (target: 0); runs that exited non-zero and what they said are counted too.
 
-    python benchmarks/concurrency.py [--trials 50] [--runs 32] [--modes replay,dry-run,live]
+    python benchmarks/concurrency.py [--trials 50] [--runs 32]
+                                     [--modes replay,dry-run,live,record]
                                      [--clock real|fixed]
 
 ``--clock fixed`` pins ``SOURCE_DATE_EPOCH`` for every process (the reproducible
@@ -37,6 +38,7 @@ MODES = {
     "replay": ["l2", "replay"],
     "dry-run": ["l2", "dry-run"],
     "live": ["l2", "live", "--allow-network", "--yes"],
+    "record": ["l2", "record", "--allow-network", "--yes"],
 }
 FIXED_EPOCH = "1768046400"  # 2026-01-10T12:00:00+00:00
 
@@ -82,7 +84,11 @@ def trial(
         if done.returncode != 0:
             raise SystemExit(f"seeding the ledger failed: {done.stderr.strip()}")
     seeds = sorted(p for p in ledger.iterdir() if not p.name.startswith("."))
-    commands = [(modes[n % len(modes)], aiops(*MODES[modes[n % len(modes)]])) for n in range(runs)]
+    commands = []
+    for n in range(runs):
+        mode = modes[n % len(modes)]
+        extra = ["--fixture", f"recorded-{n}.json"] if mode == "record" else []
+        commands.append((mode, aiops(*MODES[mode], *extra)))
     commands += [
         ("review", aiops("review", str(seed), "--approve", "--notes", "ok", "--reviewer", "bench"))
         for seed in seeds
@@ -124,7 +130,8 @@ def main() -> None:
     if args.clock == "fixed":
         base["SOURCE_DATE_EPOCH"] = FIXED_EPOCH
     with tempfile.TemporaryDirectory(prefix="aiops-concurrency-") as tmp:
-        with live_server(Path(tmp) / "config") if "live" in modes else _nothing() as extra:
+        networked = "live" in modes or "record" in modes
+    with live_server(Path(tmp) / "config") if networked else _nothing() as extra:
             env = {**base, **extra}
             unverified = 0
             codes: collections.Counter[str] = collections.Counter()
