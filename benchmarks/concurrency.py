@@ -4,8 +4,9 @@ Each trial starts a fresh ledger holding two packs, then releases RUNS ``aiops``
 processes into it at once — ``l2 replay``, ``l2 dry-run`` and (when named in
 ``--modes``) ``l2 live`` and ``l2 record`` against a loopback server that answers at
 once, taken in turn — plus a review of each of the two packs. When all have finished,
-``verify-pack`` checks the ledger. The figure that matters is the number of ledgers that do not verify
-(target: 0); runs that exited non-zero and what they said are counted too.
+``verify-pack`` checks the ledger. The figure that matters is the number of ledgers
+that do not verify (target: 0); runs that exited non-zero and what they said are
+counted too.
 
     python benchmarks/concurrency.py [--trials 50] [--runs 32]
                                      [--modes replay,dry-run,live,record]
@@ -132,20 +133,20 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="aiops-concurrency-") as tmp:
         networked = "live" in modes or "record" in modes
     with live_server(Path(tmp) / "config") if networked else _nothing() as extra:
-            env = {**base, **extra}
-            unverified = 0
-            codes: collections.Counter[str] = collections.Counter()
-            started = time.monotonic()
-            for number in range(1, args.trials + 1):
-                work = Path(tmp) / f"trial-{number}"
-                work.mkdir()
-                ok, trial_codes, last = trial(work, args.runs, modes, env)
-                codes.update(trial_codes)
-                if not ok:
-                    unverified += 1
-                    print(f"trial {number}: NOT VERIFIED: {last}", flush=True)
-                shutil.rmtree(work)
-            elapsed = time.monotonic() - started
+        env = {**base, **extra}
+        unverified = 0
+        codes: collections.Counter[str] = collections.Counter()
+        started = time.monotonic()
+        for number in range(1, args.trials + 1):
+            work = Path(tmp) / f"trial-{number}"
+            work.mkdir()
+            ok, trial_codes, last = trial(work, args.runs, modes, env)
+            codes.update(trial_codes)
+            if not ok:
+                unverified += 1
+                print(f"trial {number}: NOT VERIFIED: {last}", flush=True)
+            shutil.rmtree(work)
+        elapsed = time.monotonic() - started
     print(
         f"{args.trials} trials x {args.runs} concurrent runs ({','.join(modes)}, "
         f"{args.clock} clock) + 2 reviews each, {elapsed:.0f} s"
