@@ -5,11 +5,8 @@ Each pack records its ``sequence`` and the SHA-256 of the previous pack's
 deleted pack, two packs with one sequence are a fork (or, when their indexes are
 identical, a replayed copy), a previous-hash that does not match is a rewritten or
 reordered pack, and a creation time earlier than its predecessor's is a clock that
-went backwards: the writer fixes each pack's creation time under the ledger's lock when
-it claims the sequence, never earlier than its predecessor's, so in a ledger aiops
-wrote the times never decrease along the sequence (equal times are allowed). A
-checkpoint the auditor kept (size and head) also catches a truncated tail or a
-rewritten head, which the chain alone cannot.
+went backwards. A checkpoint the auditor kept (size and head) also catches a
+truncated tail or a rewritten head, which the chain alone cannot.
 """
 
 from __future__ import annotations
@@ -25,7 +22,7 @@ from aiops.canonical import pack_json
 from aiops.errors import CheckpointError
 from aiops.evidence.durable import discard, fsync_dir, staging_path, write_all
 from aiops.evidence.findings import ChainEntry, Finding, PackReport, VerifyReport
-from aiops.evidence.ledger import STAGING_PREFIX, staging_owner
+from aiops.evidence.ledger import staging_owner
 from aiops.evidence.sign import TrustedKey
 from aiops.evidence.strict import (
     DIR_FLAGS,
@@ -37,6 +34,7 @@ from aiops.evidence.strict import (
 )
 from aiops.evidence.verify import verify_pack_fd
 
+STAGING_PREFIX = ".tmp-"
 CHECKPOINT_VERSION = 1
 MAX_CHECKPOINT_BYTES = 64 * 1024
 _CHILD_FLAGS = DIR_FLAGS | os.O_NOFOLLOW  # a pack inside the ledger: never a link
@@ -222,6 +220,9 @@ def _link(name: str, entry: ChainEntry, previous: list[PackReport] | None) -> li
                 name,
             )
         )
+    # The time rule is what the writer guarantees: it fixes a pack's creation time when
+    # it claims the sequence under the ledger's lock, never before its predecessor's, so
+    # along the sequence the times never decrease (equal times are allowed).
     earlier, later = _time(before.creation_timestamp), _time(entry.creation_timestamp)
     if earlier is None or later is None:
         findings.append(
