@@ -108,8 +108,9 @@ def test_a_ledger_entry_that_cannot_be_entered_is_reported_not_a_traceback(
     closed = Path("evidence_packs") / "closed"
     closed.mkdir(mode=0o000)
     try:
-        again = runner.invoke(app, ["l2", "dry-run"])
-        assert again.exit_code == 0, again.output  # the next pack is still written
+        again = runner.invoke(app, ["l2", "dry-run"])  # a pack it cannot read: refused
+        assert again.exit_code == 2, again.output
+        assert "'closed' has no readable evidence_pack.json" in again.stderr
         verify = runner.invoke(app, ["verify-pack", "evidence_packs"])
         assert verify.exit_code == 1
         assert "closed" in verify.stdout and "Traceback" not in verify.stderr

@@ -186,9 +186,9 @@ def test_stderr_on_a_full_disk_does_not_change_the_exit_code(tmp_path: Path) -> 
 def test_a_name_that_is_not_utf8_on_a_strict_utf8_stream(tmp_path: Path) -> None:
     """A UTF-8 locale gives Python a strict stdout, which cannot encode the undecodable
     bytes of a file name: the summary and the ledger table spell them \\xNN."""
-    ledger = tmp_path / "ledger"
+    ledger = tmp_path / "ledger"  # not the configured ledger: a name of one's own is fine
     name = os.fsdecode(b"pack-\xff")
-    run = _aiops(["l2", "replay", "--out", str(ledger / name)], tmp_path, "utf-8", ledger)
+    run = _aiops(["l2", "replay", "--out", str(ledger / name)], tmp_path, "utf-8", tmp_path / "p")
     assert run.returncode == 0, run.stderr.decode()
     assert f"Artifacts in {ledger}/pack-\\xff".encode() in run.stdout
     check = _aiops(["verify-pack", str(ledger)], tmp_path, "utf-8", ledger)
@@ -210,7 +210,8 @@ def _with_closed(fd: int, args: list[str], cwd: Path) -> subprocess.CompletedPro
 
 
 def test_a_closed_stdin_is_no_terminal_not_a_traceback(tmp_path: Path) -> None:
-    assert _aiops(["l2", "replay", "--out", "pack"], tmp_path, "utf-8", tmp_path).returncode == 0
+    made = _aiops(["l2", "replay", "--out", "pack"], tmp_path, "utf-8", tmp_path / "packs")
+    assert made.returncode == 0
     review = _with_closed(0, ["review", "pack"], tmp_path)
     assert (review.returncode, review.stderr) == (
         2,

@@ -23,6 +23,7 @@ from aiops.canonical import pack_json
 from aiops.errors import CheckpointError
 from aiops.evidence.durable import discard, fsync_dir, staging_path, write_all
 from aiops.evidence.findings import ChainEntry, Finding, PackReport, VerifyReport
+from aiops.evidence.ledger import staging_owner
 from aiops.evidence.sign import TrustedKey
 from aiops.evidence.strict import (
     DIR_FLAGS,
@@ -89,16 +90,8 @@ def verify_ledger(path: Path, trusted: TrustedKey | None = None) -> VerifyReport
     try:
         for name, kind in _ledger_entries(fd, report):
             shown = display_name(name)
-            if name.startswith(STAGING_PREFIX) and kind == "directory":
-                report.findings.append(
-                    Finding(
-                        "layout",
-                        "warning",
-                        f"staging directory {shown!r} left by an interrupted write "
-                        "(never a pack; safe to remove once no run is writing)",
-                        shown,
-                    )
-                )
+            if name.startswith(STAGING_PREFIX) and kind in ("directory", "file"):
+                report.findings.append(_staging_left(path, name, kind))
             elif name.startswith("."):
                 report.findings.append(
                     Finding("layout", "error", f"hidden {kind} {shown!r} in the ledger", shown)
@@ -115,6 +108,26 @@ def verify_ledger(path: Path, trusted: TrustedKey | None = None) -> VerifyReport
         os.close(fd)
     report.findings += chain_findings(report.packs)
     return report
+
+
+def _staging_left(ledger: Path, name: str, kind: str) -> Finding:
+    """A ``.tmp-*`` entry: what aiops stages a pack (a directory), a review or a
+    checkpoint (a file) in before it is renamed or linked into place. Left behind only
+    by a command that was killed; never evidence, never read."""
+    shown = display_name(name)
+    owner = staging_owner(name)
+    cleaned = (
+        "the next run into this ledger removes it, or remove it"
+        if owner is not None
+        else "remove it"
+    )
+    return Finding(
+        "layout",
+        "warning",
+        f"staging {kind} {shown!r} left by an interrupted aiops command (never evidence): "
+        f"{cleaned} once no aiops command is running (rm -r {str(ledger / shown)!r})",
+        shown,
+    )
 
 
 def _ledger_entries(fd: int, report: VerifyReport) -> list[tuple[str, str]]:
@@ -233,6 +246,9 @@ def _link(name: str, entry: ChainEntry, previous: list[PackReport] | None) -> li
                 name,
             )
         )
+    # The time rule is what the writer guarantees: it fixes a pack's creation time when
+    # it claims the sequence under the ledger's lock, never before its predecessor's, so
+    # along the sequence the times never decrease (equal times are allowed).
     earlier, later = _time(before.creation_timestamp), _time(entry.creation_timestamp)
     if earlier is None or later is None:
         findings.append(

@@ -8,6 +8,7 @@ the pack) is skipped rather than reported twice.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 from aiops.canonical import prefixed_sha256
@@ -115,7 +116,6 @@ def _manifest(index: dict[str, Any], manifest: dict[str, Any], listed: set[str])
         ("layer_name", "layer_name"),
         ("run_type", "mode"),
         ("network_used", "network_used"),
-        ("timestamp", "creation_timestamp"),
         ("matrix_version", "matrix_version"),
         ("registry_version", "registry_version"),
         ("operator_notes", "operator_notes"),
@@ -127,6 +127,7 @@ def _manifest(index: dict[str, Any], manifest: dict[str, Any], listed: set[str])
                 f"{RUN_MANIFEST_FILE} {mine} {manifest.get(mine)!r} differs from "
                 f"{EVIDENCE_PACK_FILE} {theirs} {index.get(theirs)!r}"
             )
+    problems += _run_time(manifest.get("timestamp"), index["creation_timestamp"])
     if sorted(manifest.get("artifacts", [])) != sorted(listed):
         problems.append(f"{RUN_MANIFEST_FILE} artifacts differ from the files listed in the index")
     if manifest.get("operator_output_path") != OPERATOR_OUTPUT_FILE:
@@ -141,6 +142,26 @@ def _manifest(index: dict[str, Any], manifest: dict[str, Any], listed: set[str])
     if isinstance(manifest.get("network"), dict):
         problems += _network(manifest["network"])
     return problems
+
+
+def _run_time(started: Any, created: str) -> list[str]:
+    """The run starts (the manifest's ``timestamp``) before its pack takes its place in
+    the ledger (``creation_timestamp``, fixed under the ledger's lock), or at once."""
+    try:
+        start, made = datetime.fromisoformat(str(started)), datetime.fromisoformat(created)
+        if start.tzinfo is None or made.tzinfo is None:
+            raise ValueError("no UTC offset")
+    except ValueError:
+        return [
+            f"{RUN_MANIFEST_FILE} timestamp {started!r} and {EVIDENCE_PACK_FILE} "
+            f"creation_timestamp {created!r} are not both times with a UTC offset"
+        ]
+    if start > made:
+        return [
+            f"{RUN_MANIFEST_FILE} timestamp {started!r} is after {EVIDENCE_PACK_FILE} "
+            f"creation_timestamp {created!r}: a pack is created after its run starts"
+        ]
+    return []
 
 
 def _network(network: dict[str, Any]) -> list[str]:

@@ -2,6 +2,14 @@
 
 A pack is a non-hidden subdirectory holding ``evidence_pack.json``. Each pack records
 its ``sequence`` and the SHA-256 of the previous pack's ``evidence_pack.json``.
+
+Before anything extends the ledger, its head is read and checked (``read_head``): every
+entry that is not hidden must be a pack whose index parses, and the newest pack's own
+hash links must hold (its files' digests, its link to its predecessor). A ledger that
+fails is never extended: the next sequence number could not be known, so it could be
+reused. Hidden ``.tmp-*`` entries are what an interrupted command leaves behind while
+it stages; those whose process is gone are removed under the ledger's lock
+(``remove_stale_staging``).
 """
 
 from __future__ import annotations
@@ -9,22 +17,55 @@ from __future__ import annotations
 import fcntl
 import os
 import re
+import shutil
+import stat
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+from aiops.clock import isoformat, now
+from aiops.errors import EvidenceWriteError, UsageError
 from aiops.evidence.names import EVIDENCE_PACK_FILE
-from aiops.evidence.strict import MAX_INDEX_BYTES, StrictJSONError, loads_strict, read_file_in
+from aiops.evidence.strict import (
+    MAX_FILE_BYTES,
+    MAX_INDEX_BYTES,
+    StrictJSONError,
+    display_name,
+    is_sha256_hex,
+    loads_strict,
+    read_file_in,
+)
+
+# Every hidden entry aiops stages in a ledger is named ``.tmp-<what>-<pid>-<8 hex>``:
+# a pack being written (a directory), a review or a checkpoint (a file).
+STAGING_PREFIX = ".tmp-"
+DEFAULT_PACK_NAME = re.compile(r"L[0-6]_[A-Z0-9_]+_\d{4}-\d{2}-\d{2}_\d{3,}")
+_STAGING_NAME = re.compile(r"\.tmp-.+-([0-9]{1,10})-[0-9a-f]{8}", re.DOTALL)
 
 
 @dataclass(frozen=True)
 class ChainLink:
-    """Where a new pack goes in the chain."""
+    """Where a new pack goes in the chain, and when it took its place there."""
 
     sequence: int
     previous_pack_id: str | None
     previous_pack_sha256: str | None
+    created: str = ""  # the pack's creation_timestamp, fixed under the ledger's lock
+
+
+@dataclass(frozen=True)
+class Head:
+    """The newest pack of a ledger, checked intact."""
+
+    name: str
+    sequence: int
+    pack_id: str
+    sha256: str
+    created: datetime
+    created_text: str
 
 
 def pack_dirs(ledger: Path) -> list[Path]:
@@ -43,24 +84,161 @@ def _is_pack(entry: Path) -> bool:
         return True  # reads it reports (verify-pack: not verified), never a traceback
 
 
+@dataclass(frozen=True)
+class _Index:
+    name: str
+    doc: dict[str, Any]
+    sha256: str
+    sequence: int
+    pack_id: str
+    created: datetime
+
+
+def _damaged(ledger: Path, name: str, why: str) -> EvidenceWriteError:
+    return EvidenceWriteError(
+        f"the ledger {ledger} is damaged: {display_name(name)!r} {why}; nothing was sent "
+        f"or written. Run 'aiops verify-pack {ledger}' and restore the pack from a copy "
+        "before running into this ledger again"
+    )
+
+
+def _read_index(ledger: Path, name: str, known: bool) -> _Index | None:
+    """One entry of the ledger as a pack index; ``None`` for an entry that cannot be a
+    pack (not a directory; in a directory that is not known to be a ledger, one with no
+    index); raises for a directory that should be a pack but cannot be read as one."""
+    try:
+        info = os.stat(ledger / name, follow_symlinks=False)
+    except OSError as exc:
+        raise _damaged(ledger, name, f"cannot be examined ({exc.strerror})") from None
+    if not stat.S_ISDIR(info.st_mode):
+        return None  # never a pack (verify-pack reports it in a ledger)
+    if not known and not os.path.lexists(ledger / name / EVIDENCE_PACK_FILE):
+        return None
+    read = read_file_in(ledger / name, EVIDENCE_PACK_FILE, max_bytes=MAX_INDEX_BYTES)
+    if read.status is not None or read.data is None or read.sha256 is None:
+        raise _damaged(ledger, name, f"has no readable {EVIDENCE_PACK_FILE} ({read.detail})")
+    try:
+        doc = loads_strict(read.data)
+    except StrictJSONError as exc:
+        why = f"has an {EVIDENCE_PACK_FILE} that does not parse ({exc})"
+        raise _damaged(ledger, name, why) from None
+    sequence = doc.get("sequence") if isinstance(doc, dict) else None
+    pack_id = doc.get("evidence_pack_id") if isinstance(doc, dict) else None
+    created = _aware_time(doc.get("creation_timestamp")) if isinstance(doc, dict) else None
+    if type(sequence) is not int or sequence < 1 or not isinstance(pack_id, str):
+        raise _damaged(ledger, name, "has no valid sequence or evidence_pack_id")
+    if created is None:
+        raise _damaged(ledger, name, "has no valid creation_timestamp")
+    assert isinstance(doc, dict)
+    return _Index(name, doc, read.sha256, sequence, pack_id, created)
+
+
+def _aware_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def read_head(ledger: Path, *, known: bool = True) -> Head | None:
+    """The ledger's newest pack, checked; ``None`` for a ledger with no pack yet.
+
+    Raises ``EvidenceWriteError`` (exit 2) naming the entry when the ledger cannot be
+    extended safely: a directory that is not a readable pack, a sequence held twice, or
+    a head whose files or link to its predecessor do not match what its index records.
+    ``known``: ``ledger`` is the ledger, where every directory is a pack; in any other
+    directory (the parent of an ``--out``) only those holding an index are packs."""
+    try:
+        with os.scandir(ledger) as scan:
+            names = sorted(entry.name for entry in scan if not entry.name.startswith("."))
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise EvidenceWriteError(f"cannot read the ledger {ledger}: {exc.strerror}") from None
+    indexes = [i for i in (_read_index(ledger, name, known) for name in names) if i is not None]
+    if not indexes:
+        return None
+    top = max(i.sequence for i in indexes)
+    newest = [i for i in indexes if i.sequence == top]
+    if len(newest) > 1:
+        held = " and ".join(repr(display_name(i.name)) for i in newest)
+        raise _damaged(ledger, newest[0].name, f"holds sequence {top}, as does {held}")
+    head = newest[0]
+    _check_files(ledger, head)
+    if top > 1:
+        before = [i for i in indexes if i.sequence == top - 1]
+        if len(before) != 1:
+            raise _damaged(ledger, head.name, f"follows sequence {top - 1}, which is not there")
+        if (
+            head.doc.get("previous_pack_sha256") != before[0].sha256
+            or head.doc.get("previous_pack_id") != before[0].pack_id
+        ):
+            raise _damaged(ledger, head.name, f"does not link to {before[0].name!r}")
+    text = head.doc["creation_timestamp"]
+    return Head(head.name, head.sequence, head.pack_id, head.sha256, head.created, text)
+
+
+def _check_files(ledger: Path, head: _Index) -> None:
+    """Every file the head's index lists is there, with the recorded size and digest."""
+    listed = head.doc.get("artifacts")
+    if not isinstance(listed, list):
+        raise _damaged(ledger, head.name, "lists no artifacts")
+    for artifact in listed:
+        name = artifact.get("name") if isinstance(artifact, dict) else None
+        digest = artifact.get("digest") if isinstance(artifact, dict) else None
+        sha256 = digest.get("sha256") if isinstance(digest, dict) else None
+        size = artifact.get("size") if isinstance(artifact, dict) else None
+        if not isinstance(name, str) or not is_sha256_hex(sha256) or type(size) is not int:
+            raise _damaged(ledger, head.name, "lists an artifact without name, digest or size")
+        if "/" in name or "\0" in name or name in ("", ".", ".."):
+            raise _damaged(ledger, head.name, f"lists {display_name(name)!r}, not a file in it")
+        read = read_file_in(ledger / head.name, name, max_bytes=MAX_FILE_BYTES)
+        if read.status is not None or read.sha256 != sha256 or read.size != size:
+            why = read.detail if read.status is not None else "its digest or size differs"
+            raise _damaged(ledger, head.name, f"has a damaged {display_name(name)} ({why})")
+
+
+def next_link(head: Head | None, clock: datetime) -> ChainLink:
+    """The link a new pack takes after ``head``, created at ``clock`` or, if the clock
+    reads earlier, at the head's own time: a pack is never older than its predecessor.
+    (The pre-flight refuses a clock behind the head; this only decides for a run that
+    started before a concurrent run with a later clock took the sequence before it.)"""
+    if head is None:
+        return ChainLink(1, None, None, isoformat(clock))
+    created = head.created_text if clock < head.created else isoformat(clock)
+    return ChainLink(head.sequence + 1, head.pack_id, head.sha256, created)
+
+
 def chain_head(ledger: Path) -> ChainLink:
-    """The link a new pack takes: one past the highest sequence in the ledger."""
-    best: tuple[int, str, str] | None = None
-    for directory in pack_dirs(ledger):
-        read = read_file_in(directory, EVIDENCE_PACK_FILE, max_bytes=MAX_INDEX_BYTES)
-        try:
-            index = loads_strict(read.data) if read.status is None and read.data else None
-        except StrictJSONError:
-            index = None
-        sequence = index.get("sequence") if isinstance(index, dict) else None
-        pack_id = index.get("evidence_pack_id") if isinstance(index, dict) else None
-        if type(sequence) is not int or not isinstance(pack_id, str) or read.sha256 is None:
-            continue  # not ours to chain from; verify-pack reports it
-        if best is None or sequence > best[0]:
-            best = (sequence, pack_id, read.sha256)
-    if best is None:
-        return ChainLink(1, None, None)
-    return ChainLink(best[0] + 1, best[1], best[2])
+    """The link a new pack takes now: one past the ledger's checked head."""
+    return next_link(read_head(ledger), now())
+
+
+def check_before_run(ledger: Path, *, known: bool = True) -> Head | None:
+    """What a run checks before anything is sent or paid: under the ledger's lock,
+    stale staging is removed and the head read and checked (``read_head``); then the
+    clock must not be behind the head's creation time, or the new pack would be."""
+    try:
+        if not ledger.is_dir():
+            return None
+        with locked(ledger):
+            remove_stale_staging(ledger)
+            head = read_head(ledger, known=known)
+            clock = now()
+    except OSError as exc:
+        raise EvidenceWriteError(f"cannot read the ledger {ledger}: {exc.strerror}") from None
+    if head is not None and clock < head.created:
+        raise UsageError(
+            f"the clock reads {isoformat(clock)}, before the ledger's newest pack "
+            f"{display_name(head.name)!r} (created {head.created_text}); a pack written now "
+            "would break the ledger's time order, so nothing was sent. Correct the clock or "
+            f"set SOURCE_DATE_EPOCH to {int(head.created.timestamp())} or later (or unset "
+            "it), or write to another ledger"
+        )
+    return head
 
 
 @contextmanager
@@ -72,6 +250,51 @@ def locked(ledger: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock
+
+
+def staging_owner(name: str) -> int | None:
+    """The process id in an aiops staging name, ``None`` for any other name."""
+    match = _STAGING_NAME.fullmatch(name)
+    return int(match.group(1)) if match else None
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except PermissionError:  # another user's process
+        return True
+    except (OSError, OverflowError):  # no such process, or no such process id
+        return False
+    return True
+
+
+def remove_stale_staging(ledger: Path) -> list[str]:
+    """Remove what interrupted aiops commands left staging in ``ledger`` and return the
+    names removed. Call it holding the ledger's lock: a pack is staged only under that
+    lock, so a pack's staging seen here is never a live write. Only entries whose
+    process (named in the staging name) is no longer running are removed, so a review
+    or checkpoint still being written beside them is left alone."""
+    removed: list[str] = []
+    try:
+        with os.scandir(ledger) as scan:
+            candidates = [e for e in scan if e.name.startswith(STAGING_PREFIX)]
+    except OSError:
+        return removed
+    for entry in candidates:
+        owner = staging_owner(entry.name)
+        if owner is None or _running(owner):
+            continue
+        with suppress(OSError):
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)
+            elif entry.is_file(follow_symlinks=False):
+                os.unlink(entry.path)
+            else:
+                continue
+            removed.append(entry.name)
+    return removed
 
 
 def pack_dir_name(layer_id: str, layer_name: str, day: str, sequence: int) -> str:

@@ -51,10 +51,15 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Destination:
-    """Where the pack goes: the ledger (chain) and, with ``--out``, the exact directory."""
+    """Where the pack goes: the ledger (chain) and, with ``--out``, the exact directory.
+    ``chained``: ``target`` must be the ledger's next pack name when it is written;
+    ``known``: ``ledger`` is the configured ledger, where every directory is a pack
+    (an ``--out``'s parent holds other things too)."""
 
     ledger: Path
     target: Path | None
+    chained: bool = False
+    known: bool = True
 
 
 @dataclass(frozen=True)
@@ -100,14 +105,16 @@ def write_evidence(
         SCOPE_CHECK_FILE: pack_json(content.scope.model_dump(mode="json")),
         **extra,
     }
-    day = manifest.timestamp[:10]
     built: list[EvidencePack] = []
 
+    # The run's own time is the manifest's (pre-flight: lifecycle, SoD); the pack's
+    # creation time, its id and its directory's date are fixed when the sequence is
+    # claimed under the ledger's lock (``link.created``), never before the manifest's.
     def build_index(link: ChainLink, artifacts: list[Artifact]) -> bytes:
         index = EvidencePack(
-            evidence_pack_id=evidence_pack_id(manifest.layer_id, day, link.sequence),
+            evidence_pack_id=evidence_pack_id(manifest.layer_id, link.created[:10], link.sequence),
             evidence_pack_version=EVIDENCE_PACK_VERSION,
-            creation_timestamp=manifest.timestamp,
+            creation_timestamp=link.created,
             layer_id=manifest.layer_id,
             layer_name=manifest.layer_name,
             run_id=manifest.run_id,
@@ -137,13 +144,17 @@ def write_evidence(
         return pack_json(index.model_dump(mode="json"))
 
     def name(link: ChainLink) -> str:
+        day = link.created[:10]
         return pack_dir_name(manifest.layer_id, manifest.layer_name, day, link.sequence)
 
+    in_ledger = destination.target is not None and destination.chained
     written = write_pack(
         ledger=destination.ledger,
         files=files,
         build_index=build_index,
-        name=destination.target or name,
+        name=name if destination.target is None or in_ledger else destination.target,
         seal=seal,
+        expect=destination.target if in_ledger else None,
+        known_ledger=destination.known,
     )
     return written, built[-1]

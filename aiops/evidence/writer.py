@@ -1,8 +1,9 @@
 """Atomic pack writing: build in a hidden directory beside the target, then rename.
 
 A crash leaves no partial pack (only a hidden temporary directory), evidence is never
-overwritten, and concurrent runs into one ledger get distinct sequence numbers because
-the chain head is read and the pack renamed into place under one ledger lock.
+overwritten, and concurrent runs into one ledger get distinct sequence numbers and
+creation times that follow them, because the chain head is read, the time fixed and
+the pack renamed into place under one ledger lock.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aiops.canonical import sha256_hex
+from aiops.clock import now
 from aiops.errors import EvidenceWriteError, OutputExistsError
 from aiops.evidence.durable import fsync_dir, make_dirs, staging_path, write_all
-from aiops.evidence.ledger import ChainLink, chain_head, locked
+from aiops.evidence.ledger import ChainLink, locked, next_link, read_head, remove_stale_staging
 from aiops.evidence.names import EVIDENCE_PACK_FILE
 from aiops.schemas.pack import Artifact, Digest
 
@@ -87,9 +89,20 @@ def write_pack(
     build_index: IndexBuilder,
     name: Namer | Path,
     seal: Sealer | None = None,
+    expect: Path | None = None,
+    known_ledger: bool = True,
 ) -> WrittenPack:
-    """Write one pack into ``ledger``. ``name`` is a fixed target path (``--out``) or a
-    function of the chain link (the default ``<LAYER>_<NAME>_<DATE>_<NNN>``)."""
+    """Write one pack into ``ledger``. ``name`` is a fixed target path (``--out`` outside
+    a ledger) or a function of the chain link (the default
+    ``<LAYER>_<NAME>_<DATE>_<NNN>``); ``expect`` is the path the operator gave for that
+    name (``--out`` inside a ledger), refused if the link gives another.
+    ``known_ledger`` is false for a directory given only as ``--out``'s parent: it is a
+    ledger only if it holds packs.
+
+    Under the ledger's lock: stale staging is removed, the head is read and checked,
+    the sequence is claimed and the creation time fixed (never before the head's), and
+    the pack is staged and renamed into place. So the times along the chain follow the
+    sequence by construction, and a damaged head is never extended."""
     try:
         make_dirs(ledger)
     except OSError as exc:
@@ -101,8 +114,14 @@ def write_pack(
         for n, data in sorted(files.items())
     ]
     with locked(ledger):
-        link = chain_head(ledger)
+        remove_stale_staging(ledger)
+        link = next_link(read_head(ledger, known=known_ledger), now())
         target = name if isinstance(name, Path) else ledger / name(link)
+        if expect is not None and expect.name != target.name:
+            raise OutputExistsError(
+                f"--out {expect} is no longer the ledger's next pack name (now {target.name}: "
+                "a concurrent run took that sequence, or the date changed); nothing was written"
+            )
         check_destination(target)
         index = build_index(link, artifacts)
         contents = dict(files)

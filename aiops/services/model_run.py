@@ -198,6 +198,11 @@ def run_model_layer(
             warnings,
             guard.ledger,
         )
+        # The operator may have taken a while to confirm: the ledger is checked again
+        # (head intact, clock not behind it) right before the first paid call.
+        from aiops.evidence.ledger import check_before_run
+
+        check_before_run(pre.destination.ledger, known=pre.destination.known)
         usable = network.usable
         chain = FallbackChain([c for c in chain.candidates if c.model_id in usable], chain.skipped)
         route = network.facts

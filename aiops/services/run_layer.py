@@ -2,11 +2,14 @@
 
 The pre-flight is the same for every mode and refuses before anything is written or
 sent: unknown layer, EXEC or deterministic-only layer, unknown / non-production /
-retired model, SoD failure, an output location that already holds evidence.
+retired model, SoD failure, an output location that already holds evidence, a ledger
+whose head is damaged or newer than the clock, an ``--out`` inside a pack or not the
+ledger's next pack name.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -22,8 +25,17 @@ from aiops.errors import (
     EXIT_PROVIDER,
     EXIT_REJECTED,
     GovernanceError,
+    OutputExistsError,
     SoDViolationError,
+    UsageError,
 )
+from aiops.evidence.ledger import (
+    DEFAULT_PACK_NAME,
+    check_before_run,
+    next_link,
+    pack_dir_name,
+)
+from aiops.evidence.names import EVIDENCE_PACK_FILE
 from aiops.evidence.pack import Destination, PackContent, write_evidence
 from aiops.evidence.report import OperatorReport
 from aiops.evidence.writer import check_can_write_in, check_destination
@@ -146,12 +158,7 @@ def preflight(options: RunOptions, settings: Settings | None = None) -> Prefligh
     failed = [check.detail for check in scope_checks if not check.passed]
     if failed:
         raise GovernanceError(f"capability scope {scope.scope.scope_id}: " + "; ".join(failed))
-    if options.out is not None:
-        check_destination(options.out)
-        destination = Destination(ledger=options.out.parent, target=options.out)
-    else:
-        destination = Destination(ledger=settings.packs_dir, target=None)
-    check_can_write_in(destination.ledger)
+    destination = choose_destination(options.out, settings.packs_dir, layer_id, layer.name)
     return Preflight(
         clock=clock,
         config=config,
@@ -167,6 +174,56 @@ def preflight(options: RunOptions, settings: Settings | None = None) -> Prefligh
         destination=destination,
         warnings=list(sod.warnings),
     )
+
+
+def choose_destination(
+    out: Path | None, packs_dir: Path, layer_id: str, layer_name: str
+) -> Destination:
+    """Where the pack goes, checked before anything is sent or paid: the ledger's head
+    readable and intact and the clock not behind it (``check_before_run``); an ``--out``
+    never inside a pack; in the ledger (``packs_dir``) only under its next pack name,
+    and elsewhere a name of the ``<LAYER>_<NAME>_<DATE>_<NNN>`` form only if it is that
+    directory's next one (verify-pack checks such a name against the pack it holds)."""
+    if out is None:
+        check_can_write_in(packs_dir)
+        check_before_run(packs_dir)
+        return Destination(ledger=packs_dir, target=None)
+    check_destination(out)
+    sealed = _enclosing_pack(out)
+    if sealed is not None:
+        raise OutputExistsError(
+            f"--out {out} is inside the pack {sealed}; a sealed pack is never written into"
+        )
+    ledger = out.parent
+    check_can_write_in(ledger)
+    known = _same_directory(ledger, packs_dir)
+    head = check_before_run(ledger, known=known)
+    if not known and not DEFAULT_PACK_NAME.fullmatch(out.name):
+        return Destination(ledger=ledger, target=out, known=False)  # the operator's own name
+    link = next_link(head, now())
+    expected = pack_dir_name(layer_id, layer_name, link.created[:10], link.sequence)
+    if out.name != expected:
+        raise UsageError(
+            f"--out {out} is in the ledger {ledger}, whose next pack is {expected}: a pack "
+            "in a ledger takes the ledger's next name. Leave out --out, or give a "
+            "directory outside the ledger"
+        )
+    return Destination(ledger=ledger, target=out, chained=True, known=known)
+
+
+def _enclosing_pack(out: Path) -> Path | None:
+    """The pack directory ``out`` would be inside of, if any."""
+    for parent in out.absolute().parents:
+        if os.path.lexists(parent / EVIDENCE_PACK_FILE):
+            return parent
+    return None
+
+
+def _same_directory(one: Path, other: Path) -> bool:
+    try:
+        return os.path.samefile(one, other)
+    except OSError:
+        return one.absolute() == other.absolute()
 
 
 def base_manifest(pre: Preflight, mode: Mode, notes: str) -> RunManifest:

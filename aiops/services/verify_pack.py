@@ -78,6 +78,17 @@ def classify(path: Path) -> Literal["pack", "ledger"]:
     )
 
 
+def _outside_the_ledger(checkpoint: Path, ledger: Path) -> None:
+    """A checkpoint written into the ledger would be an entry that is not a pack: the
+    next verification would fail on it. It is kept apart, as its purpose requires."""
+    where, root = os.path.realpath(checkpoint.parent), os.path.realpath(ledger)
+    if where == root or where.startswith(root.rstrip(os.sep) + os.sep):
+        raise UsageError(
+            f"--write-checkpoint {checkpoint} is inside the ledger {ledger}: keep the "
+            "checkpoint outside it (any file in a ledger that is not a pack fails it)"
+        )
+
+
 def verify(options: VerifyOptions) -> VerifyOutcome:
     trusted = load_public_key(options.key) if options.key is not None else None
     kept = read_checkpoint(options.checkpoint) if options.checkpoint is not None else None
@@ -88,6 +99,8 @@ def verify(options: VerifyOptions) -> VerifyOutcome:
         report = VerifyReport(kind="pack", path=str(options.path))
         report.packs.append(verify_pack(options.path, trusted))
     else:
+        if options.write_checkpoint is not None:
+            _outside_the_ledger(options.write_checkpoint, options.path)
         report = verify_ledger(options.path, trusted)
     report.key_id = trusted.keyid if trusted is not None else None
     if trusted is None:

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from aiops.cli import app
-from tests.evidence.builders import ledger
+from tests.evidence.builders import ledger, reindex, rewrite_json
 from tests.evidence.conftest import Verify, messages
 
 
@@ -89,10 +89,15 @@ def test_a_fork_is_caught(tmp_path: Path, packs: list[Path], verify_json: Verify
 def test_timestamps_going_backwards_are_caught(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, verify_json: Verify
 ) -> None:
+    """aiops never writes this (a run with an older clock is refused, and the time is
+    fixed under the lock); a pack edited afterwards is caught, even when re-chained."""
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1768046400")
-    ledger(tmp_path / "ledger", 1)
-    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(1768046400 - 3600))
-    ledger(tmp_path / "ledger", 1)
+    first, second = ledger(tmp_path / "ledger", 2)
+    earlier = "2026-01-10T11:00:00+00:00"
+    for name in ("evidence_pack.json", "run_manifest.json"):
+        key = "creation_timestamp" if name == "evidence_pack.json" else "timestamp"
+        rewrite_json(second / name, lambda doc, key=key: doc.update({key: earlier}))
+    reindex(second, "run_manifest.json")
     code, report = verify_json(tmp_path / "ledger")
     assert code == 1
     assert any("time went backwards" in m for m in messages(report, "chain"))

@@ -59,7 +59,7 @@ def hostile(tmp_path: Path) -> Path:
 def test_every_open_resolves_inside_the_pack(
     hostile: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    warm = model_pack(tmp_path / "packs" / "warm")
+    warm = model_pack(tmp_path / "warm" / "warm")
     verify(VerifyOptions(warm))  # modules and generated schemas are loaded now
     opened: list[str] = []
     real_open, real_builtin_open, real_scandir = os.open, builtins.open, os.scandir
@@ -100,7 +100,7 @@ def test_every_open_resolves_inside_the_pack(
 
 
 def test_audit_hook_sees_no_open_outside_the_pack(hostile: Path, tmp_path: Path) -> None:
-    warm = model_pack(tmp_path / "packs" / "warm")
+    warm = model_pack(tmp_path / "warm" / "warm")
     done = subprocess.run(
         [sys.executable, "-c", AUDIT_SCRIPT, str(warm), str(hostile)],
         capture_output=True,

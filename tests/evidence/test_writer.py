@@ -20,6 +20,7 @@ def _index(link: ChainLink, artifacts: list[Artifact]) -> bytes:
     return pack_json(
         {
             "evidence_pack_id": f"EVP-T-{link.sequence:03d}",
+            "creation_timestamp": link.created,
             "sequence": link.sequence,
             "previous_pack_id": link.previous_pack_id,
             "previous_pack_sha256": link.previous_pack_sha256,
@@ -48,8 +49,11 @@ def test_packs_chain_by_sequence_and_previous_hash(tmp_path: Path) -> None:
     assert index["previous_pack_id"] == "EVP-T-001"
     assert index["previous_pack_sha256"] == sha256_hex((first / "evidence_pack.json").read_bytes())
     assert index["artifacts"][0]["digest"]["sha256"] == sha256_hex(b"x")
-    assert chain_head(ledger) == ChainLink(
-        3, "EVP-T-002", sha256_hex((second / "evidence_pack.json").read_bytes())
+    head = chain_head(ledger)
+    assert (head.sequence, head.previous_pack_id, head.previous_pack_sha256) == (
+        3,
+        "EVP-T-002",
+        sha256_hex((second / "evidence_pack.json").read_bytes()),
     )
 
 
@@ -69,7 +73,13 @@ def test_existing_non_empty_target_is_never_overwritten(tmp_path: Path) -> None:
     target.mkdir()
     (target / "keep.txt").write_text("evidence")
     with pytest.raises(OutputExistsError, match="not empty"):
-        write_pack(ledger=tmp_path, files={"a.json": b"x"}, build_index=_index, name=target)
+        write_pack(
+            ledger=tmp_path,
+            files={"a.json": b"x"},
+            build_index=_index,
+            name=target,
+            known_ledger=False,
+        )
     assert (target / "keep.txt").read_text() == "evidence"
     assert sorted(p.name for p in target.iterdir()) == ["keep.txt"]
 
@@ -77,7 +87,9 @@ def test_existing_non_empty_target_is_never_overwritten(tmp_path: Path) -> None:
 def test_empty_target_directory_is_used(tmp_path: Path) -> None:
     target = tmp_path / "p"
     target.mkdir()
-    write_pack(ledger=tmp_path, files={"a.json": b"x"}, build_index=_index, name=target)
+    write_pack(
+        ledger=tmp_path, files={"a.json": b"x"}, build_index=_index, name=target, known_ledger=False
+    )
     assert sorted(p.name for p in target.iterdir()) == ["a.json", "evidence_pack.json"]
 
 
@@ -142,20 +154,47 @@ def test_the_operator_output_states_the_status_the_index_records(tmp_path: Path)
 
 def test_the_chain_head_is_read_as_the_verifier_reads_it(tmp_path: Path) -> None:
     """An index the verifier refuses (a link out of the pack, a sequence that is not an
-    integer) is never chained from: the writer reads indexes with the same strict,
-    bounded, link-refusing reader."""
+    integer) is never chained from, nor skipped: the ledger is refused, naming the pack,
+    since the sequence it holds cannot be known and could be reused."""
     ledger = tmp_path / "ledger"
-    first = _write(ledger)
+    _write(ledger)
     elsewhere = tmp_path / "elsewhere.json"
     elsewhere.write_bytes(pack_json({"evidence_pack_id": "EVP-X-041", "sequence": 41}))
     linked = ledger / "L2_LINKED"
     linked.mkdir()
     (linked / "evidence_pack.json").symlink_to(elsewhere)
+    with pytest.raises(EvidenceWriteError, match="'L2_LINKED' has no readable evidence_pack"):
+        chain_head(ledger)
+    linked.joinpath("evidence_pack.json").unlink()
+    linked.rmdir()
     boolean = ledger / "L2_BOOLEAN"
     boolean.mkdir()
     (boolean / "evidence_pack.json").write_bytes(
         pack_json({"evidence_pack_id": "EVP-X-true", "sequence": True})
     )
-    head = chain_head(ledger)
-    assert head.sequence == 2
-    assert head.previous_pack_sha256 == sha256_hex((first / "evidence_pack.json").read_bytes())
+    with pytest.raises(EvidenceWriteError, match="'L2_BOOLEAN' has no valid sequence"):
+        _write(ledger)
+    assert sorted(p.name for p in ledger.iterdir()) == [
+        "L2_BOOLEAN",
+        "L2_MARKET_OUTLOOK_2026-01-10_001",
+    ]
+
+
+def test_the_head_check_never_reads_outside_the_pack(tmp_path: Path) -> None:
+    """The head's listed files are read to check their digests: a name that leaves the
+    pack is refused, never followed."""
+    ledger = tmp_path / "ledger"
+    head = _write(ledger)
+    outside = tmp_path / "outside.json"
+    outside.write_bytes(b"x")
+
+    def point_outside(index: bytes) -> bytes:
+        doc = json.loads(index)
+        doc["artifacts"][0]["name"] = "../../outside.json"
+        return pack_json(doc)
+
+    (head / "evidence_pack.json").write_bytes(
+        point_outside((head / "evidence_pack.json").read_bytes())
+    )
+    with pytest.raises(EvidenceWriteError, match="lists '../../outside.json', not a file in it"):
+        chain_head(ledger)
