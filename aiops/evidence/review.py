@@ -96,12 +96,11 @@ def review_result(
 ) -> tuple[ReviewResult, list[str]]:
     """What the review beside a pack proves, and every problem with it (errors)."""
     if REVIEW_FILE not in files.present:
-        if REVIEW_ENVELOPE_FILE not in files.present:
-            return NO_REVIEW, []
-        return ReviewResult("INVALID", f"{REVIEW_ENVELOPE_FILE} without {REVIEW_FILE}"), [
-            f"{REVIEW_ENVELOPE_FILE} is present but {REVIEW_FILE} is not: a signed review was "
-            "removed (or its signature left behind)"
-        ]
+        # An envelope alone is what a signed review killed between its two writes leaves
+        # (the envelope goes first). It is no review: nothing counts it, and a deleted
+        # review.json is caught by a checkpoint as any deleted review is. The caller
+        # warns (orphan_envelope_warning).
+        return NO_REVIEW, []
     review, data = files.review, files.review_bytes
     if not isinstance(review, dict) or data is None:
         return ReviewResult("INVALID", f"{REVIEW_FILE} cannot be read"), []
@@ -140,6 +139,17 @@ def review_result(
         detail = "signed by the trusted key, but the signed review differs from review.json"
         return ReviewResult("INVALID", detail, trusted.keyid, **facts), problems
     return ReviewResult("VALID", "signed by the trusted key", trusted.keyid, **facts), []
+
+
+def orphan_envelope_warning(present: frozenset[str]) -> str | None:
+    """The warning for a review envelope without its ``review.json``, if there is one."""
+    if REVIEW_ENVELOPE_FILE not in present or REVIEW_FILE in present:
+        return None
+    return (
+        f"{REVIEW_ENVELOPE_FILE} without {REVIEW_FILE}: a signed review that was interrupted "
+        f"(or whose {REVIEW_FILE} was removed); it counts as no review. Remove "
+        f"{REVIEW_ENVELOPE_FILE} and review the pack again"
+    )
 
 
 def write_review(pack_dir: Path, review: Review, sign: ReviewSigner | None = None) -> Path:

@@ -32,7 +32,7 @@ from aiops.evidence.names import (
     REVIEW_FILE,
     SIDECAR_FILES,
 )
-from aiops.evidence.review import ReviewFiles, review_result
+from aiops.evidence.review import ReviewFiles, orphan_envelope_warning, review_result
 from aiops.evidence.shape import shape_errors
 from aiops.evidence.sign import TrustedKey, check_envelope
 from aiops.evidence.strict import (
@@ -151,6 +151,9 @@ def verify_pack_fd(
         sidecar_bytes.get(REVIEW_ENVELOPE_FILE),
     )
     report.review, problems = review_result(review_files, index, index_read.sha256 or "", trusted)
+    orphan = orphan_envelope_warning(review_files.present)
+    if orphan is not None:
+        report.warning("review", orphan)
     for problem in problems:
         report.error("review", problem)
     return report
