@@ -23,7 +23,7 @@ from aiops.canonical import pack_json
 from aiops.errors import CheckpointError
 from aiops.evidence.durable import discard, fsync_dir, staging_path, write_all
 from aiops.evidence.findings import ChainEntry, Finding, PackReport, VerifyReport
-from aiops.evidence.ledger import staging_owner
+from aiops.evidence.ledger import STAGING_PREFIX, staging_owner
 from aiops.evidence.sign import TrustedKey
 from aiops.evidence.strict import (
     DIR_FLAGS,
@@ -35,7 +35,6 @@ from aiops.evidence.strict import (
 )
 from aiops.evidence.verify import verify_pack_fd
 
-STAGING_PREFIX = ".tmp-"
 CHECKPOINT_VERSION = 2  # 2 adds the reviews; a version-1 checkpoint is still read
 MAX_CHECKPOINT_BYTES = 64 * 1024 * 1024  # a review is about 250 bytes of it
 _CHILD_FLAGS = DIR_FLAGS | os.O_NOFOLLOW  # a pack inside the ledger: never a link
