@@ -15,6 +15,7 @@ from typing import Literal
 
 from aiops.errors import NotAPackError, UsageError
 from aiops.evidence.chain import (
+    check_checkpoint_target,
     checkpoint_findings,
     head_of,
     read_checkpoint,
@@ -81,6 +82,8 @@ def classify(path: Path) -> Literal["pack", "ledger"]:
 def verify(options: VerifyOptions) -> VerifyOutcome:
     trusted = load_public_key(options.key) if options.key is not None else None
     kept = read_checkpoint(options.checkpoint) if options.checkpoint is not None else None
+    if options.write_checkpoint is not None:
+        check_checkpoint_target(options.write_checkpoint)
     kind = classify(options.path)
     if kind == "pack":
         if kept is not None or options.write_checkpoint is not None:
