@@ -138,6 +138,8 @@ def read_toml(path: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         # The message carries "(at line L, column C)".
         raise ConfigError(path, f"malformed TOML: {exc}") from None
+    except RecursionError:  # arrays or inline tables nested thousands deep
+        raise ConfigError(path, "malformed TOML: nested too deeply") from None
     except ValueError as exc:  # an integer of more digits than Python converts
         # "Exceeds the limit (4300 digits) ...: value has N digits; use sys...": the
         # part before the advice meant for Python programmers.
