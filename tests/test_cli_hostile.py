@@ -79,11 +79,11 @@ def _only(ledger: Path) -> Path:
 # --- pilot report, drift and review on packs verify-pack judges ---------------------------
 
 
-def _set(doc: dict[str, Any], dotted: str, value: Any) -> None:
+def _set(doc: Any, dotted: str, value: Any) -> None:
     *parents, last = dotted.split(".")
     for part in parents:
         doc = doc[int(part)] if part.isdigit() else doc[part]
-    doc[int(last) if last.isdigit() else last] = value  # type: ignore[index]
+    doc[int(last) if last.isdigit() else last] = value
 
 
 def _forge(pack: Path, dotted: str, raw: str, *, drop_cost: bool = False) -> None:
