@@ -314,3 +314,34 @@ def test_write_checkpoint_still_replaces_a_regular_file(ledger: Path, tmp_path: 
     assert aiops("verify-pack", str(ledger), "--write-checkpoint", str(target)).returncode == 0
     assert json.loads(target.read_text())["ledger_size"] == 1
     assert aiops("verify-pack", str(ledger), "--checkpoint", str(target)).returncode == 0
+
+
+@pytest.mark.parametrize("kind", ["fifo", "symlink"])
+def test_other_files_written_by_rename_replace_only_a_regular_file(
+    ledger: Path, tmp_path: Path, kind: str
+) -> None:
+    """The pilot report's ``--html`` page and ``record --fixture --force`` are written
+    the way a checkpoint is: by renaming over the path."""
+    target = tmp_path / f"target-{kind}"
+    if kind == "fifo":
+        os.mkfifo(target)
+    else:
+        (tmp_path / "real").write_text("kept\n")
+        target.symlink_to(tmp_path / "real")
+    before = os.lstat(target)
+    html = aiops("pilot", "report", str(ledger), "--html", str(target))
+    one_error_line(html, 2, f"cannot write {target}", "only a regular file is replaced")
+    record = aiops(
+        "l2",
+        "record",
+        "--allow-network",
+        "--yes",
+        "--fixture",
+        str(target),
+        "--force",
+        env=_live_env(),
+    )
+    one_error_line(record, 2, f"--fixture {target}", "only a regular file is replaced")
+    assert not Path("logs/ai_model_calls.jsonl").exists()  # refused before sending
+    after = os.lstat(target)
+    assert (after.st_ino, after.st_mode) == (before.st_ino, before.st_mode)
