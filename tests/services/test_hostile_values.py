@@ -184,6 +184,22 @@ def _commands(ledger: Path, first: Path, second: Path) -> dict[str, list[str]]:
     }
 
 
+def _check_pack_value(
+    original: Path, workspace: Path, name: str, path: tuple[Any, ...], raw: str
+) -> None:
+    ledger = workspace / "evidence_packs"
+    shutil.copytree(original, ledger)
+    first, second = sorted(ledger.iterdir())
+    _write_hostile(second, name, path, raw)
+    for command, args in _commands(ledger, first, second).items():
+        if command == "review" and name != "review.json":
+            # The hostile pack is shown for review; a review is never overwritten, so
+            # the one it had goes first (its fields were exercised by the others).
+            (second / "review.json").unlink()
+        _assert_contained(CliRunner().invoke(app, args), command)
+    shutil.rmtree(workspace)
+
+
 @pytest.mark.parametrize("name", PACK_FILES)
 @_examples(12)
 @given(data=st.data(), raw=json_values)
@@ -197,17 +213,29 @@ def test_a_hostile_value_in_any_pack_field_is_contained(
 ) -> None:
     key = data.draw(st.sampled_from(sorted(fields[name])), label="key")
     path = data.draw(st.sampled_from(fields[name][key]), label="field")
-    ledger = tmp_path_factory.mktemp("ledger") / "evidence_packs"
-    shutil.copytree(original, ledger)
-    first, second = sorted(ledger.iterdir())
-    _write_hostile(second, name, path, raw)
-    for command, args in _commands(ledger, first, second).items():
-        if command == "review" and name != "review.json":
-            # The hostile pack is shown for review; a review is never overwritten, so
-            # the one it had goes first (its fields were exercised by the others).
-            (second / "review.json").unlink()
-        _assert_contained(CliRunner().invoke(app, args), command)
-    shutil.rmtree(ledger.parent)
+    _check_pack_value(original, tmp_path_factory.mktemp("ledger"), name, path, raw)
+
+
+@pytest.mark.parametrize(
+    ("name", "path", "raw"),
+    [
+        ("proposer_output.json", ("latency_ms",), "9" * 4000),
+        ("proposer_output.json", ("cost_usd",), "1e400"),
+        ("proposer_output.json", ("cost_usd",), "1e300"),
+        ("proposer_output.json", ("usage", "input_tokens"), "9" * 4301),
+        ("proposer_output.json", ("attempts", 0, "model_id"), '["gpt-5.2"]'),
+        ("proposer_output.json", ("model_id",), '{"a": 1}'),
+        ("critic_output.json", ("decision",), '["APPROVE"]'),
+        ("critic_output.json", ("latency_ms",), "-1e308"),
+        ("evidence_pack.json", ("sequence",), "9007199254740993"),
+        ("review.json", ("review_started_at",), "[" * 5000 + "]" * 5000),
+    ],
+)
+def test_hostile_values_found_before_stay_contained(
+    original: Path, tmp_path: Path, name: str, path: tuple[Any, ...], raw: str
+) -> None:
+    """The values that crashed a command before (and their neighbours), every run."""
+    _check_pack_value(original, tmp_path / "workspace", name, path, raw)
 
 
 # --- configuration files ----------------------------------------------------------------
