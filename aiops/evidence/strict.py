@@ -8,7 +8,7 @@ directory's descriptor, never following a link and never blocking, checked to be
 regular, compared with their recorded size before a byte is hashed, hashed in a stream,
 and re-checked afterwards so a change while hashing is reported.
 
-Numbers are bounded here, in one place, for every strict reader (packs, sidecars,
+Numbers are bounded here (by ``aiops.bounds``) for every strict reader (packs, sidecars,
 checkpoints, model answers, fixtures) and for the configuration files: an integer must
 lie within ``MAX_SAFE_INTEGER`` of zero (what every JSON parser reads exactly, as
 I-JSON, RFC 7493, asks) and a number with a fraction or exponent must be finite (JSON's
@@ -30,13 +30,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from aiops.bounds import MAX_SAFE_INTEGER
 from aiops.streams import printable
 
 FileStatus = Literal["OK", "MISMATCH", "MISSING", "EXTRA", "NOT_REGULAR", "TOO_LARGE", "BAD_NAME"]
-
-# The largest integer any reader of a pack or configuration file may meet: 2**53 - 1,
-# the largest every JSON parser (a JavaScript one, a double) reads exactly.
-MAX_SAFE_INTEGER = 2**53 - 1
 
 # Bounds that keep a hostile pack from hanging or exhausting the verifier.
 MAX_PACK_ENTRIES = 64  # a pack holds at most 10 known names; anything near this is hostile

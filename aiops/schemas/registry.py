@@ -9,18 +9,17 @@ from typing import Annotated, Literal, Self
 
 from pydantic import Field, model_validator
 
+from aiops.bounds import MAX_FIGURE, MAX_SECONDS
 from aiops.schemas.base import Autonomy, Strict
 
 LAYER_IDS = ("L0", "L1", "L2", "L3", "L4", "L5", "L6")
 LayerId = Literal["L0", "L1", "L2", "L3", "L4", "L5", "L6"]
 EnvName = Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")]
 PositiveInt = Annotated[int, Field(gt=0)]
-# Bounds on numbers (integers are also bounded by aiops.configuration, as in packs):
-# a float is finite; no wait, timeout or deadline of a run is longer than a day (a
-# timer must be able to hold it); no price or budget reaches a trillion dollars.
-MAX_SECONDS = 86_400.0
-MAX_USD = 1e12
-NonNegative = Annotated[float, Field(ge=0, le=MAX_USD, allow_inf_nan=False)]
+# Bounds on numbers (aiops.bounds; integers are also bounded by aiops.configuration, as
+# in packs): a float is finite, a duration at most a day, a price or budget at most
+# MAX_FIGURE dollars.
+NonNegative = Annotated[float, Field(ge=0, le=MAX_FIGURE, allow_inf_nan=False)]
 Seconds = Annotated[float, Field(ge=0, le=MAX_SECONDS, allow_inf_nan=False)]
 PositiveSeconds = Annotated[float, Field(gt=0, le=MAX_SECONDS, allow_inf_nan=False)]
 

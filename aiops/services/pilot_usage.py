@@ -24,14 +24,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from aiops.bounds import MAX_FIGURE
 from aiops.evidence.reader import PackView
 from aiops.governance.budget import cost_usd
 from aiops.schemas.registry import Registry
-
-# The largest latency (ms), cost (USD) or token count a figure may have: a trillion, far
-# above any real run, far below where sums of a long pilot lose their meaning.
-MAX_FIGURE = 10**12
-
 
 @dataclass(frozen=True)
 class Call:
