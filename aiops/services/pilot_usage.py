@@ -29,6 +29,7 @@ from aiops.evidence.reader import PackView
 from aiops.governance.budget import cost_usd
 from aiops.schemas.registry import Registry
 
+
 @dataclass(frozen=True)
 class Call:
     role: str
