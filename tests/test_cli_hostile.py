@@ -345,3 +345,22 @@ def test_other_files_written_by_rename_replace_only_a_regular_file(
     assert not Path("logs/ai_model_calls.jsonl").exists()  # refused before sending
     after = os.lstat(target)
     assert (after.st_ino, after.st_mode) == (before.st_ino, before.st_mode)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero"])
+def test_a_spend_ledger_that_is_not_a_regular_file_refuses_the_run(
+    config: Path, tmp_path: Path, kind: str
+) -> None:
+    """The spend ledger's path comes from the registry: a FIFO there hung the budget
+    check, ``/dev/zero`` read without end."""
+    target = _mkfifo(tmp_path) if kind == "fifo" else Path("/dev/zero")
+    _edit(
+        config / "model_registry.toml",
+        'spend_ledger = "logs/spend_ledger.jsonl"',
+        f'spend_ledger = "{target}"',
+    )
+    done = aiops(
+        "--config-dir", str(config), "l2", "live", "--allow-network", "--yes", env=_live_env()
+    )
+    one_error_line(done, 2, f"spend ledger {target}: not a regular file")
+    assert not Path("logs/ai_model_calls.jsonl").exists()  # refused before sending
