@@ -364,3 +364,22 @@ def test_a_spend_ledger_that_is_not_a_regular_file_refuses_the_run(
     )
     one_error_line(done, 2, f"spend ledger {target}: not a regular file")
     assert not Path("logs/ai_model_calls.jsonl").exists()  # refused before sending
+
+
+@pytest.mark.parametrize(("depth", "verifies"), [(128, True), (129, False), (990, False)])
+def test_every_reader_draws_the_nesting_line_at_the_same_depth(
+    ledger: Path, depth: int, verifies: bool
+) -> None:
+    """Deep nesting used to be judged by each reader's own recursion limit, so a pack
+    could verify and be unreadable to drift, or the other way round."""
+    pack = _only(ledger)
+    # The file nests `depth` deep: its object, parsed, outputs, outputs[0], then lists.
+    _forge(pack, "parsed.outputs.0.x", "[" * (depth - 4) + "]" * (depth - 4))
+    verified = aiops("verify-pack", str(ledger), "--json")
+    assert verified.returncode == (0 if verifies else 1), verified.stderr
+    drift = aiops("pilot", "drift", str(pack), str(pack))
+    if verifies:
+        assert drift.returncode == 0, drift.stderr
+    else:
+        assert "nested too deeply (more than 128 levels)" in verified.stdout
+        one_error_line(drift, 2, "no readable proposer output")

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from aiops.bounds import MAX_SAFE_INTEGER
+from aiops.bounds import MAX_NESTING, MAX_SAFE_INTEGER
 from aiops.streams import printable
 
 FileStatus = Literal["OK", "MISMATCH", "MISSING", "EXTRA", "NOT_REGULAR", "TOO_LARGE", "BAD_NAME"]
@@ -128,12 +128,28 @@ def loads_strict(data: bytes) -> Any:
     except StrictJSONError:
         raise
     except RecursionError:
-        raise StrictJSONError("nested too deeply") from None
+        raise StrictJSONError(f"nested too deeply (more than {MAX_NESTING} levels)") from None
     except ValueError as exc:  # JSONDecodeError, or an integer too long to convert
         raise StrictJSONError(str(exc).splitlines()[0]) from None
+    # Only a text with that many brackets can nest that deep: small files skip the walk.
+    if data.count(b"[") + data.count(b"{") > MAX_NESTING and _depth(value) > MAX_NESTING:
+        raise StrictJSONError(f"nested too deeply (more than {MAX_NESTING} levels)")
     if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(value):
         raise StrictJSONError("a string holds a lone surrogate escape: not Unicode text")
     return value
+
+
+def _depth(value: Any) -> int:
+    """How deep arrays and objects nest in ``value`` (a scalar is 0), without recursion."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, level + 1) for child in children if isinstance(child, dict | list))
+    return deepest
 
 
 def _has_lone_surrogate(value: Any) -> bool:
