@@ -89,7 +89,7 @@ def _finite_float(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
         shown = text if len(text) <= 24 else f"of {len(text)} characters"
-        raise StrictJSONError(f"number {shown} is too large to be finite")
+        raise StrictJSONError(f"number {shown} is out of range (not a finite double)")
     return value
 
 
@@ -355,8 +355,8 @@ def read_regular_file(path: Path, *, max_bytes: int) -> bytes:
     without reading it whole."""
     try:
         first = os.stat(path)
-    except FileNotFoundError:
-        raise FileRefusedError("not found", missing=True) from None
+    except FileNotFoundError as exc:
+        raise FileRefusedError(_reason(exc), missing=True) from None
     except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the name
         raise FileRefusedError(_reason(exc)) from None
     if not stat.S_ISREG(first.st_mode):
