@@ -13,12 +13,14 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from aiops.errors import ConfigError
+from aiops.evidence.strict import FileRefusedError, number_problem, read_regular_file
 from aiops.resources import default_config_dir
 from aiops.schemas.registry import LayerMapping, Registry
 from aiops.schemas.scope import CapabilityScope
 
 REGISTRY_FILE = "model_registry.toml"
 SCOPES_DIR = "capability_scopes"
+MAX_CONFIG_BYTES = 4 * 1024 * 1024  # the shipped registry is about 12 KB
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -120,19 +122,47 @@ def _cross_check(
 
 
 def read_toml(path: Path) -> dict[str, Any]:
+    """A configuration file: a regular file of at most ``MAX_CONFIG_BYTES`` (never a
+    FIFO or device), UTF-8 TOML whose numbers are within the bounds every aiops reader
+    keeps (``aiops.evidence.strict.number_problem``)."""
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(path, "file not found") from None
-    except OSError as exc:
-        raise ConfigError(path, f"cannot read: {exc.strerror}") from None
+        raw = read_regular_file(path, max_bytes=MAX_CONFIG_BYTES)
+    except FileRefusedError as exc:
+        raise ConfigError(
+            path, "file not found" if exc.missing else f"cannot read: {exc}"
+        ) from None
     try:
-        return tomllib.loads(raw.decode("utf-8"))
+        data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise ConfigError(path, "not valid UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         # The message carries "(at line L, column C)".
         raise ConfigError(path, f"malformed TOML: {exc}") from None
+    except RecursionError:  # arrays or inline tables nested thousands deep
+        raise ConfigError(path, "malformed TOML: nested too deeply") from None
+    except ValueError as exc:  # an integer of more digits than Python converts
+        # "Exceeds the limit (4300 digits) ...: value has N digits; use sys...": the
+        # part before the advice meant for Python programmers.
+        reason = (str(exc).splitlines() or ["unreadable value"])[0].split(";")[0]
+        raise ConfigError(path, f"malformed TOML: {reason}") from None
+    _check_numbers(data, path)
+    return data
+
+
+def _check_numbers(data: dict[str, Any], path: Path) -> None:
+    """Refuse an integer outside +-(2**53 - 1) or an infinite or NaN float anywhere in
+    ``data``, naming its key path (TOML nests at most as deep as its text)."""
+    stack: list[tuple[str, Any]] = [("", data)]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend((f"{where}.{key}" if where else key, item) for key, item in value.items())
+        elif isinstance(value, list):
+            stack.extend((f"{where}[{i}]", item) for i, item in enumerate(value))
+        else:
+            problem = number_problem(value)
+            if problem is not None:
+                raise ConfigError(path, problem, where or None)
 
 
 def parse_model(model: type[M], data: dict[str, Any], path: Path) -> M:
@@ -161,5 +191,6 @@ def _describe(error: Any) -> str:
         message = message.removeprefix("Value error, ")
     given = error.get("input")
     if kind not in ("model_type",) and isinstance(given, str | int | float | bool):
-        return f"{message} (got {given!r})"
+        shown = repr(given)
+        return f"{message} (got {shown if len(shown) <= 80 else shown[:60] + '...'})"
     return message

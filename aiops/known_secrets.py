@@ -114,7 +114,10 @@ def _url_secrets(value: str, kind: SecretKind) -> list[tuple[str, SecretKind]]:
     text = value.strip()
     if not text:
         return []
-    parts = urlsplit(text if "://" in text else "http://" + text)
+    try:
+        parts = urlsplit(text if "://" in text else "http://" + text)
+    except ValueError:  # refused later as unusable; until then the whole value is secret
+        return [(text, kind)]
     pairs: list[tuple[str, SecretKind]] = []
     netloc = parts.netloc
     if "@" in netloc:

@@ -28,10 +28,13 @@ from aiops.evidence.sign import TrustedKey
 from aiops.evidence.strict import (
     DIR_FLAGS,
     MAX_LEDGER_ENTRIES,
+    FileRefusedError,
     StrictJSONError,
     display_name,
     is_sha256_hex,
     loads_strict,
+    read_regular_file,
+    refuse_unless_replaceable,
 )
 from aiops.evidence.verify import verify_pack_fd
 
@@ -309,12 +312,9 @@ def head_of(report: VerifyReport) -> Checkpoint | None:
 
 def read_checkpoint(path: Path) -> Checkpoint:
     try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_CHECKPOINT_BYTES + 1)
-    except OSError as exc:
-        raise CheckpointError(f"cannot read checkpoint {path}: {exc.strerror}") from None
-    if len(data) > MAX_CHECKPOINT_BYTES:
-        raise CheckpointError(f"checkpoint {path} is too large")
+        data = read_regular_file(path, max_bytes=MAX_CHECKPOINT_BYTES)
+    except FileRefusedError as exc:
+        raise CheckpointError(f"cannot read checkpoint {path}: {exc}") from None
     try:
         doc = loads_strict(data)
     except StrictJSONError as exc:
@@ -437,9 +437,20 @@ def _review_findings(report: VerifyReport, marks: tuple[ReviewMark, ...]) -> lis
     return findings
 
 
+def check_checkpoint_target(path: Path) -> None:
+    """Refuse (exit 2) a ``--write-checkpoint`` path holding anything but a regular
+    file; called before the ledger is verified, and again just before the rename."""
+    try:
+        refuse_unless_replaceable(path)
+    except FileRefusedError as exc:
+        raise CheckpointError(f"cannot write checkpoint {path}: {exc}") from None
+
+
 def write_checkpoint(path: Path, checkpoint: Checkpoint) -> None:
     """Write atomically and durably (temporary file, fsync, rename, fsync of the
-    directory), replacing the previous checkpoint; the auditor keeps it elsewhere."""
+    directory), replacing the previous checkpoint; the auditor keeps it elsewhere.
+    Only a regular file is replaced: never a FIFO, a device or a symbolic link."""
+    check_checkpoint_target(path)
     temporary = staging_path(path)
     try:
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)

@@ -272,7 +272,8 @@ def _output_shape(name: str, doc: Any) -> list[str]:
     if isinstance(cost, bool) or not isinstance(cost, int | float) or not cost >= 0:
         problems.append(f"{name} cost_usd is not a non-negative number")
     if name == CRITIC_OUTPUT_FILE:
-        if doc.get("decision") not in DECISIONS | {None}:
+        decision = doc.get("decision")  # any JSON value: a list is not hashable
+        if decision is not None and not (isinstance(decision, str) and decision in DECISIONS):
             problems.append(f"{name} decision {doc.get('decision')!r} is not a known decision")
         ids = doc.get("evidence_ids")
         if not isinstance(ids, list) or not all(isinstance(item, str) for item in ids):

@@ -16,9 +16,11 @@ into its parent as it is made.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
+import stat
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -39,7 +41,7 @@ class LockedLines:
         """``(line number, parsed value)`` for each non-empty line; raises ValueError
         naming the line when one is not JSON."""
         records: list[tuple[int, Any]] = []
-        text = self.path.read_bytes().decode("utf-8", errors="replace")
+        text = _read_all(self._fd).decode("utf-8", errors="replace")
         for number, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
                 continue
@@ -68,14 +70,28 @@ class LockedLines:
 
 @contextmanager
 def locked_lines(path: Path) -> Iterator[LockedLines]:
-    """Open (creating it and its directory, mode 0600) and lock ``path`` exclusively."""
+    """Open (creating it and its directory, mode 0600) and lock ``path`` exclusively.
+    The path comes from the configuration: it must be a regular file (a FIFO would
+    block every reader, ``/dev/zero`` never ends), refused as an ``OSError``."""
     _make_dirs(path.parent)
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK, 0o600)
     try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield LockedLines(path, fd)
     finally:
         os.close(fd)  # closing the descriptor releases the lock
+
+
+def _read_all(fd: int) -> bytes:
+    """The whole file behind ``fd`` (a regular file, locked), from its start."""
+    parts = []
+    offset = 0
+    while chunk := os.pread(fd, 1024 * 1024, offset):
+        parts.append(chunk)
+        offset += len(chunk)
+    return b"".join(parts)
 
 
 def append_line(path: Path, record: Mapping[str, Any]) -> None:

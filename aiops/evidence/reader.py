@@ -2,8 +2,15 @@
 
 The index must be a valid ``EvidencePack`` (otherwise it is not a pack). The other
 files are read as recorded; a missing or malformed one is ``None`` and the reason is
-kept in ``problems`` so a report can say why a figure is missing. JSON is parsed as
-strictly as verify-pack parses it (``aiops.evidence.strict.loads_strict``).
+kept in ``problems`` so a report can say why a figure is missing.
+
+Every file is read as verify-pack reads it: strict JSON
+(``aiops.evidence.strict.loads_strict``, which also bounds numbers), then checked
+against the file's published JSON Schema (``aiops.schemas.catalog.schema_for_file``
+with ``aiops.evidence.shape.shape_errors``) whenever one is published, before any
+typed model sees it. So a file verify-pack accepts is one these readers can use, and a
+file they could not use does not verify; a schema published for another file later
+applies here at once.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from aiops.evidence.pack import (
     SCOPE_CHECK_FILE,
     SOD_CHECK_FILE,
 )
+from aiops.evidence.shape import shape_errors
 from aiops.evidence.strict import (
     MAX_INDEX_BYTES,
     MAX_JSON_BYTES,
@@ -31,6 +39,7 @@ from aiops.evidence.strict import (
     loads_strict,
     read_file_in,
 )
+from aiops.schemas.catalog import schema_for_file
 from aiops.schemas.checks import ScopeCheck, SoDCheck
 from aiops.schemas.manifest import RunManifest
 from aiops.schemas.pack import EvidencePack
@@ -67,8 +76,12 @@ def load_pack(path: Path) -> PackView:
         raise PackReadError(f"{index_path} cannot be read: {read.detail}")
     raw = read.data
     try:
-        index = EvidencePack.model_validate(loads_strict(raw))
-    except ValueError as exc:  # StrictJSONError or ValidationError
+        doc = loads_strict(raw)
+        errors = shape_errors(doc, schema_for_file(EVIDENCE_PACK_FILE) or {})
+        if errors:
+            raise ValueError(errors[0])
+        index = EvidencePack.model_validate(doc)
+    except ValueError as exc:  # StrictJSONError, a shape error or ValidationError
         detail = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
         raise PackReadError(f"{index_path} is not a valid evidence pack index: {detail}") from None
     problems: list[str] = []
@@ -105,7 +118,13 @@ def _read_json(path: Path, name: str, problems: list[str]) -> Any:
         problems.append(f"{name}: {'missing' if read.status == 'MISSING' else read.detail}")
         return None
     try:
-        return loads_strict(read.data)
+        doc = loads_strict(read.data)
     except StrictJSONError as exc:
         problems.append(f"{name}: {exc}")
-    return None
+        return None
+    schema = schema_for_file(name)
+    errors = shape_errors(doc, schema) if schema is not None else []
+    if errors:
+        problems.append(f"{name} {errors[0]}")
+        return None
+    return doc

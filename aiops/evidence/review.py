@@ -36,7 +36,9 @@ def read_review(pack_dir: Path) -> Review | None:
     one-line reason) when the file exists but is not a valid review."""
     from pydantic import ValidationError
 
+    from aiops.evidence.shape import shape_errors
     from aiops.evidence.strict import MAX_SIDECAR_BYTES, loads_strict, read_file_in
+    from aiops.schemas.catalog import schema_for_file
     from aiops.schemas.review import Review
 
     read = read_file_in(pack_dir, REVIEW_FILE, max_bytes=MAX_SIDECAR_BYTES)
@@ -45,8 +47,12 @@ def read_review(pack_dir: Path) -> Review | None:
     if read.status is not None or read.data is None:
         raise ValueError(f"{REVIEW_FILE} is not a valid review: {read.detail}")
     try:
-        return Review.model_validate(loads_strict(read.data))
-    except ValueError as exc:  # StrictJSONError or ValidationError
+        doc = loads_strict(read.data)
+        errors = shape_errors(doc, schema_for_file(REVIEW_FILE) or {})  # as verify-pack
+        if errors:
+            raise ValueError(errors[0])
+        return Review.model_validate(doc)
+    except ValueError as exc:  # StrictJSONError, a shape error or ValidationError
         reason = _first_error(exc) if isinstance(exc, ValidationError) else str(exc)
         raise ValueError(f"{REVIEW_FILE} is not a valid review: {reason}") from None
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from aiops.canonical import canonical_json, pack_json, sha256_hex
 from aiops.errors import SigningKeyError
 from aiops.evidence.names import DSSE_ENVELOPE_FILE, EVIDENCE_PACK_FILE, REVIEW_FILE
+from aiops.evidence.strict import FileRefusedError, read_regular_file
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -40,6 +41,7 @@ STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "urn:aiops:predicate:evidence-pack:v1"
 REVIEW_PREDICATE_TYPE = "urn:aiops:predicate:review:v1"
 MAX_SIGNATURES = 16
+MAX_KEY_BYTES = 64 * 1024  # a PEM key is a few hundred bytes
 
 ReviewSigner = Callable[[bytes], bytes]  # review.json bytes -> review.dsse.json bytes
 
@@ -105,13 +107,12 @@ def trusted_from_private(path: Path) -> TrustedKey:
 
 
 def _read_key_file(path: Path, what: str) -> bytes:
+    """A key file: a regular file of at most ``MAX_KEY_BYTES`` (a FIFO would block, a
+    device such as ``/dev/zero`` never ends)."""
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise SigningKeyError(f"cannot read {what} {path}: {exc.strerror}") from None
-    if len(data) > 64 * 1024:
-        raise SigningKeyError(f"{what} {path} is too large to be a key")
-    return data
+        return read_regular_file(path, max_bytes=MAX_KEY_BYTES)
+    except FileRefusedError as exc:
+        raise SigningKeyError(f"cannot read {what} {path}: {exc}") from None
 
 
 def _first_line(exc: Exception) -> str:

@@ -8,6 +8,14 @@ writes one); names must be plain file names; files are opened relative to the pa
 directory's descriptor, never following a link and never blocking, checked to be
 regular, compared with their recorded size before a byte is hashed, hashed in a stream,
 and re-checked afterwards so a change while hashing is reported.
+
+Numbers are bounded here (by ``aiops.bounds``) for every strict reader (packs, sidecars,
+checkpoints, model answers, fixtures) and for the configuration files: an integer must
+lie within ``MAX_SAFE_INTEGER`` of zero (what every JSON parser reads exactly, as
+I-JSON, RFC 7493, asks) and a number with a fraction or exponent must be finite (JSON's
+``1e400`` would otherwise read as infinity). ``read_regular_file`` is the one way a file
+named on the command line or in a variable (a key, a checkpoint, a fixture, an input,
+a configuration file) is read: only a regular file, never blocking, with a size bound.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from aiops.bounds import MAX_NESTING, MAX_SAFE_INTEGER
 from aiops.streams import printable
 
 FileStatus = Literal["OK", "MISMATCH", "MISSING", "EXTRA", "NOT_REGULAR", "TOO_LARGE", "BAD_NAME"]
@@ -68,15 +77,42 @@ def _no_constant(name: str) -> Any:
     raise StrictJSONError(f"{name} is not JSON")
 
 
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise StrictJSONError(f"number {text[:32]} is out of range (not a finite double)")
+def _bounded_int(text: str) -> int:
+    # Cheap first: more digits than 2**53 has can never be in range (and converting a
+    # string of thousands of digits is quadratic).
+    if len(text.lstrip("-")) > 16 or abs(value := int(text)) > MAX_SAFE_INTEGER:
+        shown = text if len(text) <= 24 else f"of {len(text.lstrip('-'))} digits"
+        raise StrictJSONError(f"integer {shown} is outside +-{MAX_SAFE_INTEGER} (2**53 - 1)")
     return value
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        shown = text if len(text) <= 24 else f"of {len(text)} characters"
+        raise StrictJSONError(f"number {shown} is out of range (not a finite double)")
+    return value
+
+
+def number_problem(value: object) -> str | None:
+    """Why ``value`` (from a parsed TOML file, say) is not a number aiops accepts, or
+    ``None``: the same rule as the strict JSON reader's."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) and abs(value) > MAX_SAFE_INTEGER:
+        return (
+            f"an integer of {value.bit_length()} bits is outside +-{MAX_SAFE_INTEGER} (2**53 - 1)"
+        )
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{value} is not a finite number"
+    return None
+
+
 _DECODER = json.JSONDecoder(
-    object_pairs_hook=_no_duplicates, parse_constant=_no_constant, parse_float=_finite_float
+    object_pairs_hook=_no_duplicates,
+    parse_constant=_no_constant,
+    parse_int=_bounded_int,
+    parse_float=_finite_float,
 )
 
 
@@ -93,12 +129,28 @@ def loads_strict(data: bytes) -> Any:
     except StrictJSONError:
         raise
     except RecursionError:
-        raise StrictJSONError("nested too deeply") from None
+        raise StrictJSONError(f"nested too deeply (more than {MAX_NESTING} levels)") from None
     except ValueError as exc:  # JSONDecodeError, or an integer too long to convert
         raise StrictJSONError(str(exc).splitlines()[0]) from None
+    # Only a text with that many brackets can nest that deep: small files skip the walk.
+    if data.count(b"[") + data.count(b"{") > MAX_NESTING and _depth(value) > MAX_NESTING:
+        raise StrictJSONError(f"nested too deeply (more than {MAX_NESTING} levels)")
     if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(value):
         raise StrictJSONError("a string holds a lone surrogate escape: not Unicode text")
     return value
+
+
+def _depth(value: Any) -> int:
+    """How deep arrays and objects nest in ``value`` (a scalar is 0), without recursion."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, level + 1) for child in children if isinstance(child, dict | list))
+    return deepest
 
 
 def _has_lone_surrogate(value: Any) -> bool:
@@ -278,3 +330,83 @@ def _hash_stream(
             head += bytes(chunk[: head_bytes - len(head)])
         total += count
     return hasher.hexdigest(), total, (b"".join(parts) if keep else None), head
+
+
+# --- files named on the command line or in a variable ------------------------------------
+
+_ARGUMENT_FLAGS = (
+    os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0)
+)
+
+
+class FileRefusedError(Exception):
+    """A file named by the user cannot be read as one; the message says why (without
+    the path, which the caller names). ``missing`` when there is nothing at the path."""
+
+    def __init__(self, reason: str, *, missing: bool = False) -> None:
+        super().__init__(reason)
+        self.missing = missing
+
+
+def read_regular_file(path: Path, *, max_bytes: int) -> bytes:
+    """The bytes of the regular file at ``path`` (a link to one is followed), at most
+    ``max_bytes`` of them. A FIFO, device, socket or directory is refused before it is
+    opened (so reading never blocks and a device is never read); the open never blocks
+    and ``fstat`` must show the same regular file; a file over the bound is refused
+    without reading it whole."""
+    try:
+        first = os.stat(path)
+    except FileNotFoundError as exc:
+        raise FileRefusedError(_reason(exc), missing=True) from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the name
+        raise FileRefusedError(_reason(exc)) from None
+    if not stat.S_ISREG(first.st_mode):
+        raise FileRefusedError(f"is {_kind(first.st_mode)}, not a regular file")
+    if first.st_size > max_bytes:
+        raise FileRefusedError(f"is larger than {max_bytes} bytes")
+    try:
+        fd = os.open(path, _ARGUMENT_FLAGS)
+    except OSError as exc:
+        raise FileRefusedError(_reason(exc)) from None
+    try:
+        opened = os.fstat(fd)
+        if not stat.S_ISREG(opened.st_mode) or (opened.st_dev, opened.st_ino) != (
+            first.st_dev,
+            first.st_ino,
+        ):
+            raise FileRefusedError("was replaced while being opened")
+        parts: list[bytes] = []
+        total = 0
+        while total <= max_bytes:
+            chunk = os.read(fd, min(CHUNK, max_bytes + 1 - total))
+            if not chunk:
+                break
+            parts.append(chunk)
+            total += len(chunk)
+    except OSError as exc:
+        raise FileRefusedError(_reason(exc)) from None
+    finally:
+        os.close(fd)
+    if total > max_bytes:
+        raise FileRefusedError(f"is larger than {max_bytes} bytes")
+    return b"".join(parts)
+
+
+def refuse_unless_replaceable(path: Path) -> None:
+    """Raise ``FileRefusedError`` unless ``path`` is absent or a regular file: a file
+    written by renaming over ``path`` must never silently replace a FIFO, a device, a
+    directory or a symbolic link (whose target the user may have meant)."""
+    try:
+        found = os.lstat(path)
+    except FileNotFoundError:
+        return
+    except (OSError, ValueError) as exc:
+        raise FileRefusedError(_reason(exc)) from None
+    if not stat.S_ISREG(found.st_mode):
+        raise FileRefusedError(f"is {_kind(found.st_mode)}; only a regular file is replaced")
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return "not a usable file name"

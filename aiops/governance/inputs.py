@@ -17,6 +17,7 @@ from pathlib import Path
 
 from aiops.canonical import require_utf8, sha256_hex
 from aiops.errors import GovernanceError, UsageError
+from aiops.evidence.strict import FileRefusedError, read_regular_file
 from aiops.prompts import InputText
 from aiops.resources import data_root
 from aiops.schemas.manifest import InputEntry
@@ -119,14 +120,13 @@ def check_inputs(
             raise InputNotAllowedError(
                 f"input {given} (really {rel}) is not in {scope_id}'s inputs.allowed"
             )
-        if not real.is_file():
-            raise UsageError(f"input {given} is not a regular file")
         if rel in seen:
             raise UsageError(f"input {given} is given twice")
         seen.add(rel)
-        data = real.read_bytes()
-        if len(data) > MAX_INPUT_BYTES:
-            raise UsageError(f"input {given} is larger than {MAX_INPUT_BYTES} bytes")
+        try:  # never a FIFO (it would block) or a device; never read past the bound
+            data = read_regular_file(real, max_bytes=MAX_INPUT_BYTES)
+        except FileRefusedError as exc:
+            raise UsageError(f"input {given} cannot be read: {exc}") from None
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:

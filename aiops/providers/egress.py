@@ -107,8 +107,9 @@ class Egress:
     trust: TlsTrust = CERTIFI
 
     def route(self, base_url: str) -> Route:
-        """Proxy or direct for ``base_url`` (http or https, no credentials). An IPv6
-        literal that would go through a proxy is refused (exit 2)."""
+        """Proxy or direct for ``base_url`` (http or https, no credentials, checked by
+        ``base_url_problem``). An IPv6 literal that would go through a proxy is refused
+        (exit 2)."""
         parts = urlsplit(base_url)
         scheme = parts.scheme.lower()
         proxy = self.proxies.get(scheme) or self.proxies.get("all")
@@ -132,6 +133,33 @@ class Egress:
                 "or use a host name; nothing was sent"
             )
         return Route(proxy, proxy.variable)
+
+
+def base_url_problem(base_url: str) -> str | None:
+    """Why ``base_url`` cannot be sent to, or ``None``: it must parse, with a host and a
+    port in range, for both the standard library (routes, proxy bypass) and httpx (the
+    requests), and hold no whitespace or control character. Checked before anything is
+    sent, so a malformed URL is one line (exit 2), not an error deep in a request."""
+    import httpx
+
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in base_url):
+        return "it contains whitespace or a control character"
+    try:
+        parts = urlsplit(base_url)
+        port = parts.port
+    except ValueError as exc:  # "Invalid IPv6 URL", "Port out of range 0-65535", ...
+        return str(exc).strip() or "it cannot be parsed"
+    if parts.scheme.lower() not in _DEFAULT_PORTS or not parts.hostname:
+        return "it is not an http(s) URL with a host"
+    if port == 0:
+        return "port 0 cannot be connected to"
+    try:
+        url = httpx.URL(base_url)
+        if not url.host:  # decodes an IDNA name ("xn--..."), as building a request does
+            return "it has no host"
+    except (httpx.InvalidURL, ValueError):  # IDNA errors are ValueErrors too
+        return "httpx cannot parse it"
+    return None
 
 
 def read_egress(environ: Mapping[str, str] | None = None) -> Egress:
@@ -191,7 +219,10 @@ def parse_proxy(value: str, variable: str) -> Proxy:
         raise refuse("empty or contains whitespace")
     if "://" not in text:
         text = "http://" + text
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+    except ValueError:  # "Invalid IPv6 URL": an unclosed "["
+        raise refuse("it cannot be parsed") from None
     scheme = parts.scheme.lower()
     if scheme.startswith("socks"):
         raise refuse("SOCKS proxies are not supported")

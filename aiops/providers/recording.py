@@ -20,6 +20,7 @@ from aiops.canonical import pack_json, prompt_hash
 from aiops.clock import isoformat, now
 from aiops.errors import EvidenceWriteError, OutputExistsError
 from aiops.evidence.durable import discard, make_dirs, staging_path, write_all
+from aiops.evidence.strict import FileRefusedError, refuse_unless_replaceable
 from aiops.evidence.writer import check_can_write_in
 from aiops.providers.base import Exchange, ModelClient, ModelRequest, ProviderCallError
 from aiops.providers.wire import wire_for
@@ -95,6 +96,11 @@ def check_fixture_target(path: Path, force: bool) -> None:
         raise OutputExistsError(f"--fixture {path} is a directory")
     if exists and not force:
         raise OutputExistsError(f"--fixture {path} already exists; pass --force to replace it")
+    if exists:  # --force replaces a fixture, never a FIFO, device or symbolic link
+        try:
+            refuse_unless_replaceable(path)
+        except FileRefusedError as exc:
+            raise OutputExistsError(f"--fixture {path} {exc}") from None
     check_can_write_in(path.parent)
 
 

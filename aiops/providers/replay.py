@@ -11,21 +11,24 @@ from pydantic import ValidationError
 
 from aiops.canonical import prompt_hash
 from aiops.errors import FixtureError
+from aiops.evidence.strict import MAX_JSON_BYTES, FileRefusedError, read_regular_file
 from aiops.governance.model_json import loads_model_json
 from aiops.providers.base import Attempt, Exchange, ModelRequest, ProviderCallError
 from aiops.providers.wire import build_exchange, wire_for
 from aiops.redact import REDACTION_MARKER, strings_in
 from aiops.schemas.transcript import Transcript, TranscriptRun
 
+MAX_FIXTURE_BYTES = MAX_JSON_BYTES  # a fixture becomes a pack's transcript.json
+
 
 def load_fixture(path: Path, layer_id: str, prompt_id: str) -> Transcript:
     """Read and check a fixture; every problem is a ``FixtureError`` (exit 2)."""
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise FixtureError(f"replay fixture {path} not found") from None
-    except OSError as exc:
-        raise FixtureError(f"replay fixture {path} cannot be read: {exc.strerror}") from None
+        raw = read_regular_file(path, max_bytes=MAX_FIXTURE_BYTES)
+    except FileRefusedError as exc:
+        if exc.missing:
+            raise FixtureError(f"replay fixture {path} not found") from None
+        raise FixtureError(f"replay fixture {path} cannot be read: {exc}") from None
     try:
         data = loads_model_json(raw.decode("utf-8"))
     except ValueError as exc:  # not UTF-8, not JSON, NaN, duplicate keys, lone surrogates

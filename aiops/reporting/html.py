@@ -9,6 +9,7 @@ from pathlib import Path
 
 from aiops.errors import EvidenceWriteError
 from aiops.evidence.durable import discard, staging_path, write_all
+from aiops.evidence.strict import FileRefusedError, refuse_unless_replaceable
 from aiops.reporting.svg import Series, line_chart
 from aiops.schemas.pilot import PilotReport
 
@@ -112,7 +113,12 @@ def _maybe(value: float | None, unit: str, spec: str = ".2f") -> str:
 
 
 def write_html(report: PilotReport, path: Path) -> None:
-    """Write the page atomically (temporary file beside it, then rename)."""
+    """Write the page atomically (temporary file beside it, then rename), replacing only
+    a regular file: never a FIFO, a device or a symbolic link."""
+    try:
+        refuse_unless_replaceable(path)
+    except FileRefusedError as exc:
+        raise EvidenceWriteError(f"cannot write {path}: {exc}") from None
     staging = staging_path(path)
     try:
         fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)

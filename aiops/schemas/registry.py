@@ -9,6 +9,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BeforeValidator, Field, model_validator
 
+from aiops.bounds import MAX_FIGURE, MAX_SECONDS
 from aiops.schemas.base import Autonomy, StrictConfig
 
 LAYER_IDS = ("L0", "L1", "L2", "L3", "L4", "L5", "L6")
@@ -30,7 +31,12 @@ def _toml_date(value: object) -> object:
 
 
 TomlDate = Annotated[date, BeforeValidator(_toml_date)]
-NonNegative = Annotated[float, Field(ge=0)]
+# Bounds on numbers (aiops.bounds; integers are also bounded by aiops.configuration, as
+# in packs): a float is finite, a duration at most a day, a price or budget at most
+# MAX_FIGURE dollars.
+NonNegative = Annotated[float, Field(ge=0, le=MAX_FIGURE, allow_inf_nan=False)]
+Seconds = Annotated[float, Field(ge=0, le=MAX_SECONDS, allow_inf_nan=False)]
+PositiveSeconds = Annotated[float, Field(gt=0, le=MAX_SECONDS, allow_inf_nan=False)]
 
 
 class EndpointKind(StrEnum):
@@ -152,21 +158,21 @@ class LayerFallbackPolicy(StrictConfig):
 
 class FallbackPolicy(StrictConfig):
     max_retries_per_model: Annotated[int, Field(ge=0, le=10)] = 2
-    backoff_initial_seconds: Annotated[float, Field(ge=0)] = 1.0
-    backoff_max_seconds: Annotated[float, Field(ge=0)] = 30.0
-    jitter_seconds: Annotated[float, Field(ge=0)] = 0.5
+    backoff_initial_seconds: Seconds = 1.0
+    backoff_max_seconds: Seconds = 30.0
+    jitter_seconds: Seconds = 0.5
     fail_closed: bool = True
     alert_on_fallback: bool = True
-    connect_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
-    request_timeout_seconds: Annotated[float, Field(gt=0)] = 900.0
-    run_deadline_seconds: Annotated[float, Field(gt=0)] = 3600.0
+    connect_timeout_seconds: PositiveSeconds = 10.0
+    request_timeout_seconds: PositiveSeconds = 900.0
+    run_deadline_seconds: PositiveSeconds = 3600.0
     layers: dict[LayerId, LayerFallbackPolicy] = {}
 
 
 class Budget(StrictConfig):
     daily_cost_limit_usd: NonNegative
     monthly_cost_limit_usd: NonNegative
-    alert_threshold_pct: Annotated[float, Field(gt=0, le=100)] = 80
+    alert_threshold_pct: Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)] = 80
     tracking_enabled: bool = True
     spend_ledger: str = "logs/spend_ledger.jsonl"
     owner: str = ""

@@ -4,6 +4,7 @@ what the warning banner shows, all settled before anything is sent."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,7 +107,9 @@ def prepare_network(
     def endpoint_for(model_id: str) -> Endpoint:
         provider_id = registry.models[model_id].provider
         if provider_id not in endpoints:
-            endpoint = resolve_endpoint(provider_id, registry.providers[provider_id], environ)
+            provider = registry.providers[provider_id]
+            endpoint = resolve_endpoint(provider_id, provider, environ)
+            _check_base_url(endpoint.base_url, provider_id, provider.base_url_env, environ)
             endpoints[provider_id] = replace(endpoint, route=egress.route(endpoint.base_url))
         return endpoints[provider_id]
 
@@ -158,6 +161,25 @@ def _require_keys(pre: Preflight, candidates: list[str], environ: Mapping[str, s
     raise MissingCredentialError(
         f"{' and '.join(names)} {verb} not set ({listed}): set the API keys in the "
         "environment (nothing was sent)"
+    )
+
+
+def _check_base_url(
+    base_url: str, provider_id: str, variable: str, environ: Mapping[str, str] | None
+) -> None:
+    """Refuse (exit 2, nothing sent) a base URL that does not parse, naming where it
+    came from but not the URL itself (it may carry a token in its path or query)."""
+    from aiops.errors import NetworkSetupError
+    from aiops.providers.egress import base_url_problem
+
+    problem = base_url_problem(base_url)
+    if problem is None:
+        return
+    env = os.environ if environ is None else environ
+    source = variable if env.get(variable) else f"providers.{provider_id}.base_url"
+    raise NetworkSetupError(
+        f"the base URL of provider {provider_id} ({source}) is not a usable URL: {problem}; "
+        "nothing was sent"
     )
 
 

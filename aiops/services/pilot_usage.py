@@ -10,6 +10,11 @@ files (``proposer_output.json``, ``critic_output.json``) as recorded.
 * Latency: the output file's ``latency_ms``, under the model that answered (a failed
   attempt before a fallback is not an answer). Percentiles: nearest rank — the
   ``ceil(p/100 x n)``-th smallest.
+
+The files are read as verify-pack reads them (``aiops.evidence.reader``), and each
+figure is used only when it has the type and range it must have: a model id is a
+string, a count a non-negative integer, a latency or cost a finite non-negative number
+below ``MAX_FIGURE``; anything else is as if it were not recorded.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from aiops.bounds import MAX_FIGURE
 from aiops.evidence.reader import PackView
 from aiops.governance.budget import cost_usd
 from aiops.schemas.registry import Registry
@@ -36,7 +42,7 @@ def calls(view: PackView, registry: Registry) -> Iterator[Call]:
     for role, data in (("proposer", view.proposer), ("critic", view.critic)):
         if data is None:
             continue
-        model_id = str(data.get("model_id") or "(unknown)")
+        model_id = _text(data.get("model_id")) or "(unknown)"
         yield Call(
             role=role,
             model_id=model_id,
@@ -48,13 +54,13 @@ def calls(view: PackView, registry: Registry) -> Iterator[Call]:
 def is_fallback(view: PackView) -> bool:
     if view.proposer is None:
         return False
-    answered = view.proposer.get("model_id")
+    answered = _text(view.proposer.get("model_id"))
     primary = view.manifest.primary_model_id if view.manifest else None
     attempts = view.proposer.get("attempts")
     tried = {
-        a.get("model_id")
+        model
         for a in (attempts if isinstance(attempts, list) else [])
-        if isinstance(a, dict) and a.get("model_id")
+        if isinstance(a, dict) and (model := _text(a.get("model_id")))
     }
     return (primary is not None and answered != primary) or len(tried) > 1
 
@@ -69,7 +75,7 @@ def _cost(data: dict[str, Any], model_id: str, registry: Registry) -> float | No
     """The cost the run recorded (priced when it ran); for packs without one, usage at
     today's registry prices."""
     recorded = _number(data.get("cost_usd"))
-    if recorded is not None and recorded >= 0:
+    if recorded is not None:
         return recorded
     usage = data.get("usage")
     model = registry.models.get(model_id)
@@ -81,11 +87,21 @@ def _cost(data: dict[str, Any], model_id: str, registry: Registry) -> float | No
     return cost_usd(model, tokens_in, tokens_out)
 
 
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
 def _count(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_FIGURE:
+        return value
+    return None
 
 
 def _number(value: object) -> float | None:
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        return float(value)
+    """A recorded latency or cost: finite, non-negative and below ``MAX_FIGURE`` (so a
+    sum over a pilot stays finite); ``None`` otherwise."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number = float(value)  # within float range: strict JSON bounds every integer
+        if math.isfinite(number) and 0 <= number <= MAX_FIGURE:
+            return number
     return None

@@ -27,6 +27,7 @@ from aiops.evidence.names import EVIDENCE_PACK_FILE, REVIEW_ENVELOPE_FILE, REVIE
 from aiops.evidence.reader import PackView, load_pack
 from aiops.evidence.review import write_review
 from aiops.evidence.sign import ReviewSigner, review_signer_from_settings
+from aiops.evidence.strict import MAX_INDEX_BYTES, read_file_in
 from aiops.evidence.verify import verify_pack
 from aiops.schemas.review import Decision, Review
 
@@ -115,10 +116,10 @@ def finish_review(
     elapsed = max(0.0, session.clock.monotonic() - session.started_monotonic)
     ended_at = session.started_at + timedelta(seconds=round(elapsed))
     pack_dir = session.view.path
-    try:
-        current: str | None = sha256_hex((pack_dir / EVIDENCE_PACK_FILE).read_bytes())
-    except OSError:
-        current = None  # removed or unreadable: not the pack that was shown
+    # Read as the pack was: a link, FIFO or oversized file in its place is not the pack
+    # that was shown (and is never waited on).
+    read = read_file_in(pack_dir, EVIDENCE_PACK_FILE, max_bytes=MAX_INDEX_BYTES)
+    current = sha256_hex(read.data) if read.status is None and read.data is not None else None
     if current != session.view.index_sha256:
         raise PackReadError(f"{pack_dir / EVIDENCE_PACK_FILE} changed during the review")
     review = Review(

@@ -15,6 +15,7 @@ from typing import Literal
 
 from aiops.errors import NotAPackError, UsageError
 from aiops.evidence.chain import (
+    check_checkpoint_target,
     checkpoint_findings,
     head_of,
     read_checkpoint,
@@ -92,6 +93,8 @@ def _outside_the_ledger(checkpoint: Path, ledger: Path) -> None:
 def verify(options: VerifyOptions) -> VerifyOutcome:
     trusted = load_public_key(options.key) if options.key is not None else None
     kept = read_checkpoint(options.checkpoint) if options.checkpoint is not None else None
+    if options.write_checkpoint is not None:
+        check_checkpoint_target(options.write_checkpoint)
     kind = classify(options.path)
     if kind == "pack":
         if kept is not None or options.write_checkpoint is not None:

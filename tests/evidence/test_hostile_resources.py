@@ -129,12 +129,13 @@ def test_a_device_node_in_a_files_place_is_never_opened(pack: Path) -> None:
 
 
 def test_a_huge_sequence_number_does_not_hang_the_ledger_check(tmp_path: Path) -> None:
-    """A pack claiming sequence 10**18 leaves a gap of that size before it: the gap is
-    reported as one range, never counted out number by number."""
+    """A pack claiming the largest sequence a pack may hold (2**53 - 1; a larger integer
+    is not strict JSON) leaves a gap of that size before it: the gap is reported as one
+    range, never counted out number by number."""
     from tests.evidence.builders import ledger
 
     first = ledger(tmp_path / "ledger", 2)[1]
-    huge = 10**18
+    huge = 2**53 - 1
 
     def claim(doc: dict[str, Any]) -> None:
         doc["sequence"] = huge

@@ -159,6 +159,31 @@ def test_pack_changed_during_review_is_refused(pack: Path) -> None:
     assert not (pack / "review.json").exists()
 
 
+def test_a_fifo_put_in_place_of_the_index_during_review_is_refused_not_waited_on(
+    pack: Path,
+) -> None:
+    import os
+    import signal
+
+    session = start_review(pack)
+    index = pack / "evidence_pack.json"
+    index.unlink()
+    os.mkfifo(index)
+
+    def hung(signum: int, frame: object) -> None:
+        raise TimeoutError("finish_review waited on a FIFO")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(10)
+    try:
+        with pytest.raises(PackReadError, match="changed during the review"):
+            finish_review(session, "APPROVE", "", "op")
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert not (pack / "review.json").exists()
+
+
 def test_end_of_input_at_the_prompt_is_one_line_not_a_traceback(
     runner: CliRunner, pack: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
