@@ -299,15 +299,25 @@ def _verify_any(trusted: TrustedKey, payload: bytes, signatures: list[Any]) -> s
     return None
 
 
-def _statement_problems(payload: bytes, index_bytes: bytes, listed: dict[str, str]) -> list[str]:
-    from aiops.evidence.strict import StrictJSONError, is_sha256_hex, loads_strict
+def _load_statement(payload: bytes) -> dict[str, Any] | str:
+    """The envelope's statement as a JSON object, or why it is not one."""
+    from aiops.evidence.strict import StrictJSONError, loads_strict
 
     try:
         statement = loads_strict(payload)
     except StrictJSONError as exc:
-        return [f"statement is not strict JSON: {exc}"]
+        return f"statement is not strict JSON: {exc}"
     if not isinstance(statement, dict):
-        return ["statement is not a JSON object"]
+        return "statement is not a JSON object"
+    return statement
+
+
+def _statement_problems(payload: bytes, index_bytes: bytes, listed: dict[str, str]) -> list[str]:
+    from aiops.evidence.strict import is_sha256_hex, loads_strict
+
+    statement = _load_statement(payload)
+    if isinstance(statement, str):
+        return [statement]
     problems = []
     unknown = sorted(set(statement) - {"_type", "subject", "predicateType", "predicate"})
     if unknown:
@@ -365,14 +375,9 @@ def _statement_problems(payload: bytes, index_bytes: bytes, listed: dict[str, st
 def _review_statement_problems(payload: bytes, review_bytes: bytes, index_sha256: str) -> list[str]:
     """Every way the signed statement differs from what aiops signs for this
     ``review.json`` beside this ``evidence_pack.json``, each field named."""
-    from aiops.evidence.strict import StrictJSONError, loads_strict
-
-    try:
-        statement = loads_strict(payload)
-    except StrictJSONError as exc:
-        return [f"statement is not strict JSON: {exc}"]
-    if not isinstance(statement, dict):
-        return ["statement is not a JSON object"]
+    statement = _load_statement(payload)
+    if isinstance(statement, str):
+        return [statement]
     expected = review_statement_for(review_bytes)
     problems = []
     unknown = sorted(set(statement) - set(expected))
