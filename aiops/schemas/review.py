@@ -12,6 +12,7 @@ from typing import Literal, Self
 from pydantic import Field, model_validator
 
 from aiops.schemas.base import Strict
+from aiops.schemas.signature import SignatureEnvelope
 
 Decision = Literal["APPROVE", "REJECT"]
 # Seconds precision with an explicit UTC offset, as every timestamp aiops writes.
@@ -49,15 +50,7 @@ class Review(Strict):
         return (self.ended - self.started).total_seconds()
 
 
-class EnvelopeSignature(Strict):
-    keyid: str
-    sig: str
-
-
-class ReviewEnvelope(Strict):
-    """``review.dsse.json``: a DSSE envelope whose payload is an in-toto Statement v1
-    with predicate type ``urn:aiops:predicate:review:v1`` (``aiops.evidence.sign``)."""
-
-    payloadType: Literal["application/vnd.in-toto+json"]  # noqa: N815 (the DSSE name)
-    payload: str
-    signatures: list[EnvelopeSignature] = Field(min_length=1, max_length=16)
+class ReviewEnvelope(SignatureEnvelope):
+    """``review.dsse.json``: a DSSE envelope (the pack's envelope shape) whose payload is
+    an in-toto Statement v1 with predicate type ``urn:aiops:predicate:review:v1``
+    (``aiops.evidence.sign``)."""
