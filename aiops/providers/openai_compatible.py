@@ -24,13 +24,20 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import SecretStr
 
 from aiops.errors import MissingCredentialError
 from aiops.governance.model_json import loads_model_json
-from aiops.providers.base import Attempt, Exchange, ModelRequest, ProviderCallError
+from aiops.providers.base import (
+    Attempt,
+    CallProgress,
+    Exchange,
+    ModelRequest,
+    ProgressSink,
+    ProviderCallError,
+)
 from aiops.providers.egress import (
     CERTIFI,
     DIRECT,
@@ -39,16 +46,27 @@ from aiops.providers.egress import (
     proxy_mounts,
     tls_context,
 )
+from aiops.providers.longcall import (
+    StopWatch,
+    call_fields,
+    cut,
+    poll_background,
+    read_chat_stream,
+    read_responses_stream,
+    timed,
+)
 from aiops.providers.retry import Deadline, parse_retry_after
 from aiops.providers.wire import WireFormat, build_exchange, wire_for
 from aiops.redact import scrub_secrets
-from aiops.schemas.registry import FallbackPolicy, Provider
+from aiops.schemas.registry import EndpointKind, FallbackPolicy, Provider
 
 if TYPE_CHECKING:
     import ssl
 
     import httpx
 
+# How long a cancel may take on the way out of an interrupted background call.
+CANCEL_TIMEOUT_SECONDS = 5.0
 NOT_RETRYABLE = {400: "bad_request", 401: "authentication", 403: "permission", 404: "not_found"}
 
 
@@ -288,9 +306,11 @@ class OpenAICompatibleClient:
         clock: Callable[[], float] = time.perf_counter,
         deadline: Deadline | None = None,
         trust: TlsTrust = CERTIFI,
+        progress: ProgressSink | None = None,
     ) -> None:
         """``transport`` replaces the network for every endpoint (tests); otherwise
-        each endpoint's route decides: direct, or through its proxy."""
+        each endpoint's route decides: direct, or through its proxy. ``progress`` is
+        told of every attempt as it runs (the terminal's progress line)."""
         import httpx
 
         self._endpoints = dict(endpoints)
@@ -298,6 +318,8 @@ class OpenAICompatibleClient:
         self._policy = policy
         self._deadline = deadline
         self._trust = trust
+        self._progress = progress
+        self._tries: dict[tuple[str, str], int] = {}  # attempts so far, per role and model
         context = tls_context(trust)
         routes = [(e.base_url, e.route) for e in self._endpoints.values()]
         self._http = httpx.Client(
@@ -321,13 +343,32 @@ class OpenAICompatibleClient:
         self.close()
 
     def complete(self, request: ModelRequest) -> Exchange:
+        key = (request.role, request.model_id)
+        self._tries[key] = attempt_no = self._tries.get(key, 0) + 1
+        report = _Reporter(self._progress, request, attempt_no)
+        report("started")
+        result: Attempt | None = None
+        try:
+            exchange = self._call(request, report)
+            result = exchange.attempts[-1] if exchange.attempts else None
+            return exchange
+        except ProviderCallError as error:
+            result = error.attempts[-1] if error.attempts else None
+            raise
+        finally:
+            report("finished", result=result)
+
+    def _call(self, request: ModelRequest, report: _Reporter) -> Exchange:
         import httpx
 
         wire = wire_for(request.model.endpoint)
         endpoint = self._endpoints[request.provider_id]
         url = endpoint.base_url + wire.path
-        body = wire.build_body(request)
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        body = wire.build_body(request)  # recorded and hashed: the transport adds its fields
+        mode = request.model.effective_call_mode
+        sent = json.dumps({**body, **call_fields(wire.kind, mode)}).encode("utf-8")
+        accept = "text/event-stream" if mode == "stream" else "application/json"
+        headers = {"Content-Type": "application/json", "Accept": accept}
         if endpoint.api_key is not None:
             headers["Authorization"] = "Bearer " + endpoint.api_key.get_secret_value()
         started = self._clock()
@@ -342,13 +383,21 @@ class OpenAICompatibleClient:
                 latency_ms=int((self._clock() - started) * 1000),
             )
 
+        call = _Call(url, sent, headers, endpoint, report)
         try:
-            response = self._http.post(
-                url,
-                content=json.dumps(body).encode("utf-8"),
-                headers=headers,
-                timeout=self._timeout(),
-            )
+            if mode == "stream":
+                status, payload, got = self._stream(wire, call)
+            elif mode == "background":
+                status, payload, got = self._background(call)
+            else:
+                response = self._http.post(
+                    url, content=sent, headers=headers, timeout=self._timeout()
+                )
+                status, payload, got = (
+                    response.status_code,
+                    _json(response.content),
+                    response.headers,
+                )
         except httpx.TimeoutException:
             error = ProviderCallError(
                 f"timed out calling {_where(url, endpoint.route)}",
@@ -357,10 +406,106 @@ class OpenAICompatibleClient:
             )
         except httpx.HTTPError as exc:
             error = transport_error(exc, url, endpoint.route, self._trust, endpoint.api_key)
+        except ProviderCallError as failed:  # a stream cut or failed, a poll given up
+            error = failed
+            error.message = redact(error.message, endpoint.api_key)
         else:
-            return self._finish(request, wire, body, response, url, endpoint, attempt)
-        error.attempts = [attempt(None, error)]
+            return self._finish(request, wire, body, (status, payload, got), call, attempt)
+        error.attempts = [attempt(error.http_status, error)]
         raise error
+
+    def _stream(self, wire: WireFormat, call: _Call) -> tuple[int, Any, Mapping[str, str]]:
+        """POST with ``stream: true``; the final response object read from the events."""
+        import httpx
+
+        watch = StopWatch(self._call_seconds())
+        where = _where(call.url, call.endpoint.route)
+        reader = read_responses_stream if wire.kind is EndpointKind.RESPONSES else read_chat_stream
+        with self._http.stream(
+            "POST", call.url, content=call.sent, headers=call.headers, timeout=self._timeout()
+        ) as response:
+            answered_json = "text/event-stream" not in response.headers.get("content-type", "")
+            if response.status_code >= 400 or answered_json:  # an error, or stream ignored
+                response.read()
+                return response.status_code, _json(response.content), response.headers
+            try:
+                payload = reader(timed(response.iter_lines(), watch, where), call.waiting)
+            except httpx.TransportError as exc:  # dropped, reset or silent past the timeout
+                raise cut(f"{type(exc).__name__} from {where}") from None
+            return response.status_code, payload, response.headers
+
+    def _background(self, call: _Call) -> tuple[int, Any, Mapping[str, str]]:
+        """POST with ``background: true``, then poll until done (cancel on the way out)."""
+        import httpx
+
+        watch = StopWatch(self._call_seconds())
+        response = self._http.post(
+            call.url, content=call.sent, headers=call.headers, timeout=self._timeout()
+        )
+        payload = _json(response.content)
+        if response.status_code >= 400 or not isinstance(payload, dict):
+            return response.status_code, payload, response.headers
+        where = _where(call.url, call.endpoint.route)
+
+        def fetch(response_id: str) -> dict[str, Any]:
+            try:
+                got = self._http.get(
+                    f"{call.url}/{response_id}", headers=call.headers, timeout=self._timeout()
+                )
+            except httpx.TimeoutException:
+                raise ProviderCallError(
+                    f"timed out polling {where}", error_class="timeout", retryable=True
+                ) from None
+            except httpx.HTTPError as exc:
+                raise transport_error(
+                    exc, call.url, call.endpoint.route, self._trust, call.endpoint.api_key
+                ) from None
+            polled = _json(got.content)
+            if got.status_code >= 400:
+                raise self._http_error(got.status_code, polled, got.headers, call)
+            if not isinstance(polled, dict):
+                raise ProviderCallError(
+                    f"polling {where}: response is not a JSON object",
+                    error_class="malformed_response",
+                    retryable=True,
+                )
+            return polled
+
+        def cancel(response_id: str) -> None:
+            try:
+                self._http.post(
+                    f"{call.url}/{response_id}/cancel",
+                    headers=call.headers,
+                    timeout=CANCEL_TIMEOUT_SECONDS,
+                )
+            except httpx.HTTPError:
+                pass  # best effort: the run is already on its way out
+
+        final = poll_background(
+            payload,
+            fetch,
+            cancel,
+            interval=self._policy.poll_interval_seconds,
+            watch=watch,
+            on_progress=call.waiting,
+        )
+        return response.status_code, final, response.headers
+
+    def _call_seconds(self) -> float:
+        limit = self._policy.request_timeout_seconds
+        return limit if self._deadline is None else min(limit, self._deadline.remaining())
+
+    def _http_error(
+        self, status: int, payload: Any, headers: Mapping[str, str], call: _Call
+    ) -> ProviderCallError:
+        return classify_http_error(
+            status,
+            payload,
+            headers,
+            url=_where(call.url, call.endpoint.route),
+            key=call.endpoint.api_key,
+            key_env=call.endpoint.api_key_env,
+        )
 
     def _timeout(self) -> Any:
         """The policy's timeouts, each capped by what is left of the run deadline."""
@@ -379,39 +524,79 @@ class OpenAICompatibleClient:
         request: ModelRequest,
         wire: WireFormat,
         body: dict[str, Any],
-        response: httpx.Response,
-        url: str,
-        endpoint: Endpoint,
+        answer: tuple[int, Any, Mapping[str, str]],
+        call: _Call,
         attempt: Callable[[int | None, ProviderCallError | None], Attempt],
     ) -> Exchange:
-        try:
-            payload: Any = loads_model_json(response.content)
-        except ValueError:  # not JSON, NaN, duplicate keys, or not Unicode text
-            payload = None
-        if response.status_code >= 400:
-            error = classify_http_error(
-                response.status_code,
-                payload,
-                response.headers,
-                url=_where(url, endpoint.route),
-                key=endpoint.api_key,
-                key_env=endpoint.api_key_env,
-            )
-            error.attempts = [attempt(response.status_code, error)]
+        status, payload, headers = answer
+        if status >= 400:
+            error = self._http_error(status, payload, headers, call)
+            error.attempts = [attempt(status, error)]
             raise error
         if not isinstance(payload, dict):
             error = ProviderCallError(
-                f"HTTP {response.status_code} from {url}: response is not a JSON object",
+                f"HTTP {status} from {call.url}: response is not a JSON object",
                 error_class="malformed_response",
                 retryable=False,
             )
-            error.attempts = [attempt(response.status_code, error)]
+            error.attempts = [attempt(status, error)]
             raise error
         try:
             parsed = wire.parse(payload)
         except ProviderCallError as error:
-            error.message = redact(error.message, endpoint.api_key)
-            error.attempts = [attempt(response.status_code, error)]
+            error.message = redact(error.message, call.endpoint.api_key)
+            error.attempts = [attempt(status, error)]
             raise
-        done = attempt(response.status_code, None)
+        done = attempt(status, None)
         return build_exchange(request, wire, body, payload, parsed, done.latency_ms, done)
+
+
+def _json(content: bytes) -> Any:
+    try:
+        return loads_model_json(content)
+    except ValueError:  # not JSON, NaN, duplicate keys, or not Unicode text
+        return None
+
+
+class _Reporter:
+    """Sends one attempt's ``CallProgress`` to the sink, if there is one."""
+
+    def __init__(self, sink: ProgressSink | None, request: ModelRequest, attempt_no: int) -> None:
+        self._sink = sink
+        self._request = request
+        self._attempt_no = attempt_no
+
+    def __call__(
+        self,
+        phase: Literal["started", "waiting", "finished"],
+        *,
+        status: str | None = None,
+        tokens: int = 0,
+        result: Attempt | None = None,
+    ) -> None:
+        if self._sink is not None:
+            self._sink(
+                CallProgress(
+                    self._request.role,
+                    self._request.model_id,
+                    self._attempt_no,
+                    phase,
+                    status,
+                    tokens,
+                    result,
+                )
+            )
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One attempt's request as sent, and where its progress goes."""
+
+    url: str
+    sent: bytes
+    headers: dict[str, str]
+    endpoint: Endpoint
+    report: _Reporter
+
+    def waiting(self, status: str, tokens: int) -> None:
+        self.report("waiting", status=status, tokens=tokens)
