@@ -327,7 +327,7 @@ def chat_stream_chunks(answer: dict[str, Any], pieces: int = 4) -> list[dict[str
     the usage in a last chunk (``include_usage``); each checked against the official
     ``ChatCompletionChunk``."""
     message = answer["choices"][0]["message"]
-    head = {k: answer[k] for k in ("id", "created", "model") if k in answer}
+    head: dict[str, Any] = {k: answer[k] for k in ("id", "created", "model") if k in answer}
     head["object"] = "chat.completion.chunk"
     deltas: list[dict[str, Any]] = [{"role": "assistant", "content": ""}]
     for key in ("reasoning_content", "content"):
