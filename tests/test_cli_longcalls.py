@@ -1,0 +1,120 @@
+"""Long calls end to end: a background proposer call interrupted mid-way is cancelled,
+and the progress line shows on a terminal's stderr and nowhere else."""
+
+from __future__ import annotations
+
+import os
+import pty
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import FakeKeys
+from tests.support.loopback import (
+    RESPONSES_PATH,
+    LoopbackServer,
+    Reply,
+    background_reply,
+)
+from tests.support.registry_edit import set_keys
+from tests.support.scripts import critic_handler, proposer_reply
+from tests.test_cli_environment import _child, _wait_for
+
+LIVE = ["l2", "live", "--allow-network", "--yes"]
+
+
+def script_background(loopback: LoopbackServer, pending: int) -> dict[str, Any]:
+    """gpt-5.2-pro (background by default): queued, ``pending`` polls in progress, done."""
+    final = proposer_reply().body
+    loopback.script(RESPONSES_PATH, Reply(body=background_reply(final)))
+    waiting = Reply(body=background_reply(final, "in_progress"))
+    loopback.script(f"{RESPONSES_PATH}/{final['id']}", *[waiting] * pending, Reply(body=final))
+    loopback.script(f"{RESPONSES_PATH}/{final['id']}/cancel", Reply(body=final))
+    loopback.script("/v1/chat/completions", critic_handler("APPROVE"))
+    return final
+
+
+@pytest.mark.parametrize(("sent", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_an_interrupted_background_call_is_cancelled(
+    loopback: LoopbackServer,
+    network_env: FakeKeys,
+    fast_config: Path,
+    tmp_path: Path,
+    sent: signal.Signals,
+    code: int,
+) -> None:
+    set_keys(fast_config, "fallback_policy", poll_interval_seconds=0.05)
+    final = script_background(loopback, pending=100000)
+    child = _child(LIVE, tmp_path, dict(os.environ))
+    polled = f"{RESPONSES_PATH}/{final['id']}"
+    try:
+        _wait_for(lambda: any(r.path == polled for r in loopback.requests), child)
+        child.send_signal(sent)
+        _, err = child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == code, err.decode()
+    cancels = [r for r in loopback.requests if r.path == f"{polled}/cancel"]
+    assert [c.method for c in cancels] == ["POST"]
+    assert b"Traceback" not in err
+    assert not Path("evidence_packs").exists() or not list(Path("evidence_packs").iterdir())
+
+
+def _run(tmp_path: Path, terminal: bool) -> tuple[int, bytes, bytes]:
+    """``aiops l2 live``; stderr on a pseudo-terminal when ``terminal``, else a pipe."""
+    if not terminal:
+        done = subprocess.run(
+            [sys.executable, "-m", "aiops", *LIVE], cwd=tmp_path, capture_output=True, timeout=60
+        )
+        return done.returncode, done.stdout, done.stderr
+    main, side = pty.openpty()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "aiops", *LIVE],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=side,
+        stdin=subprocess.DEVNULL,
+    )
+    os.close(side)
+    seen = b""
+    give_up = time.monotonic() + 60
+    while time.monotonic() < give_up:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # the child closed its end
+            break
+        if not chunk:
+            break
+        seen += chunk
+    out, _ = child.communicate(timeout=30)
+    os.close(main)
+    return child.returncode, out, seen
+
+
+def test_progress_shows_on_a_terminal_and_only_results_elsewhere(
+    loopback: LoopbackServer, network_env: FakeKeys, fast_config: Path, tmp_path: Path
+) -> None:
+    set_keys(fast_config, "fallback_policy", poll_interval_seconds=0.3)
+    script_background(loopback, pending=4)
+    code, out, err = _run(tmp_path, terminal=True)
+    assert code == 0, err.decode(errors="replace")
+    assert b"\x1b[K" in err and b"proposer gpt-5.2-pro attempt 1" in err
+    assert b"in progress" in err  # the provider's status, while it polls
+    assert b"proposer gpt-5.2-pro attempt 1: ok, HTTP 200" in err
+    assert b"attempt 1" not in out and b"\x1b[K" not in out
+
+    loopback.reset()
+    script_background(loopback, pending=4)
+    code, out, err = _run(tmp_path, terminal=False)
+    assert code == 0, err.decode()
+    assert b"\x1b" not in err and b"in progress" not in err
+    results = [line for line in err.splitlines() if b" attempt " in line]
+    assert results[0].startswith(b"proposer gpt-5.2-pro attempt 1: ok, HTTP 200, ")
+    assert any(line.startswith(b"critic deepseek-r1 attempt 1: ok") for line in results)
+    assert b"attempt 1" not in out
