@@ -3,6 +3,7 @@ and the progress line shows on a terminal's stderr and nowhere else."""
 
 from __future__ import annotations
 
+import json
 import os
 import pty
 import signal
@@ -13,16 +14,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from aiops.cli import app
 from tests.conftest import FakeKeys
+from tests.services.packs import read
 from tests.support.loopback import (
+    CHAT_PATH,
     RESPONSES_PATH,
+    Captured,
     LoopbackServer,
     Reply,
     background_reply,
+    chat_stream_chunks,
+    sse,
 )
 from tests.support.registry_edit import set_keys
-from tests.support.scripts import critic_handler, proposer_reply
+from tests.support.scripts import critic_handler, happy_path, proposer_reply
 from tests.test_cli_environment import _child, _wait_for
 
 LIVE = ["l2", "live", "--allow-network", "--yes"]
@@ -35,7 +43,7 @@ def script_background(loopback: LoopbackServer, pending: int) -> dict[str, Any]:
     waiting = Reply(body=background_reply(final, "in_progress"))
     loopback.script(f"{RESPONSES_PATH}/{final['id']}", *[waiting] * pending, Reply(body=final))
     loopback.script(f"{RESPONSES_PATH}/{final['id']}/cancel", Reply(body=final))
-    loopback.script("/v1/chat/completions", critic_handler("APPROVE"))
+    loopback.script(CHAT_PATH, critic_handler("APPROVE"))
     return final
 
 
@@ -118,3 +126,66 @@ def test_progress_shows_on_a_terminal_and_only_results_elsewhere(
     assert results[0].startswith(b"proposer gpt-5.2-pro attempt 1: ok, HTTP 200, ")
     assert any(line.startswith(b"critic deepseek-r1 attempt 1: ok") for line in results)
     assert b"attempt 1" not in out
+
+
+def streamed(handler: Any) -> Any:
+    """``handler``'s Chat Completions answer, sent as a stream with usage and [DONE]."""
+
+    def handle(captured: Captured) -> Reply:
+        answer = handler(captured).body
+        chunks = [sse(c) for c in chat_stream_chunks(answer)] + [sse("[DONE]")]
+        return Reply(events=[(0.01, c) for c in chunks])
+
+    return handle
+
+
+def _outputs(pack: Path) -> dict[str, Any]:
+    """The model outputs, less what differs between any two calls (latency, endpoint)."""
+    docs = {}
+    for name in ("proposer_output.json", "critic_output.json"):
+        doc = read(pack, name)
+        doc.pop("latency_ms")
+        for attempt in doc["attempts"]:
+            attempt.pop("latency_ms")
+            attempt.pop("endpoint")
+        docs[name] = doc
+    return docs
+
+
+def test_background_and_streamed_calls_record_and_replay_as_blocking_ones(
+    runner: CliRunner, loopback: LoopbackServer, network_env: FakeKeys, fast_config: Path
+) -> None:
+    set_keys(fast_config, 'models."gpt-5.2-pro"', call_mode="blocking")
+    happy_path(loopback)
+    record = ["l2", "record", "--allow-network", "--yes", "--fixture"]
+    result = runner.invoke(app, [*record, "blocking.json", "--out", "blocking/pack"])
+    assert result.exit_code == 0, result.stderr
+
+    set_keys(fast_config, 'models."gpt-5.2-pro"', call_mode="background")
+    set_keys(fast_config, "models.deepseek-r1", call_mode="stream")
+    set_keys(fast_config, "fallback_policy", poll_interval_seconds=0.05)
+    loopback.reset()
+    script_background(loopback, pending=3)
+    loopback.reset_path(CHAT_PATH)
+    loopback.script(CHAT_PATH, streamed(critic_handler("APPROVE")))
+    result = runner.invoke(app, [*record, "long.json", "--out", "long/pack"])
+    assert result.exit_code == 0, result.stderr
+    sent = [r.body for r in loopback.requests if r.method == "POST" and r.body]
+    assert sent[0]["background"] is True and sent[-1]["stream"] is True
+
+    # What crossed the wire differs; the evidence does not.
+    long, blocking = _outputs(Path("long/pack")), _outputs(Path("blocking/pack"))
+    for name, doc in long.items():
+        assert {k for k in doc if doc[k] != blocking[name][k]} == set(), name
+    # The fixtures hold the same final responses, under the same prompt hashes.
+    runs = [json.loads(Path(f).read_text())["runs"] for f in ("long.json", "blocking.json")]
+    for run in runs:
+        for one in run:
+            one["metadata"].pop("latency_ms")
+    assert runs[0] == runs[1]
+    # The fixture replays whatever the registry now says about call modes.
+    set_keys(fast_config, 'models."gpt-5.2-pro"', call_mode="blocking")
+    replay = runner.invoke(app, ["l2", "replay", "--fixture", "long.json", "--out", "replay"])
+    assert replay.exit_code == 0, replay.stderr
+    assert _outputs(Path("replay")) == _outputs(Path("long/pack"))
+    assert runner.invoke(app, ["verify-pack", "long/pack"]).exit_code == 0

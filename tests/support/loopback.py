@@ -165,6 +165,10 @@ class LoopbackServer(ClosedOnExit):
         self._script.clear()
         self.requests.clear()
 
+    def reset_path(self, path: str) -> None:
+        """Forget what is scripted for ``path`` only."""
+        self._script.pop(path, None)
+
     def _next(self, captured: Captured) -> Reply:
         queue = self._script.get(captured.path)
         if not queue:
