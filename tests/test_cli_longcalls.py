@@ -38,7 +38,7 @@ LIVE = ["l2", "live", "--allow-network", "--yes"]
 
 def script_background(loopback: LoopbackServer, pending: int) -> dict[str, Any]:
     """gpt-5.2-pro (background by default): queued, ``pending`` polls in progress, done."""
-    final = proposer_reply().body
+    final: dict[str, Any] = proposer_reply().body
     loopback.script(RESPONSES_PATH, Reply(body=background_reply(final)))
     waiting = Reply(body=background_reply(final, "in_progress"))
     loopback.script(f"{RESPONSES_PATH}/{final['id']}", *[waiting] * pending, Reply(body=final))

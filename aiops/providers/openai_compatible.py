@@ -24,15 +24,13 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
 from aiops.errors import MissingCredentialError
-from aiops.governance.model_json import loads_model_json
 from aiops.providers.base import (
     Attempt,
-    CallProgress,
     Exchange,
     ModelRequest,
     ProgressSink,
@@ -46,27 +44,25 @@ from aiops.providers.egress import (
     proxy_mounts,
     tls_context,
 )
-from aiops.providers.longcall import (
-    StopWatch,
-    call_fields,
-    cut,
-    poll_background,
-    read_chat_stream,
-    read_responses_stream,
-    timed,
+from aiops.providers.long_http import (
+    Answer,
+    Reporter,
+    Sent,
+    background_answer,
+    read_json,
+    stream_answer,
 )
+from aiops.providers.longcall import call_fields
 from aiops.providers.retry import Deadline, parse_retry_after
 from aiops.providers.wire import WireFormat, build_exchange, wire_for
 from aiops.redact import scrub_secrets
-from aiops.schemas.registry import EndpointKind, FallbackPolicy, Provider
+from aiops.schemas.registry import FallbackPolicy, Provider
 
 if TYPE_CHECKING:
     import ssl
 
     import httpx
 
-# How long a cancel may take on the way out of an interrupted background call.
-CANCEL_TIMEOUT_SECONDS = 5.0
 NOT_RETRYABLE = {400: "bad_request", 401: "authentication", 403: "permission", 404: "not_found"}
 
 
@@ -345,7 +341,7 @@ class OpenAICompatibleClient:
     def complete(self, request: ModelRequest) -> Exchange:
         key = (request.role, request.model_id)
         self._tries[key] = attempt_no = self._tries.get(key, 0) + 1
-        report = _Reporter(self._progress, request, attempt_no)
+        report = Reporter(self._progress, request, attempt_no)
         report("started")
         result: Attempt | None = None
         try:
@@ -358,7 +354,7 @@ class OpenAICompatibleClient:
         finally:
             report("finished", result=result)
 
-    def _call(self, request: ModelRequest, report: _Reporter) -> Exchange:
+    def _call(self, request: ModelRequest, report: Reporter) -> Exchange:
         import httpx
 
         wire = wire_for(request.model.endpoint)
@@ -366,7 +362,6 @@ class OpenAICompatibleClient:
         url = endpoint.base_url + wire.path
         body = wire.build_body(request)  # recorded and hashed: the transport adds its fields
         mode = request.model.effective_call_mode
-        sent = json.dumps({**body, **call_fields(wire.kind, mode)}).encode("utf-8")
         accept = "text/event-stream" if mode == "stream" else "application/json"
         headers = {"Content-Type": "application/json", "Accept": accept}
         if endpoint.api_key is not None:
@@ -383,26 +378,19 @@ class OpenAICompatibleClient:
                 latency_ms=int((self._clock() - started) * 1000),
             )
 
-        call = _Call(url, sent, headers, endpoint, report)
+        sent = Sent(
+            url,
+            _where(url, endpoint.route),
+            json.dumps({**body, **call_fields(wire.kind, mode)}).encode("utf-8"),
+            headers,
+            self._call_seconds(),
+            report,
+        )
         try:
-            if mode == "stream":
-                status, payload, got = self._stream(wire, call)
-            elif mode == "background":
-                status, payload, got = self._background(call)
-            else:
-                response = self._http.post(
-                    url, content=sent, headers=headers, timeout=self._timeout()
-                )
-                status, payload, got = (
-                    response.status_code,
-                    _json(response.content),
-                    response.headers,
-                )
+            answer = self._send(wire, mode, sent, endpoint)
         except httpx.TimeoutException:
             error = ProviderCallError(
-                f"timed out calling {_where(url, endpoint.route)}",
-                error_class="timeout",
-                retryable=True,
+                f"timed out calling {sent.shown}", error_class="timeout", retryable=True
             )
         except httpx.HTTPError as exc:
             error = transport_error(exc, url, endpoint.route, self._trust, endpoint.api_key)
@@ -410,101 +398,42 @@ class OpenAICompatibleClient:
             error = failed
             error.message = redact(error.message, endpoint.api_key)
         else:
-            return self._finish(request, wire, body, (status, payload, got), call, attempt)
+            return self._finish(request, wire, body, answer, endpoint, attempt)
         error.attempts = [attempt(error.http_status, error)]
         raise error
 
-    def _stream(self, wire: WireFormat, call: _Call) -> tuple[int, Any, Mapping[str, str]]:
-        """POST with ``stream: true``; the final response object read from the events."""
-        import httpx
-
-        watch = StopWatch(self._call_seconds())
-        where = _where(call.url, call.endpoint.route)
-        reader = read_responses_stream if wire.kind is EndpointKind.RESPONSES else read_chat_stream
-        with self._http.stream(
-            "POST", call.url, content=call.sent, headers=call.headers, timeout=self._timeout()
-        ) as response:
-            answered_json = "text/event-stream" not in response.headers.get("content-type", "")
-            if response.status_code >= 400 or answered_json:  # an error, or stream ignored
-                response.read()
-                return response.status_code, _json(response.content), response.headers
-            try:
-                payload = reader(timed(response.iter_lines(), watch, where), call.waiting)
-            except httpx.TransportError as exc:  # dropped, reset or silent past the timeout
-                raise cut(f"{type(exc).__name__} from {where}") from None
-            return response.status_code, payload, response.headers
-
-    def _background(self, call: _Call) -> tuple[int, Any, Mapping[str, str]]:
-        """POST with ``background: true``, then poll until done (cancel on the way out)."""
-        import httpx
-
-        watch = StopWatch(self._call_seconds())
+    def _send(self, wire: WireFormat, mode: str, sent: Sent, endpoint: Endpoint) -> Answer:
+        if mode == "stream":
+            return stream_answer(self._http, wire.kind, sent, self._timeout())
+        if mode == "background":
+            return background_answer(
+                self._http,
+                sent,
+                self._timeout,
+                self._policy.poll_interval_seconds,
+                lambda failed: self._http_error(failed, sent.shown, endpoint),
+                lambda exc: transport_error(
+                    exc, sent.url, endpoint.route, self._trust, endpoint.api_key
+                ),
+            )
         response = self._http.post(
-            call.url, content=call.sent, headers=call.headers, timeout=self._timeout()
+            sent.url, content=sent.body, headers=sent.headers, timeout=self._timeout()
         )
-        payload = _json(response.content)
-        if response.status_code >= 400 or not isinstance(payload, dict):
-            return response.status_code, payload, response.headers
-        where = _where(call.url, call.endpoint.route)
-
-        def fetch(response_id: str) -> dict[str, Any]:
-            try:
-                got = self._http.get(
-                    f"{call.url}/{response_id}", headers=call.headers, timeout=self._timeout()
-                )
-            except httpx.TimeoutException:
-                raise ProviderCallError(
-                    f"timed out polling {where}", error_class="timeout", retryable=True
-                ) from None
-            except httpx.HTTPError as exc:
-                raise transport_error(
-                    exc, call.url, call.endpoint.route, self._trust, call.endpoint.api_key
-                ) from None
-            polled = _json(got.content)
-            if got.status_code >= 400:
-                raise self._http_error(got.status_code, polled, got.headers, call)
-            if not isinstance(polled, dict):
-                raise ProviderCallError(
-                    f"polling {where}: response is not a JSON object",
-                    error_class="malformed_response",
-                    retryable=True,
-                )
-            return polled
-
-        def cancel(response_id: str) -> None:
-            try:
-                self._http.post(
-                    f"{call.url}/{response_id}/cancel",
-                    headers=call.headers,
-                    timeout=CANCEL_TIMEOUT_SECONDS,
-                )
-            except httpx.HTTPError:
-                pass  # best effort: the run is already on its way out
-
-        final = poll_background(
-            payload,
-            fetch,
-            cancel,
-            interval=self._policy.poll_interval_seconds,
-            watch=watch,
-            on_progress=call.waiting,
-        )
-        return response.status_code, final, response.headers
+        return Answer(response.status_code, read_json(response.content), response.headers)
 
     def _call_seconds(self) -> float:
+        """The call's time limit: the request timeout, capped by the run deadline."""
         limit = self._policy.request_timeout_seconds
         return limit if self._deadline is None else min(limit, self._deadline.remaining())
 
-    def _http_error(
-        self, status: int, payload: Any, headers: Mapping[str, str], call: _Call
-    ) -> ProviderCallError:
+    def _http_error(self, answer: Answer, shown: str, endpoint: Endpoint) -> ProviderCallError:
         return classify_http_error(
-            status,
-            payload,
-            headers,
-            url=_where(call.url, call.endpoint.route),
-            key=call.endpoint.api_key,
-            key_env=call.endpoint.api_key_env,
+            answer.status,
+            answer.payload,
+            answer.headers,
+            url=shown,
+            key=endpoint.api_key,
+            key_env=endpoint.api_key_env,
         )
 
     def _timeout(self) -> Any:
@@ -524,18 +453,19 @@ class OpenAICompatibleClient:
         request: ModelRequest,
         wire: WireFormat,
         body: dict[str, Any],
-        answer: tuple[int, Any, Mapping[str, str]],
-        call: _Call,
+        answer: Answer,
+        endpoint: Endpoint,
         attempt: Callable[[int | None, ProviderCallError | None], Attempt],
     ) -> Exchange:
-        status, payload, headers = answer
+        status, payload = answer.status, answer.payload
+        url = endpoint.base_url + wire.path
         if status >= 400:
-            error = self._http_error(status, payload, headers, call)
+            error = self._http_error(answer, _where(url, endpoint.route), endpoint)
             error.attempts = [attempt(status, error)]
             raise error
         if not isinstance(payload, dict):
             error = ProviderCallError(
-                f"HTTP {status} from {call.url}: response is not a JSON object",
+                f"HTTP {status} from {url}: response is not a JSON object",
                 error_class="malformed_response",
                 retryable=False,
             )
@@ -544,59 +474,8 @@ class OpenAICompatibleClient:
         try:
             parsed = wire.parse(payload)
         except ProviderCallError as error:
-            error.message = redact(error.message, call.endpoint.api_key)
+            error.message = redact(error.message, endpoint.api_key)
             error.attempts = [attempt(status, error)]
             raise
         done = attempt(status, None)
         return build_exchange(request, wire, body, payload, parsed, done.latency_ms, done)
-
-
-def _json(content: bytes) -> Any:
-    try:
-        return loads_model_json(content)
-    except ValueError:  # not JSON, NaN, duplicate keys, or not Unicode text
-        return None
-
-
-class _Reporter:
-    """Sends one attempt's ``CallProgress`` to the sink, if there is one."""
-
-    def __init__(self, sink: ProgressSink | None, request: ModelRequest, attempt_no: int) -> None:
-        self._sink = sink
-        self._request = request
-        self._attempt_no = attempt_no
-
-    def __call__(
-        self,
-        phase: Literal["started", "waiting", "finished"],
-        *,
-        status: str | None = None,
-        tokens: int = 0,
-        result: Attempt | None = None,
-    ) -> None:
-        if self._sink is not None:
-            self._sink(
-                CallProgress(
-                    self._request.role,
-                    self._request.model_id,
-                    self._attempt_no,
-                    phase,
-                    status,
-                    tokens,
-                    result,
-                )
-            )
-
-
-@dataclass(frozen=True)
-class _Call:
-    """One attempt's request as sent, and where its progress goes."""
-
-    url: str
-    sent: bytes
-    headers: dict[str, str]
-    endpoint: Endpoint
-    report: _Reporter
-
-    def waiting(self, status: str, tokens: int) -> None:
-        self.report("waiting", status=status, tokens=tokens)

@@ -232,3 +232,45 @@ def test_call_fields_per_mode() -> None:
         "stream_options": {"include_usage": True},
     }
     assert json.dumps(call_fields(EndpointKind.RESPONSES, "stream")) == '{"stream": true}'
+
+
+@pytest.mark.parametrize("ending", ["no [DONE]", "[DONE] without a finish_reason"])
+def test_a_chat_stream_that_ends_early_is_never_a_half_answer(
+    loopback: LoopbackServer, ending: str
+) -> None:
+    chunks = [sse(c) for c in chat_stream_chunks(chat_answer(ANSWER))]
+    sent = chunks[:3] + ([sse("[DONE]")] if ending.startswith("[DONE]") else [])
+    loopback.script(CHAT_PATH, Reply(events=[(0.0, c) for c in sent]))  # ended cleanly
+    with client_for(loopback, fake_key()) as client, pytest.raises(ProviderCallError) as caught:
+        client.complete(make_request("deepseek-r1", "critic", model_changes=STREAM))
+    assert caught.value.error_class == "stream_cut" and caught.value.retryable
+    assert ending in str(caught.value)
+
+
+def test_a_server_that_ignores_stream_and_answers_json_is_read_as_blocking(
+    loopback: LoopbackServer,
+) -> None:
+    loopback.script(CHAT_PATH, Reply(body=chat_answer(ANSWER)))
+    with client_for(loopback, fake_key()) as client:
+        exchange = client.complete(make_request("deepseek-r1", "critic", model_changes=STREAM))
+    assert exchange.text == ANSWER and exchange.outcome == "completed"
+
+
+def test_background_is_refused_on_chat_completions() -> None:
+    with pytest.raises(ValueError, match="background exists only on the responses endpoint"):
+        make_request("deepseek-r1", model_changes={}).model.model_validate(
+            {**make_request("deepseek-r1").model.model_dump(), "call_mode": "background"}
+        )
+
+
+def test_default_call_modes_of_the_shipped_registry() -> None:
+    modes = {m: make_request(m).model.effective_call_mode for m in ("gpt-5.2-pro", "o3-pro")}
+    modes |= {m: make_request(m).model.effective_call_mode for m in ("o3-deep-research", "o3")}
+    modes["deepseek-v4-pro"] = make_request("deepseek-v4-pro").model.effective_call_mode
+    assert modes == {
+        "gpt-5.2-pro": "background",
+        "o3-pro": "background",
+        "o3-deep-research": "background",
+        "o3": "blocking",
+        "deepseek-v4-pro": "blocking",  # chat completions: no background mode
+    }
