@@ -170,6 +170,9 @@ def test_background_and_streamed_calls_record_and_replay_as_blocking_ones(
     loopback.script(CHAT_PATH, streamed(critic_handler("APPROVE")))
     result = runner.invoke(app, [*record, "long.json", "--out", "long/pack"])
     assert result.exit_code == 0, result.stderr
+    banner = " ".join(result.stderr.split())
+    assert "background call" in banner and "stream call" in banner
+    assert "stored by the provider" in banner
     sent = [r.body for r in loopback.requests if r.method == "POST" and r.body]
     assert sent[0]["background"] is True and sent[-1]["stream"] is True
 
