@@ -126,6 +126,9 @@ def test_progress_shows_on_a_terminal_and_only_results_elsewhere(
     assert results[0].startswith(b"proposer gpt-5.2-pro attempt 1: ok, HTTP 200, ")
     assert any(line.startswith(b"critic deepseek-r1 attempt 1: ok") for line in results)
     assert b"attempt 1" not in out
+    # Whatever was shown, the evidence is the same.
+    shown, unshown = sorted(p for p in (tmp_path / "evidence_packs").iterdir() if p.is_dir())
+    assert _outputs(shown) == _outputs(unshown)
 
 
 def streamed(handler: Any) -> Any:
