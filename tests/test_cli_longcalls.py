@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from aiops.cli import app
 from tests.conftest import FakeKeys
 from tests.services.packs import read
+from tests.support.idle_relay import IdleDroppingRelay
 from tests.support.loopback import (
     CHAT_PATH,
     RESPONSES_PATH,
@@ -195,3 +196,25 @@ def test_background_and_streamed_calls_record_and_replay_as_blocking_ones(
     assert replay.exit_code == 0, replay.stderr
     assert _outputs(Path("replay")) == _outputs(Path("long/pack"))
     assert runner.invoke(app, ["verify-pack", "long/pack"]).exit_code == 0
+
+
+def test_a_long_background_run_completes_through_a_proxy_that_drops_idle_connections(
+    runner: CliRunner,
+    loopback: LoopbackServer,
+    network_env: FakeKeys,
+    fast_config: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``aiops l2 live`` end to end; time compressed: idle drop after 0.5 s, a proposer
+    call of 2.4 s (twelve polls, 0.2 s apart)."""
+    set_keys(fast_config, "fallback_policy", poll_interval_seconds=0.2)
+    script_background(loopback, pending=12)
+    host, port = loopback.base_url.split("//")[1].split("/")[0].split(":")
+    with IdleDroppingRelay((host, int(port)), idle_s=0.5) as relay:
+        monkeypatch.setenv("OPENAI_BASE_URL", relay.base_url())
+        result = runner.invoke(app, LIVE)
+    assert result.exit_code == 0, result.stderr
+    assert relay.drops == 0
+    assert sum(r.method == "GET" for r in loopback.requests) == 13
+    results = [line for line in result.stderr.splitlines() if " attempt " in line]
+    assert results[0].startswith("proposer gpt-5.2-pro attempt 1: ok, HTTP 200, 2.")

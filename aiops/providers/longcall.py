@@ -26,6 +26,7 @@ fixture and the pack do not depend on how the answer travelled.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Literal
@@ -36,6 +37,9 @@ from aiops.schemas.registry import EndpointKind
 CallMode = Literal["blocking", "stream", "background"]
 # Statuses of a background response that is still working.
 PENDING = frozenset({"queued", "in_progress"})
+# A response id as providers and gateways make them (OpenAI ``resp_…``, LiteLLM's
+# base64); never a path separator, a query, a fragment or an escape.
+_RESPONSE_ID = re.compile(r"[A-Za-z0-9_=:-]{1,512}")
 # Consecutive failed polls tolerated before the call is given up (and cancelled).
 MAX_POLL_FAILURES = 5
 # Stream events that carry a piece of the answer or of its reasoning.
@@ -245,9 +249,9 @@ def poll_background(
     status = first.get("status")
     if status not in PENDING:
         return first  # answered at once (or failed at once): nothing to wait for
-    if not isinstance(response_id, str) or not response_id:
-        raise ProviderCallError(
-            "background response without an id: it cannot be polled",
+    if not isinstance(response_id, str) or not _RESPONSE_ID.fullmatch(response_id):
+        raise ProviderCallError(  # it becomes part of a URL path: nothing but an id
+            "background response without a usable id: it cannot be polled",
             error_class="malformed_response",
             retryable=False,
         )

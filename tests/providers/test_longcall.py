@@ -274,3 +274,18 @@ def test_default_call_modes_of_the_shipped_registry() -> None:
         "o3": "blocking",
         "deepseek-v4-pro": "blocking",  # chat completions: no background mode
     }
+
+
+@pytest.mark.parametrize("response_id", ["../../files", "resp_1?x=1", "resp_1/cancel", "", 7])
+def test_a_background_id_that_is_not_an_id_is_never_put_in_a_url(
+    loopback: LoopbackServer, response_id: object
+) -> None:
+    pending = {**background_reply(responses_answer(ANSWER)), "id": response_id}
+    loopback.script(RESPONSES_PATH, Reply(body=pending))
+    with (
+        client_for(loopback, fake_key(), FAST) as client,
+        pytest.raises(ProviderCallError) as caught,
+    ):
+        client.complete(make_request())
+    assert caught.value.error_class == "malformed_response"
+    assert [r.path for r in loopback.requests] == [RESPONSES_PATH]
