@@ -177,6 +177,7 @@ def _run_model_mode(
     yes: bool = False,
     force: bool = False,
 ) -> None:
+    from aiops.call_progress import call_progress
     from aiops.console import confirm_network
     from aiops.services.model_run import ModelRunOptions, run_model_layer
     from aiops.services.network import NetworkPlan
@@ -198,6 +199,7 @@ def _run_model_mode(
             fixture=fixture,
             allow_network=allow_network,
             force=force,
+            progress=call_progress() if mode != "replay" else None,
         ),
         confirm,
     )

@@ -276,6 +276,12 @@ def render_network_banner(plan: NetworkPlan) -> None:
             f"up to {call.max_input_tokens} in / {call.max_output_tokens} out tokens, "
             f"<= ${call.worst_case_usd:.2f}"
             + (f"; must be served as {call.expected_served}" if call.expected_served else "")
+            + ("" if call.call_mode == "blocking" else f"; {call.call_mode} call")
+        )
+    if any(call.call_mode == "background" for call in plan.calls):
+        lines.append(
+            "- Background calls are stored by the provider (store: true, retained for a "
+            "while) even though the desk sends store: false"
         )
     if plan.routes:
         lines.append("- Routes (proxy variables read explicitly; credentials never shown):")

@@ -8,6 +8,7 @@ latency and every attempt, so record mode and evidence packs capture the truth.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -72,7 +73,9 @@ class Exchange:
 
     model_id: str  # the model that actually answered (after any fallback)
     endpoint_kind: str
-    request_body: dict[str, Any]  # exactly the JSON body sent; its hash is prompt_hash
+    # The JSON body sent, less the transport fields a streamed or background call adds
+    # (``longcall.call_fields``); its hash is prompt_hash.
+    request_body: dict[str, Any]
     response_body: dict[str, Any]  # the provider's raw JSON response
     outcome: Outcome
     text: str  # the output text as received ("" when refused/failed)
@@ -93,6 +96,29 @@ class Exchange:
         """The text the scope and the critic's verdict are read from (``output_hash``
         stays over ``text``, as received)."""
         return self.text if self.answer_text is None else self.answer_text
+
+
+@dataclass(frozen=True)
+class CallProgress:
+    """What a call in flight reports, for the operator's terminal only: never written to
+    a pack, a log, a fixture or stdout, so nothing it says can change the evidence.
+
+    ``started`` once per attempt, ``waiting`` as the provider says more (``status``:
+    ``queued``, ``in_progress``, ``streaming``; ``tokens``: streamed pieces so far, a
+    count of deltas, not billed tokens), ``finished`` once with the attempt's record
+    (``None`` when the call was interrupted before it had one)."""
+
+    role: Role
+    model_id: str
+    attempt_no: int
+    phase: Literal["started", "waiting", "finished"]
+    status: str | None = None
+    tokens: int = 0
+    result: Attempt | None = None
+
+
+# The progress seam: called in the calling thread, must not raise.
+ProgressSink = Callable[[CallProgress], None]
 
 
 class ModelClient(Protocol):

@@ -29,8 +29,13 @@ from typing import TYPE_CHECKING, Any
 from pydantic import SecretStr
 
 from aiops.errors import MissingCredentialError
-from aiops.governance.model_json import loads_model_json
-from aiops.providers.base import Attempt, Exchange, ModelRequest, ProviderCallError
+from aiops.providers.base import (
+    Attempt,
+    Exchange,
+    ModelRequest,
+    ProgressSink,
+    ProviderCallError,
+)
 from aiops.providers.egress import (
     CERTIFI,
     DIRECT,
@@ -39,6 +44,15 @@ from aiops.providers.egress import (
     proxy_mounts,
     tls_context,
 )
+from aiops.providers.long_http import (
+    Answer,
+    Reporter,
+    Sent,
+    background_answer,
+    read_json,
+    stream_answer,
+)
+from aiops.providers.longcall import call_fields
 from aiops.providers.retry import Deadline, parse_retry_after
 from aiops.providers.wire import WireFormat, build_exchange, wire_for
 from aiops.redact import scrub_secrets
@@ -288,9 +302,11 @@ class OpenAICompatibleClient:
         clock: Callable[[], float] = time.perf_counter,
         deadline: Deadline | None = None,
         trust: TlsTrust = CERTIFI,
+        progress: ProgressSink | None = None,
     ) -> None:
         """``transport`` replaces the network for every endpoint (tests); otherwise
-        each endpoint's route decides: direct, or through its proxy."""
+        each endpoint's route decides: direct, or through its proxy. ``progress`` is
+        told of every attempt as it runs (the terminal's progress line)."""
         import httpx
 
         self._endpoints = dict(endpoints)
@@ -298,6 +314,8 @@ class OpenAICompatibleClient:
         self._policy = policy
         self._deadline = deadline
         self._trust = trust
+        self._progress = progress
+        self._tries: dict[tuple[str, str], int] = {}  # attempts so far, per role and model
         context = tls_context(trust)
         routes = [(e.base_url, e.route) for e in self._endpoints.values()]
         self._http = httpx.Client(
@@ -321,13 +339,31 @@ class OpenAICompatibleClient:
         self.close()
 
     def complete(self, request: ModelRequest) -> Exchange:
+        key = (request.role, request.model_id)
+        self._tries[key] = attempt_no = self._tries.get(key, 0) + 1
+        report = Reporter(self._progress, request, attempt_no)
+        report("started")
+        result: Attempt | None = None
+        try:
+            exchange = self._call(request, report)
+            result = exchange.attempts[-1] if exchange.attempts else None
+            return exchange
+        except ProviderCallError as error:
+            result = error.attempts[-1] if error.attempts else None
+            raise
+        finally:
+            report("finished", result=result)
+
+    def _call(self, request: ModelRequest, report: Reporter) -> Exchange:
         import httpx
 
         wire = wire_for(request.model.endpoint)
         endpoint = self._endpoints[request.provider_id]
         url = endpoint.base_url + wire.path
-        body = wire.build_body(request)
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        body = wire.build_body(request)  # recorded and hashed: the transport adds its fields
+        mode = request.model.effective_call_mode
+        accept = "text/event-stream" if mode == "stream" else "application/json"
+        headers = {"Content-Type": "application/json", "Accept": accept}
         if endpoint.api_key is not None:
             headers["Authorization"] = "Bearer " + endpoint.api_key.get_secret_value()
         started = self._clock()
@@ -342,25 +378,63 @@ class OpenAICompatibleClient:
                 latency_ms=int((self._clock() - started) * 1000),
             )
 
+        sent = Sent(
+            url,
+            _where(url, endpoint.route),
+            json.dumps({**body, **call_fields(wire.kind, mode)}).encode("utf-8"),
+            headers,
+            self._call_seconds(),
+            report,
+        )
         try:
-            response = self._http.post(
-                url,
-                content=json.dumps(body).encode("utf-8"),
-                headers=headers,
-                timeout=self._timeout(),
-            )
+            answer = self._send(wire, mode, sent, endpoint)
         except httpx.TimeoutException:
             error = ProviderCallError(
-                f"timed out calling {_where(url, endpoint.route)}",
-                error_class="timeout",
-                retryable=True,
+                f"timed out calling {sent.shown}", error_class="timeout", retryable=True
             )
         except httpx.HTTPError as exc:
             error = transport_error(exc, url, endpoint.route, self._trust, endpoint.api_key)
+        except ProviderCallError as failed:  # a stream cut or failed, a poll given up
+            error = failed
+            error.message = redact(error.message, endpoint.api_key)
         else:
-            return self._finish(request, wire, body, response, url, endpoint, attempt)
-        error.attempts = [attempt(None, error)]
+            return self._finish(request, wire, body, answer, endpoint, attempt)
+        error.attempts = [attempt(error.http_status, error)]
         raise error
+
+    def _send(self, wire: WireFormat, mode: str, sent: Sent, endpoint: Endpoint) -> Answer:
+        if mode == "stream":
+            return stream_answer(self._http, wire.kind, sent, self._timeout())
+        if mode == "background":
+            return background_answer(
+                self._http,
+                sent,
+                self._timeout,
+                self._policy.poll_interval_seconds,
+                lambda failed: self._http_error(failed, sent.shown, endpoint),
+                lambda exc: transport_error(
+                    exc, sent.url, endpoint.route, self._trust, endpoint.api_key
+                ),
+            )
+        response = self._http.post(
+            sent.url, content=sent.body, headers=sent.headers, timeout=self._timeout()
+        )
+        return Answer(response.status_code, read_json(response.content), response.headers)
+
+    def _call_seconds(self) -> float:
+        """The call's time limit: the request timeout, capped by the run deadline."""
+        limit = self._policy.request_timeout_seconds
+        return limit if self._deadline is None else min(limit, self._deadline.remaining())
+
+    def _http_error(self, answer: Answer, shown: str, endpoint: Endpoint) -> ProviderCallError:
+        return classify_http_error(
+            answer.status,
+            answer.payload,
+            answer.headers,
+            url=shown,
+            key=endpoint.api_key,
+            key_env=endpoint.api_key_env,
+        )
 
     def _timeout(self) -> Any:
         """The policy's timeouts, each capped by what is left of the run deadline."""
@@ -379,39 +453,29 @@ class OpenAICompatibleClient:
         request: ModelRequest,
         wire: WireFormat,
         body: dict[str, Any],
-        response: httpx.Response,
-        url: str,
+        answer: Answer,
         endpoint: Endpoint,
         attempt: Callable[[int | None, ProviderCallError | None], Attempt],
     ) -> Exchange:
-        try:
-            payload: Any = loads_model_json(response.content)
-        except ValueError:  # not JSON, NaN, duplicate keys, or not Unicode text
-            payload = None
-        if response.status_code >= 400:
-            error = classify_http_error(
-                response.status_code,
-                payload,
-                response.headers,
-                url=_where(url, endpoint.route),
-                key=endpoint.api_key,
-                key_env=endpoint.api_key_env,
-            )
-            error.attempts = [attempt(response.status_code, error)]
+        status, payload = answer.status, answer.payload
+        url = endpoint.base_url + wire.path
+        if status >= 400:
+            error = self._http_error(answer, _where(url, endpoint.route), endpoint)
+            error.attempts = [attempt(status, error)]
             raise error
         if not isinstance(payload, dict):
             error = ProviderCallError(
-                f"HTTP {response.status_code} from {url}: response is not a JSON object",
+                f"HTTP {status} from {url}: response is not a JSON object",
                 error_class="malformed_response",
                 retryable=False,
             )
-            error.attempts = [attempt(response.status_code, error)]
+            error.attempts = [attempt(status, error)]
             raise error
         try:
             parsed = wire.parse(payload)
         except ProviderCallError as error:
             error.message = redact(error.message, endpoint.api_key)
-            error.attempts = [attempt(response.status_code, error)]
+            error.attempts = [attempt(status, error)]
             raise
-        done = attempt(response.status_code, None)
+        done = attempt(status, None)
         return build_exchange(request, wire, body, payload, parsed, done.latency_ms, done)

@@ -105,7 +105,32 @@ class Model(StrictConfig):
         "(the response's model); default: the snapshot, when one is pinned. A different "
         "name is handled by the layer's served_model_mismatch.",
     )
+    call_mode: Literal["blocking", "stream", "background"] | None = Field(
+        default=None,
+        description="How a call is made: blocking (one request, one answer), stream "
+        "(server-sent events; survives idle-dropping proxies and shows progress) or "
+        "background (Responses only: the response is created, then polled; it is stored "
+        "by the provider even when store is false). Default: background for pro and "
+        "deep-research models on the Responses endpoint, blocking otherwise.",
+    )
     notes: str = ""
+
+    @model_validator(mode="after")
+    def _background_on_responses(self) -> Self:
+        if self.call_mode == "background" and self.endpoint is not EndpointKind.RESPONSES:
+            raise ValueError("call_mode background exists only on the responses endpoint")
+        return self
+
+    @property
+    def effective_call_mode(self) -> Literal["blocking", "stream", "background"]:
+        """The registry's ``call_mode``, else background for a pro or deep-research
+        model on Responses (minutes per request), else blocking."""
+        if self.call_mode is not None:
+            return self.call_mode
+        long_running = re.search(r"-pro\b|deep-research", self.provider_model)
+        if self.endpoint is EndpointKind.RESPONSES and long_running:
+            return "background"
+        return "blocking"
 
     @property
     def requested_model(self) -> str:
@@ -166,6 +191,9 @@ class FallbackPolicy(StrictConfig):
     connect_timeout_seconds: PositiveSeconds = 10.0
     request_timeout_seconds: PositiveSeconds = 900.0
     run_deadline_seconds: PositiveSeconds = 3600.0
+    poll_interval_seconds: Annotated[float, Field(gt=0, le=60, allow_inf_nan=False)] = Field(
+        default=2.0, description="Background calls: seconds between two polls of the response."
+    )
     layers: dict[LayerId, LayerFallbackPolicy] = {}
 
 

@@ -59,7 +59,14 @@ from aiops.governance.scope import build_scope_check
 from aiops.governance.served_model import ServedCheck, check_served, served_entry
 from aiops.known_secrets import activate, collect_for
 from aiops.prompts import LoadedPrompt, RenderedPrompt, load_prompt, render_critic, render_proposer
-from aiops.providers.base import Attempt, Exchange, ModelClient, ModelRequest, ProviderCallError
+from aiops.providers.base import (
+    Attempt,
+    Exchange,
+    ModelClient,
+    ModelRequest,
+    ProgressSink,
+    ProviderCallError,
+)
 from aiops.providers.fallback import FallbackAlert
 from aiops.redact import SECRET_SHAPED
 from aiops.resources import data_root
@@ -104,6 +111,7 @@ class ModelRunOptions:
     fixture: Path | None = None
     allow_network: bool = False
     force: bool = False
+    progress: ProgressSink | None = None  # the terminal's view of calls; never the pack
 
 
 @dataclass(frozen=True)
@@ -214,6 +222,7 @@ def run_model_layer(
             transport=transport,
             deadline=deadline,
             trust=network.trust,
+            progress=options.progress,
         )
         inner: ModelClient = closing
         if mode == "record":

@@ -34,6 +34,7 @@ class PlannedCall:
     max_output_tokens: int
     worst_case_usd: float
     expected_served: str | None = None  # the served model the registry expects, if any
+    call_mode: str = "blocking"  # blocking, stream or background (registry call_mode)
 
 
 @dataclass(frozen=True)
@@ -267,6 +268,7 @@ def _planned(
         tokens_out,
         round(cost, 4),
         model.expected_served_model,
+        model.effective_call_mode,
     )
 
 

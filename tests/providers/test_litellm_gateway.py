@@ -25,6 +25,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -301,3 +302,37 @@ def test_a_key_the_gateway_does_not_know_keeps_the_hint(
         (400, "authentication"),
     ]
     assert gateway.upstream.requests == []
+
+
+def test_background_and_streamed_calls_through_the_gateway(
+    runner: CliRunner, through: tuple[Gateway, Path]
+) -> None:
+    """gpt-5.2-pro in background mode (queued, polled through the gateway's own
+    ``GET /responses/{id}``) and deepseek-r1 streamed (chunks re-streamed by the
+    gateway), both forwarded to the loopback upstream."""
+    from tests.support.loopback import background_reply, chat_stream_chunks, sse
+
+    gateway, config = through
+    set_keys(config, "fallback_policy", poll_interval_seconds=0.1)
+    set_keys(config, "models.deepseek-r1", call_mode="stream")
+    final = proposer_reply().body
+    gateway.upstream.script(RESPONSES_PATH, Reply(body=background_reply(final)))
+    waiting = Reply(body=background_reply(final, "in_progress"))
+    gateway.upstream.script(f"{RESPONSES_PATH}/{final['id']}", waiting, waiting, Reply(body=final))
+
+    def streamed(captured: Any) -> Reply:
+        answer = critic_handler()(captured).body
+        chunks = [sse(c) for c in chat_stream_chunks(answer)] + [sse("[DONE]")]
+        return Reply(events=[(0.01, c) for c in chunks])
+
+    gateway.upstream.script(CHAT_PATH, streamed)
+    result = runner.invoke(app, LIVE)
+    assert result.exit_code == 0, result.stderr
+    seen = [(r.method, r.path) for r in gateway.upstream.requests]
+    assert seen[0] == ("POST", RESPONSES_PATH)
+    assert seen.count(("GET", f"{RESPONSES_PATH}/{final['id']}")) == 3
+    assert gateway.upstream.requests[0].body["background"] is True
+    assert gateway.upstream.requests[-1].body["stream"] is True
+    pack = only_pack()
+    assert read(pack, "proposer_output.json")["output_text"] == sample.proposer_text()
+    _verified(runner, pack)

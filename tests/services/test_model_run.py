@@ -419,7 +419,11 @@ def test_record_writes_fixture_and_transcript_without_keys(
     data = json.loads(fixture)
     assert [run["role"] for run in data["runs"]] == ["proposer", "critic"]
     assert list(data) == sorted(data)
-    assert data["runs"][0]["request"] == loopback.requests[0].body
+    # The proposer (gpt-5.2-pro) is a background call: the transport's fields are sent
+    # beside the recorded request, which keeps the desk's store: false.
+    sent = loopback.requests[0].body
+    assert sent == {**data["runs"][0]["request"], "background": True, "store": True}
+    assert data["runs"][1]["request"] == loopback.requests[1].body  # the critic: blocking
 
 
 def test_record_refuses_to_overwrite_before_sending(

@@ -18,8 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from openai.types.chat import ChatCompletion, CompletionCreateParams
-from openai.types.responses import Response, ResponseCreateParams
+from openai.types.chat import ChatCompletion, ChatCompletionChunk, CompletionCreateParams
+from openai.types.responses import Response, ResponseCreateParams, ResponseStreamEvent
 from pydantic import TypeAdapter
 
 from tests.support.httpserver import ClosedOnExit, QuietHandler, serve
@@ -56,14 +56,20 @@ class Reply:
     raw: bytes | None = None  # sent instead of JSON when set
     delay_s: float = 0.0  # wait this long before answering (a read timeout)
     reset: bool = False  # send the headers and half the body, then reset the connection
+    # Server-sent events instead of a body: each (seconds to wait first, event text),
+    # sent as one chunk of a chunked ``text/event-stream``; ``cut`` drops the connection
+    # after the last one, without ending the stream.
+    events: list[tuple[float, str]] | None = None
+    cut: bool = False
 
 
 @dataclass
 class Captured:
-    path: str
+    path: str  # GET and POST alike; ``method`` tells them apart
     headers: dict[str, str]
     body: Any
     arrived: float = field(default_factory=time.monotonic)
+    method: str = "POST"
 
 
 Handler = Callable[[Captured], Reply]
@@ -84,21 +90,29 @@ class LoopbackServer(ClosedOnExit):
             disable_nagle_algorithm = True
             server_tls = tls
 
+            def do_GET(self) -> None:  # noqa: N802
+                self._answer(b"")
+
             def do_POST(self) -> None:  # noqa: N802
                 length = int(self.headers.get("Content-Length", "0"))
-                raw = self.rfile.read(length)
+                self._answer(self.rfile.read(length))
+
+            def _answer(self, raw: bytes) -> None:
                 try:
                     body = json.loads(raw)
                 except ValueError:
                     body = None
-                captured = Captured(self.path, dict(self.headers), body)
+                captured = Captured(self.path, dict(self.headers), body, method=self.command)
                 server.requests.append(captured)
-                if validate and self.path in _REQUEST_TYPES:
+                if validate and self.command == "POST" and self.path in _REQUEST_TYPES:
                     try:
                         validate_request(self.path, body)
                     except Exception as exc:  # the test reads this after the run
                         server.problems.append(f"{self.path}: {exc}")
                 reply = server._next(captured)
+                if reply.events is not None:
+                    self._stream(reply)
+                    return
                 data = reply.raw if reply.raw is not None else json.dumps(reply.body).encode()
                 if reply.delay_s:
                     time.sleep(reply.delay_s)
@@ -119,6 +133,22 @@ class LoopbackServer(ClosedOnExit):
                     return
                 self.wfile.write(data)
 
+            def _stream(self, reply: Reply) -> None:
+                self.send_response(reply.status)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                for delay, text in reply.events or []:
+                    time.sleep(delay)
+                    data = text.encode()
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                    self.wfile.flush()
+                if reply.cut:
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                self.wfile.write(b"0\r\n\r\n")
+
         self._httpd, self._thread = serve(_Handler, self.problems, "server")
 
     @property
@@ -134,6 +164,10 @@ class LoopbackServer(ClosedOnExit):
         """Forget the script and the requests seen (a server shared by several tests)."""
         self._script.clear()
         self.requests.clear()
+
+    def reset_path(self, path: str) -> None:
+        """Forget what is scripted for ``path`` only."""
+        self._script.pop(path, None)
 
     def _next(self, captured: Captured) -> Reply:
         queue = self._script.get(captured.path)
@@ -256,3 +290,67 @@ def error_body(
     message: str, *, code: str | None = None, kind: str = "invalid_request_error"
 ) -> dict[str, Any]:
     return {"error": {"message": message, "type": kind, "param": None, "code": code}}
+
+
+# --- Streamed and background answers --------------------------------------------------
+
+
+def sse(event: dict[str, Any] | str) -> str:
+    """One server-sent event: ``data: <json>`` and a blank line (``[DONE]`` as is)."""
+    data = event if isinstance(event, str) else json.dumps(event)
+    return f"data: {data}\n\n"
+
+
+def responses_stream_events(final: dict[str, Any], deltas: list[str]) -> list[dict[str, Any]]:
+    """The events of a streamed response ending in ``final``, each checked against the
+    official ``ResponseStreamEvent`` union."""
+    created = {**final, "status": "in_progress", "output": [], "usage": None}
+    events: list[dict[str, Any]] = [{"type": "response.created", "response": created}]
+    events += [
+        {
+            "type": "response.output_text.delta",
+            "item_id": "msg_0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+            "output_index": 1,
+            "content_index": 0,
+            "delta": piece,
+            "logprobs": [],
+        }
+        for piece in deltas
+    ]
+    terminal = {"completed": "response.completed", "failed": "response.failed"}
+    events.append({"type": terminal.get(final["status"], "response.incomplete"), "response": final})
+    adapter: TypeAdapter[Any] = TypeAdapter(ResponseStreamEvent)
+    for number, event in enumerate(events):
+        event["sequence_number"] = number
+        adapter.validate_python(event)
+    return events
+
+
+def chat_stream_chunks(answer: dict[str, Any], pieces: int = 4) -> list[dict[str, Any]]:
+    """``answer`` (a ``chat.completion``) as the chunks a streaming server sends, with
+    the usage in a last chunk (``include_usage``); each checked against the official
+    ``ChatCompletionChunk``."""
+    message = answer["choices"][0]["message"]
+    head: dict[str, Any] = {k: answer[k] for k in ("id", "created", "model") if k in answer}
+    head["object"] = "chat.completion.chunk"
+    deltas: list[dict[str, Any]] = [{"role": "assistant", "content": ""}]
+    for key in ("reasoning_content", "content"):
+        text = message.get(key) or ""
+        step = max(1, len(text) // pieces)
+        deltas += [{key: text[i : i + step]} for i in range(0, len(text), step)]
+    chunks = [
+        {**head, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
+        for delta in deltas
+    ]
+    finish = answer["choices"][0]["finish_reason"]
+    chunks.append({**head, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
+    chunks.append({**head, "choices": [], "usage": answer["usage"]})
+    for chunk in chunks:
+        ChatCompletionChunk.model_validate(chunk)
+    return chunks
+
+
+def background_reply(final: dict[str, Any], status: str = "queued") -> dict[str, Any]:
+    """What ``POST /responses`` with ``background: true`` answers at once."""
+    pending = {**final, "status": status, "output": [], "usage": None, "background": True}
+    return Response.model_validate(pending).model_dump(mode="json", exclude_unset=True)
