@@ -156,7 +156,7 @@ def _outputs(pack: Path) -> dict[str, Any]:
     return docs
 
 
-def test_background_and_streamed_calls_record_and_replay_as_blocking_ones(
+def test_background_and_streamed_calls_are_recorded_as_sent_and_replay(
     runner: CliRunner, loopback: LoopbackServer, network_env: FakeKeys, fast_config: Path
 ) -> None:
     set_keys(fast_config, 'models."gpt-5.2-pro"', call_mode="blocking")
@@ -180,21 +180,29 @@ def test_background_and_streamed_calls_record_and_replay_as_blocking_ones(
     sent = [r.body for r in loopback.requests if r.method == "POST" and r.body]
     assert sent[0]["background"] is True and sent[-1]["stream"] is True
 
-    # What crossed the wire differs; the evidence does not.
+    # What crossed the wire differs, and the evidence says so: the requests (so their
+    # hashes) differ by the call mode's fields; the answers are the same.
     long, blocking = _outputs(Path("long/pack")), _outputs(Path("blocking/pack"))
     for name, doc in long.items():
-        assert {k for k in doc if doc[k] != blocking[name][k]} == set(), name
-    # The fixtures hold the same final responses, under the same prompt hashes.
+        assert {k for k in doc if doc[k] != blocking[name][k]} == {"prompt_hash"}, name
     runs = [json.loads(Path(f).read_text())["runs"] for f in ("long.json", "blocking.json")]
-    for run in runs:
-        for one in run:
-            one["metadata"].pop("latency_ms")
-    assert runs[0] == runs[1]
-    # The fixture replays whatever the registry now says about call modes.
-    set_keys(fast_config, 'models."gpt-5.2-pro"', call_mode="blocking")
+    added = []
+    for one_long, one_blocking in zip(*runs, strict=True):
+        assert one_long["response"] == one_blocking["response"]
+        request, plain = one_long["request"], one_blocking["request"]
+        added.append({k: v for k, v in request.items() if plain.get(k) != v})
+    assert added == [
+        {"background": True, "store": True},
+        {"stream": True, "stream_options": {"include_usage": True}},
+    ]
+    # Replayed under the call modes it was recorded with, the fixture gives the same
+    # outputs; under another mode the request differs: a fixture miss naming the hash.
     replay = runner.invoke(app, ["l2", "replay", "--fixture", "long.json", "--out", "replay"])
     assert replay.exit_code == 0, replay.stderr
     assert _outputs(Path("replay")) == _outputs(Path("long/pack"))
+    set_keys(fast_config, 'models."gpt-5.2-pro"', call_mode="blocking")
+    miss = runner.invoke(app, ["l2", "replay", "--fixture", "long.json", "--out", "miss"])
+    assert miss.exit_code == 2 and "sha256:" in miss.stderr, miss.stderr
     assert runner.invoke(app, ["verify-pack", "long/pack"]).exit_code == 0
 
 

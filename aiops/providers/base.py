@@ -73,8 +73,8 @@ class Exchange:
 
     model_id: str  # the model that actually answered (after any fallback)
     endpoint_kind: str
-    # The JSON body sent, less the transport fields a streamed or background call adds
-    # (``longcall.call_fields``); its hash is prompt_hash.
+    # The JSON body sent, the fields of its call mode included (``longcall.call_fields``);
+    # its hash is prompt_hash.
     request_body: dict[str, Any]
     response_body: dict[str, Any]  # the provider's raw JSON response
     outcome: Outcome

@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiops.providers.base import ModelRequest, ProviderCallError, Usage
+from aiops.providers.longcall import call_fields
 from aiops.providers.unwrap import unwrap
 from aiops.providers.wire import (
     Parsed,
@@ -69,6 +70,7 @@ def build_body(request: ModelRequest) -> dict[str, Any]:
         {"role": "user", "content": request.user_prompt},
     ]
     body[_limit_parameter(request)] = request.max_output_tokens
+    body.update(call_fields(EndpointKind.CHAT_COMPLETIONS, request.model.effective_call_mode))
     return body
 
 

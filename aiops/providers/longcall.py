@@ -18,9 +18,11 @@ long is cut by proxies and load balancers that drop idle connections. The regist
 
 Either way the result is the final response object, exactly what a blocking call
 returns: the wire format parses it, record mode stores it and replay returns it. The
-transport fields (``stream``, ``stream_options``, ``background``, ``store: true``) are
-added to the body sent, not to the recorded ``request_body``: the prompt hash, the
-fixture and the pack do not depend on how the answer travelled.
+fields a mode adds (``stream``, ``stream_options``, ``background``, ``store: true``) are
+part of the request body the wire format builds: the body recorded, hashed into
+``prompt_hash`` and kept in the pack is exactly the body sent, so a background call's
+``store: true`` is in the evidence. A fixture is therefore tied to the call mode it was
+recorded with, like any other field of the request.
 """
 
 from __future__ import annotations

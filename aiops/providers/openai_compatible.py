@@ -52,7 +52,6 @@ from aiops.providers.long_http import (
     read_json,
     stream_answer,
 )
-from aiops.providers.longcall import call_fields
 from aiops.providers.retry import Deadline, parse_retry_after
 from aiops.providers.wire import WireFormat, build_exchange, wire_for
 from aiops.redact import scrub_secrets
@@ -360,7 +359,7 @@ class OpenAICompatibleClient:
         wire = wire_for(request.model.endpoint)
         endpoint = self._endpoints[request.provider_id]
         url = endpoint.base_url + wire.path
-        body = wire.build_body(request)  # recorded and hashed: the transport adds its fields
+        body = wire.build_body(request)  # exactly what is sent, recorded and hashed
         mode = request.model.effective_call_mode
         accept = "text/event-stream" if mode == "stream" else "application/json"
         headers = {"Content-Type": "application/json", "Accept": accept}
@@ -381,7 +380,7 @@ class OpenAICompatibleClient:
         sent = Sent(
             url,
             _where(url, endpoint.route),
-            json.dumps({**body, **call_fields(wire.kind, mode)}).encode("utf-8"),
+            json.dumps(body).encode("utf-8"),
             headers,
             self._call_seconds(),
             report,

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiops.providers.base import ModelRequest, ProviderCallError, Usage
+from aiops.providers.longcall import call_fields
 from aiops.providers.wire import (
     Parsed,
     WireFormat,
@@ -48,6 +49,9 @@ def build_body(request: ModelRequest) -> dict[str, Any]:
         if structured == "json_object":
             body["text"] = {"format": {"type": "json_object"}}
     body["instructions"] = instructions
+    # How the answer travels is part of the body sent, so of the hash and the evidence:
+    # background mode sends store: true, which the pack must not hide.
+    body.update(call_fields(EndpointKind.RESPONSES, request.model.effective_call_mode))
     return body
 
 

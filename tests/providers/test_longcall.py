@@ -52,8 +52,8 @@ def test_a_streamed_response_gives_the_same_exchange_as_a_blocking_one(
         streamed = client.complete(make_request(model_changes=STREAM))
     (captured,) = loopback.requests
     assert captured.body["stream"] is True and captured.headers["Accept"] == "text/event-stream"
-    assert "stream" not in streamed.request_body  # the recorded body, hashed: unchanged
-    assert streamed.request_body == blocking.request_body
+    # The recorded (and hashed) body is the body sent: the call mode is evidence too.
+    assert streamed.request_body == captured.body == {**blocking.request_body, "stream": True}
     assert streamed.response_body == blocking.response_body == final
     assert (streamed.text, streamed.reasoning_text, streamed.usage) == (
         blocking.text,
@@ -136,7 +136,7 @@ def test_a_background_response_is_polled_until_it_completes(loopback: LoopbackSe
     assert first.body["background"] is True and first.body["store"] is True
     assert [g.method for g in gets] == ["GET"] * 4
     assert exchange.response_body == final and exchange.text == ANSWER
-    assert exchange.request_body["store"] is False  # recorded as the desk configured it
+    assert exchange.request_body == first.body  # recorded as sent: store true, in the pack
     assert [e.phase for e in seen][0] == "started" and seen[-1].phase == "finished"
     assert {e.status for e in seen if e.phase == "waiting"} == {"queued", "in_progress"}
     assert seen[-1].result is not None and seen[-1].result.error_class is None

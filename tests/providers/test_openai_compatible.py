@@ -61,10 +61,10 @@ def test_responses_call_sends_a_valid_body_and_the_key_only_in_the_header(
     assert captured.headers["Authorization"] == f"Bearer {key}"
     assert key not in str(captured.body)
     assert exchange.outcome == "completed" and exchange.text == '{"outputs": []}'
-    # gpt-5.2-pro is a background model: the transport's fields travel beside the
-    # recorded body (which the prompt hash covers), never inside it.
-    assert captured.body == {**exchange.request_body, "background": True, "store": True}
-    assert exchange.request_body["store"] is False
+    # gpt-5.2-pro is a background model: its fields are in the body sent, and the body
+    # recorded (which the prompt hash covers) is exactly that body.
+    assert captured.body == exchange.request_body
+    assert exchange.request_body["background"] is True and exchange.request_body["store"] is True
     assert exchange.response_body["id"].startswith("resp_")
     assert exchange.attempts[0].endpoint == loopback.base_url + "/responses"
     assert exchange.attempts[0].http_status == 200

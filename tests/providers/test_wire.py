@@ -29,7 +29,10 @@ def test_responses_body_is_a_valid_request_with_strict_json_schema() -> None:
     assert fmt["name"] == "l2_market_outlook_outputs"
     assert fmt["schema"]["required"] == ["outputs"]
     assert body["max_output_tokens"] == 1000
-    assert body["store"] is False
+    # A background model (the default for -pro on Responses) must let the provider store
+    # the response; the body says so, so the pack does too.
+    assert body["store"] is True and body["background"] is True
+    assert responses.build_body(make_request("gpt-5.2"))["store"] is False
     assert "temperature" not in body and "top_p" not in body  # reasoning model
 
 
