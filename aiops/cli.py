@@ -20,6 +20,7 @@ from aiops.cli_support import (
     AiopsGroup,
     errors_handled,
     fail,
+    outcome_line,
     stop_cleanly_on_sigterm,
 )
 from aiops.streams import (
@@ -117,8 +118,7 @@ def _layer_app(layer: str) -> typer.Typer:
             )
         )
         _render_run(outcome)
-        if outcome.exit_code:
-            fail(outcome.reason or f"run {outcome.status}", outcome.exit_code)
+        _finish_run(outcome)
 
     _add_model_modes(sub, layer)
     return sub
@@ -135,6 +135,16 @@ def _render_run(outcome: Any) -> None:
         raise OutputWriteError(
             f"{error.message} (the pack {outcome.pack_path} was written)"
         ) from None
+
+
+def _finish_run(outcome: Any) -> None:
+    """Exit 1 (the critic rejected) is the run's outcome, not an error; 2, 3 and 4 are."""
+    if not outcome.exit_code:
+        return
+    message = outcome.reason or f"run {outcome.status}"
+    if outcome.exit_code == 1:
+        outcome_line(message, 1)
+    fail(message, outcome.exit_code)
 
 
 # --- Model modes: replay, record, live -------------------------------------------------
@@ -202,8 +212,7 @@ def _run_model_mode(
         confirm,
     )
     _render_run(outcome)
-    if outcome.exit_code:
-        fail(outcome.reason or f"run {outcome.status}", outcome.exit_code)
+    _finish_run(outcome)
 
 
 def _add_model_modes(sub: typer.Typer, layer: str) -> None:
@@ -354,9 +363,10 @@ def pilot_drift_cmd(
 
         render_drift(result)
     if result.flagged:
-        fail(
-            f"drift {result.token_drift_pct:.2f} % is above the {result.threshold_pct:g} % "
-            f"threshold ({result.current_pack_id} vs baseline {result.baseline_pack_id})",
+        outcome_line(
+            f"drift flagged: {result.token_drift_pct:.2f} % is above the "
+            f"{result.threshold_pct:g} % threshold ({result.current_pack_id} "
+            f"vs baseline {result.baseline_pack_id})",
             1,
         )
 
@@ -412,7 +422,7 @@ def pilot_report_cmd(
         print(f"aiops: wrote {printable(str(html))}", file=sys.stderr)
     if not report.all_pass:
         failing = ", ".join(f"{k.name} {k.status}" for k in report.kpis if k.status != "PASS")
-        fail(f"pilot KPIs not met: {failing}", 1)
+        outcome_line(f"pilot KPIs not met: {failing}", 1)
 
 
 # --- verify-pack, keys, schema: what an auditor runs ----------------------------------
@@ -457,10 +467,12 @@ def verify_pack_cmd(ctx: typer.Context) -> None:
 
         render_verify(outcome.report, outcome.checkpoint_written)
     if outcome.exit_code:
+        from aiops.wording import counted
+
         report = outcome.report
-        fail(
-            f"{args.path}: NOT VERIFIED ({report.failed_files} file problem(s), "
-            f"{len(report.errors)} finding(s))",
+        outcome_line(
+            f"{args.path}: NOT VERIFIED ({counted(report.failed_files, 'file problem')}, "
+            f"{counted(len(report.errors), 'finding')})",
             outcome.exit_code,
         )
 

@@ -153,6 +153,17 @@ def error_line(message: str) -> None:
         stderr_failed()
 
 
+def outcome_line(message: str, code: int) -> NoReturn:
+    """An expected outcome that is not an error (a critic's rejection, a pack that does
+    not verify, drift flagged, KPIs not met): ``aiops: MESSAGE`` on stderr, and its
+    exit code. Scripts read the exit code; a person reads no false alarm."""
+    try:
+        print(f"aiops: {printable(message)}", file=sys.stderr, flush=True)
+    except OSError:
+        stderr_failed()
+    raise typer.Exit(code)
+
+
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     error_line(message)
     raise typer.Exit(code)

@@ -246,7 +246,7 @@ def test_report_table_snapshot(
     assert result.exit_code == 1, result.output  # KPIs fail: exit 1
     assert result.stdout == snapshot
     assert result.stderr.splitlines() == [  # every non-zero exit: one line on stderr
-        "aiops: error: pilot KPIs not met: Scope compliance FAIL, "
+        "aiops: pilot KPIs not met: Scope compliance FAIL, "
         "Evidence-pack completeness FAIL, Weekly drift FAIL"
     ]
 
