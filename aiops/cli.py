@@ -14,10 +14,12 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from aiops import __version__
+from aiops.cli_inventory import register as register_inventory
 from aiops.cli_support import (
     LAYERS,
     AiopsCommand,
     AiopsGroup,
+    config_dir_of,
     errors_handled,
     fail,
     outcome_line,
@@ -72,11 +74,7 @@ def root(
     ctx.obj = {"config_dir": config_dir}
 
 
-def _config_dir(ctx: typer.Context) -> Path | None:
-    root_ctx = ctx.find_root()
-    obj = root_ctx.obj or {}
-    value = obj.get("config_dir")
-    return value if isinstance(value, Path) else None
+_config_dir = config_dir_of
 
 
 def _layer_app(layer: str) -> typer.Typer:
@@ -193,7 +191,9 @@ def _run_model_mode(
     from aiops.services.run_layer import RunOptions
 
     def confirm(plan: NetworkPlan) -> None:
-        confirm_network(plan, yes)
+        from aiops.configuration import describe_location, locate_config
+
+        confirm_network(plan, yes, describe_location(*locate_config(_config_dir(ctx))))
 
     outcome = run_model_layer(
         ModelRunOptions(
@@ -528,6 +528,9 @@ def schema_cmd(
     if name not in SCHEMAS:
         raise UsageError(f"unknown schema {name!r}: choose {', '.join(SCHEMAS)}")
     print_json(model_schema(name))
+
+
+register_inventory(app)
 
 
 def main() -> None:

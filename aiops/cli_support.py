@@ -74,8 +74,40 @@ class AiopsCommand(TyperCommand):
         return list(super().parse_args(ctx, args))
 
 
+# Options of the root command that may also be written after the subcommand.
+GLOBAL_OPTIONS_WITH_VALUE = ("--config-dir",)
+GLOBAL_FLAGS = ("--version",)
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """Global options may come before or after the subcommand (``aiops l2 dry-run
+    --config-dir X``): they are moved to the front, where the root command reads them.
+    Nothing after ``--`` moves: that is a command's own argument."""
+    front: list[str] = []
+    rest: list[str] = []
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg == "--":
+            rest.extend(args[index:])
+            break
+        if arg in GLOBAL_OPTIONS_WITH_VALUE and index + 1 < len(args):
+            front += args[index : index + 2]
+            index += 2
+            continue
+        if arg in GLOBAL_FLAGS or arg.startswith(
+            tuple(f"{name}=" for name in GLOBAL_OPTIONS_WITH_VALUE)
+        ):
+            front.append(arg)
+        else:
+            rest.append(arg)
+        index += 1
+    return front + rest
+
+
 class AiopsGroup(TyperGroup):
-    """Case-insensitive layer names; an unknown layer is one clear line and exit 2."""
+    """Case-insensitive layer names; an unknown layer is one clear line and exit 2;
+    global options accepted anywhere on the line."""
 
     def get_params(self, ctx: Any) -> list[Any]:
         return _plain_params(list(super().get_params(ctx)))
@@ -87,6 +119,8 @@ class AiopsGroup(TyperGroup):
         if not args and self.no_args_is_help and not ctx.resilient_parsing:
             print(ctx.get_help())  # help asked for by giving nothing: not an error
             raise typer.Exit(0)
+        if ctx.parent is None:
+            args = hoist_global_options(list(args))
         return list(super().parse_args(ctx, args))
 
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
@@ -141,6 +175,13 @@ def _raise_terminated(signum: int, frame: object) -> None:
 def stop_cleanly_on_sigterm() -> None:
     """Turn SIGTERM into ``Terminated`` (the CLI's entry point calls this)."""
     signal.signal(signal.SIGTERM, _raise_terminated)
+
+
+def config_dir_of(ctx: Any) -> Path | None:
+    """The root's ``--config-dir`` (or ``AIOPS_CONFIG_DIR``), wherever it was written."""
+    obj = ctx.find_root().obj or {}
+    value = obj.get("config_dir")
+    return value if isinstance(value, Path) else None
 
 
 def error_line(message: str) -> None:

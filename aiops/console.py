@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
     from aiops.evidence.findings import Finding, PackReport, VerifyReport
     from aiops.schemas.pilot import DriftResult, PilotReport
+    from aiops.services.inventory import ConfigCheck, Inventory
     from aiops.services.keys import KeyPair
     from aiops.services.network import NetworkPlan
     from aiops.services.review import RecordedReview, ReviewSession
@@ -150,6 +151,7 @@ def render_run(outcome: RunOutcome) -> None:
     table.add_row(
         "Scope", f"{outcome.scope.result} ({outcome.scope.scope_id} v{outcome.scope.scope_version})"
     )
+    table.add_row("Config", escape(config_shown(m.config.directory, m.config.directory_source)))
     d = outcome.details
     if d is not None:
         table.add_row("Prompt", f"{m.prompt_id} v{m.prompt_version}")
@@ -278,12 +280,29 @@ def render_review_recorded(recorded: RecordedReview) -> None:
     )
 
 
-def render_network_banner(plan: NetworkPlan) -> None:
+_CONFIG_SOURCE = {
+    "given": "--config-dir or AIOPS_CONFIG_DIR",
+    "working directory": "found in the working directory",
+}
+
+
+def config_shown(directory: str | None, source: str | None) -> str:
+    """Which configuration directory a run used, and how it was chosen."""
+    if directory is None:
+        return "not recorded"
+    if source in _CONFIG_SOURCE:
+        return f"{directory} ({_CONFIG_SOURCE[source]})"
+    return directory
+
+
+def render_network_banner(plan: NetworkPlan, config: str | None = None) -> None:
     """The seed's guardrail banner, on stderr: models, endpoints, how requests leave
     (direct or via a proxy, which CAs are trusted), worst-case cost."""
     lines = [
         f"Real model API calls will be made ({plan.mode}, {plan.layer_id} {plan.layer_name}):",
     ]
+    if config is not None:
+        lines.append(f"- Config: {config}")
     for call in plan.calls:
         lines.append(
             f"  - {call.role}: {call.model_id} ({call.provider_model}) at {call.endpoint} — "
@@ -400,12 +419,12 @@ def render_pilot_report(report: PilotReport) -> None:
     out.print(extra)
 
 
-def confirm_network(plan: NetworkPlan, yes: bool) -> None:
+def confirm_network(plan: NetworkPlan, yes: bool, config: str | None = None) -> None:
     """Show the banner, then wait for ENTER unless ``--yes``. Without a terminal on
     stdin and without ``--yes`` there is no one to confirm: refuse."""
     from aiops.errors import NetworkNotAllowedError
 
-    render_network_banner(plan)
+    render_network_banner(plan, config)
     if yes:
         return
     if not sys.stdin.isatty():
@@ -556,3 +575,67 @@ def render_keys(pair: KeyPair) -> None:
     out.print(Text(f"Public key:  {pair.public_path} (give it to auditors: --key)"))
     out.print(Text(f"Key id:      {pair.keyid}"))
     out.print(Text(f"Sign packs:  export AIOPS_SIGNING_KEY={pair.private_path}"))
+
+
+# --- config check, models, layers ----------------------------------------------------
+
+CHECK_SHOWN = 20  # problems shown as text; --json lists every one
+
+
+def render_config_check(check: ConfigCheck) -> None:
+    out = stdout_console()
+    out.print(Text(f"aiops config check — {check.config_dir}", style="bold"))
+    if check.ok:
+        out.print(Text("No problems: registry, capability scopes and prompt sets are valid."))
+        return
+    table = Table(box=None, padding=(0, 1), pad_edge=False)
+    for column in ("File", "Key", "Problem"):
+        table.add_column(column, overflow="fold")
+    for problem in check.problems[:CHECK_SHOWN]:
+        table.add_row(Text(problem.file), Text(problem.key_path or "-"), Text(problem.reason))
+    out.print(table)
+    hidden = len(check.problems) - CHECK_SHOWN
+    if hidden > 0:
+        out.print(Text(f"... {counted(hidden, 'more problem')} (--json lists every one)"))
+
+
+def render_models(inventory: Inventory) -> None:
+    out = stdout_console()
+    out.print(Text(f"Models — {inventory.config_dir}", style="bold"))
+    table = Table(box=None, padding=(0, 1), pad_edge=False)
+    for column in ("Id", "Provider", "Endpoint", "Status", "Retired on", "$/1k in", "$/1k out"):
+        table.add_column(column, overflow="fold")
+    for m in inventory.models:
+        retired = m.retired_on or "-"
+        if m.replacement:
+            retired += f" (use {m.replacement})"
+        table.add_row(
+            Text(m.id),
+            Text(m.provider),
+            Text(m.endpoint),
+            Text(m.status),
+            Text(retired),
+            f"{m.cost_per_1k_input:g}",
+            f"{m.cost_per_1k_output:g}",
+        )
+    out.print(table)
+
+
+def render_layers(inventory: Inventory) -> None:
+    out = stdout_console()
+    out.print(Text(f"Layers — {inventory.config_dir}", style="bold"))
+    table = Table(box=None, padding=(0, 1), pad_edge=False)
+    for column in ("Layer", "Name", "Autonomy", "Runs", "Primary", "Fallbacks", "Critic", "Prompt"):
+        table.add_column(column, overflow="fold")
+    for layer in inventory.layers:
+        table.add_row(
+            Text(layer.id),
+            Text(layer.name),
+            Text(layer.max_autonomy),
+            Text(layer.runs),
+            Text(layer.primary or "-"),
+            Text(", ".join(layer.fallbacks) or "-"),
+            Text(layer.critic or "-"),
+            Text(layer.prompt or "-"),
+        )
+    out.print(table)
