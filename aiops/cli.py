@@ -531,15 +531,27 @@ app.add_typer(keys_app, name="keys")
 @errors_handled
 def keys_generate_cmd(
     out_dir: Annotated[
-        Path,
-        typer.Option(metavar="DIR", help="Directory for the key pair (created if needed)."),
-    ] = Path("."),
+        Path | None,
+        typer.Option(
+            metavar="DIR",
+            help="Directory for the key pair, created if needed (default: "
+            "$XDG_CONFIG_HOME/aiops/keys or ~/.config/aiops/keys).",
+            show_default=False,
+        ),
+    ] = None,
+    allow_work_tree: Annotated[
+        bool,
+        typer.Option(
+            "--allow-work-tree", help="Write the private key inside a git work tree anyway."
+        ),
+    ] = False,
 ) -> None:
-    """Write an Ed25519 key pair: private key (mode 0600) and public key (PEM)."""
+    """Write an Ed25519 key pair: private key (mode 0600) and public key (PEM), outside
+    any git work tree unless told otherwise."""
     from aiops.console import render_keys
     from aiops.services.keys import generate
 
-    render_keys(generate(out_dir))
+    render_keys(generate(out_dir, allow_work_tree=allow_work_tree))
 
 
 @app.command("schema")

@@ -180,7 +180,7 @@ def render_run(outcome: RunOutcome) -> None:
             f"  [red]violation[/red] {escape(f'{violation.rule}: {violation.detail}{where}')}"
         )
     if d is not None and d.attempts:
-        out.print(f"[bold]Attempts[/bold] ({counted(len(d.attempts), 'attempt')})")
+        out.print(f"[bold]Attempts[/bold] ({len(d.attempts)})")
         attempts = Table(box=None, padding=(0, 1), pad_edge=False)
         for column in ("Role", "Model", "Endpoint", "HTTP", "Result", "Latency", "Then waited"):
             attempts.add_column(column, overflow="fold")
