@@ -37,7 +37,7 @@ def config_check_cmd(ctx: typer.Context, as_json: JsonOption = False) -> None:
 
     check = config_check(config_dir_of(ctx))
     if as_json:
-        print_json(check.to_json())
+        print_json(check.model_dump(mode="json"))
     else:
         from aiops.console import render_config_check
 
@@ -48,11 +48,11 @@ def config_check_cmd(ctx: typer.Context, as_json: JsonOption = False) -> None:
 
 def models_cmd(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """List the registry's models: id, provider, endpoint, status, retirement, prices."""
-    from aiops.services.inventory import inventory
+    from aiops.services.inventory import models
 
-    result = inventory(config_dir_of(ctx))
+    result = models(config_dir_of(ctx))
     if as_json:
-        print_json(result.models_json())
+        print_json(result.model_dump(mode="json"))
     else:
         from aiops.console import render_models
 
@@ -62,11 +62,11 @@ def models_cmd(ctx: typer.Context, as_json: JsonOption = False) -> None:
 def layers_cmd(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """List the layers: name, autonomy, what runs (models, dry-run only, never), models
     and prompt set."""
-    from aiops.services.inventory import inventory
+    from aiops.services.inventory import layers
 
-    result = inventory(config_dir_of(ctx))
+    result = layers(config_dir_of(ctx))
     if as_json:
-        print_json(result.layers_json())
+        print_json(result.model_dump(mode="json"))
     else:
         from aiops.console import render_layers
 

@@ -28,8 +28,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from aiops.evidence.findings import Finding, PackReport, VerifyReport
+    from aiops.schemas.inventory import ConfigCheckResult, LayerList, ModelList
     from aiops.schemas.pilot import DriftResult, PilotReport
-    from aiops.services.inventory import ConfigCheck, Inventory
     from aiops.services.keys import KeyPair
     from aiops.services.network import NetworkPlan
     from aiops.services.review import RecordedReview, ReviewSession
@@ -389,7 +389,11 @@ def render_pilot_report(report: PilotReport) -> None:
     for kpi in report.kpis:
         style = _KPI_STYLE[kpi.status]
         table.add_row(
-            kpi.name, kpi.value, kpi.threshold, f"[{style}]{kpi.status}[/]", escape(kpi.detail)
+            kpi.name,
+            kpi.shown_value,
+            kpi.shown_threshold,
+            f"[{style}]{kpi.status}[/]",
+            escape(kpi.detail),
         )
     out.print(table)
     for kpi in report.kpis:
@@ -582,7 +586,7 @@ def render_keys(pair: KeyPair) -> None:
 CHECK_SHOWN = 20  # problems shown as text; --json lists every one
 
 
-def render_config_check(check: ConfigCheck) -> None:
+def render_config_check(check: ConfigCheckResult) -> None:
     out = stdout_console()
     out.print(Text(f"aiops config check — {check.config_dir}", style="bold"))
     if check.ok:
@@ -599,7 +603,7 @@ def render_config_check(check: ConfigCheck) -> None:
         out.print(Text(f"... {counted(hidden, 'more problem')} (--json lists every one)"))
 
 
-def render_models(inventory: Inventory) -> None:
+def render_models(inventory: ModelList) -> None:
     out = stdout_console()
     out.print(Text(f"Models — {inventory.config_dir}", style="bold"))
     table = Table(box=None, padding=(0, 1), pad_edge=False)
@@ -621,7 +625,7 @@ def render_models(inventory: Inventory) -> None:
     out.print(table)
 
 
-def render_layers(inventory: Inventory) -> None:
+def render_layers(inventory: LayerList) -> None:
     out = stdout_console()
     out.print(Text(f"Layers — {inventory.config_dir}", style="bold"))
     table = Table(box=None, padding=(0, 1), pad_edge=False)

@@ -1,137 +1,86 @@
 """What the effective configuration offers: models, layers, and every problem in it.
 
 One service per listing command (``aiops models``, ``aiops layers``,
-``aiops config check``); each returns plain typed data that the CLI renders as a table
-or as JSON with a ``format`` name and version.
+``aiops config check``); each returns a typed result (``aiops.schemas.inventory``) that
+the CLI renders as a table or prints as JSON with its ``format`` name and version.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
-from aiops.configuration import (
-    Problem,
-    check_config,
-    describe_location,
-    load_config,
+from aiops.configuration import Config, check_config, describe_location, load_config
+from aiops.schemas.inventory import (
+    ConfigCheckResult,
+    ConfigProblem,
+    LayerList,
+    LayerRow,
+    LayerRuns,
+    ModelList,
+    ModelRow,
 )
 
-MODELS_FORMAT = {"name": "aiops-models", "version": 1}
-LAYERS_FORMAT = {"name": "aiops-layers", "version": 1}
-CONFIG_CHECK_FORMAT = {"name": "aiops-config-check", "version": 1}
 
-
-@dataclass(frozen=True)
-class ModelRow:
-    id: str
-    provider: str
-    provider_model: str
-    endpoint: str
-    status: str
-    retired_on: str | None
-    replacement: str | None
-    cost_per_1k_input: float
-    cost_per_1k_output: float
-
-
-@dataclass(frozen=True)
-class LayerRow:
-    id: str
-    name: str
-    max_autonomy: str
-    runs: str  # "models", "dry-run only", "deterministic only", "never (forbidden)"
-    primary: str | None
-    fallbacks: list[str]
-    critic: str | None
-    capability_scope: str | None
-    prompt: str | None
-
-
-@dataclass(frozen=True)
-class Inventory:
-    config_dir: str
-    models: list[ModelRow]
-    layers: list[LayerRow]
-
-    def models_json(self) -> dict[str, Any]:
-        return {
-            "format": MODELS_FORMAT,
-            "config_dir": self.config_dir,
-            "models": [asdict(m) for m in self.models],
-        }
-
-    def layers_json(self) -> dict[str, Any]:
-        return {
-            "format": LAYERS_FORMAT,
-            "config_dir": self.config_dir,
-            "layers": [asdict(layer) for layer in self.layers],
-        }
-
-
-def inventory(config_dir: Path | None) -> Inventory:
+def models(config_dir: Path | None) -> ModelList:
     config = load_config(config_dir)
-    registry = config.registry
-    models = [
-        ModelRow(
-            id=model_id,
-            provider=model.provider,
-            provider_model=model.requested_model,
-            endpoint=model.endpoint.value,
-            status=model.status.value,
-            retired_on=model.retired_on.isoformat() if model.retired_on else None,
-            replacement=model.replacement,
-            cost_per_1k_input=model.cost_per_1k_input,
-            cost_per_1k_output=model.cost_per_1k_output,
-        )
-        for model_id, model in sorted(registry.models.items())
-    ]
-    layers = []
-    for layer_id, layer in sorted(registry.layer_mapping.items()):
-        if layer.forbidden:
-            runs = "never (forbidden)"
-        elif layer.deterministic_only:
-            runs = "deterministic only"
-        elif layer.prompt is None:
-            runs = "dry-run only"
-        else:
-            runs = "models"
-        layers.append(
-            LayerRow(
-                id=layer_id,
-                name=layer.name,
-                max_autonomy=str(layer.max_autonomy),
-                runs=runs,
-                primary=layer.primary,
-                fallbacks=list(layer.fallbacks),
-                critic=layer.critic,
-                capability_scope=layer.capability_scope,
-                prompt=layer.prompt,
+    return ModelList(
+        config_dir=config.shown,
+        models=[
+            ModelRow(
+                id=model_id,
+                provider=model.provider,
+                provider_model=model.requested_model,
+                endpoint=model.endpoint.value,
+                status=model.status.value,
+                retired_on=model.retired_on.isoformat() if model.retired_on else None,
+                replacement=model.replacement,
+                cost_per_1k_input=model.cost_per_1k_input,
+                cost_per_1k_output=model.cost_per_1k_output,
             )
-        )
-    return Inventory(config.shown, models, layers)
+            for model_id, model in sorted(config.registry.models.items())
+        ],
+    )
 
 
-@dataclass(frozen=True)
-class ConfigCheck:
-    config_dir: str
-    problems: list[Problem]
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "format": CONFIG_CHECK_FORMAT,
-            "config_dir": self.config_dir,
-            "ok": self.ok,
-            "problem_count": len(self.problems),
-            "problems": [asdict(p) for p in self.problems],
-        }
+def layers(config_dir: Path | None) -> LayerList:
+    config = load_config(config_dir)
+    return LayerList(
+        config_dir=config.shown,
+        layers=[_layer_row(config, layer_id) for layer_id in sorted(config.registry.layer_mapping)],
+    )
 
 
-def config_check(config_dir: Path | None) -> ConfigCheck:
+def _layer_row(config: Config, layer_id: str) -> LayerRow:
+    layer = config.layer(layer_id)
+    runs: LayerRuns
+    if layer.forbidden:
+        runs = "never (forbidden)"
+    elif layer.deterministic_only:
+        runs = "deterministic only"
+    elif layer.prompt is None:
+        runs = "dry-run only"
+    else:
+        runs = "models"
+    return LayerRow(
+        id=layer_id,
+        name=layer.name,
+        max_autonomy=str(layer.max_autonomy),
+        runs=runs,
+        primary=layer.primary,
+        fallbacks=list(layer.fallbacks),
+        critic=layer.critic,
+        capability_scope=layer.capability_scope,
+        prompt=layer.prompt,
+    )
+
+
+def config_check(config_dir: Path | None) -> ConfigCheckResult:
     directory, source, problems = check_config(config_dir)
-    return ConfigCheck(describe_location(directory, source), problems)
+    return ConfigCheckResult(
+        config_dir=describe_location(directory, source),
+        ok=not problems,
+        problem_count=len(problems),
+        problems=[
+            ConfigProblem(file=p.file, key_path=p.key_path, reason=p.reason) for p in problems
+        ],
+    )
