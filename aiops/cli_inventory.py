@@ -39,7 +39,7 @@ def config_check_cmd(ctx: typer.Context, as_json: JsonOption = False) -> None:
     if as_json:
         print_json(check.model_dump(mode="json"))
     else:
-        from aiops.console import render_config_check
+        from aiops.console_inventory import render_config_check
 
         render_config_check(check)
     if not check.ok:
@@ -54,7 +54,7 @@ def models_cmd(ctx: typer.Context, as_json: JsonOption = False) -> None:
     if as_json:
         print_json(result.model_dump(mode="json"))
     else:
-        from aiops.console import render_models
+        from aiops.console_inventory import render_models
 
         render_models(result)
 
@@ -68,7 +68,7 @@ def layers_cmd(ctx: typer.Context, as_json: JsonOption = False) -> None:
     if as_json:
         print_json(result.model_dump(mode="json"))
     else:
-        from aiops.console import render_layers
+        from aiops.console_inventory import render_layers
 
         render_layers(result)
 

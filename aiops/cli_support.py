@@ -195,6 +195,8 @@ class AiopsGroup(TyperGroup):
         line and their exit code too, like every other refusal."""
         standalone = kwargs.pop("standalone_mode", True)
         kwargs["standalone_mode"] = False
+        if not _stdout_is_terminal():  # help in a file or a pipe: the same whatever COLUMNS says
+            kwargs.setdefault("terminal_width", PLAIN_HELP_WIDTH)
         if standalone is False:
             return super().main(*args, **kwargs)
         try:
@@ -226,6 +228,16 @@ def parser_message(exc: Any) -> str:
         return f"unknown option {option}{hint}"
     message = str(exc.format_message()).strip().rstrip(".")
     return message[:1].lower() + message[1:]
+
+
+PLAIN_HELP_WIDTH = 80
+
+
+def _stdout_is_terminal() -> bool:
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):  # no stdout, or a closed one
+        return False
 
 
 class Terminated(BaseException):

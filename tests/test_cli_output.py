@@ -139,3 +139,18 @@ def test_a_pack_that_does_not_verify_is_an_outcome_not_an_error(
     result = runner.invoke(app, ["verify-pack", "pack"])
     assert result.exit_code == 1
     assert result.stderr == "aiops: pack: NOT VERIFIED (1 file problem, 0 findings)\n"
+
+
+def test_piped_help_is_the_same_whatever_columns_says(tmp_path: Path) -> None:
+    shown = {c: _piped(["l2", "replay", "--help"], tmp_path, c) for c in WIDTHS}
+    assert all(run.returncode == 0 for run in shown.values())
+    assert shown[None].stdout == shown["60"].stdout == shown["200"].stdout
+    assert "--input FILE" in shown[None].stdout
+
+
+@pytest.mark.slow
+def test_help_on_a_60_column_terminal_keeps_words_whole(tmp_path: Path) -> None:
+    code, shown = _on_a_terminal(["verify-pack", "--help"], tmp_path, "60")
+    assert code == 0
+    assert max(len(line) for line in shown.splitlines()) <= 60
+    assert "--write-checkpoint FILE" in shown
