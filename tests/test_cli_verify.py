@@ -33,7 +33,7 @@ def test_verified_pack_prints_a_table_and_exits_0(runner: CliRunner, dry: Path) 
         assert name in result.stdout
     assert "Signature: UNSIGNED" in result.stdout
     assert result.stdout.rstrip().splitlines()[-1] == (
-        "VERIFIED — 1 pack(s) · integrity passed · completeness passed · consistency passed · "
+        "VERIFIED — 1 pack · integrity passed · completeness passed · consistency passed · "
         "hash chain not applicable · signatures NOT SIGNED · truncation not applicable · "
         "reviews none"
     )
@@ -92,7 +92,7 @@ def test_a_ledger_prints_one_row_per_pack(
     result = runner.invoke(app, ["verify-pack", "ledger"])
     assert result.exit_code == 0, result.stdout
     assert result.stdout.count("L2_MARKET_OUTLOOK_2026-01-10_00") == 3
-    assert "VERIFIED — 3 pack(s)" in result.stdout
+    assert "VERIFIED — 3 packs" in result.stdout
 
 
 def test_a_narrow_terminal_shows_whole_pack_ids(

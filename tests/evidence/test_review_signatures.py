@@ -85,7 +85,7 @@ def test_signed_reviews_verify_with_the_key(
     assert report["packs"][1]["review"]["decision"] == "REJECT"
     assert report["checks"]["reviews"] == {
         "status": "authenticated",
-        "detail": "2 review(s), each signed by the trusted key",
+        "detail": "2 reviews, each signed by the trusted key",
     }
 
 
