@@ -11,6 +11,9 @@ from typer.testing import CliRunner
 
 from aiops.cli import app
 from aiops.cli_support import hoist_global_options
+from tests.conftest import FakeKeys
+from tests.support.loopback import LoopbackServer
+from tests.support.scripts import happy_path
 
 
 def _break_registry(config: Path) -> None:
@@ -148,3 +151,14 @@ def test_an_unknown_model_names_the_closest_ids_or_all(runner: CliRunner) -> Non
     far = runner.invoke(app, ["l2", "dry-run", "--critic", "nosuch"])
     assert far.exit_code == 2
     assert "known ids: deepseek-chat, deepseek-r1," in far.stderr
+
+
+def test_the_network_banner_names_the_config_directory(
+    runner: CliRunner, loopback: LoopbackServer, network_env: FakeKeys, fast_config: Path
+) -> None:
+    happy_path(loopback)
+    result = runner.invoke(app, ["l2", "live", "--allow-network", "--yes"])
+    assert result.exit_code == 0, result.stderr
+    assert f"Config: {fast_config} (--config-dir or AIOPS_CONFIG_DIR)" in " ".join(
+        result.stderr.split()
+    )
