@@ -34,6 +34,9 @@ if TYPE_CHECKING:
     from aiops.services.review import RecordedReview, ReviewSession
     from aiops.services.run_layer import RunOutcome
 
+# Columns whose cells are long (identifiers, URLs, prose): they wrap at a narrow width
+# while the short words of the other columns stay whole.
+_LONG_COLUMNS = frozenset({"Model", "Endpoint", "KPI", "Detail"})
 _STATUS_STYLE = {"COMPLETED": "green", "REJECTED": "yellow", "BLOCKED": "red", "FAILED": "red"}
 
 
@@ -182,7 +185,8 @@ def render_run(outcome: RunOutcome) -> None:
         out.print(f"[bold]Attempts[/bold] ({len(d.attempts)})")
         attempts = Table(box=None, padding=(0, 1), pad_edge=False)
         for column in ("Role", "Model", "Endpoint", "HTTP", "Result", "Latency", "Then waited"):
-            attempts.add_column(column, overflow="fold")
+            # Short words stay whole; the long identifiers wrap.
+            attempts.add_column(column, overflow="fold", no_wrap=column not in _LONG_COLUMNS)
         for role, a in d.attempts:
             attempts.add_row(
                 role,
@@ -384,7 +388,7 @@ def render_pilot_report(report: PilotReport) -> None:
     )
     table = Table(title=None, show_lines=False)
     for column in ("KPI", "Value", "Threshold", "Status", "Detail"):
-        table.add_column(column, overflow="fold")
+        table.add_column(column, overflow="fold", no_wrap=column not in _LONG_COLUMNS)
     for kpi in report.kpis:
         style = _KPI_STYLE[kpi.status]
         table.add_row(
@@ -465,8 +469,8 @@ def render_verify(report: VerifyReport, checkpoint_written: Path | None = None) 
         table = Table(title="Findings", title_justify="left", show_lines=False)
         if report.kind == "ledger":
             table.add_column("Pack", overflow="fold")
-        table.add_column("Severity", overflow="fold")
-        table.add_column("Check", overflow="fold")
+        table.add_column("Severity", no_wrap=True, overflow="fold")
+        table.add_column("Check", no_wrap=True, overflow="fold")
         table.add_column("Finding", overflow="fold")
         for pack, finding in findings:
             row = _finding_row(finding)
@@ -494,8 +498,8 @@ def _finding_row(finding: Finding) -> list[Text]:
 def _pack_files(out: Console, pack: PackReport) -> None:
     table = Table(title="Files", title_justify="left")
     table.add_column("File", overflow="fold")
-    table.add_column("Status", overflow="fold")
-    table.add_column("Size", justify="right", overflow="fold")
+    table.add_column("Status", no_wrap=True, overflow="fold")
+    table.add_column("Size", justify="right", no_wrap=True, overflow="fold")
     table.add_column("SHA-256", overflow="fold")
     table.add_column("Detail", overflow="fold")
     for file in pack.files:
@@ -524,14 +528,14 @@ def _pack_files(out: Console, pack: PackReport) -> None:
 def _ledger_table(out: Console, report: VerifyReport) -> None:
     table = Table(title="Packs", title_justify="left")
     table.add_column("Pack directory", overflow="fold")
-    table.add_column("Sequence", justify="right", overflow="fold")
+    table.add_column("Sequence", justify="right", no_wrap=True, overflow="fold")
     table.add_column("Evidence pack id", overflow="fold")
-    table.add_column("Files", overflow="fold")
-    table.add_column("Signature", overflow="fold")
+    table.add_column("Files", no_wrap=True, overflow="fold")
+    table.add_column("Signature", no_wrap=True, overflow="fold")
     reviewed = any(pack.review.present for pack in report.packs)
     if reviewed:  # an unreviewed ledger keeps the narrower table
-        table.add_column("Review", overflow="fold")
-    table.add_column("Result", overflow="fold")
+        table.add_column("Review", no_wrap=True, overflow="fold")
+    table.add_column("Result", no_wrap=True, overflow="fold")
     for pack in report.packs:
         ok = sum(1 for f in pack.files if f.status == "OK")
         row = [
@@ -557,7 +561,7 @@ def _ledger_table(out: Console, report: VerifyReport) -> None:
         files = Table(title="File problems", title_justify="left")
         files.add_column("Pack", overflow="fold")
         files.add_column("File", overflow="fold")
-        files.add_column("Status", overflow="fold")
+        files.add_column("Status", no_wrap=True, overflow="fold")
         files.add_column("Detail", overflow="fold")
         for pack, file in failed:
             files.add_row(

@@ -154,3 +154,18 @@ def test_help_on_a_60_column_terminal_keeps_words_whole(tmp_path: Path) -> None:
     assert code == 0
     assert max(len(line) for line in shown.splitlines()) <= 60
     assert "--write-checkpoint FILE" in shown
+
+
+@pytest.mark.slow
+def test_a_ledger_table_on_a_60_column_terminal_keeps_short_words_whole(tmp_path: Path) -> None:
+    assert _piped(["l2", "dry-run"], tmp_path, None).returncode == 0
+    code, shown = _on_a_terminal(["verify-pack", "packs"], tmp_path, "60")
+    assert code == 0
+    lines = shown.splitlines()
+    # The verdict is one line, whole, by design: the terminal wraps it.
+    assert max(len(line) for line in lines if not line.startswith("VERIFIED")) <= 60
+    for word in ("Sequence", "Signature", "UNSIGNED", "Result"):
+        assert any(word in line for line in lines), word
+    # The pack id is never cut: wrapped, every character is still there.
+    cells = "".join(line.split("│")[3].strip() for line in lines if line.count("│") > 4)
+    assert "EVP-L2-2026-01-10-001" in cells
