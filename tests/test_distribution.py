@@ -42,6 +42,10 @@ def test_the_readme_installs_the_distribution_by_its_own_name() -> None:
 
 
 def test_gitignore_covers_the_key_names_the_docs_use() -> None:
+    from aiops.services.keys import PRIVATE_KEY_FILE, PUBLIC_KEY_FILE
+
     ignored = (REPO / ".gitignore").read_text(encoding="utf-8").splitlines()
-    assert "aiops_signing_key.pem" in ignored
-    assert "aiops_signing_key.pub.pem" in ignored
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for name in (PRIVATE_KEY_FILE, PUBLIC_KEY_FILE):
+        assert name in ignored
+        assert f"\n{name}\n" in readme  # the README's .gitignore lines
