@@ -4,6 +4,7 @@ matches the schema ``aiops schema NAME`` exports for it."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -39,7 +40,7 @@ def test_listings_carry_their_format_and_match_their_schema(
     jsonschema.validate(data, _schema(runner, schema))
 
 
-def test_pilot_and_verify_json_carry_formats_and_numbers(runner: CliRunner) -> None:
+def test_pilot_and_verify_json_carry_formats_and_numbers(runner: CliRunner, tmp_path: Path) -> None:
     assert runner.invoke(app, ["l2", "replay", "--out", "evidence_packs/a"]).exit_code == 0
     assert runner.invoke(app, ["l2", "replay", "--out", "evidence_packs/b"]).exit_code == 0
     report = _json(runner, ["pilot", "report", "evidence_packs", "--json"], (0, 1))
@@ -59,3 +60,8 @@ def test_pilot_and_verify_json_carry_formats_and_numbers(runner: CliRunner) -> N
     jsonschema.validate(drift, _schema(runner, "pilot-drift"))
     verify = _json(runner, ["verify-pack", "evidence_packs", "--json"])
     assert verify["format"] == {"name": "aiops-verify-report", "version": 1}
+    jsonschema.validate(verify, _schema(runner, "verify-report"))
+    (tmp_path / "evidence_packs" / "a" / "sod_check.json").write_text("{}", encoding="utf-8")
+    broken = _json(runner, ["verify-pack", "evidence_packs", "-j"], (1,))
+    assert broken["summary"]["failed_files"] == 1 and broken["verified"] is False
+    jsonschema.validate(broken, _schema(runner, "verify-report"))

@@ -78,6 +78,9 @@ SCHEMAS: dict[str, SchemaEntry] = {
         "aiops.schemas.scope:CapabilityScope", None, "config/capability_scopes/*.toml"
     ),
     # What commands print with --json (each carries its format name and version).
+    "verify-report": SchemaEntry(
+        "aiops.schemas.verify_report:VerifyReportOutput", None, "aiops verify-pack --json"
+    ),
     "pilot-report": SchemaEntry(
         "aiops.schemas.pilot:PilotReport", None, "aiops pilot report --json"
     ),
