@@ -21,13 +21,14 @@ from aiops.schemas.scope import CapabilityScope
 
 REGISTRY_FILE = "model_registry.toml"
 SCOPES_DIR = "capability_scopes"
+
+M = TypeVar("M", bound=BaseModel)
+
 PROMPTS_DIR = "prompts"
 CHECK_HINT = "aiops config check"
 FIRST_FEW = 3  # problems a run's error line names; `aiops config check` lists them all
 
 ConfigSource = Literal["given", "working directory", "packaged"]
-
-M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True)
