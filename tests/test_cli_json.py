@@ -41,8 +41,9 @@ def test_listings_carry_their_format_and_match_their_schema(
 
 
 def test_pilot_and_verify_json_carry_formats_and_numbers(runner: CliRunner, tmp_path: Path) -> None:
-    assert runner.invoke(app, ["l2", "replay", "--out", "evidence_packs/a"]).exit_code == 0
-    assert runner.invoke(app, ["l2", "replay", "--out", "evidence_packs/b"]).exit_code == 0
+    assert runner.invoke(app, ["l2", "replay"]).exit_code == 0
+    assert runner.invoke(app, ["l2", "replay"]).exit_code == 0
+    first, second = sorted(str(p) for p in (tmp_path / "evidence_packs").iterdir())
     report = _json(runner, ["pilot", "report", "evidence_packs", "--json"], (0, 1))
     assert report["format"] == {"name": "aiops-pilot-report", "version": 1}
     jsonschema.validate(report, _schema(runner, "pilot-report"))
@@ -52,16 +53,14 @@ def test_pilot_and_verify_json_carry_formats_and_numbers(runner: CliRunner, tmp_
         assert kpi["unit"] in ("%", "min")
     sod = next(k for k in report["kpis"] if k["key"] == "sod")
     assert (sod["value"], sod["threshold"], sod["comparison"]) == (100.0, 100.0, "at least")
-    drift = _json(
-        runner, ["pilot", "drift", "evidence_packs/a", "evidence_packs/b", "--json"], (0, 1)
-    )
+    drift = _json(runner, ["pilot", "drift", first, second, "--json"], (0, 1))
     assert drift["format"] == {"name": "aiops-pilot-drift", "version": 1}
     assert isinstance(drift["token_drift_pct"], float)
     jsonschema.validate(drift, _schema(runner, "pilot-drift"))
     verify = _json(runner, ["verify-pack", "evidence_packs", "--json"])
     assert verify["format"] == {"name": "aiops-verify-report", "version": 1}
     jsonschema.validate(verify, _schema(runner, "verify-report"))
-    (tmp_path / "evidence_packs" / "a" / "sod_check.json").write_text("{}", encoding="utf-8")
+    (Path(first) / "sod_check.json").write_text("{}", encoding="utf-8")
     broken = _json(runner, ["verify-pack", "evidence_packs", "-j"], (1,))
     assert broken["summary"]["failed_files"] == 1 and broken["verified"] is False
     jsonschema.validate(broken, _schema(runner, "verify-report"))
