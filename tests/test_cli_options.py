@@ -107,3 +107,32 @@ def test_layers_show_their_names_and_l5_l6_say_they_refuse(runner: CliRunner) ->
         shown = runner.invoke(app, [layer, "--help"]).stdout
         assert "every mode refuses (exit 2)" in shown
         assert runner.invoke(app, [layer, "dry-run"]).exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("words", "cword", "expected"),
+    [("aiops verify", "1", "verify-pack"), ("aiops l2 dry-run --pr", "3", "--primary")],
+)
+def test_shell_completion_completes_commands_and_options(
+    tmp_path: Path, words: str, cword: str, expected: str
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "_AIOPS_COMPLETE": "complete_bash", "COMP_WORDS": words}
+    env["COMP_CWORD"] = cword
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; sys.argv = ['aiops']; from aiops.cli import main; main()",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert expected in done.stdout.split()
