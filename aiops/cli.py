@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 
 from aiops import __version__
+from aiops.cli_inventory import JsonOption
+from aiops.cli_inventory import register as register_inventory
 from aiops.cli_support import (
+    LAYER_HELP,
     LAYERS,
-    AiopsCommand,
     AiopsGroup,
+    VerifyPackCommand,
+    config_dir_of,
     errors_handled,
     fail,
+    outcome_line,
     stop_cleanly_on_sigterm,
 )
 from aiops.streams import (
@@ -34,7 +39,7 @@ app = typer.Typer(
     name="aiops",
     help="Run LLM layers under governance controls and leave evidence an auditor can verify.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -52,7 +57,9 @@ ConfigDirOption = Annotated[
     typer.Option(
         "--config-dir",
         envvar="AIOPS_CONFIG_DIR",
-        help="Directory holding model_registry.toml and capability_scopes/.",
+        metavar="DIR",
+        help="Directory holding model_registry.toml and capability_scopes/ "
+        "(before or after the command).",
         show_default=False,
     ),
 ]
@@ -63,7 +70,7 @@ def root(
     ctx: typer.Context,
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+        typer.Option("--version", "-V", callback=_version, is_eager=True, help="Show the version."),
     ] = False,
     config_dir: ConfigDirOption = None,
 ) -> None:
@@ -71,18 +78,48 @@ def root(
     ctx.obj = {"config_dir": config_dir}
 
 
-def _config_dir(ctx: typer.Context) -> Path | None:
-    root_ctx = ctx.find_root()
-    obj = root_ctx.obj or {}
-    value = obj.get("config_dir")
-    return value if isinstance(value, Path) else None
+_config_dir = config_dir_of
+
+
+FixtureOption = Annotated[
+    Path | None,
+    typer.Option(
+        metavar="FILE", help="Transcript fixture (replay: default the layer's shipped sample)."
+    ),
+]
+InputOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--input",
+        metavar="FILE",
+        help="Input file (repeatable), checked against the capability scope "
+        "(default: the layer's shipped sample input).",
+        show_default=False,
+    ),
+]
+OutOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--out", "-o", metavar="DIR", help="Pack directory to create; must not exist or be empty."
+    ),
+]
+NotesOption = Annotated[
+    str, typer.Option(metavar="TEXT", help="Operator notes recorded in the pack.")
+]
+AllowNetworkOption = Annotated[
+    bool, typer.Option("--allow-network", help="Opt in to real model API calls.")
+]
+YesOption = Annotated[
+    bool,
+    typer.Option("--yes", "-y", help="Do not wait for ENTER after the network warning."),
+]
 
 
 def _layer_app(layer: str) -> typer.Typer:
     sub = typer.Typer(
         cls=AiopsGroup,
         no_args_is_help=True,
-        help=f"Run layer {layer.upper()} in one of the modes.",
+        help=LAYER_HELP[layer],
         rich_markup_mode=None,
     )
 
@@ -91,16 +128,15 @@ def _layer_app(layer: str) -> typer.Typer:
     def dry_run_cmd(
         ctx: typer.Context,
         primary: Annotated[
-            str | None, typer.Option(help="Proposer model id (default: the layer's primary).")
+            str | None,
+            typer.Option(metavar="ID", help="Proposer model id (default: the layer's primary)."),
         ] = None,
         critic: Annotated[
-            str | None, typer.Option(help="Critic model id (default: the layer's critic).")
+            str | None,
+            typer.Option(metavar="ID", help="Critic model id (default: the layer's critic)."),
         ] = None,
-        out: Annotated[
-            Path | None,
-            typer.Option(help="Pack directory to create; must not exist or be empty."),
-        ] = None,
-        notes: Annotated[str, typer.Option(help="Operator notes recorded in the pack.")] = "",
+        out: OutOption = None,
+        notes: NotesOption = "",
     ) -> None:
         """Validate orchestration and governance without calling any model."""
         from aiops.services.run_layer import RunOptions, dry_run
@@ -117,8 +153,7 @@ def _layer_app(layer: str) -> typer.Typer:
             )
         )
         _render_run(outcome)
-        if outcome.exit_code:
-            fail(outcome.reason or f"run {outcome.status}", outcome.exit_code)
+        _finish_run(outcome)
 
     _add_model_modes(sub, layer)
     return sub
@@ -137,31 +172,17 @@ def _render_run(outcome: Any) -> None:
         ) from None
 
 
-# --- Model modes: replay, record, live -------------------------------------------------
+def _finish_run(outcome: Any) -> None:
+    """Exit 1 (the critic rejected) is the run's outcome, not an error; 2, 3 and 4 are."""
+    if not outcome.exit_code:
+        return
+    message = outcome.reason or f"run {outcome.status}"
+    if outcome.exit_code == 1:
+        outcome_line(message, 1)
+    fail(message, outcome.exit_code)
 
-FixtureOption = Annotated[
-    Path | None,
-    typer.Option(help="Transcript fixture (replay: default the layer's shipped sample)."),
-]
-InputOption = Annotated[
-    list[Path] | None,
-    typer.Option(
-        "--input",
-        help="Input file (repeatable), checked against the capability scope "
-        "(default: the layer's shipped sample input).",
-        show_default=False,
-    ),
-]
-OutOption = Annotated[
-    Path | None, typer.Option(help="Pack directory to create; must not exist or be empty.")
-]
-NotesOption = Annotated[str, typer.Option(help="Operator notes recorded in the pack.")]
-AllowNetworkOption = Annotated[
-    bool, typer.Option("--allow-network", help="Opt in to real model API calls.")
-]
-YesOption = Annotated[
-    bool, typer.Option("--yes", help="Do not wait for ENTER after the network warning.")
-]
+
+# --- Model modes: replay, record, live -------------------------------------------------
 
 
 def _run_model_mode(
@@ -184,7 +205,9 @@ def _run_model_mode(
     from aiops.services.run_layer import RunOptions
 
     def confirm(plan: NetworkPlan) -> None:
-        confirm_network(plan, yes)
+        from aiops.configuration import describe_location, locate_config
+
+        confirm_network(plan, yes, describe_location(*locate_config(_config_dir(ctx))))
 
     outcome = run_model_layer(
         ModelRunOptions(
@@ -204,8 +227,7 @@ def _run_model_mode(
         confirm,
     )
     _render_run(outcome)
-    if outcome.exit_code:
-        fail(outcome.reason or f"run {outcome.status}", outcome.exit_code)
+    _finish_run(outcome)
 
 
 def _add_model_modes(sub: typer.Typer, layer: str) -> None:
@@ -227,7 +249,8 @@ def _add_model_modes(sub: typer.Typer, layer: str) -> None:
         ctx: typer.Context,
         allow_network: AllowNetworkOption = False,
         fixture: Annotated[
-            Path | None, typer.Option(help="Transcript fixture to write (required).")
+            Path | None,
+            typer.Option(metavar="FILE", help="Transcript fixture to write (required)."),
         ] = None,
         input: InputOption = None,
         out: OutOption = None,
@@ -275,7 +298,7 @@ def _add_model_modes(sub: typer.Typer, layer: str) -> None:
 
 
 for _layer in LAYERS:
-    app.add_typer(_layer_app(_layer), name=_layer, help=f"Layer {_layer.upper()} runs.")
+    app.add_typer(_layer_app(_layer), name=_layer, help=LAYER_HELP[_layer])
 
 # --- Pilot: operator review, drift and the KPI report --------------------------------
 
@@ -296,14 +319,16 @@ def _ask_decision() -> str:
 @app.command("review")
 @errors_handled
 def review_cmd(
-    pack: Annotated[Path, typer.Argument(help="The pack directory to review.")],
+    pack: Annotated[Path, typer.Argument(metavar="PACK", help="The pack directory to review.")],
     approve: Annotated[bool, typer.Option("--approve", help="Approve without asking.")] = False,
     reject: Annotated[bool, typer.Option("--reject", help="Reject without asking.")] = False,
     notes: Annotated[
-        str | None, typer.Option(help="Review notes (asked for when interactive).")
+        str | None,
+        typer.Option(metavar="TEXT", help="Review notes (asked for when interactive)."),
     ] = None,
     reviewer: Annotated[
-        str | None, typer.Option(help="Reviewer name (default: $USER).", show_default=False)
+        str | None,
+        typer.Option(metavar="NAME", help="Reviewer name (default: $USER).", show_default=False),
     ] = None,
 ) -> None:
     """Show a pack to the operator and record the decision in review.json beside it
@@ -333,7 +358,10 @@ def review_cmd(
 
 
 pilot_app = typer.Typer(
-    no_args_is_help=True, help="The 30-day pilot: drift and KPIs.", rich_markup_mode=None
+    cls=AiopsGroup,
+    no_args_is_help=True,
+    help="The 30-day pilot: drift and KPIs.",
+    rich_markup_mode=None,
 )
 app.add_typer(pilot_app, name="pilot")
 
@@ -341,9 +369,13 @@ app.add_typer(pilot_app, name="pilot")
 @pilot_app.command("drift")
 @errors_handled
 def pilot_drift_cmd(
-    baseline: Annotated[Path, typer.Argument(help="The baseline pack (day 1).")],
-    current: Annotated[Path, typer.Argument(help="The pack to compare with it.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    baseline: Annotated[
+        Path, typer.Argument(metavar="BASELINE", help="The baseline pack (day 1).")
+    ],
+    current: Annotated[
+        Path, typer.Argument(metavar="CURRENT", help="The pack to compare with it.")
+    ],
+    as_json: JsonOption = False,
 ) -> None:
     """Token and structural drift of CURRENT against BASELINE. Exit 1 when flagged."""
     from aiops.services.pilot_drift import pilot_drift
@@ -356,9 +388,10 @@ def pilot_drift_cmd(
 
         render_drift(result)
     if result.flagged:
-        fail(
-            f"drift {result.token_drift_pct:.2f} % is above the {result.threshold_pct:g} % "
-            f"threshold ({result.current_pack_id} vs baseline {result.baseline_pack_id})",
+        outcome_line(
+            f"drift flagged: {result.token_drift_pct:.2f} % is above the "
+            f"{result.threshold_pct:g} % threshold ({result.current_pack_id} "
+            f"vs baseline {result.baseline_pack_id})",
             1,
         )
 
@@ -369,19 +402,25 @@ def pilot_report_cmd(
     ctx: typer.Context,
     ledger: Annotated[
         Path | None,
-        typer.Argument(help="Ledger directory (default: AIOPS_PACKS_DIR or ./evidence_packs)."),
+        typer.Argument(
+            metavar="LEDGER",
+            help="Ledger directory (default: AIOPS_PACKS_DIR or ./evidence_packs).",
+        ),
     ] = None,
     since: Annotated[
-        str | None, typer.Option(help="Only packs created on or after this date (YYYY-MM-DD).")
+        str | None,
+        typer.Option(metavar="DATE", help="Only packs created on or after this date (YYYY-MM-DD)."),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    as_json: JsonOption = False,
     html: Annotated[
-        Path | None, typer.Option("--html", help="Also write a self-contained HTML report.")
+        Path | None,
+        typer.Option("--html", metavar="FILE", help="Also write a self-contained HTML report."),
     ] = None,
     key: Annotated[
         Path | None,
         typer.Option(
             "--key",
+            metavar="FILE",
             help="Trusted Ed25519 public key (PEM): only packs and reviews signed by it "
             "count (default: the public half of AIOPS_SIGNING_KEY, if set).",
             show_default=False,
@@ -414,80 +453,78 @@ def pilot_report_cmd(
         print(f"aiops: wrote {printable(str(html))}", file=sys.stderr)
     if not report.all_pass:
         failing = ", ".join(f"{k.name} {k.status}" for k in report.kpis if k.status != "PASS")
-        fail(f"pilot KPIs not met: {failing}", 1)
+        outcome_line(f"pilot KPIs not met: {failing}", 1)
 
 
 # --- verify-pack, keys, schema: what an auditor runs ----------------------------------
 
 
-@app.command(
-    "verify-pack",
-    cls=AiopsCommand,
-    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
-    options_metavar="PATH [--json] [--key PUBKEY] [--checkpoint FILE] [--write-checkpoint FILE]",
-)
+@app.command("verify-pack", cls=VerifyPackCommand)
 @errors_handled
-def verify_pack_cmd(ctx: typer.Context) -> None:
-    """Verify a pack or a ledger offline. Exit 0 verified, 1 not verified, 2 usage.
-
-    \b
-    PATH                     a pack directory, or a ledger (a directory of packs)
-    --json                   print the report as JSON (sorted keys)
-    --key PUBKEY             trusted Ed25519 public key (PEM); signatures of packs
-                             and reviews are checked only against it, never a key
-                             from the pack
-    --checkpoint FILE        checkpoint kept from an earlier verification of
-                             this ledger: a truncated tail, a rewritten head or a
-                             deleted or altered review fails
-    --write-checkpoint FILE  after a verified ledger, write its checkpoint here
-    """
+def verify_pack_cmd(
+    path: Annotated[
+        Path,
+        typer.Argument(
+            metavar="PATH", help="A pack directory, or a ledger (a directory of packs)."
+        ),
+    ],
+    as_json: JsonOption = False,
+    key: Annotated[
+        Path | None,
+        typer.Option(
+            "--key",
+            metavar="FILE",
+            help="Trusted Ed25519 public key (PEM); signatures of packs and reviews are "
+            "checked only against it, never a key from the pack.",
+            show_default=False,
+        ),
+    ] = None,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            "--checkpoint",
+            metavar="FILE",
+            help="Checkpoint kept from an earlier verification of this ledger: a truncated "
+            "tail, a rewritten head or a deleted or altered review fails.",
+            show_default=False,
+        ),
+    ] = None,
+    write_checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            "--write-checkpoint",
+            metavar="FILE",
+            help="After a verified ledger, write its checkpoint here.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Verify a pack or a ledger offline. Exit 0 verified, 1 not verified, 2 usage."""
     from aiops.services.verify_pack import VerifyOptions, verify
 
-    args = _verify_pack_args(ctx.meta.get("aiops_argv", ctx.args))
-    outcome = verify(
-        VerifyOptions(
-            Path(args.path),
-            Path(args.key) if args.key else None,
-            Path(args.checkpoint) if args.checkpoint else None,
-            Path(args.write_checkpoint) if args.write_checkpoint else None,
-        )
-    )
-    if args.json:
+    outcome = verify(VerifyOptions(path, key, checkpoint, write_checkpoint))
+    if as_json:
         print_json(outcome.report.to_json())
     else:
         from aiops.console import render_verify
 
         render_verify(outcome.report, outcome.checkpoint_written)
     if outcome.exit_code:
+        from aiops.wording import counted
+
         report = outcome.report
-        fail(
-            f"{args.path}: NOT VERIFIED ({report.failed_files} file problem(s), "
-            f"{len(report.errors)} finding(s))",
+        outcome_line(
+            f"{path}: NOT VERIFIED ({counted(report.failed_files, 'file problem')}, "
+            f"{counted(len(report.errors), 'finding')})",
             outcome.exit_code,
         )
 
 
-def _verify_pack_args(args: list[str]) -> Any:
-    """verify-pack parses its own options: Typer coerces every declared parameter
-    through Pydantic TypeAdapters, which alone would cost more than the command's whole
-    start-up budget (DESIGN.md: <= 1.3x a bare Typer app's --help)."""
-    import argparse
-
-    class Parser(argparse.ArgumentParser):
-        def error(self, message: str) -> NoReturn:
-            fail(f"verify-pack: {message}")
-
-    parser = Parser(prog="aiops verify-pack", add_help=False, allow_abbrev=False)
-    parser.add_argument("path")
-    parser.add_argument("--json", action="store_true")
-    parser.add_argument("--key")
-    parser.add_argument("--checkpoint")
-    parser.add_argument("--write-checkpoint")
-    return parser.parse_args(args)
-
-
 keys_app = typer.Typer(
-    no_args_is_help=True, help="Signing keys for evidence packs.", rich_markup_mode=None
+    cls=AiopsGroup,
+    no_args_is_help=True,
+    help="Signing keys for evidence packs.",
+    rich_markup_mode=None,
 )
 app.add_typer(keys_app, name="keys")
 
@@ -496,20 +533,35 @@ app.add_typer(keys_app, name="keys")
 @errors_handled
 def keys_generate_cmd(
     out_dir: Annotated[
-        Path, typer.Option(help="Directory for the key pair (created if needed).")
-    ] = Path("."),
+        Path | None,
+        typer.Option(
+            metavar="DIR",
+            help="Directory for the key pair, created if needed (default: "
+            "$XDG_CONFIG_HOME/aiops/keys or ~/.config/aiops/keys).",
+            show_default=False,
+        ),
+    ] = None,
+    allow_work_tree: Annotated[
+        bool,
+        typer.Option(
+            "--allow-work-tree", help="Write the private key inside a git work tree anyway."
+        ),
+    ] = False,
 ) -> None:
-    """Write an Ed25519 key pair: private key (mode 0600) and public key (PEM)."""
+    """Write an Ed25519 key pair: private key (mode 0600) and public key (PEM), outside
+    any git work tree unless told otherwise."""
     from aiops.console import render_keys
     from aiops.services.keys import generate
 
-    render_keys(generate(out_dir))
+    render_keys(generate(out_dir, allow_work_tree=allow_work_tree))
 
 
 @app.command("schema")
 @errors_handled
 def schema_cmd(
-    name: Annotated[str, typer.Argument(help="evidence-pack, run-manifest, sod-check, ...")],
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="evidence-pack, run-manifest, sod-check, ...")
+    ],
 ) -> None:
     """Print the JSON Schema of a pack file or config file, derived from the models."""
     from aiops.errors import UsageError
@@ -518,6 +570,9 @@ def schema_cmd(
     if name not in SCHEMAS:
         raise UsageError(f"unknown schema {name!r}: choose {', '.join(SCHEMAS)}")
     print_json(model_schema(name))
+
+
+register_inventory(app)
 
 
 def main() -> None:

@@ -1,14 +1,16 @@
 """Load and cross-check the registry and the capability scopes (prompts: ``aiops.prompts``).
 
-Every failure is a ``ConfigError`` naming the file, the key path and the problem.
+Every failure is a ``ConfigError`` naming the file, the key path and the problem; it
+names the first problem and how many more there are (``aiops config check`` lists them
+all: ``check_config``).
 """
 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -24,6 +26,12 @@ MAX_CONFIG_BYTES = 4 * 1024 * 1024  # the shipped registry is about 12 KB
 
 M = TypeVar("M", bound=BaseModel)
 
+PROMPTS_DIR = "prompts"
+CHECK_HINT = "aiops config check"
+FIRST_FEW = 3  # problems a run's error line names; `aiops config check` lists them all
+
+ConfigSource = Literal["given", "working directory", "packaged"]
+
 
 @dataclass(frozen=True)
 class Config:
@@ -33,6 +41,17 @@ class Config:
     registry: Registry
     scopes: dict[str, CapabilityScope]
     scope_files: dict[str, Path]
+    source: ConfigSource = "given"
+
+    @property
+    def shown_path(self) -> str:
+        """The directory as recorded in a pack: as given, never a machine's install path."""
+        return "packaged defaults" if self.source == "packaged" else str(self.directory)
+
+    @property
+    def shown(self) -> str:
+        """How a person is told which configuration a run used."""
+        return describe_location(self.directory, self.source)
 
     def layer(self, layer_id: str) -> LayerMapping:
         return self.registry.layer_mapping[layer_id]  # type: ignore[index]
@@ -43,17 +62,62 @@ class Config:
         return self.scopes[scope_id]
 
 
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in the configuration: its file, key path and reason."""
+
+    file: str
+    key_path: str | None
+    reason: str
+
+    def line(self) -> str:
+        return f"{self.file}" + (f": {self.key_path}" if self.key_path else "") + f": {self.reason}"
+
+
+@dataclass
+class Problems:
+    """Every problem found, in the order found."""
+
+    items: list[Problem] = field(default_factory=list)
+
+    def add(self, path: object, reason: str, key_path: str | None = None) -> None:
+        self.items.append(Problem(str(path), key_path, reason))
+
+    def raise_first(self) -> None:
+        """One line for a run: the first problem and how many more there are."""
+        if not self.items:
+            return
+        first, others = self.items[0], self.items[1:FIRST_FEW]
+        more = len(self.items) - 1 - len(others)
+        text = "; ".join([first.reason, *(p.line() for p in others)])
+        extra = f" ({more} more: {CHECK_HINT})" if more else ""
+        raise ConfigError(first.file, text + extra, first.key_path)
+
+
 def resolve_config_dir(explicit: Path | None) -> Path:
     """``--config-dir``/``AIOPS_CONFIG_DIR``, else ``./config`` when it holds a
     registry, else the packaged defaults."""
+    return locate_config(explicit)[0]
+
+
+def locate_config(explicit: Path | None) -> tuple[Path, ConfigSource]:
+    """The configuration directory and how it was chosen."""
     if explicit is not None:
         if not _holds_registry(explicit):
             raise ConfigError(explicit, f"no {REGISTRY_FILE} in this directory")
-        return explicit
+        return explicit, "given"
     local = Path("config")
     if _holds_registry(local):
-        return local
-    return default_config_dir()
+        return local, "working directory"
+    return default_config_dir(), "packaged"
+
+
+def describe_location(directory: Path, source: ConfigSource) -> str:
+    if source == "packaged":
+        return "packaged defaults"
+    if source == "working directory":
+        return f"{directory} (found in the working directory)"
+    return f"{directory} (--config-dir or AIOPS_CONFIG_DIR)"
 
 
 def _holds_registry(directory: Path) -> bool:
@@ -64,21 +128,74 @@ def _holds_registry(directory: Path) -> bool:
 
 
 def load_config(explicit_dir: Path | None = None) -> Config:
-    directory = resolve_config_dir(explicit_dir)
+    """The validated configuration; the first problem (and a count of the rest) is a
+    ``ConfigError``."""
+    config, problems, _ = _collect(explicit_dir)
+    problems.raise_first()
+    assert config is not None  # no problems: everything parsed
+    return config
+
+
+def check_config(explicit_dir: Path | None = None) -> tuple[Path, ConfigSource, list[Problem]]:
+    """Every problem in the registry, every scope and every prompt set the registry
+    names: what ``aiops config check`` prints."""
+    directory, source = locate_config(explicit_dir)
+    _, problems, registry = _collect(explicit_dir)
+    if registry is not None:
+        _check_prompts(directory, registry, problems)
+    return directory, source, problems.items
+
+
+def _collect(explicit_dir: Path | None) -> tuple[Config | None, Problems, Registry | None]:
+    directory, source = locate_config(explicit_dir)
+    problems = Problems()
     registry_path = directory / REGISTRY_FILE
-    registry = parse_model(Registry, read_toml(registry_path), registry_path)
+    registry = _parse_file(Registry, registry_path, problems)
     scopes: dict[str, CapabilityScope] = {}
     scope_files: dict[str, Path] = {}
     scope_dir = directory / SCOPES_DIR
     for path in sorted(scope_dir.glob("*.toml")) if scope_dir.is_dir() else []:
-        scope = parse_model(CapabilityScope, read_toml(path), path)
+        scope = _parse_file(CapabilityScope, path, problems)
+        if scope is None:
+            continue
         scope_id = scope.scope.scope_id
         if scope_id != path.stem:
-            raise ConfigError(path, f"scope_id {scope_id!r} must match the file name", "scope")
+            problems.add(path, f"scope_id {scope_id!r} must match the file name", "scope")
+            continue
         scopes[scope_id] = scope
         scope_files[scope_id] = path
-    _cross_check(registry, registry_path, scopes, scope_files)
-    return Config(directory, registry, scopes, scope_files)
+    if registry is None:
+        return None, problems, None
+    _cross_check(registry, registry_path, scopes, scope_files, problems)
+    if problems.items:
+        return None, problems, registry
+    return Config(directory, registry, scopes, scope_files, source), problems, registry
+
+
+def _parse_file(model: type[M], path: Path, problems: Problems) -> M | None:
+    try:
+        return parse_model(model, read_toml(path), path, problems)
+    except ConfigError as error:
+        if not problems.items or problems.items[-1].file != str(path):
+            problems.add(error.path, error.problem, error.key_path)
+        return None
+
+
+def _check_prompts(directory: Path, registry: Registry, problems: Problems) -> None:
+    """Each prompt set a layer names parses and belongs to that layer."""
+    from aiops.schemas.prompt import PromptSet
+
+    for layer_id, layer in registry.layer_mapping.items():
+        if layer.prompt is None:
+            continue
+        path = directory / PROMPTS_DIR / f"{layer.prompt}.toml"
+        prompts = _parse_file(PromptSet, path, problems)
+        if prompts is not None and prompts.prompt.layer_id != layer_id:
+            problems.add(
+                path,
+                f"prompt is for layer {prompts.prompt.layer_id}, not {layer_id}",
+                "prompt.layer_id",
+            )
 
 
 def _cross_check(
@@ -86,18 +203,19 @@ def _cross_check(
     registry_path: Path,
     scopes: dict[str, CapabilityScope],
     scope_files: dict[str, Path],
+    problems: Problems,
 ) -> None:
     for scope_id, scope in scopes.items():
         layer_id = scope.scope.layer_id
         layer = registry.layer_mapping[layer_id]
         if layer.forbidden or layer.deterministic_only:
-            raise ConfigError(
+            problems.add(
                 scope_files[scope_id],
                 f"layer {layer_id} runs no model and takes no scope",
                 "scope.layer_id",
             )
-        if scope.scope.autonomy_level.rank > layer.max_autonomy.rank:
-            raise ConfigError(
+        elif scope.scope.autonomy_level.rank > layer.max_autonomy.rank:
+            problems.add(
                 scope_files[scope_id],
                 f"autonomy {scope.scope.autonomy_level} is above layer {layer_id}'s "
                 f"max autonomy {layer.max_autonomy}",
@@ -108,13 +226,15 @@ def _cross_check(
             continue
         mapped = scopes.get(layer.capability_scope)
         if mapped is None:
-            raise ConfigError(
+            if (registry_path.parent / SCOPES_DIR / f"{layer.capability_scope}.toml").is_file():
+                continue  # the file is there: its own problems were reported
+            problems.add(
                 registry_path,
                 f"capability scope {layer.capability_scope!r} has no file in {SCOPES_DIR}/",
                 f"layer_mapping.{layer_id}.capability_scope",
             )
-        if mapped.scope.layer_id != layer_id:
-            raise ConfigError(
+        elif mapped.scope.layer_id != layer_id:
+            problems.add(
                 registry_path,
                 f"scope {layer.capability_scope!r} belongs to layer {mapped.scope.layer_id}",
                 f"layer_mapping.{layer_id}.capability_scope",
@@ -165,15 +285,22 @@ def _check_numbers(data: dict[str, Any], path: Path) -> None:
                 raise ConfigError(path, problem, where or None)
 
 
-def parse_model(model: type[M], data: dict[str, Any], path: Path) -> M:
+def parse_model(
+    model: type[M], data: dict[str, Any], path: Path, problems: Problems | None = None
+) -> M:
+    """The validated model; else a ``ConfigError`` naming the first problem and how many
+    more there are. Given ``problems``, every problem is also added to it."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        key_path = ".".join(str(part) for part in error["loc"]) or None
-        problem = _describe(error)
-        extra = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise ConfigError(path, problem + extra, key_path) from None
+        found = Problems()
+        for error in exc.errors():
+            key_path = ".".join(str(part) for part in error["loc"]) or None
+            found.add(path, _describe(error), key_path)
+        if problems is not None:
+            problems.items.extend(found.items)
+        found.raise_first()
+        raise AssertionError("unreachable") from None  # a ValidationError has errors
 
 
 def _describe(error: Any) -> str:

@@ -22,6 +22,7 @@ from aiops.streams import (
     stdout_failed,
     visible_escape,
 )
+from aiops.wording import counted
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -33,6 +34,9 @@ if TYPE_CHECKING:
     from aiops.services.review import RecordedReview, ReviewSession
     from aiops.services.run_layer import RunOutcome
 
+# Columns whose cells are long (identifiers, URLs, prose): they wrap at a narrow width
+# while the short words of the other columns stay whole.
+_LONG_COLUMNS = frozenset({"Model", "Endpoint", "KPI", "Detail"})
 _STATUS_STYLE = {"COMPLETED": "green", "REJECTED": "yellow", "BLOCKED": "red", "FAILED": "red"}
 
 
@@ -55,6 +59,13 @@ class _Terminal(Console):
                 yield Segment(text, segment.style)
             else:
                 yield segment
+
+    def _render_buffer(self, buffer: Iterable[Segment]) -> str:
+        """A file or a pipe gets lines as long as their content: no padding to the width."""
+        text = super()._render_buffer(buffer)
+        if self.is_terminal:
+            return text
+        return "\n".join(line.rstrip(" ") for line in text.split("\n"))
 
 
 class _Console(_Terminal):
@@ -97,6 +108,9 @@ def stderr_console() -> Console:
 # print empty: a run summary without its status, a ledger table without its packs.
 MIN_WIDTH = 60
 UNKNOWN_WIDTH = 80  # what Rich assumes when nothing says otherwise
+# A file or a pipe has no width: its lines are as long as their content, so output to
+# one (a snapshot, a log, a grep) is the same whatever COLUMNS says and nothing is cut.
+PLAIN_WIDTH = 4096
 
 
 def _width() -> int | None:
@@ -107,8 +121,11 @@ def _width() -> int | None:
 def _fitted(console: Console) -> Console:
     """A width of 0 (``COLUMNS=0``, a pseudo-terminal that reports no size) printed
     nothing at all: it means "unknown". A width below ``MIN_WIDTH`` is raised to it: the
-    terminal wraps the longer lines, and every value is still there to read."""
-    if console.width <= 0:
+    terminal wraps the longer lines, and every value is still there to read. A file or
+    a pipe is laid out at ``PLAIN_WIDTH`` whatever ``COLUMNS`` says."""
+    if not console.is_terminal:
+        console.width = PLAIN_WIDTH
+    elif console.width <= 0:
         console.width = UNKNOWN_WIDTH
     elif console.width < MIN_WIDTH:
         console.width = MIN_WIDTH
@@ -122,8 +139,8 @@ def render_run(outcome: RunOutcome) -> None:
     style = _STATUS_STYLE[outcome.status]
     out.print(f"[bold]aiops {m.run_type}[/bold] — {m.layer_id} ({m.layer_name})")
     table = Table(show_header=False, box=None, padding=(0, 2))
-    table.add_column(style="bold")
-    table.add_column()
+    table.add_column(style="bold", no_wrap=True, overflow="fold")
+    table.add_column(overflow="fold")
     table.add_row("Run ID", m.run_id)
     table.add_row(
         "Pack", f"{outcome.evidence.evidence_pack_id} (sequence {outcome.evidence.sequence})"
@@ -136,6 +153,7 @@ def render_run(outcome: RunOutcome) -> None:
     table.add_row(
         "Scope", f"{outcome.scope.result} ({outcome.scope.scope_id} v{outcome.scope.scope_version})"
     )
+    table.add_row("Config", escape(config_shown(m.config.directory, m.config.directory_source)))
     d = outcome.details
     if d is not None:
         table.add_row("Prompt", f"{m.prompt_id} v{m.prompt_version}")
@@ -167,7 +185,8 @@ def render_run(outcome: RunOutcome) -> None:
         out.print(f"[bold]Attempts[/bold] ({len(d.attempts)})")
         attempts = Table(box=None, padding=(0, 1), pad_edge=False)
         for column in ("Role", "Model", "Endpoint", "HTTP", "Result", "Latency", "Then waited"):
-            attempts.add_column(column, overflow="fold")
+            # Short words stay whole; the long identifiers wrap.
+            attempts.add_column(column, overflow="fold", no_wrap=column not in _LONG_COLUMNS)
         for role, a in d.attempts:
             attempts.add_row(
                 role,
@@ -200,8 +219,8 @@ def render_review_pack(session: ReviewSession) -> None:
     view, index = session.view, session.view.index
     out.print(f"[bold]Review {escape(index.evidence_pack_id)}[/bold] — {escape(str(view.path))}")
     table = Table(show_header=False, box=None, padding=(0, 2))
-    table.add_column(style="bold")
-    table.add_column()
+    table.add_column(style="bold", no_wrap=True, overflow="fold")
+    table.add_column(overflow="fold")
     m = view.manifest
     table.add_row("Run", escape(f"{index.run_id} ({index.mode}, {index.creation_timestamp})"))
     table.add_row("Status", f"[{_STATUS_STYLE[index.status]}]{index.status}[/]")
@@ -264,12 +283,29 @@ def render_review_recorded(recorded: RecordedReview) -> None:
     )
 
 
-def render_network_banner(plan: NetworkPlan) -> None:
+_CONFIG_SOURCE = {
+    "given": "--config-dir or AIOPS_CONFIG_DIR",
+    "working directory": "found in the working directory",
+}
+
+
+def config_shown(directory: str | None, source: str | None) -> str:
+    """Which configuration directory a run used, and how it was chosen."""
+    if directory is None:
+        return "not recorded"
+    if source in _CONFIG_SOURCE:
+        return f"{directory} ({_CONFIG_SOURCE[source]})"
+    return directory
+
+
+def render_network_banner(plan: NetworkPlan, config: str | None = None) -> None:
     """The seed's guardrail banner, on stderr: models, endpoints, how requests leave
     (direct or via a proxy, which CAs are trusted), worst-case cost."""
     lines = [
         f"Real model API calls will be made ({plan.mode}, {plan.layer_id} {plan.layer_name}):",
     ]
+    if config is not None:
+        lines.append(f"- Config: {config}")
     for call in plan.calls:
         lines.append(
             f"  - {call.role}: {call.model_id} ({call.provider_model}) at {call.endpoint} — "
@@ -320,8 +356,8 @@ def render_drift(result: DriftResult) -> None:
         f"{escape(result.baseline_pack_id)}"
     )
     table = Table(show_header=False, box=None, padding=(0, 2))
-    table.add_column(style="bold")
-    table.add_column()
+    table.add_column(style="bold", no_wrap=True, overflow="fold")
+    table.add_column(overflow="fold")
     table.add_row(
         "Token drift",
         f"{result.token_drift_pct:.2f} % (threshold {result.threshold_pct:g} %) — {flag}",
@@ -353,26 +389,30 @@ def render_pilot_report(report: PilotReport) -> None:
     out = stdout_console()
     verdict = "[green]PASS[/green]" if report.all_pass else "[red]FAIL[/red]"
     out.print(
-        f"[bold]Pilot report[/bold] {escape(report.ledger)}: {report.packs} packs, "
+        f"[bold]Pilot report[/bold] {escape(report.ledger)}: {counted(report.packs, 'pack')}, "
         f"{report.first_day} to {report.last_day} — {verdict}"
     )
     table = Table(title=None, show_lines=False)
     for column in ("KPI", "Value", "Threshold", "Status", "Detail"):
-        table.add_column(column, overflow="fold")
+        table.add_column(column, overflow="fold", no_wrap=column not in _LONG_COLUMNS)
     for kpi in report.kpis:
         style = _KPI_STYLE[kpi.status]
         table.add_row(
-            kpi.name, kpi.value, kpi.threshold, f"[{style}]{kpi.status}[/]", escape(kpi.detail)
+            kpi.name,
+            kpi.shown_value,
+            kpi.shown_threshold,
+            f"[{style}]{kpi.status}[/]",
+            escape(kpi.detail),
         )
     out.print(table)
     for kpi in report.kpis:
         if kpi.failing_packs:
             out.print(f"[bold]{kpi.name} failing:[/bold] {escape(', '.join(kpi.failing_packs))}")
     extra = Table(show_header=False, box=None, padding=(0, 2))
-    extra.add_column(style="bold")
-    extra.add_column()
+    extra.add_column(style="bold", no_wrap=True, overflow="fold")
+    extra.add_column(overflow="fold")
     rate = "n/a" if report.fallback_rate_pct is None else f"{report.fallback_rate_pct:.2f} %"
-    extra.add_row("Fallback rate", f"{rate} ({report.fallback_packs} packs)")
+    extra.add_row("Fallback rate", f"{rate} ({counted(report.fallback_packs, 'pack')})")
     per_day = "n/a" if report.cost_per_day_usd is None else f"{report.cost_per_day_usd:.4f} USD"
     extra.add_row("Cost per day", f"{per_day} (total {report.cost_total_usd:.4f} USD)")
     if report.unpriced_calls:
@@ -380,7 +420,7 @@ def render_pilot_report(report: PilotReport) -> None:
     for m in report.latency:
         extra.add_row(
             f"Latency {escape(m.model_id)}",
-            f"p50 {m.p50_ms:g} ms, p95 {m.p95_ms:g} ms ({m.calls} calls)",
+            f"p50 {m.p50_ms:g} ms, p95 {m.p95_ms:g} ms ({counted(m.calls, 'call')})",
         )
     extra.add_row("Drift flagged days", ", ".join(report.drift_flagged_days) or "none")
     extra.add_row(
@@ -392,12 +432,12 @@ def render_pilot_report(report: PilotReport) -> None:
     out.print(extra)
 
 
-def confirm_network(plan: NetworkPlan, yes: bool) -> None:
+def confirm_network(plan: NetworkPlan, yes: bool, config: str | None = None) -> None:
     """Show the banner, then wait for ENTER unless ``--yes``. Without a terminal on
     stdin and without ``--yes`` there is no one to confirm: refuse."""
     from aiops.errors import NetworkNotAllowedError
 
-    render_network_banner(plan)
+    render_network_banner(plan, config)
     if yes:
         return
     if not sys.stdin.isatty():
@@ -434,9 +474,9 @@ def render_verify(report: VerifyReport, checkpoint_written: Path | None = None) 
     if findings:
         table = Table(title="Findings", title_justify="left", show_lines=False)
         if report.kind == "ledger":
-            table.add_column("Pack")
-        table.add_column("Severity")
-        table.add_column("Check")
+            table.add_column("Pack", overflow="fold")
+        table.add_column("Severity", no_wrap=True, overflow="fold")
+        table.add_column("Check", no_wrap=True, overflow="fold")
         table.add_column("Finding", overflow="fold")
         for pack, finding in findings:
             row = _finding_row(finding)
@@ -464,16 +504,16 @@ def _finding_row(finding: Finding) -> list[Text]:
 def _pack_files(out: Console, pack: PackReport) -> None:
     table = Table(title="Files", title_justify="left")
     table.add_column("File", overflow="fold")
-    table.add_column("Status")
-    table.add_column("Size", justify="right")
-    table.add_column("SHA-256")
+    table.add_column("Status", no_wrap=True, overflow="fold")
+    table.add_column("Size", justify="right", no_wrap=True, overflow="fold")
+    table.add_column("SHA-256", overflow="fold")
     table.add_column("Detail", overflow="fold")
     for file in pack.files:
         table.add_row(
             Text(file.name),
             Text(file.status, style=_FILE_STYLE.get(file.status, "red")),
             Text("" if file.size is None else str(file.size)),
-            Text((file.sha256 or "")[:16]),
+            Text(file.sha256 or ""),  # whole: a cut hash identifies nothing
             Text(file.detail),
         )
     out.print(table)
@@ -494,14 +534,14 @@ def _pack_files(out: Console, pack: PackReport) -> None:
 def _ledger_table(out: Console, report: VerifyReport) -> None:
     table = Table(title="Packs", title_justify="left")
     table.add_column("Pack directory", overflow="fold")
-    table.add_column("Sequence", justify="right")
+    table.add_column("Sequence", justify="right", no_wrap=True, overflow="fold")
     table.add_column("Evidence pack id", overflow="fold")
-    table.add_column("Files")
-    table.add_column("Signature")
+    table.add_column("Files", no_wrap=True, overflow="fold")
+    table.add_column("Signature", no_wrap=True, overflow="fold")
     reviewed = any(pack.review.present for pack in report.packs)
     if reviewed:  # an unreviewed ledger keeps the narrower table
-        table.add_column("Review")
-    table.add_column("Result")
+        table.add_column("Review", no_wrap=True, overflow="fold")
+    table.add_column("Result", no_wrap=True, overflow="fold")
     for pack in report.packs:
         ok = sum(1 for f in pack.files if f.status == "OK")
         row = [
@@ -527,7 +567,7 @@ def _ledger_table(out: Console, report: VerifyReport) -> None:
         files = Table(title="File problems", title_justify="left")
         files.add_column("Pack", overflow="fold")
         files.add_column("File", overflow="fold")
-        files.add_column("Status")
+        files.add_column("Status", no_wrap=True, overflow="fold")
         files.add_column("Detail", overflow="fold")
         for pack, file in failed:
             files.add_row(

@@ -37,6 +37,8 @@ def _stable_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iter
     monkeypatch.setenv("NO_COLOR", "1")
     # Rate-limit windows are machine-wide by default; each test gets its own.
     monkeypatch.setenv("AIOPS_RATELIMIT_DIR", str(tmp_path / "logs" / "ratelimit"))
+    # Per-user files (the default signing-key directory) stay inside the test.
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "user-config"))
     for name in (
         "AIOPS_CONFIG_DIR",
         "AIOPS_PACKS_DIR",

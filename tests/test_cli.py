@@ -226,9 +226,11 @@ def test_markup_in_the_pack_path_is_printed_as_text(runner: CliRunner, tmp_path:
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
-        (["l2", "dry-run", "--bogus"], "No such option: --bogus"),
-        (["l2", "dry-run", "--out"], "Option '--out' requires an argument"),
-        (["pilot", "drift"], "Missing argument 'baseline'"),
+        (["l2", "dry-run", "--bogus"], "unknown option --bogus (see"),
+        (["l2", "dry-run", "--out"], "option '--out' requires an argument"),
+        (["pilot", "drift"], "missing argument 'BASELINE'"),
+        (["verify-pack"], "missing argument 'PATH'"),
+        (["verify-pack", "x", "--bogus"], "unknown option --bogus (see"),
     ],
 )
 def test_parser_refusals_are_one_line_and_exit_2(

@@ -33,7 +33,7 @@ def test_verified_pack_prints_a_table_and_exits_0(runner: CliRunner, dry: Path) 
         assert name in result.stdout
     assert "Signature: UNSIGNED" in result.stdout
     assert result.stdout.rstrip().splitlines()[-1] == (
-        "VERIFIED — 1 pack(s) · integrity passed · completeness passed · consistency passed · "
+        "VERIFIED — 1 pack · integrity passed · completeness passed · consistency passed · "
         "hash chain not applicable · signatures NOT SIGNED · truncation not applicable · "
         "reviews none"
     )
@@ -48,7 +48,7 @@ def test_not_verified_lists_every_failure_and_one_error_line(runner: CliRunner, 
     for status in ("MISSING", "EXTRA", "MISMATCH"):
         assert status in result.stdout
     assert "NOT VERIFIED" in result.stdout
-    assert result.stderr == "aiops: error: pack: NOT VERIFIED (3 file problem(s), 0 finding(s))\n"
+    assert result.stderr == "aiops: pack: NOT VERIFIED (3 file problems, 0 findings)\n"
 
 
 def test_markup_and_control_characters_in_names_reach_the_terminal_inert(
@@ -80,7 +80,7 @@ def test_json_on_failure_still_prints_the_report(runner: CliRunner, dry: Path) -
     result = runner.invoke(app, ["verify-pack", str(dry), "--json"])
     assert result.exit_code == 1
     assert json.loads(result.stdout)["verified"] is False
-    assert result.stderr.startswith("aiops: error: pack: NOT VERIFIED")
+    assert result.stderr.startswith("aiops: pack: NOT VERIFIED")
 
 
 def test_a_ledger_prints_one_row_per_pack(
@@ -92,7 +92,7 @@ def test_a_ledger_prints_one_row_per_pack(
     result = runner.invoke(app, ["verify-pack", "ledger"])
     assert result.exit_code == 0, result.stdout
     assert result.stdout.count("L2_MARKET_OUTLOOK_2026-01-10_00") == 3
-    assert "VERIFIED — 3 pack(s)" in result.stdout
+    assert "VERIFIED — 3 packs" in result.stdout
 
 
 def test_a_narrow_terminal_shows_whole_pack_ids(

@@ -29,7 +29,8 @@ SignatureStatus = Literal["VALID", "FILES_DIFFER", "INVALID", "MISSING", "NOT_CH
 # envelope, no --key; MISSING no envelope though --key was given; INVALID anything that
 # does not hold; NONE no review at all.
 ReviewStatus = Literal["VALID", "INVALID", "MISSING", "NOT_CHECKED", "UNSIGNED", "NONE"]
-REPORT_FORMAT = "aiops-verify-report/1"
+# What `verify-pack --json` prints, named like every other --json output.
+REPORT_FORMAT = {"name": "aiops-verify-report", "version": 1}
 
 
 @dataclass(frozen=True)

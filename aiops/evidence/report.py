@@ -40,7 +40,7 @@ class OperatorReport:
 def render_operator_output(report: OperatorReport) -> str:
     m = report.manifest
     out: list[str] = [
-        "# AI Autonomy — Operator Output (Kurzbericht)",
+        "# AI Autonomy — Operator Output (Summary)",
         "",
         f"**Run ID:** {m.run_id}  ",
         f"**Run Type:** {m.run_type}  ",
@@ -78,9 +78,9 @@ def render_operator_output(report: OperatorReport) -> str:
     for section in report.sections:
         out += [RULE, f"## {section.title}", "", *section.lines]
     out += [RULE, "## Findings", ""]
-    out += [f"- {finding}" for finding in report.findings] or ["- Keine Findings"]
+    out += [f"- {finding}" for finding in report.findings] or ["- No findings"]
     out += [RULE, "## Actions", ""]
-    out += [f"- {action}" for action in report.actions] or ["- Keine Actions erforderlich"]
+    out += [f"- {action}" for action in report.actions] or ["- No actions required"]
     if m.operator_notes:
         out += [RULE, "## Operator Notes", "", m.operator_notes]
     out += [RULE, "**END OF OPERATOR OUTPUT**", ""]

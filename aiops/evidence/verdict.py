@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from aiops.evidence.names import DSSE_ENVELOPE_FILE, REVIEW_ENVELOPE_FILE, REVIEW_FILE
+from aiops.wording import counted
 
 if TYPE_CHECKING:
     from aiops.evidence.findings import FileResult, Finding, VerifyReport
@@ -88,10 +89,11 @@ def proven(report: VerifyReport) -> dict[str, Proven]:
 def verdict_line(report: VerifyReport) -> str:
     """The last line of the report: the verdict, then what each check established."""
     if report.verified:
-        head = f"VERIFIED — {len(report.packs)} pack(s)"
+        head = f"VERIFIED — {counted(len(report.packs), 'pack')}"
     else:
         head = (
-            f"NOT VERIFIED — {report.failed_files} file problem(s), {len(report.errors)} finding(s)"
+            f"NOT VERIFIED — {counted(report.failed_files, 'file problem')}, "
+            f"{counted(len(report.errors), 'finding')}"
         )
     parts = []
     for name, check in proven(report).items():
@@ -106,7 +108,7 @@ def verdict_line(report: VerifyReport) -> str:
 def _plain(files: list[FileResult], errors: list[Finding], what: str) -> Proven:
     problems = len(files) + len(errors)
     if problems:
-        return Proven("failed", f"{problems} problem(s) found checking {what}")
+        return Proven("failed", f"{counted(problems, 'problem')} found checking {what}")
     return Proven("passed", what)
 
 
@@ -114,8 +116,11 @@ def _chain(report: VerifyReport, errors: list[Finding], ledger: bool) -> Proven:
     if not ledger:
         return Proven("not_applicable", "a single pack: verify its ledger for the chain")
     if errors:
-        return Proven("failed", f"{len(errors)} break(s) in the chain of {len(report.packs)} packs")
-    return Proven("passed", f"{len(report.packs)} packs form one chain from sequence 1")
+        return Proven(
+            "failed",
+            f"{counted(len(errors), 'break')} in the chain of {counted(len(report.packs), 'pack')}",
+        )
+    return Proven("passed", f"{counted(len(report.packs), 'pack')} in one chain from sequence 1")
 
 
 def _signatures(report: VerifyReport, files: list[FileResult], errors: list[Finding]) -> Proven:
@@ -125,10 +130,11 @@ def _signatures(report: VerifyReport, files: list[FileResult], errors: list[Find
     problems = [f for f in errors if _topic(f) == "signatures"]
     problems_files = [f for f in files if f.name == DSSE_ENVELOPE_FILE]
     if problems or problems_files or stale:
-        detail = f"{len(problems) + len(problems_files)} signature problem(s)"
+        detail = f"{counted(len(problems) + len(problems_files), 'signature problem')}"
         if stale:
             detail += (
-                f"; {stale} pack(s) validly signed over a manifest their files no longer match"
+                f"; {counted(stale, 'pack')} validly signed over a manifest their files "
+                "no longer match"
             )
         return Proven("failed", detail)
     if report.key_id is not None:
@@ -138,7 +144,7 @@ def _signatures(report: VerifyReport, files: list[FileResult], errors: list[Find
     if signed:
         return Proven(
             "not_checked",
-            f"{signed} of {len(statuses)} pack(s) carry a signature, not checked: no --key, so "
+            f"{signed} of {len(statuses)} packs carry a signature, not checked: no --key, so "
             "authenticity is not proven",
             "no --key",
         )
@@ -155,7 +161,7 @@ def _truncation(report: VerifyReport, errors: list[Finding]) -> Proven:
             "no --checkpoint",
         )
     if errors:
-        return Proven("failed", f"{len(errors)} difference(s) from the checkpoint")
+        return Proven("failed", f"{counted(len(errors), 'difference')} from the checkpoint")
     detail = f"the ledger still holds the {report.checkpoint['ledger_size']} checkpointed packs"
     if "reviews" not in report.checkpoint:
         return Proven(
@@ -169,14 +175,14 @@ def _reviews(report: VerifyReport, files: list[FileResult], errors: list[Finding
     problems = len([f for f in errors if _topic(f) == "reviews"])
     problems += len([f for f in files if f.name in _REVIEW_FILES])
     if problems:
-        return Proven("failed", f"{problems} review problem(s)")
+        return Proven("failed", f"{counted(problems, 'review problem')}")
     if not reviews:
         return Proven("none", "no pack carries a review")
     signed = sum(1 for r in reviews if r.status in ("VALID", "NOT_CHECKED"))
     if report.key_id is not None:
         return Proven(
             "authenticated",
-            f"{len(reviews)} review(s), each signed by the trusted key",
+            f"{counted(len(reviews), 'review')}, each signed by the trusted key",
             str(len(reviews)),
         )
     return Proven(

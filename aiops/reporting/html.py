@@ -51,7 +51,7 @@ def render_html(report: PilotReport) -> str:
         )
         parts.append(
             f'<tr data-kpi="{escape(kpi.key)}"><td>{escape(kpi.name)}</td>'
-            f"<td>{escape(kpi.value)}</td><td>{escape(kpi.threshold)}</td>"
+            f"<td>{escape(kpi.shown_value)}</td><td>{escape(kpi.shown_threshold)}</td>"
             f'<td><span class="status" style="background:{_STATUS_COLOUR[kpi.status]}">'
             f"{escape(kpi.status)}</span></td><td>{escape(kpi.detail)}{failing}</td></tr>"
         )

@@ -77,6 +77,19 @@ SCHEMAS: dict[str, SchemaEntry] = {
     "capability-scope": SchemaEntry(
         "aiops.schemas.scope:CapabilityScope", None, "config/capability_scopes/*.toml"
     ),
+    # What commands print with --json (each carries its format name and version).
+    "verify-report": SchemaEntry(
+        "aiops.schemas.verify_report:VerifyReportOutput", None, "aiops verify-pack --json"
+    ),
+    "pilot-report": SchemaEntry(
+        "aiops.schemas.pilot:PilotReport", None, "aiops pilot report --json"
+    ),
+    "pilot-drift": SchemaEntry("aiops.schemas.pilot:DriftResult", None, "aiops pilot drift --json"),
+    "config-check": SchemaEntry(
+        "aiops.schemas.inventory:ConfigCheckResult", None, "aiops config check --json"
+    ),
+    "models": SchemaEntry("aiops.schemas.inventory:ModelList", None, "aiops models --json"),
+    "layers": SchemaEntry("aiops.schemas.inventory:LayerList", None, "aiops layers --json"),
 }
 
 

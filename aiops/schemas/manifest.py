@@ -36,12 +36,20 @@ class OutputEntry(Strict):
     service_tier: str | None = None
 
 
+ConfigSource = Literal["given", "working directory", "packaged"]
+
+
 class ConfigDigest(Strict):
     """What configuration the run used, by content hash."""
 
     registry_sha256: str
     scope_sha256: str | None
     prompt_sha256: str | None = None
+    # Which configuration directory the run used and how it was chosen: the path as
+    # given (--config-dir / AIOPS_CONFIG_DIR, or ./config), or "packaged defaults".
+    # Optional so that packs written before it was recorded still verify.
+    directory: str | None = None
+    directory_source: ConfigSource | None = None
 
 
 class EndpointRoute(Strict):

@@ -7,6 +7,18 @@ from typing import Literal
 from aiops.schemas.base import Strict
 
 KpiStatus = Literal["PASS", "FAIL", "NO DATA"]
+KpiUnit = Literal["%", "min"]
+KpiComparison = Literal["at least", "below", "at most"]
+_COMPARISON_SHOWN = {"at least": "", "below": "< ", "at most": "<= "}
+
+
+class OutputFormat(Strict):
+    """What a ``--json`` output is, for a program reading it: its name and version."""
+
+    name: str
+    version: int
+
+
 DriftBasis = Literal["parsed", "text"]
 
 
@@ -30,7 +42,12 @@ class StructuralDrift(Strict):
         )
 
 
+DRIFT_FORMAT = OutputFormat(name="aiops-pilot-drift", version=1)
+REPORT_FORMAT = OutputFormat(name="aiops-pilot-report", version=1)
+
+
 class DriftResult(Strict):
+    format: OutputFormat = DRIFT_FORMAT
     baseline_pack_id: str
     current_pack_id: str
     layer_id: str
@@ -55,11 +72,21 @@ class DriftResult(Strict):
 class Kpi(Strict):
     key: str
     name: str
-    value: str
-    threshold: str
+    value: float | None  # None: no data
+    unit: KpiUnit
+    threshold: float
+    comparison: KpiComparison  # how value must stand to threshold to pass
     status: KpiStatus
     detail: str
     failing_packs: list[str]
+
+    @property
+    def shown_value(self) -> str:
+        return "n/a" if self.value is None else f"{self.value:.2f} {self.unit}"
+
+    @property
+    def shown_threshold(self) -> str:
+        return f"{_COMPARISON_SHOWN[self.comparison]}{self.threshold:g} {self.unit}"
 
 
 class DayFigures(Strict):
@@ -78,6 +105,7 @@ class ModelLatency(Strict):
 
 
 class PilotReport(Strict):
+    format: OutputFormat = REPORT_FORMAT
     ledger: str
     since: str | None
     first_day: str | None

@@ -2,7 +2,10 @@
 
 The private key is written with mode 0600 (a directory made for the pair, 0700) and
 never overwrites anything: both files are refused before either is written if one
-already exists.
+already exists. By default the pair goes to a per-user directory
+(``$XDG_CONFIG_HOME/aiops/keys``, else ``~/.config/aiops/keys``), outside any checkout;
+a directory inside a git work tree is refused unless the operator says so, since an
+untracked private key there is one ``git add .`` from being committed.
 """
 
 from __future__ import annotations
@@ -25,7 +28,37 @@ class KeyPair:
     keyid: str
 
 
-def generate(out_dir: Path) -> KeyPair:
+def default_key_dir() -> Path:
+    """The per-user directory for the signing key pair."""
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "aiops" / "keys"
+
+
+def git_work_tree(directory: Path) -> Path | None:
+    """The git work tree ``directory`` is in (or would be in once made), if any."""
+    here = Path(os.path.abspath(directory))
+    for candidate in (here, *here.parents):
+        try:
+            if os.path.lexists(candidate / ".git"):
+                return candidate
+        except OSError:  # a directory we may not enter: no work tree known there
+            return None
+    return None
+
+
+def generate(out_dir: Path | None = None, *, allow_work_tree: bool = False) -> KeyPair:
+    out_dir = default_key_dir() if out_dir is None else out_dir
+    tree = git_work_tree(out_dir)
+    if tree is not None and not allow_work_tree:
+        raise SigningKeyError(
+            f"{out_dir} is inside the git work tree {tree}: a private key there is one "
+            "'git add .' from being committed; choose --out-dir outside it (default: "
+            f"{default_key_dir()}) or pass --allow-work-tree"
+        )
+    return _generate(out_dir)
+
+
+def _generate(out_dir: Path) -> KeyPair:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from cryptography.hazmat.primitives.serialization import (
         Encoding,

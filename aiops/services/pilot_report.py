@@ -223,9 +223,9 @@ def _drifts(views: list[PackView]) -> list[_DriftPoint]:
 def _weekly_drift(drifts: list[_DriftPoint], since: date | None) -> Kpi:
     """Weekly checks: the first pack on or after baseline day + 7k, within that week;
     with ``since``, only the checks that fall in the window."""
-    threshold = f"<= {DRIFT_THRESHOLD_PCT:g} %"
+    threshold = (float(DRIFT_THRESHOLD_PCT), "at most")
     if not drifts:
-        return _kpi("drift", "Weekly drift", "n/a", threshold, "NO DATA", "no proposer output")
+        return _kpi("drift", "Weekly drift", None, "%", threshold, "NO DATA", "no proposer output")
     start = date.fromisoformat(drifts[0].day)
     checks: dict[int, _DriftPoint] = {}
     for point in drifts:
@@ -236,7 +236,7 @@ def _weekly_drift(drifts: list[_DriftPoint], since: date | None) -> Kpi:
         checks = {w: p for w, p in checks.items() if p.day >= since.isoformat()}
     if not checks:
         return _kpi(
-            "drift", "Weekly drift", "n/a", threshold, "NO DATA", "pilot shorter than 8 days"
+            "drift", "Weekly drift", None, "%", threshold, "NO DATA", "pilot shorter than 8 days"
         )
     worst = max(p.result.token_drift_pct for p in checks.values())
     flagged = [p.view.index.evidence_pack_id for p in checks.values() if p.result.flagged]
@@ -244,7 +244,7 @@ def _weekly_drift(drifts: list[_DriftPoint], since: date | None) -> Kpi:
         f"week {w}: {p.result.token_drift_pct:.2f} % ({p.day})" for w, p in sorted(checks.items())
     )
     status = "FAIL" if flagged else "PASS"
-    return _kpi("drift", "Weekly drift", f"{worst:.2f} % max", threshold, status, detail, flagged)
+    return _kpi("drift", "Weekly drift", round(worst, 2), "%", threshold, status, detail, flagged)
 
 
 def _ratio_kpi(
@@ -255,8 +255,9 @@ def _ratio_kpi(
     return _kpi(
         key,
         name,
-        f"{100.0 * good / len(packs):.2f} %",
-        "100 %",
+        round(100.0 * good / len(packs), 2),
+        "%",
+        ALL,
         "PASS" if not failing else "FAIL",
         f"{good}/{len(packs)} packs",
         failing,
@@ -322,8 +323,9 @@ def _completeness(packs: list[_Pack], ledger_packs: list[_Pack], verified: _Veri
     return _kpi(
         "completeness",
         "Evidence-pack completeness",
-        f"{100.0 * good / len(packs):.2f} %",
-        "100 %",
+        round(100.0 * good / len(packs), 2),
+        "%",
+        ALL,
         "PASS" if not failing and not ledger else "FAIL",
         detail,
         failing,
@@ -360,28 +362,38 @@ def _review_time(packs: list[_Pack], verified: _Verification) -> Kpi:
             else f"; each signed by the trusted key {trusted.keyid[:16]}"
         )
     if not minutes:
-        return _kpi("review_time", "Median review time", "n/a", "< 15 min", "NO DATA", detail)
+        return _kpi(
+            "review_time", "Median review time", None, "min", REVIEW_LIMIT, "NO DATA", detail
+        )
     median = statistics.median(minutes)
     status = "PASS" if median < REVIEW_LIMIT_MIN else "FAIL"
     return _kpi(
-        "review_time", "Median review time", f"{median:.2f} min", "< 15 min", status, detail
+        "review_time", "Median review time", round(median, 2), "min", REVIEW_LIMIT, status, detail
     )
+
+
+ALL = (100.0, "at least")  # a ratio KPI passes at 100 %
+REVIEW_LIMIT = (float(REVIEW_LIMIT_MIN), "below")
 
 
 def _kpi(
     key: str,
     name: str,
-    value: str,
-    threshold: str,
+    value: float | None,
+    unit: str,
+    threshold: tuple[float, str],
     status: str,
     detail: str,
     failing: list[str] | None = None,
 ) -> Kpi:
+    """A KPI whose value and threshold are numbers (JSON), shown with their unit."""
     return Kpi(
         key=key,
         name=name,
         value=value,
-        threshold=threshold,
+        unit=unit,  # type: ignore[arg-type]
+        threshold=threshold[0],
+        comparison=threshold[1],  # type: ignore[arg-type]
         status=status,  # type: ignore[arg-type]
         detail=detail,
         failing_packs=failing or [],

@@ -252,6 +252,8 @@ def base_manifest(pre: Preflight, mode: Mode, notes: str) -> RunManifest:
         config=ConfigDigest(
             registry_sha256=sha256_hex((pre.config.directory / REGISTRY_FILE).read_bytes()),
             scope_sha256=sha256_hex(scope_file.read_bytes()),
+            directory=pre.config.shown_path,
+            directory_source=pre.config.source,
         ),
         artifacts=[],
         operator_output_path="operator_output.md",

@@ -135,7 +135,7 @@ def unchecked_signature_warnings(report: VerifyReport) -> list[Finding]:
     if signed:
         unsigned = [display_name(p.dir_name) for p in packs if p.signature.status == "UNSIGNED"]
         message = (
-            f"{len(signed)} of {len(packs)} pack(s) carry a signature that was not checked "
+            f"{len(signed)} of {len(packs)} packs carry a signature that was not checked "
             "(no --key): their authenticity is not proven"
         )
         if unsigned:
@@ -146,7 +146,7 @@ def unchecked_signature_warnings(report: VerifyReport) -> list[Finding]:
     if signed_reviews:
         unsigned = [display_name(p.dir_name) for p in reviews if p.review.status == "UNSIGNED"]
         message = (
-            f"{len(signed_reviews)} of {len(reviews)} review(s) carry a signature that was "
+            f"{len(signed_reviews)} of {len(reviews)} reviews carry a signature that was "
             "not checked (no --key): the reviews are unauthenticated"
         )
         if unsigned:

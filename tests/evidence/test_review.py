@@ -92,7 +92,7 @@ def test_review_copied_from_another_pack_is_not_verified(
     result = runner.invoke(app, ["verify-pack", str(second)])
     assert result.exit_code == 1
     assert "evidence_pack_sha256" in result.stdout
-    assert result.stderr.strip().endswith("NOT VERIFIED (0 file problem(s), 2 finding(s))")
+    assert result.stderr.strip().endswith("NOT VERIFIED (0 file problems, 2 findings)")
     ledger = runner.invoke(app, ["verify-pack", str(first.parent), "--json"])
     assert ledger.exit_code == 1
     verdicts = {p["path"]: p["verified"] for p in json.loads(ledger.stdout)["packs"]}

@@ -85,7 +85,7 @@ def test_signed_reviews_verify_with_the_key(
     assert report["packs"][1]["review"]["decision"] == "REJECT"
     assert report["checks"]["reviews"] == {
         "status": "authenticated",
-        "detail": "2 review(s), each signed by the trusted key",
+        "detail": "2 reviews, each signed by the trusted key",
     }
 
 
@@ -264,7 +264,7 @@ def test_a_forged_review_is_caught_with_the_key_and_not_counted(
     text = runner.invoke(app, ["verify-pack", str(packs[0].parent), "--key", str(keys.public_path)])
     assert text.exit_code == 1
     assert text.stdout.rstrip().splitlines()[-1].endswith("reviews FAILED")
-    assert text.stderr.startswith("aiops: error: ")
+    assert "NOT VERIFIED" in text.stderr and "error" not in text.stderr  # an outcome
     # pilot report with the key: the forged review is not counted
     kpi = _review_kpi(packs[0].parent, keys.public_path)
     assert kpi["detail"].startswith(counted), kpi

@@ -314,7 +314,7 @@ def test_keys_generate_refuses_when_only_the_public_key_exists(
     tmp_path: Path, runner: CliRunner
 ) -> None:
     (tmp_path / "aiops_signing_key.pub.pem").write_text("keep me")
-    result = runner.invoke(app, ["keys", "generate"])
+    result = runner.invoke(app, ["keys", "generate", "--out-dir", "."])
     assert result.exit_code == 2
     assert not (tmp_path / "aiops_signing_key.pem").exists()
     assert (tmp_path / "aiops_signing_key.pub.pem").read_text() == "keep me"

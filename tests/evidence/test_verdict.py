@@ -42,7 +42,7 @@ def test_an_unsigned_ledger_says_what_was_not_proven(
     code, line, _ = last_line(runner, str(tmp_path / "ledger"))
     assert code == 0
     assert line == (
-        f"VERIFIED — 2 pack(s) · {PASSED} · hash chain passed · signatures NOT SIGNED · "
+        f"VERIFIED — 2 packs · {PASSED} · hash chain passed · signatures NOT SIGNED · "
         "truncation NOT CHECKED (no --checkpoint) · reviews UNAUTHENTICATED (1, no --key)"
     )
     code, report = verify_json(tmp_path / "ledger")
@@ -67,12 +67,12 @@ def test_a_signed_ledger_without_key_warns_and_says_not_checked(
     code, line, _ = last_line(runner, str(tmp_path / "ledger"))
     assert code == 0
     assert line == (
-        f"VERIFIED — 2 pack(s) · {PASSED} · hash chain passed · signatures NOT CHECKED "
+        f"VERIFIED — 2 packs · {PASSED} · hash chain passed · signatures NOT CHECKED "
         "(no --key) · truncation NOT CHECKED (no --checkpoint) · reviews none"
     )
     _, report = verify_json(tmp_path / "ledger")
     assert warnings(report) == [
-        "2 of 2 pack(s) carry a signature that was not checked (no --key): their "
+        "2 of 2 packs carry a signature that was not checked (no --key): their "
         "authenticity is not proven"
     ]
 
@@ -85,7 +85,7 @@ def test_a_stripped_envelope_is_pointed_at_without_key_and_fails_with_it(
     code, report = verify_json(tmp_path / "ledger")
     assert code == 0
     assert warnings(report) == [
-        "2 of 3 pack(s) carry a signature that was not checked (no --key): their "
+        "2 of 3 packs carry a signature that was not checked (no --key): their "
         f"authenticity is not proven; unsigned beside them: {packs[1].name} (a removed "
         "signature?)"
     ]
@@ -107,7 +107,7 @@ def test_an_envelope_re_signed_with_another_key_fails_with_the_key(
     assert report["packs"][0]["signature"]["status"] == "INVALID"
     assert report["checks"]["signatures"]["status"] == "failed"
     _, line, _ = last_line(runner, str(tmp_path / "ledger"), "--key", str(keys.public_path))
-    assert line.startswith("NOT VERIFIED — 0 file problem(s), 1 finding(s) · ")
+    assert line.startswith("NOT VERIFIED — 0 file problems, 1 finding · ")
     assert "signatures FAILED" in line
 
 
@@ -123,15 +123,14 @@ def test_a_tampered_signed_pack_never_shows_a_plain_valid(
         "manifest (evidence_pack.json) the files no longer match"
     ) in " ".join(stdout.split())
     assert line == (
-        "NOT VERIFIED — 1 file problem(s), 0 finding(s) · integrity FAILED · completeness "
+        "NOT VERIFIED — 1 file problem, 0 findings · integrity FAILED · completeness "
         "passed · consistency passed · hash chain not applicable · signatures FAILED · "
         "truncation not applicable · reviews none"
     )
     _, report = verify_json(signed, "--key", str(keys.public_path))
     assert report["packs"][0]["signature"]["status"] == "FILES_DIFFER"
     assert report["checks"]["signatures"]["detail"] == (
-        "0 signature problem(s); 1 pack(s) validly signed over a manifest their files no "
-        "longer match"
+        "0 signature problems; 1 pack validly signed over a manifest their files no longer match"
     )
     _, unkeyed = verify_json(signed)
     assert unkeyed["packs"][0]["signature"]["detail"] == (
@@ -156,7 +155,7 @@ def test_everything_checked_says_so(
     code, line, _ = last_line(runner, str(tmp_path / "ledger"), *key, "--checkpoint", str(kept))
     assert code == 0
     assert line == (
-        f"VERIFIED — 2 pack(s) · {PASSED} · hash chain passed · signatures verified "
+        f"VERIFIED — 2 packs · {PASSED} · hash chain passed · signatures verified "
         "(trusted key) · truncation passed · reviews authenticated (1)"
     )
     assert json.loads(kept.read_bytes())["checkpoint_version"] == 2
@@ -176,7 +175,7 @@ def test_signed_reviews_without_key_are_warned_about(
     code, report = verify_json(tmp_path / "ledger")
     assert code == 0
     assert warnings(report) == [
-        "1 of 2 review(s) carry a signature that was not checked (no --key): the reviews "
+        "1 of 2 reviews carry a signature that was not checked (no --key): the reviews "
         f"are unauthenticated; unsigned reviews beside them: {packs[0].name}"
     ]
     assert [p["review"]["status"] for p in report["packs"]] == ["UNSIGNED", "NOT_CHECKED"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -61,3 +62,32 @@ def test_an_interrupt_while_the_key_is_written_leaves_no_key(
     assert list((tmp_path / "k").iterdir()) == []
     monkeypatch.setattr(os, "fsync", fsync)
     assert runner.invoke(app, ["keys", "generate", "--out-dir", "k"]).exit_code == 0
+
+
+# --- where the private key goes -------------------------------------------------------
+
+
+def test_by_default_the_key_pair_goes_to_the_per_user_directory(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    result = runner.invoke(app, ["keys", "generate"])
+    assert result.exit_code == 0, result.stderr
+    private = tmp_path / "user-config" / "aiops" / "keys" / "aiops_signing_key.pem"
+    assert private.is_file() and stat.S_IMODE(private.stat().st_mode) == 0o600
+    assert stat.S_IMODE(private.parent.stat().st_mode) == 0o700
+    assert not (tmp_path / "aiops_signing_key.pem").exists()
+    assert str(private) in result.stdout
+
+
+def test_a_git_work_tree_is_refused_unless_allowed(runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "repo" / ".git").mkdir(parents=True)
+    result = runner.invoke(app, ["keys", "generate", "--out-dir", "repo/keys"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("aiops: error: repo/keys is inside the git work tree ")
+    assert "--allow-work-tree" in result.stderr
+    assert not (tmp_path / "repo" / "keys").exists()
+    allowed = runner.invoke(
+        app, ["keys", "generate", "--out-dir", "repo/keys", "--allow-work-tree"]
+    )
+    assert allowed.exit_code == 0
+    assert (tmp_path / "repo" / "keys" / "aiops_signing_key.pem").is_file()

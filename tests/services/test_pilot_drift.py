@@ -96,7 +96,7 @@ def test_drift_command_flags_and_reports_structure(
     assert "16.00 %" in result.stdout and "FLAGGED" in result.stdout
     current, baseline = (load_pack(ledger[d]).index.evidence_pack_id for d in (15, 1))
     assert result.stderr.splitlines() == [  # every non-zero exit: one line on stderr
-        f"aiops: error: drift 16.00 % is above the 10 % threshold ({current} vs "
+        f"aiops: drift flagged: 16.00 % is above the 10 % threshold ({current} vs "
         f"baseline {baseline})"
     ]
     assert "late-cycle, rates-driven, moderately risk-on -> late-cycle, defensive" in (

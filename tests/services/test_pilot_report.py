@@ -93,11 +93,12 @@ def test_kpis_match_what_the_ledger_holds(report: PilotReport) -> None:
         ("review_time", "PASS"),
         ("drift", "FAIL"),
     ]
-    assert kpi(report, "sod").value == "100.00 %"
+    assert kpi(report, "sod").value == 100.0  # a number in JSON, shown with its unit
+    assert kpi(report, "sod").shown_value == "100.00 %"
     scope = kpi(report, "scope")
-    assert (scope.value, scope.failing_packs) == ("96.67 %", [pack_id(SCOPE_VIOLATION_DAY)])
+    assert (scope.value, scope.failing_packs) == (96.67, [pack_id(SCOPE_VIOLATION_DAY)])
     completeness = kpi(report, "completeness")
-    assert (completeness.value, completeness.detail) == ("93.33 %", "28/30 packs verify")
+    assert (completeness.value, completeness.detail) == (93.33, "28/30 packs verify")
     # the pack edited after the fact, and the one holding another pack's review; the
     # blocked pack and the fallback pack are complete
     assert completeness.failing_packs == [pack_id(TAMPERED_DAY), pack_id(MISPLACED_REVIEW_DAY)]
@@ -108,7 +109,8 @@ def test_median_review_time_counts_only_valid_reviews(report: PilotReport) -> No
     built = [m for d in range(1, 31) if (m := review_minutes(d)) is not None]
     assert len(built) == 25
     review = kpi(report, "review_time")
-    assert review.value == f"{statistics.median(built):.2f} min" == "6.00 min"
+    assert review.value == round(statistics.median(built), 2) == 6.0
+    assert review.shown_value == "6.00 min" and review.shown_threshold == "< 15 min"
     assert review.detail == (
         f"25/30 packs reviewed; 1 invalid (not counted); 1 over 15 min: {pack_id(SLOW_REVIEW_DAY)}"
         "; unauthenticated (no key: review signatures not checked)"
@@ -121,7 +123,7 @@ def test_structural_day_drift_equals_the_reference() -> None:
 
 def test_weekly_drift_checks_days_8_15_22_29_against_day_1(report: PilotReport) -> None:
     drift = kpi(report, "drift")
-    assert drift.value == f"{STRUCTURAL_DRIFT:.2f} % max"
+    assert drift.value == STRUCTURAL_DRIFT and drift.shown_threshold == "<= 10 %"
     assert drift.failing_packs == [pack_id(STRUCTURAL_DAY)]
     assert drift.detail == (
         "week 1: 0.00 % (2026-01-17); week 2: 16.00 % (2026-01-24); "
@@ -181,7 +183,7 @@ def test_since_keeps_the_day_one_baseline(ledger: Path) -> None:
     assert report.packs == 15 and report.first_day == "2026-01-25"
     assert report.baseline_pack_id == pack_id(1)
     drift = kpi(report, "drift")
-    assert (drift.status, drift.value) == ("PASS", "4.00 % max")
+    assert (drift.status, drift.value) == ("PASS", 4.0)
     assert drift.detail == "week 3: 0.00 % (2026-01-31); week 4: 4.00 % (2026-02-07)"
     assert kpi(report, "scope").status == "PASS"
     assert kpi(report, "completeness").failing_packs == [
@@ -246,7 +248,7 @@ def test_report_table_snapshot(
     assert result.exit_code == 1, result.output  # KPIs fail: exit 1
     assert result.stdout == snapshot
     assert result.stderr.splitlines() == [  # every non-zero exit: one line on stderr
-        "aiops: error: pilot KPIs not met: Scope compliance FAIL, "
+        "aiops: pilot KPIs not met: Scope compliance FAIL, "
         "Evidence-pack completeness FAIL, Weekly drift FAIL"
     ]
 
