@@ -216,7 +216,8 @@ def test_the_summary_keeps_every_value_at_any_terminal_width(
     monkeypatch.delenv("TERMINAL_WIDTH")
     monkeypatch.setenv("COLUMNS", columns)
     # A terminal: a pipe's layout does not depend on COLUMNS at all (test_cli_output.py).
-    monkeypatch.setenv("TTY_COMPATIBLE", "1")
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # Rich >= 14
+    monkeypatch.setenv("FORCE_COLOR", "1")  # Rich 13 (the lowest admitted, and LiteLLM's pin)
     monkeypatch.setenv("TERM", "xterm")
     result = runner.invoke(app, ["l2", "replay"])
     assert result.exit_code == 0, result.output
