@@ -396,9 +396,7 @@ def pilot_drift_cmd(
     baseline: Annotated[
         str, typer.Argument(metavar="BASELINE", help="The baseline pack (day 1). " + PACK_HELP)
     ],
-    current: Annotated[
-        str, typer.Argument(metavar="CURRENT", help="The pack to compare with it.")
-    ],
+    current: Annotated[str, typer.Argument(metavar="CURRENT", help="The pack to compare with it.")],
     as_json: JsonOption = False,
 ) -> None:
     """Token and structural drift of CURRENT against BASELINE. Exit 1 when flagged."""

@@ -29,7 +29,9 @@ LedgerOption = Annotated[
 ]
 SinceOption = Annotated[
     str | None,
-    typer.Option(metavar="DATE", help="Only from this UTC day on (YYYY-MM-DD).", show_default=False),
+    typer.Option(
+        metavar="DATE", help="Only from this UTC day on (YYYY-MM-DD).", show_default=False
+    ),
 ]
 
 
@@ -66,7 +68,9 @@ def runs_cmd(
     ] = None,
     status: Annotated[
         str | None,
-        typer.Option(metavar="STATUS", help="Only this status: COMPLETED, REJECTED, BLOCKED, FAILED."),
+        typer.Option(
+            metavar="STATUS", help="Only this status: COMPLETED, REJECTED, BLOCKED, FAILED."
+        ),
     ] = None,
     since: SinceOption = None,
     unreviewed: Annotated[

@@ -74,7 +74,12 @@ def run_row(view: PackView, registry: Registry) -> RunRow:
     problems = list(view.problems)
     review, reviewer = _review(view.path, problems)
     costs = [call.cost_usd for call in calls(view, registry)]
-    cost = None if any(c is None for c in costs) else sum(c for c in costs if c is not None)
+    # A call the index records whose output file does not read has an unknown cost.
+    lost = (index.proposer is not None and view.proposer is None) or (
+        index.critic is not None and view.critic is None
+    )
+    priced = not lost and all(c is not None for c in costs)
+    cost = sum(c for c in costs if c is not None) if priced else None
     return RunRow(
         sequence=index.sequence,
         pack_id=index.evidence_pack_id,
