@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from aiops.console import stderr_console, stdout_console
+from aiops.streams import printable
 from aiops.wording import counted
 
 if TYPE_CHECKING:
@@ -29,30 +30,43 @@ def review_shown(row: RunRow) -> str:
 
 
 def render_runs(runs: RunList) -> None:
+    """One line per pack, in plain aligned columns: a ledger of 10,000 packs lists in
+    well under a second, where a Rich table would take many."""
     out = stdout_console()
     out.print(f"[bold]Runs[/bold] in {escape(runs.ledger)}: {counted(len(runs.runs), 'pack')}")
     if runs.runs:
-        table = Table(box=None, padding=(0, 1), pad_edge=False)
-        for column in _COLUMNS:
-            table.add_column(column, overflow="fold", no_wrap=column not in ("Pack", "Model"))
-        for row in runs.runs:
-            style = _STATUS_STYLE[row.status]
-            table.add_row(
-                str(row.sequence),
-                Text(row.pack_id),
-                row.layer_id,
-                row.mode,
-                Text(row.status, style=style),
-                row.critic_decision or "-",
-                Text(review_shown(row)),
-                Text(row.proposer_model or "-"),
-                cost_shown(row),
-                row.created,
-            )
-        out.print(table)
+        cells = [list(_COLUMNS)] + [_cells(row) for row in runs.runs]
+        widths = [max(len(line[i]) for line in cells) for i in range(len(_COLUMNS))]
+        block = Text(no_wrap=True, overflow="ignore")
+        status = _COLUMNS.index("Status")
+        for number, line in enumerate(cells):
+            for i, cell in enumerate(line):
+                padded = cell if i == len(line) - 1 else cell.ljust(widths[i]) + "  "
+                if number == 0:
+                    block.append(padded, style="bold")
+                else:
+                    block.append(padded, style=_STATUS_STYLE.get(cell, "") if i == status else "")
+            if number < len(cells) - 1:
+                block.append("\n")
+        out.print(block, crop=False, soft_wrap=True)
     err = stderr_console()
     for problem in runs.unreadable:
         err.print(f"[yellow]warning:[/yellow] not listed: {escape(problem)}")
+
+
+def _cells(row: RunRow) -> list[str]:
+    return [
+        str(row.sequence),
+        printable(row.pack_id),
+        row.layer_id,
+        row.mode,
+        row.status,
+        row.critic_decision or "-",
+        printable(review_shown(row)),
+        printable(row.proposer_model or "-"),
+        cost_shown(row),
+        printable(row.created),
+    ]
 
 
 def render_show(shown: PackShow) -> None:

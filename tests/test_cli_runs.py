@@ -5,6 +5,7 @@ schema ``aiops schema`` exports."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -217,6 +218,36 @@ def test_runs_lists_around_what_verify_pack_rejects(runner: CliRunner, ledger: l
     assert any("critic_output.json" in p for p in damaged["problems"])
     table = _run(runner, ["runs"])
     assert "warning: not listed:" in table.stderr
+
+
+def test_runs_sees_a_change_made_after_an_earlier_listing(
+    runner: CliRunner, ledger: list[Path], tmp_path: Path
+) -> None:
+    before = json.loads(_run(runner, ["runs", "--json"]).stdout)
+    assert list((tmp_path / "user-cache" / "aiops" / "runs").iterdir())  # rows were kept
+    critic = ledger[1] / "critic_output.json"
+    stat = critic.stat()
+    critic.write_text(critic.read_text().replace('"APPROVE"', '"REJECT"'))
+    os.utime(critic, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # the old time put back
+    _run(runner, ["review", FIRST, "--approve", "--reviewer", "ops"])
+    after = json.loads(_run(runner, ["runs", "--json"]).stdout)
+    assert before["runs"][1]["critic_decision"] == "APPROVE"
+    assert after["runs"][1]["critic_decision"] == "REJECT"
+    assert (before["runs"][2]["review"], after["runs"][2]["review"]) == ("unreviewed", "APPROVE")
+
+
+def test_a_damaged_row_cache_is_ignored(
+    runner: CliRunner, ledger: list[Path], tmp_path: Path
+) -> None:
+    expected = _run(runner, ["runs", "--json"]).stdout
+    (cache,) = (tmp_path / "user-cache" / "aiops" / "runs").iterdir()
+    document = json.loads(cache.read_text())
+    for entry in document["entries"].values():
+        entry["row"]["status"] = "NOT A STATUS"
+    cache.write_text(json.dumps(document))
+    assert _run(runner, ["runs", "--json"]).stdout == expected
+    cache.write_text("{")
+    assert _run(runner, ["runs", "--json"]).stdout == expected
 
 
 def test_runs_on_a_missing_ledger_is_exit_2(runner: CliRunner) -> None:

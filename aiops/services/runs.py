@@ -20,6 +20,7 @@ from aiops.evidence.review import read_review
 from aiops.schemas.registry import Registry
 from aiops.schemas.runs import ReviewState, RunList, RunRow
 from aiops.services.pilot_usage import calls
+from aiops.services.runs_cache import RowCache, fingerprint
 
 NOT_SPENT_MODES = ("dry-run", "replay")  # nothing is sent: recorded cost, never spend
 
@@ -56,17 +57,31 @@ def list_runs(ledger: Path, registry: Registry, filters: RunFilters | None = Non
     filters = filters or RunFilters()
     rows: list[RunRow] = []
     unreadable: list[str] = []
-    for path in pack_dirs(ledger_dir(ledger)):
-        try:
-            view = load_pack(path)
-        except PackReadError as error:
-            unreadable.append(error.message)
-            continue
-        row = run_row(view, registry)
+    cache = RowCache(ledger_dir(ledger), _prices(registry))
+    for path in pack_dirs(ledger):
+        print_ = fingerprint(path)
+        row = cache.get(path, print_)
+        if row is None:
+            try:
+                view = load_pack(path)
+            except PackReadError as error:
+                unreadable.append(error.message)
+                continue
+            row = run_row(view, registry)
+            cache.put(path.name, print_, row)
         if filters.keep(row):
             rows.append(row)
+    cache.save()
     rows.sort(key=lambda r: (r.sequence, r.pack_path), reverse=True)
     return RunList(ledger=str(ledger), runs=rows, unreadable=unreadable)
+
+
+def _prices(registry: Registry) -> str:
+    """The registry's prices, on which the cost of a pack without recorded cost rests."""
+    return ";".join(
+        f"{name}={m.cost_per_1k_input!r}/{m.cost_per_1k_output!r}"
+        for name, m in sorted(registry.models.items())
+    )
 
 
 def run_row(view: PackView, registry: Registry) -> RunRow:
