@@ -20,6 +20,8 @@ _COLUMNS = ("Seq", "Pack", "Layer", "Mode", "Status", "Critic", "Review", "Model
 
 
 def cost_shown(row: RunRow) -> str:
+    if row.mode == "dry-run":
+        return "-"  # no model is called
     if row.cost_usd is None:
         return "unpriced"
     return f"${row.cost_usd:.4f}" + ("" if row.spent else " (recorded)")
@@ -37,21 +39,32 @@ def render_runs(runs: RunList) -> None:
     if runs.runs:
         cells = [list(_COLUMNS)] + [_cells(row) for row in runs.runs]
         widths = [max(len(line[i]) for line in cells) for i in range(len(_COLUMNS))]
-        block = Text(no_wrap=True, overflow="ignore")
-        status = _COLUMNS.index("Status")
-        for number, line in enumerate(cells):
-            for i, cell in enumerate(line):
-                padded = cell if i == len(line) - 1 else cell.ljust(widths[i]) + "  "
-                if number == 0:
-                    block.append(padded, style="bold")
-                else:
-                    block.append(padded, style=_STATUS_STYLE.get(cell, "") if i == status else "")
-            if number < len(cells) - 1:
-                block.append("\n")
-        out.print(block, crop=False, soft_wrap=True)
+        lines = [
+            "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)).rstrip()
+            for line in cells
+        ]
+        if out.color_system is None:  # a file or a pipe: plain lines, fast
+            out.print(Text("\n".join(lines)), crop=False, soft_wrap=True)
+        else:
+            out.print(_coloured(lines, widths), crop=False, soft_wrap=True)
     err = stderr_console()
     for problem in runs.unreadable:
         err.print(f"[yellow]warning:[/yellow] not listed: {escape(problem)}")
+
+
+def _coloured(lines: list[str], widths: list[int]) -> Text:
+    """The header bold and each status in its colour."""
+    start = sum(widths[: _COLUMNS.index("Status")]) + 2 * _COLUMNS.index("Status")
+    end = start + widths[_COLUMNS.index("Status")]
+    block = Text(no_wrap=True, overflow="ignore")
+    block.append(lines[0] + "\n", style="bold")
+    for line in lines[1:]:
+        status = line[start:end].strip()
+        block.append(line[:start])
+        block.append(line[start:end], style=_STATUS_STYLE.get(status, ""))
+        block.append(line[end:] + "\n")
+    block.rstrip()
+    return block
 
 
 def _cells(row: RunRow) -> list[str]:
