@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -285,3 +286,20 @@ def test_show_of_a_directory_that_is_not_a_pack_is_exit_2(runner: CliRunner) -> 
     Path("empty").mkdir()
     result = _run(runner, ["show", "empty"], 2)
     assert result.stderr == "aiops: error: empty is not an evidence pack (no evidence_pack.json)\n"
+
+
+@pytest.mark.parametrize("reference", ["latest", THIRD])
+def test_a_reference_two_packs_answer_to_is_refused(
+    runner: CliRunner, ledger: list[Path], reference: str
+) -> None:
+    shutil.copytree(ledger[2], LEDGER / "copy-of-third")
+    result = _run(runner, ["show", reference], 2)
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"aiops: error: {reference!r} is ambiguous in the ledger")
+    assert "copy-of-third" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_an_existing_path_wins_over_a_reference(runner: CliRunner, ledger: list[Path]) -> None:
+    shutil.copytree(ledger[0], Path("latest"))
+    shown = json.loads(_run(runner, ["show", "latest", "--json"]).stdout)
+    assert (shown["run"]["pack_path"], shown["run"]["sequence"]) == ("latest", 1)
