@@ -15,6 +15,9 @@ import pytest
 from typer.testing import CliRunner
 
 from aiops.cli import app
+from tests.conftest import FakeKeys
+from tests.support.loopback import LoopbackServer
+from tests.support.scripts import happy_path
 
 LEDGER = Path("evidence_packs")
 FIRST, SECOND, THIRD = (f"EVP-L2-2026-01-10-00{n}" for n in (1, 2, 3))
@@ -303,3 +306,30 @@ def test_an_existing_path_wins_over_a_reference(runner: CliRunner, ledger: list[
     shutil.copytree(ledger[0], Path("latest"))
     shown = json.loads(_run(runner, ["show", "latest", "--json"]).stdout)
     assert (shown["run"]["pack_path"], shown["run"]["sequence"]) == ("latest", 1)
+
+
+# --- live runs with --json ---------------------------------------------------------------
+
+LIVE_JSON = ["l2", "live", "--allow-network", "--yes", "--json"]
+
+
+def test_live_json_counts_the_cost_as_spent(
+    runner: CliRunner, loopback: LoopbackServer, network_env: FakeKeys
+) -> None:
+    happy_path(loopback)
+    result = _run(runner, LIVE_JSON)
+    data = json.loads(result.stdout)
+    jsonschema.validate(data, _schema(runner, "run-result"))
+    assert (data["mode"], data["status"], data["exit_code"]) == ("live", "COMPLETED", 0)
+    assert data["cost"]["spent_usd"] == data["cost"]["recorded_usd"] > 0
+    assert "WARNING: NETWORK MODE ENABLED" in result.stderr and "Run ID" in result.stderr
+
+
+def test_live_json_of_a_rejected_run_exits_1_with_the_object(
+    runner: CliRunner, loopback: LoopbackServer, network_env: FakeKeys
+) -> None:
+    happy_path(loopback, decision="REJECT")
+    result = _run(runner, LIVE_JSON, 1)
+    data = json.loads(result.stdout)
+    assert (data["status"], data["exit_code"], data["critic_decision"]) == ("REJECTED", 1, "REJECT")
+    assert "critic rejected" in result.stderr
