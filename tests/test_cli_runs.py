@@ -333,3 +333,18 @@ def test_live_json_of_a_rejected_run_exits_1_with_the_object(
     data = json.loads(result.stdout)
     assert (data["status"], data["exit_code"], data["critic_decision"]) == ("REJECTED", 1, "REJECT")
     assert "critic rejected" in result.stderr
+
+
+def test_show_and_runs_of_a_pack_missing_files(runner: CliRunner, ledger: list[Path]) -> None:
+    (ledger[1] / "operator_output.md").unlink()
+    (ledger[1] / "review.json").write_text('{"decision": "APPROVE"}')
+    result = _run(runner, ["show", SECOND])
+    assert "operator_output.md cannot be read" in result.stdout
+    assert "NOT VERIFIED" in result.stdout
+    data = json.loads(_run(runner, ["show", SECOND, "--json"]).stdout)
+    assert (data["operator_output"], data["verified"], data["run"]["review"]) == (
+        None,
+        False,
+        "invalid",
+    )
+    assert any("review.json" in p for p in data["run"]["problems"])
