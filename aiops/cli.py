@@ -16,6 +16,8 @@ import typer
 from aiops import __version__
 from aiops.cli_inventory import JsonOption
 from aiops.cli_inventory import register as register_inventory
+from aiops.cli_runs import PACK_HELP, pack_path
+from aiops.cli_runs import register as register_runs
 from aiops.cli_support import (
     LAYER_HELP,
     LAYERS,
@@ -137,6 +139,7 @@ def _layer_app(layer: str) -> typer.Typer:
         ] = None,
         out: OutOption = None,
         notes: NotesOption = "",
+        as_json: JsonOption = False,
     ) -> None:
         """Validate orchestration and governance without calling any model."""
         from aiops.services.run_layer import RunOptions, dry_run
@@ -152,20 +155,26 @@ def _layer_app(layer: str) -> typer.Typer:
                 config_dir=_config_dir(ctx),
             )
         )
-        _render_run(outcome)
+        _render_run(outcome, as_json)
         _finish_run(outcome)
 
     _add_model_modes(sub, layer)
     return sub
 
 
-def _render_run(outcome: Any) -> None:
-    """The summary; when stdout cannot take it, the error names the pack, which exists."""
+def _render_run(outcome: Any, as_json: bool = False) -> None:
+    """The summary; when stdout cannot take it, the error names the pack, which exists.
+    With ``--json`` the result is one JSON object on stdout and the summary goes to
+    stderr."""
     from aiops.console import render_run
     from aiops.errors import OutputWriteError
 
     try:
-        render_run(outcome)
+        if as_json:
+            from aiops.services.run_result import run_result
+
+            print_json(run_result(outcome).model_dump(mode="json"))
+        render_run(outcome, to_stderr=as_json)
     except OutputWriteError as error:
         raise OutputWriteError(
             f"{error.message} (the pack {outcome.pack_path} was written)"
@@ -197,6 +206,7 @@ def _run_model_mode(
     allow_network: bool = False,
     yes: bool = False,
     force: bool = False,
+    as_json: bool = False,
 ) -> None:
     from aiops.call_progress import call_progress
     from aiops.console import confirm_network
@@ -226,7 +236,7 @@ def _run_model_mode(
         ),
         confirm,
     )
-    _render_run(outcome)
+    _render_run(outcome, as_json)
     _finish_run(outcome)
 
 
@@ -239,9 +249,19 @@ def _add_model_modes(sub: typer.Typer, layer: str) -> None:
         input: InputOption = None,
         out: OutOption = None,
         notes: NotesOption = "",
+        as_json: JsonOption = False,
     ) -> None:
         """Run from a recorded transcript: no network, no keys, deterministic."""
-        _run_model_mode(ctx, layer, "replay", inputs=input, out=out, notes=notes, fixture=fixture)
+        _run_model_mode(
+            ctx,
+            layer,
+            "replay",
+            inputs=input,
+            out=out,
+            notes=notes,
+            fixture=fixture,
+            as_json=as_json,
+        )
 
     @sub.command("record")
     @errors_handled
@@ -259,6 +279,7 @@ def _add_model_modes(sub: typer.Typer, layer: str) -> None:
         force: Annotated[
             bool, typer.Option("--force", help="Replace an existing fixture.")
         ] = False,
+        as_json: JsonOption = False,
     ) -> None:
         """Call the real models and record the transcript as a replay fixture."""
         _run_model_mode(
@@ -272,6 +293,7 @@ def _add_model_modes(sub: typer.Typer, layer: str) -> None:
             allow_network=allow_network,
             yes=yes,
             force=force,
+            as_json=as_json,
         )
 
     @sub.command("live")
@@ -283,6 +305,7 @@ def _add_model_modes(sub: typer.Typer, layer: str) -> None:
         out: OutOption = None,
         notes: NotesOption = "",
         yes: YesOption = False,
+        as_json: JsonOption = False,
     ) -> None:
         """Call the real models (the daily pilot run)."""
         _run_model_mode(
@@ -294,6 +317,7 @@ def _add_model_modes(sub: typer.Typer, layer: str) -> None:
             notes=notes,
             allow_network=allow_network,
             yes=yes,
+            as_json=as_json,
         )
 
 
@@ -319,7 +343,7 @@ def _ask_decision() -> str:
 @app.command("review")
 @errors_handled
 def review_cmd(
-    pack: Annotated[Path, typer.Argument(metavar="PACK", help="The pack directory to review.")],
+    pack: Annotated[str, typer.Argument(metavar="PACK", help=PACK_HELP)],
     approve: Annotated[bool, typer.Option("--approve", help="Approve without asking.")] = False,
     reject: Annotated[bool, typer.Option("--reject", help="Reject without asking.")] = False,
     notes: Annotated[
@@ -343,7 +367,7 @@ def review_cmd(
     from aiops.settings import Settings
 
     name = default_reviewer(reviewer)
-    session = start_review(pack, signing_key=Settings().signing_key)
+    session = start_review(pack_path(pack), signing_key=Settings().signing_key)
     render_review_pack(session)
     if decision is None:
         try:
@@ -370,17 +394,15 @@ app.add_typer(pilot_app, name="pilot")
 @errors_handled
 def pilot_drift_cmd(
     baseline: Annotated[
-        Path, typer.Argument(metavar="BASELINE", help="The baseline pack (day 1).")
+        str, typer.Argument(metavar="BASELINE", help="The baseline pack (day 1). " + PACK_HELP)
     ],
-    current: Annotated[
-        Path, typer.Argument(metavar="CURRENT", help="The pack to compare with it.")
-    ],
+    current: Annotated[str, typer.Argument(metavar="CURRENT", help="The pack to compare with it.")],
     as_json: JsonOption = False,
 ) -> None:
     """Token and structural drift of CURRENT against BASELINE. Exit 1 when flagged."""
     from aiops.services.pilot_drift import pilot_drift
 
-    result = pilot_drift(baseline, current)
+    result = pilot_drift(pack_path(baseline), pack_path(current))
     if as_json:
         print_json(result.model_dump(mode="json"))
     else:
@@ -465,7 +487,9 @@ def verify_pack_cmd(
     path: Annotated[
         Path,
         typer.Argument(
-            metavar="PATH", help="A pack directory, or a ledger (a directory of packs)."
+            metavar="PATH",
+            help="A pack directory, a ledger (a directory of packs), a pack id "
+            "(EVP-L2-2026-01-10-001) or 'latest'.",
         ),
     ],
     as_json: JsonOption = False,
@@ -502,6 +526,7 @@ def verify_pack_cmd(
     """Verify a pack or a ledger offline. Exit 0 verified, 1 not verified, 2 usage."""
     from aiops.services.verify_pack import VerifyOptions, verify
 
+    path = pack_path(path)
     outcome = verify(VerifyOptions(path, key, checkpoint, write_checkpoint))
     if as_json:
         print_json(outcome.report.to_json())
@@ -573,6 +598,7 @@ def schema_cmd(
 
 
 register_inventory(app)
+register_runs(app)
 
 
 def main() -> None:

@@ -132,9 +132,10 @@ def _fitted(console: Console) -> Console:
     return console
 
 
-def render_run(outcome: RunOutcome) -> None:
-    """The run summary of the seed's example output, as a Rich table."""
-    out = stdout_console()
+def render_run(outcome: RunOutcome, *, to_stderr: bool = False) -> None:
+    """The run summary of the seed's example output, as a Rich table (on stderr when
+    stdout carries the run's JSON result)."""
+    out = stderr_console() if to_stderr else stdout_console()
     m = outcome.manifest
     style = _STATUS_STYLE[outcome.status]
     out.print(f"[bold]aiops {m.run_type}[/bold] — {m.layer_id} ({m.layer_name})")

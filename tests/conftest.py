@@ -39,6 +39,7 @@ def _stable_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iter
     monkeypatch.setenv("AIOPS_RATELIMIT_DIR", str(tmp_path / "logs" / "ratelimit"))
     # Per-user files (the default signing-key directory) stay inside the test.
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "user-config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
     for name in (
         "AIOPS_CONFIG_DIR",
         "AIOPS_PACKS_DIR",

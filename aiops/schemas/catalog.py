@@ -90,6 +90,12 @@ SCHEMAS: dict[str, SchemaEntry] = {
     ),
     "models": SchemaEntry("aiops.schemas.inventory:ModelList", None, "aiops models --json"),
     "layers": SchemaEntry("aiops.schemas.inventory:LayerList", None, "aiops layers --json"),
+    "run-result": SchemaEntry(
+        "aiops.schemas.runs:RunResult", None, "aiops LAYER dry-run|replay|record|live --json"
+    ),
+    "runs": SchemaEntry("aiops.schemas.runs:RunList", None, "aiops runs --json"),
+    "show": SchemaEntry("aiops.schemas.runs:PackShow", None, "aiops show --json"),
+    "spend": SchemaEntry("aiops.schemas.runs:SpendReport", None, "aiops spend --json"),
 }
 
 
