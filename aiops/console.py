@@ -321,7 +321,11 @@ def render_network_banner(plan: NetworkPlan, config: str | None = None) -> None:
         )
     if plan.routes:
         lines.append("- Routes (proxy variables read explicitly; credentials never shown):")
-        lines += [f"  - {r.provider_id} {r.base_url}: {r.route}" for r in plan.routes]
+        lines += [
+            f"  - {r.provider_id} {r.base_url}: {r.route}"
+            + (f"; key from {r.key_source}" if r.key_source else "")
+            for r in plan.routes
+        ]
     lines.append(f"- TLS trust: {plan.tls_trust}")
     lines += [
         f"- Costs will be incurred: worst case ${plan.worst_case_usd:.2f} "

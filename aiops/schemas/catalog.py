@@ -90,6 +90,7 @@ SCHEMAS: dict[str, SchemaEntry] = {
     ),
     "models": SchemaEntry("aiops.schemas.inventory:ModelList", None, "aiops models --json"),
     "layers": SchemaEntry("aiops.schemas.inventory:LayerList", None, "aiops layers --json"),
+    "settings": SchemaEntry("aiops.schemas.settings:SettingsOutput", None, "aiops settings --json"),
 }
 
 
