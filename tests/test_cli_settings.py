@@ -257,3 +257,25 @@ def test_help_loads_no_settings_framework(argv: list[str], outside: Path) -> Non
     )
     assert done.returncode == 0, done.stderr
     assert done.stderr.strip() == "[]"
+
+
+@pytest.mark.parametrize("mode", ["dry-run", "replay"])
+def test_a_run_takes_its_settings_from_the_named_env_file(
+    mode: str, runner: CliRunner, outside: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env_file = outside / "desk.env"
+    env_file.write_text("AIOPS_PACKS_DIR=ledger-from-file\n")
+    result = runner.invoke(app, ["l2", mode, "--env-file", str(env_file)])
+    assert result.exit_code == 0, result.stderr
+    assert list(Path("ledger-from-file").glob("*/run_manifest.json"))
+    assert not Path("evidence_packs").exists()
+    monkeypatch.setenv("AIOPS_PACKS_DIR", "ledger-from-env")  # the environment wins
+    result = runner.invoke(app, ["l2", mode, "--env-file", str(env_file)])
+    assert result.exit_code == 0, result.stderr
+    assert list(Path("ledger-from-env").glob("*/run_manifest.json"))
+
+
+def test_a_run_refuses_a_missing_env_file_before_anything(runner: CliRunner, outside: Path) -> None:
+    line = refused(runner, ["l2", "replay", "--env-file", str(outside / "absent.env")])
+    assert "absent.env cannot be read" in line
+    assert list(Path.cwd().iterdir()) == []
