@@ -18,12 +18,14 @@ from aiops.cli_inventory import JsonOption
 from aiops.cli_inventory import register as register_inventory
 from aiops.cli_runs import PACK_HELP, pack_path
 from aiops.cli_runs import register as register_runs
+from aiops.cli_settings import register as register_settings
 from aiops.cli_support import (
     LAYER_HELP,
     LAYERS,
     AiopsGroup,
     VerifyPackCommand,
     config_dir_of,
+    env_file_of,
     errors_handled,
     fail,
     outcome_line,
@@ -75,9 +77,20 @@ def root(
         typer.Option("--version", "-V", callback=_version, is_eager=True, help="Show the version."),
     ] = False,
     config_dir: ConfigDirOption = None,
+    env_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--env-file",
+            envvar="AIOPS_ENV_FILE",
+            metavar="FILE",
+            help="Env file with AIOPS_* settings and provider keys; never read unless "
+            "named (before or after the command).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run LLM layers under governance controls and leave evidence an auditor can verify."""
-    ctx.obj = {"config_dir": config_dir}
+    ctx.obj = {"config_dir": config_dir, "env_file": env_file}
 
 
 _config_dir = config_dir_of
@@ -143,6 +156,7 @@ def _layer_app(layer: str) -> typer.Typer:
     ) -> None:
         """Validate orchestration and governance without calling any model."""
         from aiops.services.run_layer import RunOptions, dry_run
+        from aiops.settings import settings_for_run
 
         outcome = dry_run(
             RunOptions(
@@ -153,7 +167,8 @@ def _layer_app(layer: str) -> typer.Typer:
                 out=out,
                 notes=notes,
                 config_dir=_config_dir(ctx),
-            )
+            ),
+            settings_for_run(env_file_of(ctx)),
         )
         _render_run(outcome, as_json)
         _finish_run(outcome)
@@ -233,6 +248,7 @@ def _run_model_mode(
             allow_network=allow_network,
             force=force,
             progress=call_progress() if mode != "replay" else None,
+            env_file=env_file_of(ctx),
         ),
         confirm,
     )
@@ -599,6 +615,7 @@ def schema_cmd(
 
 register_inventory(app)
 register_runs(app)
+register_settings(app)
 
 
 def main() -> None:

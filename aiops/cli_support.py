@@ -64,6 +64,7 @@ def _path_or_none(value: Any) -> Path | None:
 _PLAIN = {
     "help": _Plain(bool),
     "config_dir": _Plain(_path_or_none),
+    "env_file": _Plain(_path_or_none),
     # Shell completion (--install-completion, --show-completion): eager options whose
     # callbacks take the value as the parser gives it.
     "install_completion": _Plain(lambda v: v),
@@ -128,7 +129,7 @@ class VerifyPackCommand(AiopsCommand):
 
 
 # Options of the root command that may also be written after the subcommand.
-GLOBAL_OPTIONS_WITH_VALUE = ("--config-dir",)
+GLOBAL_OPTIONS_WITH_VALUE = ("--config-dir", "--env-file")
 GLOBAL_FLAGS = ("--version",)
 
 
@@ -267,6 +268,12 @@ def config_dir_of(ctx: Any) -> Path | None:
     """The root's ``--config-dir`` (or ``AIOPS_CONFIG_DIR``), wherever it was written."""
     obj = ctx.find_root().obj or {}
     value = obj.get("config_dir")
+    return value if isinstance(value, Path) else None
+
+
+def env_file_of(ctx: Any) -> Path | None:
+    """The root's ``--env-file`` (or ``AIOPS_ENV_FILE``), wherever it was written."""
+    value = (ctx.find_root().obj or {}).get("env_file")
     return value if isinstance(value, Path) else None
 
 

@@ -323,6 +323,8 @@ def render_network_banner(plan: NetworkPlan, config: str | None = None) -> None:
     if plan.routes:
         lines.append("- Routes (proxy variables read explicitly; credentials never shown):")
         lines += [f"  - {r.provider_id} {r.base_url}: {r.route}" for r in plan.routes]
+        keys = [f"{r.provider_id} key from {r.key_source}" for r in plan.routes if r.key_source]
+        lines += [f"- Keys (values never shown): {', '.join(keys)}"] if keys else []
     lines.append(f"- TLS trust: {plan.tls_trust}")
     lines += [
         f"- Costs will be incurred: worst case ${plan.worst_case_usd:.2f} "

@@ -1,8 +1,9 @@
 """Environment settings (``AIOPS_*``). Secrets are never read here: provider keys are
-read by name from the registry's ``api_key_env`` only where the HTTP header is built.
+looked up by the registry's ``api_key_env`` names in ``aiops.secret_sources``.
 
-Three path variables do not need a settings framework; reading them directly keeps
-pydantic-settings (about 100 ms of imports) off the start-up of every run.
+Without an env file the three path variables are read directly, which keeps
+pydantic-settings off the start-up of commands that need nothing else; with one
+(``--env-file``, ``AIOPS_ENV_FILE``) ``aiops.env_settings`` builds them.
 """
 
 from __future__ import annotations
@@ -28,6 +29,20 @@ class Settings:
         default_factory=lambda: _env_path("AIOPS_PACKS_DIR") or Path("evidence_packs")
     )
     signing_key: Path | None = field(default_factory=lambda: _env_path("AIOPS_SIGNING_KEY"))
+
+
+def settings_for_run(env_file: Path | None) -> Settings | None:
+    """The settings with an env file's ``AIOPS_*`` values when one is named
+    (``--env-file`` or ``AIOPS_ENV_FILE``), else none: the command builds them from the
+    environment alone, without loading pydantic-settings."""
+    from aiops.secret_sources import env_file_named
+
+    named = env_file_named(env_file)
+    if named is None:
+        return None
+    from aiops.env_settings import load_settings
+
+    return load_settings(named).as_settings()
 
 
 def working_directory() -> Path:

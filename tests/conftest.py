@@ -44,6 +44,8 @@ def _stable_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iter
         "AIOPS_CONFIG_DIR",
         "AIOPS_PACKS_DIR",
         "AIOPS_SIGNING_KEY",
+        "AIOPS_ENV_FILE",
+        "AIOPS_SECRETS_DIR",
         "OPENAI_API_KEY",
         "OPENAI_BASE_URL",
         "DEEPSEEK_API_KEY",

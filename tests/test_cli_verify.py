@@ -189,7 +189,8 @@ def test_verify_pack_loads_no_pydantic_settings_http_or_crypto(
         "except SystemExit as exit:\n"
         "    assert exit.code == 0, exit.code\n"
         "heavy = ('aiops.schemas.pack', 'aiops.schemas.manifest', 'aiops.settings',\n"
-        "         'pydantic', 'typer._adapters', 'pydantic_settings', 'httpx', 'cryptography')\n"
+        "         'pydantic', 'typer._adapters', 'pydantic_settings', 'httpx', 'cryptography',\n"
+        "         'dotenv', 'aiops.env_settings')\n"
         "print(sorted(m for m in heavy if m in sys.modules), file=sys.stderr)\n"
     )
     done = subprocess.run(

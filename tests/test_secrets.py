@@ -586,3 +586,66 @@ def test_no_canary_through_a_connect_tunnel(
     assert proxy.hits and {hit.method for hit in proxy.hits} == {"CONNECT"}
     assert {hit.proxy_authorization for hit in proxy.hits} == {"Basic " + made.basic}
     assert leaks(made, result.stdout, result.stderr) == []
+
+
+# --- Keys from an env file or a secrets directory: the same canaries, the same scan -------
+
+FILE_SOURCE_PATHS = [
+    "live ok",
+    "record ok",
+    "HTTP 401 echo",
+    "critic HTTP 403 echo",
+    "malformed 200 body",
+    "proposer answer: OPENAI_API_KEY",
+    "proposer answer: GATEWAY_API_KEY",
+    "critic answer, record",
+    "status failed echo",
+]
+
+
+def _move_keys(
+    made: Canaries, source: str, where: Path, monkeypatch: pytest.MonkeyPatch
+) -> list[str]:
+    """The canary keys out of the environment into ``source``; the extra arguments."""
+    for name in made.keys:
+        monkeypatch.delenv(name)
+    if source == "env file":
+        env_file = where / "desk.env"
+        env_file.write_text("".join(f'{n}="{v}"\n' for n, v in made.keys.items()))
+        return ["--env-file", str(env_file)]
+    for name, value in made.keys.items():
+        (where / name).write_text(value + "\n")  # mounted secrets often end in a newline
+    monkeypatch.setenv("AIOPS_SECRETS_DIR", str(where))
+    return []
+
+
+@pytest.mark.parametrize("source", ["env file", "secrets dir"])
+@pytest.mark.parametrize("name", FILE_SOURCE_PATHS)
+def test_no_canary_from_env_file_or_secrets_dir(
+    name: str,
+    source: str,
+    runner: CliRunner,
+    loopback: LoopbackServer,
+    canaries: tuple[Canaries, LoopbackProxy],
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    made, proxy = canaries
+    extra = _move_keys(made, source, tmp_path_factory.mktemp("keys"), monkeypatch)
+    argv, script, expected = CANARY_PATHS[name]
+    script(loopback, made)
+    result = runner.invoke(app, ["l2", *argv, *extra])
+    assert result.exit_code == expected, result.stderr
+    sent = {
+        v for r in loopback.requests for k, v in r.headers.items() if k.lower() == "authorization"
+    }
+    assert f"Bearer {made.keys['OPENAI_API_KEY']}" in sent  # the key did reach the server
+    assert f"key from {source}" in result.stderr  # the banner says where, not what
+    manifests = list(Path.cwd().rglob("run_manifest.json"))
+    assert manifests
+    routes = json.loads(manifests[0].read_text())["network"]["endpoints"]
+    assert {route["api_key_source"] for route in routes} == {source}
+    assert leaks(made, result.stdout, result.stderr) == []
+    shown = runner.invoke(app, ["settings", "--json", *extra])
+    assert shown.exit_code == 0, shown.stderr
+    assert leaks(made, shown.stdout, shown.stderr) == []

@@ -75,6 +75,7 @@ class Endpoint:
     api_key: SecretStr | None
     api_key_env: str
     route: Route = DIRECT
+    api_key_source: str | None = None  # environment, env file or secrets dir (never the key)
 
 
 def resolve_endpoint(
@@ -105,10 +106,16 @@ def resolve_endpoint(
     if not raw_key and provider.api_key_required:
         raise MissingCredentialError(
             f"{provider.api_key_env} is not set: provider {provider_id} needs an API key "
-            "in the environment"
+            "in the environment, the env file or the secrets directory"
         )
+    from aiops.secret_sources import key_source
+
     return Endpoint(
-        provider_id, base_url, SecretStr(raw_key) if raw_key else None, provider.api_key_env
+        provider_id,
+        base_url,
+        SecretStr(raw_key) if raw_key else None,
+        provider.api_key_env,
+        api_key_source=key_source(env, provider.api_key_env) if raw_key else None,
     )
 
 

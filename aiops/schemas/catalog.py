@@ -96,6 +96,7 @@ SCHEMAS: dict[str, SchemaEntry] = {
     "runs": SchemaEntry("aiops.schemas.runs:RunList", None, "aiops runs --json"),
     "show": SchemaEntry("aiops.schemas.runs:PackShow", None, "aiops show --json"),
     "spend": SchemaEntry("aiops.schemas.runs:SpendReport", None, "aiops spend --json"),
+    "settings": SchemaEntry("aiops.schemas.settings:SettingsOutput", None, "aiops settings --json"),
 }
 
 

@@ -61,6 +61,8 @@ class EndpointRoute(Strict):
     route: Literal["direct", "proxy"]
     proxy: str | None = Field(default=None, pattern=r"^https?://[^\s/@]+:[0-9]+$")
     decided_by: str | None = None  # the environment variable that decided, if any
+    # Where the provider's key came from (never the key); absent in older packs.
+    api_key_source: Literal["environment", "env file", "secrets dir"] | None = None
 
 
 class NetworkRoute(Strict):

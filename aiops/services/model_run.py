@@ -75,6 +75,7 @@ from aiops.schemas.critic import CriticVerdict
 from aiops.schemas.manifest import NETWORK_MODES, NetworkRoute, OutputEntry
 from aiops.schemas.outputs import envelope_json_schema, strict_json_schema
 from aiops.schemas.pack import ModelRun, PackStatus
+from aiops.secret_sources import KeyEnviron, SecretSources, default_sources, env_file_named
 from aiops.services.fallback import (
     CallStack,
     call_critic,
@@ -112,6 +113,7 @@ class ModelRunOptions:
     allow_network: bool = False
     force: bool = False
     progress: ProgressSink | None = None  # the terminal's view of calls; never the pack
+    env_file: Path | None = None  # --env-file (else AIOPS_ENV_FILE): settings and keys
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,21 @@ class RunDetails:
     spent: bool = True  # False in replay: the cost is the recorded calls', nothing was spent
 
 
+def _settings_and_sources(
+    options: ModelRunOptions, settings: Settings | None
+) -> tuple[Settings, SecretSources]:
+    """The run's settings and key sources. pydantic-settings (about 40 ms of imports)
+    loads only when an env file is named or the run calls models; otherwise (replay,
+    no env file) the environment alone decides, as it would anyway."""
+    named = env_file_named(options.env_file)
+    if settings is None and (named is not None or options.run.mode in NETWORK_MODES):
+        from aiops.env_settings import load_settings
+
+        loaded = load_settings(named)
+        return loaded.as_settings(), loaded.secrets
+    return settings or Settings(), default_sources()
+
+
 def run_model_layer(
     options: ModelRunOptions,
     confirm: Confirm | None = None,
@@ -150,13 +167,16 @@ def run_model_layer(
         raise UsageError("record needs --fixture FILE to write the transcript to")
     if options.fixture is not None:  # its name is recorded (attempts, transcript id)
         require_utf8(options.fixture.name, "the --fixture file name")
-    settings = settings or Settings()
+    settings, sources = _settings_and_sources(options, settings)
     from aiops.evidence.sign import sealer_from_settings
 
     seal = sealer_from_settings(settings.signing_key)  # a bad key stops us before any call
     pre = preflight(options.run, settings)
+    # Every key is looked up once, in the environment, the env file, the secrets dir.
+    providers = pre.config.registry.providers.values()
+    environ = KeyEnviron([p.api_key_env for p in providers], sources, environ)
     # The run's secrets are known before anything is read, sent or written.
-    activate(collect_for(pre.config.registry.providers.values(), environ))
+    activate(collect_for(providers, environ))
     prompt = load_prompt(pre.config, pre.layer_id)
     if mode == "record":
         from aiops.providers.recording import check_fixture_target

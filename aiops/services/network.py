@@ -45,6 +45,7 @@ class PlannedRoute:
     provider_id: str
     base_url: str
     route: str
+    key_source: str | None = None  # where its key came from (never the key)
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,8 @@ def prepare_network(
         ledger.budget, ledger.totals(pre.clock), plan.worst_case_usd, what="this run"
     )
     routes = [
-        PlannedRoute(e.provider_id, e.base_url, e.route.describe()) for e in endpoints.values()
+        PlannedRoute(e.provider_id, e.base_url, e.route.describe(), e.api_key_source)
+        for e in endpoints.values()
     ]
     plan = replace(plan, budget=status, routes=routes, tls_trust=egress.trust.describe())
     warnings.extend(status.warnings)
@@ -161,7 +163,7 @@ def _require_keys(pre: Preflight, candidates: list[str], environ: Mapping[str, s
     listed = "; ".join(f"{name} for {', '.join(missing[name])}" for name in names)
     raise MissingCredentialError(
         f"{' and '.join(names)} {verb} not set ({listed}): set the API keys in the "
-        "environment (nothing was sent)"
+        "environment, the env file or the secrets directory (nothing was sent)"
     )
 
 
@@ -195,6 +197,7 @@ def _facts(endpoints: Mapping[str, Endpoint], trust: TlsTrust) -> NetworkRoute:
                 route="direct" if e.route.proxy is None else "proxy",
                 proxy=None if e.route.proxy is None else e.route.proxy.shown,
                 decided_by=e.route.decided_by,
+                api_key_source=e.api_key_source,  # type: ignore[arg-type]
             )
             for e in endpoints.values()
         ],
