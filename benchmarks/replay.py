@@ -1,9 +1,10 @@
 """Replay and orchestration budgets, measured in one run (ratios, not pass/fail).
 
-1. ``aiops l2 replay`` wall time over ``aiops --help`` (target <= 1.5), with a bare
-   Typer app's ``--help`` and ``aiops l2 dry-run`` for reference, and the stack floor:
-   a bare Typer command that parses one option, builds one Pydantic model and prints
-   with Rich (``_timing.stack_floor``), i.e. the least any run costs on this stack.
+1. ``aiops l2 replay`` wall time over the stack floor (target <= 1.3, DESIGN.md): a
+   bare Typer command that parses one option, builds one Pydantic model and prints
+   with Rich (``_timing.stack_floor``), i.e. the least any run costs on this stack;
+   with ``aiops --help``, a bare Typer app's ``--help`` and ``aiops l2 dry-run`` for
+   reference.
 2. Orchestration overhead per model call: full ``live`` runs in-process against a
    loopback server that answers at once (imports and config warm), divided by the two
    calls of a run; plus the share spent inside the HTTP client's ``complete`` and in
@@ -44,12 +45,12 @@ def startup(runs: int) -> None:
     print(f"aiops --help             {help_time * 1000:8.1f} ms")
     print(f"aiops l2 dry-run         {dry * 1000:8.1f} ms   {dry / help_time:.2f}x --help")
     print(
-        f"aiops l2 replay          {replay * 1000:8.1f} ms   {replay / help_time:.2f}x --help"
-        "  (target <= 1.50)"
-    )
-    print(
         f"stack floor              {floor * 1000:8.1f} ms   {floor / help_time:.2f}x --help"
         "  (bare Typer command: one option, one Pydantic model, Rich print)"
+    )
+    print(
+        f"aiops l2 replay          {replay * 1000:8.1f} ms   {replay / floor:.2f}x the floor"
+        "  (target <= 1.30)"
     )
     print(f"replay above the floor   {(replay - floor) * 1000:8.1f} ms   (aiops's own work)")
 
