@@ -150,9 +150,10 @@ def pilot_drift(baseline: Path, current: Path) -> DriftResult:
 
 
 def _proposer_of(view: PackView) -> dict[str, object]:
-    if view.proposer is None:
+    outcome = view.proposer.get("outcome") if view.proposer is not None else None
+    if view.proposer is None or outcome not in ("completed", "refused", "incomplete"):
         raise UsageError(
-            f"{view.path} has no readable proposer output "
+            f"{view.path} has no proposer answer "
             f"(status {view.index.status}, mode {view.index.mode}); nothing to compare"
         )
     return view.proposer

@@ -20,6 +20,8 @@ from aiops.schemas.pilot import PilotReport
 from aiops.services.pilot_report import ReportOptions, pilot_report
 from tests.support.pilot import DAYS
 
+REPLAY = frozenset({"replay"})  # the synthetic pilot replays its days
+
 
 class Page(HTMLParser):
     def __init__(self) -> None:
@@ -60,7 +62,7 @@ class Page(HTMLParser):
 
 @pytest.fixture(scope="module")
 def report(pilot_ledger: dict[int, Path]) -> PilotReport:
-    return pilot_report(ReportOptions(ledger=pilot_ledger[1].parent))
+    return pilot_report(ReportOptions(modes=REPLAY, ledger=pilot_ledger[1].parent))
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +88,14 @@ def test_charts_have_one_point_per_day_with_data(page: Page) -> None:
 
 
 def test_kpi_table_lists_every_kpi_with_its_status(page: Page, report: PilotReport) -> None:
-    assert page.kpi_rows == ["sod", "scope", "completeness", "review_time", "drift"]
+    assert page.kpi_rows == [
+        "sod",
+        "scope",
+        "completeness",
+        "review_coverage",
+        "review_time",
+        "drift",
+    ]
     assert [k.status for k in report.kpis] == ["PASS", "FAIL", "FAIL", "PASS", "FAIL"]
 
 
@@ -109,7 +118,9 @@ def test_report_command_writes_the_html_file(
     runner: CliRunner, report: PilotReport, tmp_path: Path
 ) -> None:
     target = tmp_path / "pilot.html"
-    result = runner.invoke(app, ["pilot", "report", report.ledger, "--json", "--html", str(target)])
+    result = runner.invoke(
+        app, ["pilot", "report", "--mode", "replay", report.ledger, "--json", "--html", str(target)]
+    )
     assert result.exit_code == 1  # KPIs fail
     assert result.stderr.splitlines()[0] == f"aiops: wrote {target}"
     assert target.read_text(encoding="utf-8") == render_html(report)
@@ -120,7 +131,9 @@ def test_unwritable_html_target_exit_2(
     runner: CliRunner, report: PilotReport, tmp_path: Path
 ) -> None:
     target = tmp_path / "missing-dir" / "pilot.html"
-    result = runner.invoke(app, ["pilot", "report", report.ledger, "--html", str(target)])
+    result = runner.invoke(
+        app, ["pilot", "report", "--mode", "replay", report.ledger, "--html", str(target)]
+    )
     assert result.exit_code == 2
     assert result.stderr.startswith(f"aiops: error: cannot write {target}: ")
 
