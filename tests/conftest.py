@@ -39,6 +39,8 @@ def _stable_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iter
     monkeypatch.setenv("AIOPS_RATELIMIT_DIR", str(tmp_path / "logs" / "ratelimit"))
     # Per-user files (the default signing-key directory) stay inside the test.
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "user-config"))
+    # So does the desk's budget state (spend ledger), never the user's real one.
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "user-state"))
     for name in (
         "AIOPS_CONFIG_DIR",
         "AIOPS_PACKS_DIR",
@@ -170,3 +172,4 @@ def _session_isolation(mp: pytest.MonkeyPatch, directory: Path) -> None:
         mp.delenv(name, raising=False)
     mp.chdir(directory)
     mp.setenv("AIOPS_RATELIMIT_DIR", str(directory / "logs" / "ratelimit"))
+    mp.setenv("XDG_STATE_HOME", str(directory / "user-state"))

@@ -150,8 +150,12 @@ def pilot_drift(baseline: Path, current: Path) -> DriftResult:
 
 
 def _proposer_of(view: PackView) -> dict[str, object]:
-    outcome = view.proposer.get("outcome") if view.proposer is not None else None
-    if view.proposer is None or outcome not in ("completed", "refused", "incomplete"):
+    if view.proposer is None:
+        raise UsageError(
+            f"{view.path} has no readable proposer output "
+            f"(status {view.index.status}, mode {view.index.mode}); nothing to compare"
+        )
+    if view.proposer.get("outcome") not in ("completed", "refused", "incomplete"):
         raise UsageError(
             f"{view.path} has no proposer answer "
             f"(status {view.index.status}, mode {view.index.mode}); nothing to compare"

@@ -153,7 +153,7 @@ def test_different_layer_and_packs_without_output_are_refused(
     assert result.stderr.strip() == "aiops: error: packs are from different layers (L2, L0)"
     result = runner.invoke(app, ["pilot", "drift", str(tmp_path / "l2dry"), str(l2)])
     assert result.exit_code == 2
-    assert "has no proposer answer (status COMPLETED, mode dry-run)" in result.stderr
+    assert "has no readable proposer output (status COMPLETED, mode dry-run)" in result.stderr
     result = runner.invoke(app, ["pilot", "drift", str(l2), str(tmp_path)])
     assert result.exit_code == 2
     assert result.stderr.startswith("aiops: error: ") and "is not an evidence pack" in result.stderr
