@@ -3,6 +3,7 @@ per day that has data."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import struct
 import subprocess
@@ -18,6 +19,7 @@ from aiops.cli import app
 from aiops.reporting.html import render_html
 from aiops.schemas.pilot import PilotReport
 from aiops.services.pilot_report import ReportOptions, pilot_report
+from tests.conftest import FIXED_EPOCH
 from tests.support.pilot import DAYS
 
 REPLAY = frozenset({"replay"})  # the synthetic pilot replays its days
@@ -32,6 +34,9 @@ class Page(HTMLParser):
         self.points: Counter[tuple[str, str]] = Counter()  # (chart, series) -> circles
         self.polylines: dict[tuple[str, str], int] = {}
         self.kpi_rows: list[str] = []
+        self.flagged: list[str] = []  # days marked as flagged on the drift chart
+        self.pack_rows: list[dict[str, str | None]] = []
+        self.links: list[str] = []
         self.styles: list[str] = []
         self._in_style = False
 
@@ -41,6 +46,8 @@ class Page(HTMLParser):
         self.attrs.append((tag, a))
         if tag == "svg":
             self.svg = a.get("id")
+        elif tag == "circle" and self.svg and "data-flagged" in a:
+            self.flagged.append(f"{self.svg} {a['data-flagged']}")
         elif tag == "circle" and self.svg:
             self.points[(self.svg, a["data-series"] or "")] += 1
         elif tag == "polyline" and self.svg:
@@ -48,6 +55,10 @@ class Page(HTMLParser):
             self.polylines[(self.svg, a["data-series"] or "")] = len(coords)
         elif tag == "tr" and a.get("data-kpi"):
             self.kpi_rows.append(a["data-kpi"] or "")
+        elif tag == "tr" and a.get("data-pack"):
+            self.pack_rows.append(a)
+        elif tag == "a":
+            self.links.append(a.get("href") or "")
         self._in_style = tag == "style"
 
     def handle_endtag(self, tag: str) -> None:
@@ -62,7 +73,9 @@ class Page(HTMLParser):
 
 @pytest.fixture(scope="module")
 def report(pilot_ledger: dict[int, Path]) -> PilotReport:
-    return pilot_report(ReportOptions(modes=REPLAY, ledger=pilot_ledger[1].parent))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SOURCE_DATE_EPOCH", FIXED_EPOCH)  # the generated-at time, as every test's
+        return pilot_report(ReportOptions(modes=REPLAY, ledger=pilot_ledger[1].parent))
 
 
 @pytest.fixture(scope="module")
@@ -77,14 +90,55 @@ def test_charts_have_one_point_per_day_with_data(page: Page) -> None:
     assert page.tags["svg"] == 3
     assert page.points == {
         ("chart-drift", "drift"): DAYS,
-        ("chart-cost", "cost"): DAYS,
         # the critic answered every day (it reviews a blocked output too); gpt-5.2
         # answered on the fallback day, gpt-5.2-pro on every other day
         ("chart-latency", "deepseek-r1"): DAYS,
         ("chart-latency", "gpt-5.2-pro"): DAYS - 1,
         ("chart-latency", "gpt-5.2"): 1,
     }
-    assert page.polylines == dict(page.points)
+    # replayed runs spent nothing: no spend to chart (an empty line, no point)
+    assert page.polylines == {**page.points, ("chart-cost", "cost"): 0}
+
+
+def test_flagged_drift_points_are_marked(page: Page, report: PilotReport) -> None:
+    assert report.drift_flagged_days == ["2026-01-19", "2026-01-24"]
+    assert page.flagged == [f"chart-drift {day}" for day in report.drift_flagged_days]
+
+
+def test_every_pack_has_a_row_linking_its_operator_output(page: Page, report: PilotReport) -> None:
+    ledger = Path(report.ledger)
+    assert len(page.pack_rows) == report.packs == DAYS
+    assert len(page.links) == DAYS
+    for link in page.links:  # relative to the ledger's parent, where the page sits
+        assert link.startswith(f"{ledger.name}/") and link.endswith("/operator_output.md")
+        assert (ledger.parent / link).is_file()
+    reviewed = [row["data-reviewed"] for row in page.pack_rows]
+    assert reviewed.count("True") == 25 and reviewed.count("False") == 5
+
+
+def test_page_says_when_and_by_what_it_was_made(report: PilotReport) -> None:
+    html = render_html(report)
+    assert f"generated {report.generated_at} by aiops {report.aiops_version}" in html
+    assert "Modes counted: replay" in html
+    assert "25 of 30 packs (83.3 %)" in html and "25 approved, 0 rejected" in html
+    assert "of the 50 USD daily limit" in html
+
+
+def test_model_colours_do_not_depend_on_the_other_models(report: PilotReport) -> None:
+    def colours(html: str) -> dict[str, str]:
+        found = re.findall(r'<polyline data-series="([^"]+)" points="[^"]*" fill="none" '
+                           r'stroke="([^"]+)"', html)  # fmt: skip
+        return dict(found)
+
+    full = colours(render_html(report))
+
+    def without_critic(latency: dict[str, float]) -> dict[str, float]:
+        return {m: v for m, v in latency.items() if m != "deepseek-r1"}
+
+    days = [d.model_copy(update={"latency_ms": without_critic(d.latency_ms)}) for d in report.days]
+    without = colours(render_html(report.model_copy(update={"days": days})))
+    assert without["gpt-5.2-pro"] == full["gpt-5.2-pro"] and without["gpt-5.2"] == full["gpt-5.2"]
+    assert len({full[m] for m in ("gpt-5.2-pro", "gpt-5.2", "deepseek-r1")}) == 3
 
 
 def test_kpi_table_lists_every_kpi_with_its_status(page: Page, report: PilotReport) -> None:
@@ -96,13 +150,18 @@ def test_kpi_table_lists_every_kpi_with_its_status(page: Page, report: PilotRepo
         "review_time",
         "drift",
     ]
-    assert [k.status for k in report.kpis] == ["PASS", "FAIL", "FAIL", "PASS", "FAIL"]
+    assert [k.status for k in report.kpis] == ["PASS", "FAIL", "FAIL", "FAIL", "PASS", "FAIL"]
 
 
 def test_page_is_self_contained(page: Page) -> None:
     assert page.tags["script"] == 0 and page.tags["link"] == 0 and page.tags["img"] == 0
     for tag, attrs in page.attrs:
-        assert not {"src", "href"} & set(attrs), tag
+        assert "src" not in attrs, tag
+        if tag == "a":  # links to the packs beside the page: relative, never a network
+            href = attrs["href"] or ""
+            assert ":" not in href and not href.startswith("/"), href
+        else:
+            assert "href" not in attrs, tag
         assert not any(name.startswith("on") for name in attrs), tag
     css = "".join(page.styles)
     assert "url(" not in css and "@import" not in css
