@@ -293,3 +293,52 @@ def test_png_decoder_undoes_filters() -> None:
         + chunk(b"IEND", b"")
     )
     assert png_pixels(png) == (2, 3, rows)
+
+
+_MEASURE = (
+    "<script>const e = document.documentElement;"
+    'document.body.setAttribute("data-widths", e.scrollWidth + " " + e.clientWidth);</script>'
+)
+
+
+def _chromium(tmp_path: Path, *args: str) -> str:
+    done = subprocess.run(
+        [
+            str(shutil.which("chromium")),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            *args,
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+        text=True,
+    )
+    return done.stdout
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed")
+@pytest.mark.parametrize("width", [700, 1400])
+def test_no_horizontal_overflow_from_700_px_to_wide(
+    report: PilotReport, tmp_path: Path, width: int
+) -> None:
+    """The page as rendered, plus a probe (in the test's copy only: the report itself has
+    no script) that writes the document's scroll and client widths into the DOM."""
+    probe = tmp_path / "probe.html"
+    probe.write_text(render_html(report).replace("</body>", _MEASURE + "</body>"), "utf-8")
+    dom = _chromium(tmp_path, f"--window-size={width},900", "--dump-dom", probe.as_uri())
+    found = re.search(r'data-widths="(\d+) (\d+)"', dom)
+    assert found is not None, dom[:300]
+    scroll, client = int(found.group(1)), int(found.group(2))
+    assert client <= width and scroll <= client  # nothing sticks out sideways
+    shot = tmp_path / "shot.png"
+    page_file = tmp_path / "pilot.html"
+    page_file.write_text(render_html(report), encoding="utf-8")
+    _chromium(tmp_path, f"--screenshot={shot}", f"--window-size={width},900", page_file.as_uri())
+    assert png_pixels(shot.read_bytes())[:2] == (width, 900)

@@ -296,6 +296,17 @@ def test_report_json_snapshot(
     assert data == snapshot(extension_class=JSONSnapshotExtension)
 
 
+def test_report_html_snapshot(
+    runner: CliRunner, in_ledger_parent: Path, snapshot: SnapshotAssertion, tmp_path: Path
+) -> None:
+    target = tmp_path / "pilot.html"
+    result = runner.invoke(
+        app, ["pilot", "report", "--mode", "replay", str(in_ledger_parent), "--html", str(target)]
+    )
+    assert result.exit_code == 1
+    assert target.read_text(encoding="utf-8") == snapshot
+
+
 def test_report_default_ledger_and_all_pass_exit_0(
     runner: CliRunner,
     pilot_fixtures: dict[str, Path],
