@@ -364,7 +364,7 @@ def test_a_spend_ledger_that_is_not_a_regular_file_refuses_the_run(
     target = _mkfifo(tmp_path) if kind == "fifo" else Path("/dev/zero")
     _edit(
         config / "model_registry.toml",
-        'spend_ledger = "spend_ledger.jsonl"',
+        'spend_ledger = "logs/spend_ledger.jsonl"',
         f'spend_ledger = "{target}"',
     )
     done = aiops(

@@ -203,7 +203,7 @@ class Budget(StrictConfig):
     alert_threshold_pct: Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)] = 80
     tracking_enabled: bool = True
     # Relative: under state_dir. The state is the desk's, not the working directory's.
-    spend_ledger: str = "spend_ledger.jsonl"
+    spend_ledger: str = "logs/spend_ledger.jsonl"
     # Absolute directory of the spend ledger and rate-limit windows; empty: the
     # per-user state directory ($XDG_STATE_HOME/aiops, else ~/.local/state/aiops).
     state_dir: str = ""

@@ -170,7 +170,7 @@ def test_the_registry_may_name_the_state_directory(tmp_path: Path) -> None:
     desk = Budget(
         daily_cost_limit_usd=10, monthly_cost_limit_usd=100, state_dir=str(tmp_path / "desk")
     )
-    assert SpendLedger(desk).path == tmp_path / "desk" / "spend_ledger.jsonl"
+    assert SpendLedger(desk).path == tmp_path / "desk" / "logs" / "spend_ledger.jsonl"
     with pytest.raises(ValueError, match="must be an absolute path"):
         Budget(daily_cost_limit_usd=10, monthly_cost_limit_usd=100, state_dir="desk")
 
@@ -180,9 +180,9 @@ def test_state_directory_defaults_to_local_state_without_xdg(
 ) -> None:
     monkeypatch.delenv("XDG_STATE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert SpendLedger(BUDGET).path == tmp_path / "home/.local/state/aiops/spend_ledger.jsonl"
+    assert SpendLedger(BUDGET).path == tmp_path / "home/.local/state/aiops/logs/spend_ledger.jsonl"
     monkeypatch.setenv("XDG_STATE_HOME", "relative/state")  # not absolute: ignored
-    assert SpendLedger(BUDGET).path == tmp_path / "home/.local/state/aiops/spend_ledger.jsonl"
+    assert SpendLedger(BUDGET).path == tmp_path / "home/.local/state/aiops/logs/spend_ledger.jsonl"
 
 
 def test_today_and_month_follow_the_run_clock(tmp_path: Path) -> None:

@@ -8,4 +8,4 @@ from pathlib import Path
 
 def spend_ledger() -> Path:
     """Where the spend ledger of the shipped registry is, in this test."""
-    return Path(os.environ["XDG_STATE_HOME"]) / "aiops" / "spend_ledger.jsonl"
+    return Path(os.environ["XDG_STATE_HOME"]) / "aiops" / "logs" / "spend_ledger.jsonl"
