@@ -19,7 +19,7 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -33,6 +33,7 @@ from aiops.evidence.ledger import pack_dirs
 from aiops.evidence.reader import PackView, load_pack
 from aiops.evidence.sign import TrustedKey, load_public_key, trusted_from_private
 from aiops.schemas.pilot import DayFigures, DriftResult, Kpi, ModelLatency, PilotReport
+from aiops.schemas.registry import Registry
 from aiops.services.pilot_drift import DRIFT_THRESHOLD_PCT, BaselineComparer
 from aiops.services.pilot_reviews import ReportedPack, pilot_reviews
 from aiops.services.pilot_served import served_model_changes
@@ -120,25 +121,9 @@ def pilot_report(options: ReportOptions, settings: Settings | None = None) -> Pi
     ]
     with_proposer = [v for v in views if v.proposer is not None]
     fallbacks = sum(1 for v in with_proposer if is_fallback(v))
-    per_day_cost: dict[str, float] = defaultdict(float)
-    per_pack_cost: dict[int, float] = defaultdict(float)
-    not_spent = 0.0
-    per_model: dict[str, list[float]] = defaultdict(list)
-    per_day_latency: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    unpriced = 0
-    for view in views:
-        spends = view.index.mode in SPENDING_MODES
-        for call in calls(view, registry):
-            if call.cost_usd is None:
-                unpriced += 1
-            elif spends:
-                per_day_cost[view.day] += call.cost_usd
-                per_pack_cost[id(view)] += call.cost_usd
-            else:
-                not_spent += call.cost_usd
-            if call.latency_ms is not None and call.answered:
-                per_model[call.model_id].append(call.latency_ms)
-                per_day_latency[view.day][call.model_id].append(call.latency_ms)
+    usage = _Usage.of(views, registry)
+    per_day_cost, per_pack_cost = usage.per_day_cost, usage.per_pack_cost
+    per_model, per_day_latency = usage.per_model, usage.per_day_latency
     total_cost = sum(per_day_cost.values())
     # A day's drift is that of its last pack (by sequence) against the baseline.
     daily_drift = {point.day: point.result.token_drift_pct for point in drifts}
@@ -162,9 +147,9 @@ def pilot_report(options: ReportOptions, settings: Settings | None = None) -> Pi
         fallback_packs=fallbacks,
         fallback_rate_pct=_pct(fallbacks, len(with_proposer)),
         cost_total_usd=round(total_cost, 6),
-        cost_not_spent_usd=round(not_spent, 6),
+        cost_not_spent_usd=round(usage.not_spent, 6),
         cost_per_day_usd=round(total_cost / len(days), 6) if days else None,
-        unpriced_calls=unpriced,
+        unpriced_calls=usage.unpriced,
         latency=[
             ModelLatency(
                 model_id=model,
@@ -198,6 +183,39 @@ def pilot_report(options: ReportOptions, settings: Settings | None = None) -> Pi
         generated_at=wall_clock.isoformat(wall_clock.now()),
         aiops_version=__version__,
     )
+
+
+@dataclass
+class _Usage:
+    """Spend (live and record packs only), cost recorded but not spent, and latency
+    samples (answers only), per day, pack and model."""
+
+    per_day_cost: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    per_pack_cost: dict[int, float] = field(default_factory=lambda: defaultdict(float))
+    per_model: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    per_day_latency: dict[str, dict[str, list[float]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(list))
+    )
+    not_spent: float = 0.0
+    unpriced: int = 0
+
+    @classmethod
+    def of(cls, views: list[PackView], registry: Registry) -> _Usage:
+        usage = cls()
+        for view in views:
+            spends = view.index.mode in SPENDING_MODES
+            for call in calls(view, registry):
+                if call.cost_usd is None:
+                    usage.unpriced += 1
+                elif spends:
+                    usage.per_day_cost[view.day] += call.cost_usd
+                    usage.per_pack_cost[id(view)] += call.cost_usd
+                else:
+                    usage.not_spent += call.cost_usd
+                if call.latency_ms is not None and call.answered:
+                    usage.per_model[call.model_id].append(call.latency_ms)
+                    usage.per_day_latency[view.day][call.model_id].append(call.latency_ms)
+        return usage
 
 
 def _load(ledger: Path) -> list[_Pack]:
