@@ -385,6 +385,7 @@ def review_cmd(
     name = default_reviewer(reviewer)
     session = start_review(pack_path(pack), signing_key=Settings().signing_key)
     render_review_pack(session)
+    interactive = decision is None  # decided at the prompt, the pack on screen
     if decision is None:
         try:
             decision = _ask_decision()
@@ -393,7 +394,13 @@ def review_cmd(
         except typer.Abort:  # end of input or Ctrl-C at a prompt
             print(file=sys.stderr)  # end the prompt's line
             fail("aborted: nothing was recorded")
-    recorded = finish_review(session, decision, notes or "", name)  # type: ignore[arg-type]
+    recorded = finish_review(
+        session,
+        decision,  # type: ignore[arg-type]
+        notes or "",
+        name,
+        interactive=interactive,
+    )
     render_review_recorded(recorded)
 
 
@@ -464,8 +471,28 @@ def pilot_report_cmd(
             show_default=False,
         ),
     ] = None,
+    mode: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--mode",
+            metavar="MODE",
+            help="Count packs of this mode (live, record, replay, dry-run; repeatable; "
+            "default: live).",
+            show_default=False,
+        ),
+    ] = None,
+    baseline: Annotated[
+        Path | None,
+        typer.Option(
+            "--baseline",
+            metavar="PACK",
+            help="Drift baseline (default: the first COMPLETED pack).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """The pilot KPIs over a ledger. Exit 1 when any KPI is not PASS."""
+    """The pilot KPIs over a ledger. Exit 1 when a KPI fails (no data yet is not a
+    failure)."""
     from datetime import date
 
     from aiops.services.pilot_report import ReportOptions, pilot_report
@@ -474,8 +501,19 @@ def pilot_report_cmd(
         since_day = date.fromisoformat(since) if since is not None else None
     except ValueError:
         fail(f"--since must be a date YYYY-MM-DD, got {since!r}")
+    modes = frozenset(mode or ["live"])
+    unknown = sorted(modes - {"live", "record", "replay", "dry-run"})
+    if unknown:
+        fail(f"--mode must be live, record, replay or dry-run, got {unknown[0]!r}")
     report = pilot_report(
-        ReportOptions(ledger=ledger, since=since_day, config_dir=_config_dir(ctx), key=key)
+        ReportOptions(
+            ledger=ledger,
+            since=since_day,
+            config_dir=_config_dir(ctx),
+            key=key,
+            modes=modes,
+            baseline=baseline,
+        )
     )
     if html is not None:
         from aiops.reporting.html import write_html
@@ -490,7 +528,7 @@ def pilot_report_cmd(
     if html is not None:
         print(f"aiops: wrote {printable(str(html))}", file=sys.stderr)
     if not report.all_pass:
-        failing = ", ".join(f"{k.name} {k.status}" for k in report.kpis if k.status != "PASS")
+        failing = ", ".join(f"{k.name} {k.status}" for k in report.kpis if k.status == "FAIL")
         outcome_line(f"pilot KPIs not met: {failing}", 1)
 
 

@@ -391,8 +391,11 @@ def render_drift(result: DriftResult) -> None:
 def render_pilot_report(report: PilotReport) -> None:
     out = stdout_console()
     verdict = "[green]PASS[/green]" if report.all_pass else "[red]FAIL[/red]"
+    modes = ", ".join(report.modes)
+    others = f"; {counted(report.packs_other_modes, 'pack')} of other modes left out"
     out.print(
-        f"[bold]Pilot report[/bold] {escape(report.ledger)}: {counted(report.packs, 'pack')}, "
+        f"[bold]Pilot report[/bold] {escape(report.ledger)}: {counted(report.packs, 'pack')} "
+        f"({escape(modes)}{others if report.packs_other_modes else ''}), "
         f"{report.first_day} to {report.last_day} — {verdict}"
     )
     table = Table(title=None, show_lines=False)
@@ -417,7 +420,20 @@ def render_pilot_report(report: PilotReport) -> None:
     rate = "n/a" if report.fallback_rate_pct is None else f"{report.fallback_rate_pct:.2f} %"
     extra.add_row("Fallback rate", f"{rate} ({counted(report.fallback_packs, 'pack')})")
     per_day = "n/a" if report.cost_per_day_usd is None else f"{report.cost_per_day_usd:.4f} USD"
-    extra.add_row("Cost per day", f"{per_day} (total {report.cost_total_usd:.4f} USD)")
+    extra.add_row("Cost per day", f"{per_day} (total spend {report.cost_total_usd:.4f} USD)")
+    if report.cost_not_spent_usd:
+        extra.add_row(
+            "Not spent", f"{report.cost_not_spent_usd:.4f} USD recorded by replays and dry-runs"
+        )
+    if report.reviews is not None:
+        r = report.reviews
+        extra.add_row(
+            "Reviews",
+            f"{r.reviewed}/{r.due} ({r.approved} approved, {r.rejected} rejected; "
+            f"{r.interactive} interactive, {r.non_interactive} without a terminal"
+            + (f", {r.unknown} unrecorded" if r.unknown else "")
+            + ")",
+        )
     if report.unpriced_calls:
         extra.add_row("Unpriced calls", str(report.unpriced_calls))
     for m in report.latency:

@@ -40,6 +40,8 @@ def _stable_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iter
     # Per-user files (the default signing-key directory) stay inside the test.
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "user-config"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    # So does the desk's budget state (spend ledger), never the user's real one.
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "user-state"))
     for name in (
         "AIOPS_CONFIG_DIR",
         "AIOPS_PACKS_DIR",
@@ -173,3 +175,4 @@ def _session_isolation(mp: pytest.MonkeyPatch, directory: Path) -> None:
         mp.delenv(name, raising=False)
     mp.chdir(directory)
     mp.setenv("AIOPS_RATELIMIT_DIR", str(directory / "logs" / "ratelimit"))
+    mp.setenv("XDG_STATE_HOME", str(directory / "user-state"))

@@ -22,6 +22,7 @@ from aiops.cli import app
 from tests.conftest import FakeKeys
 from tests.support.loopback import CHAT_PATH, RESPONSES_PATH, Captured, LoopbackServer, Reply
 from tests.support.scripts import critic_handler, happy_path, proposer_reply
+from tests.support.state import spend_ledger
 
 GONE = (
     "aiops: error: the working directory cannot be used (No such file or directory; was "
@@ -149,7 +150,7 @@ def test_a_signal_during_a_model_call_stops_the_run_cleanly(
     assert len(list(ledger.iterdir())) == 1  # no partial pack, no staging left
     assert runner.invoke(app, ["verify-pack", str(ledger)]).exit_code == 0
     # The call in flight may be billed: its reservation keeps counting until it lapses.
-    spend = [json.loads(x)["kind"] for x in Path("logs/spend_ledger.jsonl").read_text().split()]
+    spend = [json.loads(x)["kind"] for x in spend_ledger().read_text().split()]
     assert spend[-1] == "reserve"
 
 
@@ -300,7 +301,7 @@ def test_nothing_aiops_creates_is_writable_by_everyone_whatever_the_umask(
             ["l2", "record", "--allow-network", "--yes", "--fixture", "fx/l2/f.json"],
             ["l2", "dry-run", "--out", "elsewhere/l2/pack"],
             ["keys", "generate", "--out-dir", "keys/new"],
-            ["pilot", "report", "--html", "report.html"],
+            ["pilot", "report", "--mode", "record", "--html", "report.html"],
         ]
         for args in commands:
             assert runner.invoke(app, args).exit_code in (0, 1), args  # 1: KPIs not met
@@ -313,7 +314,9 @@ def test_nothing_aiops_creates_is_writable_by_everyone_whatever_the_umask(
         assert modes[name] == directory, name
     assert modes["keys"] == modes["keys/new"] == 0o700
     assert modes["keys/new/aiops_signing_key.pem"] == 0o600
-    assert modes["logs/spend_ledger.jsonl"] == modes["logs/ai_model_calls.jsonl"] == 0o600
+    assert modes["logs/ai_model_calls.jsonl"] == 0o600
+    assert "logs/spend_ledger.jsonl" not in modes  # the desk's state, not the directory's
+    assert spend_ledger().stat().st_mode & 0o777 == 0o600
     for name in ("fx/l2/f.json", "report.html", "elsewhere/l2/pack/evidence_pack.json"):
         assert modes[name] == 0o644 & ~umask, name
 

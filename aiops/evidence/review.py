@@ -172,7 +172,7 @@ def write_review(pack_dir: Path, review: Review, sign: ReviewSigner | None = Non
     for name in (REVIEW_FILE, REVIEW_ENVELOPE_FILE):
         if (pack_dir / name).exists():
             raise OutputExistsError(f"{pack_dir / name} exists; a review is never overwritten")
-    data = pack_json(review.model_dump(mode="json"))
+    data = pack_json(review.model_dump(mode="json", exclude_none=True))
     if sign is not None:
         _link_new(pack_dir, REVIEW_ENVELOPE_FILE, sign(data))
     try:

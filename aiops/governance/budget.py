@@ -8,8 +8,10 @@ over-counts on purpose) and the full output allowance (the request's
 ``max_output_tokens``, never more than the model's, reasoning tokens included: both
 APIs count reasoning inside output tokens and bill it at the output rate).
 
-**Ledger.** ``budget.spend_ledger`` is a JSON-lines file (relative paths resolve
-against the working directory). Before a call, ``SpendLedger.reserve`` checks the
+**Ledger.** ``budget.spend_ledger`` is a JSON-lines file in the desk's budget state
+directory (``aiops.governance.state``: ``[budget] state_dir``, else the per-user state
+directory), never the working directory's, so every run of the operator counts against
+one budget wherever it starts. Before a call, ``SpendLedger.reserve`` checks the
 budget and appends a ``reserve`` line for the estimate under one exclusive lock, so
 concurrent runs cannot both spend the last dollar; after the call ``settle`` appends
 the ``spend`` line with the actual cost from usage, which replaces the reservation. A
@@ -40,9 +42,9 @@ from aiops.canonical import canonical_json
 from aiops.clock import isoformat
 from aiops.errors import BudgetExceededError, SpendLedgerError
 from aiops.evidence.jsonlines import LockedLines, locked_lines
+from aiops.governance.state import spend_ledger_path
 from aiops.providers.base import ModelRequest, Usage
 from aiops.schemas.registry import Budget, Model
-from aiops.settings import working_directory
 
 BYTES_PER_TOKEN = 3
 REQUEST_OVERHEAD_TOKENS = 64
@@ -96,6 +98,11 @@ class SpendTotals:
 
     today_usd: float = 0.0
     month_usd: float = 0.0
+    # Open reservations (today) of runs that never settled them (interrupted, or still
+    # running): counted until they lapse, ``reservation_ttl`` after they were made.
+    held_usd: float = 0.0
+    held_count: int = 0
+    held_until: datetime | None = None  # when the last of them lapses
 
 
 @dataclass(frozen=True)
@@ -108,6 +115,9 @@ class BudgetStatus:
     daily_limit_usd: float
     monthly_limit_usd: float
     warnings: tuple[str, ...] = ()
+    held_usd: float = 0.0
+    held_count: int = 0
+    held_until: datetime | None = None
 
     @property
     def remaining_today_usd(self) -> float:
@@ -118,12 +128,20 @@ class BudgetStatus:
         return max(0.0, self.monthly_limit_usd - self.spent_month_usd)
 
     def summary(self) -> str:
-        """One line for the live banner."""
-        return (
+        """One line for the live banner; reservations still held are explained."""
+        line = (
             f"worst case ${self.estimate_usd:.2f}; budget left today "
             f"${self.remaining_today_usd:.2f} of ${self.daily_limit_usd:.2f}, this month "
             f"${self.remaining_month_usd:.2f} of ${self.monthly_limit_usd:.2f}"
         )
+        if self.held_count and self.held_until is not None:
+            line += (
+                f" (${self.held_usd:.2f} of it held by {self.held_count} open "
+                f"reservation{'s' if self.held_count > 1 else ''} of runs interrupted or "
+                f"still running; each lapses when its run's deadline has passed, the last "
+                f"at {isoformat(self.held_until)})"
+            )
+        return line
 
     @property
     def within_budget(self) -> bool:
@@ -153,6 +171,9 @@ def budget_status(budget: Budget, totals: SpendTotals, estimate_usd: float) -> B
         daily_limit_usd=budget.daily_cost_limit_usd,
         monthly_limit_usd=budget.monthly_cost_limit_usd,
         warnings=tuple(warnings),
+        held_usd=totals.held_usd,
+        held_count=totals.held_count,
+        held_until=totals.held_until,
     )
 
 
@@ -193,7 +214,7 @@ class SpendLedger:
         self, budget: Budget, *, reservation_ttl_s: float = DEFAULT_RESERVATION_TTL_S
     ) -> None:
         self.budget = budget
-        self.path = working_directory() / budget.spend_ledger
+        self.path = spend_ledger_path(budget)
         self.reservation_ttl = timedelta(seconds=reservation_ttl_s)
 
     def totals(self, at: datetime) -> SpendTotals:
@@ -259,15 +280,25 @@ class SpendLedger:
                 reserved[key] = (when, amount)
             else:
                 raise self._unreadable(f"line {number} has unknown kind {kind!r}")
-        entries = list(spent.values()) + [
+        held = [
             entry
             for key, entry in reserved.items()
             if key not in spent and at - entry[0] < self.reservation_ttl
         ]
+        entries = list(spent.values()) + held
         day, month = at.date(), (at.year, at.month)
         today = sum(amount for when, amount in entries if when.date() == day)
         this_month = sum(amount for when, amount in entries if (when.year, when.month) == month)
-        return SpendTotals(today_usd=today, month_usd=this_month)
+        held_month = [(w, a) for w, a in held if (w.year, w.month) == month]
+        return SpendTotals(
+            today_usd=today,
+            month_usd=this_month,
+            held_usd=sum(amount for _, amount in held_month),
+            held_count=len(held_month),
+            held_until=(
+                max(w for w, _ in held_month) + self.reservation_ttl if held_month else None
+            ),
+        )
 
     @contextmanager
     def _locked(self) -> Iterator[LockedLines]:

@@ -31,6 +31,7 @@ from aiops.governance.budget import (
     actual_cost,
     worst_case_cost,
 )
+from aiops.governance.state import rate_limit_directory
 from aiops.providers.base import Attempt, Exchange, ModelRequest, Usage
 from aiops.providers.ratelimit import acquire
 from aiops.providers.retry import Deadline
@@ -66,7 +67,12 @@ class CallGuard:
 
     def before_attempt(self, request: ModelRequest) -> None:
         max_wait = self.deadline.remaining() if self.deadline is not None else None
-        self.rate_limit(request.model_id, request.model.rate_limit_rpm, max_wait_s=max_wait)
+        self.rate_limit(
+            request.model_id,
+            request.model.rate_limit_rpm,
+            max_wait_s=max_wait,
+            directory=rate_limit_directory(self.registry.budget),
+        )
         reservation, status = self.ledger.reserve(
             worst_case_cost(request),
             at=self.clock(),

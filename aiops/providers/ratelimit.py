@@ -4,8 +4,9 @@ The registry's ``rate_limit_rpm`` is enforced over a sliding 60-second window. T
 window lives in one file per model, ``<model>.json``, read and rewritten under an
 exclusive ``flock`` on that file, so every aiops process of the user on the machine
 shares it, whatever its working directory. The directory is ``AIOPS_RATELIMIT_DIR``
-when set, else ``$XDG_RUNTIME_DIR/aiops-<uid>/ratelimit`` or
-``<tmp>/aiops-<uid>/ratelimit``, of mode 0700 and owned by the user (one that is not is
+when set, else the one the caller passes (runs pass ``ratelimit/`` in the desk's budget
+state directory, ``aiops.governance.state``), else ``$XDG_RUNTIME_DIR/aiops-<uid>/ratelimit``
+or ``<tmp>/aiops-<uid>/ratelimit``, of mode 0700 and owned by the user (one that is not is
 refused rather than trusted). Unlike evidence, audit and spend records,
 this is coordination state, so it is machine-wide, not per working directory.
 ``acquire`` takes a slot, waiting until the oldest request in the window is 60 s old

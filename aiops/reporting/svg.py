@@ -7,6 +7,7 @@ such day, so a reader — or a test — can count the points.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +22,14 @@ PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 class Series:
     name: str
     values: Sequence[float | None]  # one per x label; None where there is no data
+    colour: str | None = None  # default: by position in the chart
+
+
+def stable_colour(name: str) -> str:
+    """A series' colour from its name alone, so a model keeps its colour from one
+    report to the next whatever other models are charted."""
+    digest = hashlib.sha256(name.encode("utf-8")).digest()
+    return PALETTE[digest[0] % len(PALETTE)]
 
 
 def line_chart(
@@ -30,7 +39,10 @@ def line_chart(
     series: Sequence[Series],
     unit: str,
     threshold: float | None = None,
+    flag_above: bool = False,
 ) -> str:
+    """With ``flag_above``, each point above ``threshold`` is marked (a ring,
+    ``data-flagged``)."""
     values = [v for s in series for v in s.values if v is not None]
     grid = _nice_step(max([*values, threshold or 0.0, 0.0]) / 4)
     top = grid * 4
@@ -77,7 +89,7 @@ def line_chart(
             f'y2="{y(threshold):.1f}" stroke="#d62728" stroke-dasharray="6 4"/>'
         )
     for n, s in enumerate(series):
-        colour = PALETTE[n % len(PALETTE)]
+        colour = s.colour or PALETTE[n % len(PALETTE)]
         points = [(i, v) for i, v in enumerate(s.values) if v is not None]
         coords = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in points)
         name = escape(s.name)
@@ -86,6 +98,12 @@ def line_chart(
             f'stroke="{colour}" stroke-width="2"/>'
         )
         for i, v in points:
+            if flag_above and threshold is not None and v > threshold:
+                out.append(
+                    f'<circle class="flagged" data-flagged="{escape(labels[i])}" '
+                    f'cx="{x(i):.1f}" cy="{y(v):.1f}" r="7" fill="none" stroke="#cf222e" '
+                    'stroke-width="2"/>'
+                )
             out.append(
                 f'<circle data-series="{name}" data-day="{escape(labels[i])}" cx="{x(i):.1f}" '
                 f'cy="{y(v):.1f}" r="3" fill="{colour}"><title>{escape(labels[i])} {name}: '

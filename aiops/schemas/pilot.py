@@ -93,8 +93,36 @@ class DayFigures(Strict):
     day: str
     packs: int
     drift_pct: float | None
-    cost_usd: float | None
+    cost_usd: float | None  # spend: live and record packs only
     latency_ms: dict[str, float]
+
+
+class PackRow(Strict):
+    """One pack of the report's window, as the per-day table shows it."""
+
+    sequence: int | None
+    pack_id: str
+    dir_name: str  # the pack's directory in the ledger (links are relative to it)
+    day: str | None
+    mode: str | None
+    status: str | None
+    critic_decision: str | None
+    reviewed: bool
+    reviewer: str | None = None
+    review_decision: str | None = None
+    interactive: bool | None = None
+    drift_pct: float | None = None
+    cost_usd: float | None = None  # spend; None for replay and dry-run packs
+
+
+class ReviewFigures(Strict):
+    due: int  # packs of the window, each due for a review
+    reviewed: int  # reviews that verify
+    approved: int
+    rejected: int
+    interactive: int  # decided at the prompt: their on-screen time is the KPI
+    non_interactive: int  # decided on the command line: counted, never timed
+    unknown: int  # reviews written before aiops recorded which kind they were
 
 
 class ModelLatency(Strict):
@@ -111,13 +139,16 @@ class PilotReport(Strict):
     first_day: str | None
     last_day: str | None
     packs: int
+    modes: list[str] = ["live"]  # the modes whose packs the KPIs count
+    packs_other_modes: int = 0  # packs of the window left out by mode
     baseline_pack_id: str | None
     verifier: str
     kpis: list[Kpi]
     all_pass: bool
     fallback_packs: int
     fallback_rate_pct: float | None
-    cost_total_usd: float
+    cost_total_usd: float  # spend: live and record packs only
+    cost_not_spent_usd: float = 0.0  # cost recorded by replay and dry-run packs: not spend
     cost_per_day_usd: float | None
     unpriced_calls: int
     latency: list[ModelLatency]
@@ -125,3 +156,9 @@ class PilotReport(Strict):
     # Each change of served model per role and model, and each pin mismatch (threat T7).
     served_model_changes: list[str] = []
     days: list[DayFigures]
+    reviews: ReviewFigures | None = None
+    pack_rows: list[PackRow] = []
+    budget_daily_limit_usd: float | None = None  # the registry's [budget]
+    budget_monthly_limit_usd: float | None = None
+    generated_at: str | None = None
+    aiops_version: str | None = None

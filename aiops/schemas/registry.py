@@ -7,7 +7,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal, Self
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from aiops.bounds import MAX_FIGURE, MAX_SECONDS
 from aiops.schemas.base import Autonomy, StrictConfig
@@ -202,8 +202,19 @@ class Budget(StrictConfig):
     monthly_cost_limit_usd: NonNegative
     alert_threshold_pct: Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)] = 80
     tracking_enabled: bool = True
+    # Relative: under state_dir. The state is the desk's, not the working directory's.
     spend_ledger: str = "logs/spend_ledger.jsonl"
+    # Absolute directory of the spend ledger and rate-limit windows; empty: the
+    # per-user state directory ($XDG_STATE_HOME/aiops, else ~/.local/state/aiops).
+    state_dir: str = ""
     owner: str = ""
+
+    @field_validator("state_dir")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        if value and not value.startswith("/"):
+            raise ValueError("must be an absolute path (or empty: the per-user state directory)")
+        return value
 
 
 def _a_boolean(value: object) -> object:

@@ -29,6 +29,10 @@ class Review(Strict):
     notes: str
     review_started_at: str = Field(pattern=_RFC3339)
     review_ended_at: str = Field(pattern=_RFC3339)
+    # True: the decision was taken at the prompt, the pack on screen; False: given on the
+    # command line (--approve/--reject), the time is not on-screen time. Absent in reviews
+    # written before it was recorded.
+    interactive: bool | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:

@@ -155,6 +155,11 @@ def _proposer_of(view: PackView) -> dict[str, object]:
             f"{view.path} has no readable proposer output "
             f"(status {view.index.status}, mode {view.index.mode}); nothing to compare"
         )
+    if view.proposer.get("outcome") not in ("completed", "refused", "incomplete"):
+        raise UsageError(
+            f"{view.path} has no proposer answer "
+            f"(status {view.index.status}, mode {view.index.mode}); nothing to compare"
+        )
     return view.proposer
 
 

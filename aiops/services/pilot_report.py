@@ -19,25 +19,27 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
+from aiops import __version__
+from aiops import clock as wall_clock
 from aiops.configuration import load_config
 from aiops.errors import PackReadError, UsageError
 from aiops.evidence.chain import verify_ledger
 from aiops.evidence.findings import PackReport, VerifyReport
 from aiops.evidence.ledger import pack_dirs
 from aiops.evidence.reader import PackView, load_pack
-from aiops.evidence.review import read_review
 from aiops.evidence.sign import TrustedKey, load_public_key, trusted_from_private
 from aiops.schemas.pilot import DayFigures, DriftResult, Kpi, ModelLatency, PilotReport
+from aiops.schemas.registry import Registry
 from aiops.services.pilot_drift import DRIFT_THRESHOLD_PCT, BaselineComparer
+from aiops.services.pilot_reviews import ReportedPack, pilot_reviews
 from aiops.services.pilot_served import served_model_changes
-from aiops.services.pilot_usage import calls, is_fallback, percentile
+from aiops.services.pilot_usage import answered, calls, is_fallback, percentile
 from aiops.settings import Settings
 
-REVIEW_LIMIT_MIN = 15.0
 VERIFIER = "verify-pack (files, schemas, consistency, review, hash chain)"
 VERIFIER_KEYED = (
     "verify-pack --key {keyid} (files, schemas, consistency, signatures, signed reviews, "
@@ -51,6 +53,11 @@ class ReportOptions:
     since: date | None = None
     config_dir: Path | None = None  # default: AIOPS_CONFIG_DIR, ./config, packaged
     key: Path | None = None  # trusted public key; default: AIOPS_SIGNING_KEY's public half
+    modes: frozenset[str] = frozenset({"live"})  # the modes whose packs the KPIs count
+    baseline: Path | None = None  # drift baseline; default: the first COMPLETED pack
+
+
+SPENDING_MODES = frozenset({"live", "record"})  # the modes that call the providers
 
 
 @dataclass(frozen=True)
@@ -77,18 +84,25 @@ def pilot_report(options: ReportOptions, settings: Settings | None = None) -> Pi
         raise UsageError(f"ledger {ledger} is not a directory")
     registry = load_config(options.config_dir or settings.config_dir).registry
     trusted = _trusted(options.key, settings.signing_key)
-    ledger_packs = _load(ledger)
+    every_pack = _load(ledger)
+    ledger_packs = [p for p in every_pack if _of_modes(p, options.modes)]
+    dated = [p for p in every_pack if _in_window(p, options.since)]
     packs = [p for p in ledger_packs if _in_window(p, options.since)]
     if not packs:
         since = f" since {options.since.isoformat()}" if options.since else ""
-        raise PackReadError(f"no evidence packs in {ledger}{since}")
+        modes = ", ".join(sorted(options.modes))
+        other = f" ({len(dated)} of other modes: choose with --mode)" if dated else ""
+        raise PackReadError(f"no {modes} evidence packs in {ledger}{since}{other}")
     verified = _Verification(verify_ledger(ledger, trusted), trusted)
     views = [p.view for p in packs if p.view is not None]
     days = _calendar(views)
-    # The baseline is the pilot's day 1 even when --since starts the window later.
+    # The baseline is the pilot's first COMPLETED pack even when --since starts later.
     in_window = {id(v) for v in views}
-    all_drifts = _drifts([p.view for p in ledger_packs if p.view is not None])
+    all_drifts = _drifts(
+        [p.view for p in ledger_packs if p.view is not None], _baseline(options.baseline)
+    )
     drifts = [d for d in all_drifts if id(d.view) in in_window]
+    reviews = pilot_reviews(packs, verified.review_counts)
     kpis = [
         _ratio_kpi("sod", "SoD compliance", packs, lambda v: v.index.sod_check.result == "PASS"),
         _ratio_kpi(
@@ -101,27 +115,19 @@ def pilot_report(options: ReportOptions, settings: Settings | None = None) -> Pi
             ),
         ),
         _completeness(packs, ledger_packs, verified),
-        _review_time(packs, verified),
+        reviews.coverage_kpi(verified.trusted),
+        reviews.time_kpi(),
         _weekly_drift(all_drifts, options.since),
     ]
     with_proposer = [v for v in views if v.proposer is not None]
     fallbacks = sum(1 for v in with_proposer if is_fallback(v))
-    per_day_cost: dict[str, float] = defaultdict(float)
-    per_model: dict[str, list[float]] = defaultdict(list)
-    per_day_latency: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    unpriced = 0
-    for view in views:
-        for call in calls(view, registry):
-            if call.cost_usd is None:
-                unpriced += 1
-            else:
-                per_day_cost[view.day] += call.cost_usd
-            if call.latency_ms is not None:
-                per_model[call.model_id].append(call.latency_ms)
-                per_day_latency[view.day][call.model_id].append(call.latency_ms)
+    usage = _Usage.of(views, registry)
+    per_day_cost, per_pack_cost = usage.per_day_cost, usage.per_pack_cost
+    per_model, per_day_latency = usage.per_model, usage.per_day_latency
     total_cost = sum(per_day_cost.values())
     # A day's drift is that of its last pack (by sequence) against the baseline.
     daily_drift = {point.day: point.result.token_drift_pct for point in drifts}
+    pack_drift = {id(point.view): point.result.token_drift_pct for point in drifts}
     counts: dict[str, int] = defaultdict(int)
     for view in views:
         counts[view.day] += 1
@@ -131,15 +137,19 @@ def pilot_report(options: ReportOptions, settings: Settings | None = None) -> Pi
         first_day=days[0] if days else None,
         last_day=days[-1] if days else None,
         packs=len(packs),
-        baseline_pack_id=all_drifts[0].view.index.evidence_pack_id if all_drifts else None,
+        modes=sorted(options.modes),
+        packs_other_modes=len(dated) - len(packs),
+        baseline_pack_id=all_drifts[0].baseline_id if all_drifts else None,
         verifier=VERIFIER if trusted is None else VERIFIER_KEYED.format(keyid=trusted.keyid),
         kpis=kpis,
-        all_pass=all(k.status == "PASS" for k in kpis),
+        # A KPI with no data yet (a young pilot) is not a failure.
+        all_pass=not any(k.status == "FAIL" for k in kpis),
         fallback_packs=fallbacks,
         fallback_rate_pct=_pct(fallbacks, len(with_proposer)),
         cost_total_usd=round(total_cost, 6),
+        cost_not_spent_usd=round(usage.not_spent, 6),
         cost_per_day_usd=round(total_cost / len(days), 6) if days else None,
-        unpriced_calls=unpriced,
+        unpriced_calls=usage.unpriced,
         latency=[
             ModelLatency(
                 model_id=model,
@@ -164,7 +174,48 @@ def pilot_report(options: ReportOptions, settings: Settings | None = None) -> Pi
             )
             for day in days
         ],
+        reviews=reviews.figures(),
+        pack_rows=[
+            reviews.row(p, pack_drift.get(id(p.view)), per_pack_cost.get(id(p.view))) for p in packs
+        ],
+        budget_daily_limit_usd=registry.budget.daily_cost_limit_usd,
+        budget_monthly_limit_usd=registry.budget.monthly_cost_limit_usd,
+        generated_at=wall_clock.isoformat(wall_clock.now()),
+        aiops_version=__version__,
     )
+
+
+@dataclass
+class _Usage:
+    """Spend (live and record packs only), cost recorded but not spent, and latency
+    samples (answers only), per day, pack and model."""
+
+    per_day_cost: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    per_pack_cost: dict[int, float] = field(default_factory=lambda: defaultdict(float))
+    per_model: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    per_day_latency: dict[str, dict[str, list[float]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(list))
+    )
+    not_spent: float = 0.0
+    unpriced: int = 0
+
+    @classmethod
+    def of(cls, views: list[PackView], registry: Registry) -> _Usage:
+        usage = cls()
+        for view in views:
+            spends = view.index.mode in SPENDING_MODES
+            for call in calls(view, registry):
+                if call.cost_usd is None:
+                    usage.unpriced += 1
+                elif spends:
+                    usage.per_day_cost[view.day] += call.cost_usd
+                    usage.per_pack_cost[id(view)] += call.cost_usd
+                else:
+                    usage.not_spent += call.cost_usd
+                if call.latency_ms is not None and call.answered:
+                    usage.per_model[call.model_id].append(call.latency_ms)
+                    usage.per_day_latency[view.day][call.model_id].append(call.latency_ms)
+        return usage
 
 
 def _load(ledger: Path) -> list[_Pack]:
@@ -180,6 +231,11 @@ def _load(ledger: Path) -> list[_Pack]:
         else:
             packs.append(_Pack(path, view))
     return sorted(packs, key=lambda p: (p.view.index.sequence if p.view else 0, p.path.name))
+
+
+def _of_modes(pack: _Pack, modes: frozenset[str]) -> bool:
+    """A pack whose index cannot be read has no mode: it is never filtered out."""
+    return pack.view is None or pack.view.index.mode in modes
 
 
 def _in_window(pack: _Pack, since: date | None) -> bool:
@@ -199,24 +255,46 @@ def _calendar(views: list[PackView]) -> list[str]:
 class _DriftPoint:
     view: PackView
     result: DriftResult
+    baseline_day: str
 
     @property
     def day(self) -> str:
         return self.view.day
 
+    @property
+    def baseline_id(self) -> str:
+        return self.result.baseline_pack_id
 
-def _drifts(views: list[PackView]) -> list[_DriftPoint]:
-    """Every pack of the baseline's layer and prompt against the day-1 baseline: the
-    first pack (by sequence) with a proposer output."""
-    candidates = [v for v in views if v.proposer is not None]
-    if not candidates:
+
+def _baseline(path: Path | None) -> PackView | None:
+    """``--baseline PACK``: a COMPLETED pack whose proposer answered."""
+    if path is None:
+        return None
+    view = load_pack(path)
+    if view.index.status != "COMPLETED" or not answered(view.proposer):
+        raise UsageError(
+            f"--baseline {path}: a {view.index.status} pack is never a drift baseline "
+            "(choose a COMPLETED pack whose proposer answered)"
+        )
+    return view
+
+
+def _drifts(views: list[PackView], chosen: PackView | None = None) -> list[_DriftPoint]:
+    """Every pack with an output, of the baseline's layer and prompt, against the
+    baseline: ``chosen``, else the first COMPLETED pack (by sequence) whose proposer
+    answered. A FAILED or BLOCKED pack is never the baseline; a pack without an answer
+    (an outage) is not compared."""
+    candidates = [v for v in views if v.index.status != "FAILED" and answered(v.proposer)]
+    baseline = chosen or next((v for v in candidates if v.index.status == "COMPLETED"), None)
+    if baseline is None:
         return []
-    baseline = candidates[0]
     comparer = BaselineComparer(baseline)
     return [
-        _DriftPoint(v, comparer.compare(v))
+        _DriftPoint(v, comparer.compare(v), baseline.day)
         for v in candidates
-        if v.index.layer_id == baseline.index.layer_id and v.prompt_key == baseline.prompt_key
+        if v.index.layer_id == baseline.index.layer_id
+        and v.prompt_key == baseline.prompt_key
+        and v.day >= baseline.day
     ]
 
 
@@ -226,7 +304,7 @@ def _weekly_drift(drifts: list[_DriftPoint], since: date | None) -> Kpi:
     threshold = (float(DRIFT_THRESHOLD_PCT), "at most")
     if not drifts:
         return _kpi("drift", "Weekly drift", None, "%", threshold, "NO DATA", "no proposer output")
-    start = date.fromisoformat(drifts[0].day)
+    start = date.fromisoformat(drifts[0].baseline_day)
     checks: dict[int, _DriftPoint] = {}
     for point in drifts:
         week = (date.fromisoformat(point.day) - start).days // 7
@@ -287,7 +365,7 @@ class _Verification:
         own = self._packs.get(pack.path.name, [])
         return bool(own) and all(p.verified for p in own) and pack.path.name not in self._named
 
-    def review_counts(self, pack: _Pack) -> bool:
+    def review_counts(self, pack: ReportedPack) -> bool:
         """The pack's review verifies: signed by the trusted key when there is one;
         without, it belongs to its pack and agrees with its envelope (unauthenticated)."""
         own = self._packs.get(pack.path.name, [])
@@ -332,48 +410,7 @@ def _completeness(packs: list[_Pack], ledger_packs: list[_Pack], verified: _Veri
     )
 
 
-def _review_time(packs: list[_Pack], verified: _Verification) -> Kpi:
-    minutes: list[float] = []
-    slow: list[str] = []  # reviews over the limit: shown, though the KPI is the median
-    invalid = 0
-    for pack in packs:
-        if pack.view is None:
-            continue
-        try:
-            review = read_review(pack.path)
-        except ValueError:
-            review = None
-            invalid += 1
-        if review is not None and not verified.review_counts(pack):
-            review = None
-            invalid += 1
-        if review is not None:
-            minutes.append(review.duration_seconds / 60.0)
-            if minutes[-1] >= REVIEW_LIMIT_MIN:
-                slow.append(pack.label)
-    detail = f"{len(minutes)}/{len(packs)} packs reviewed"
-    detail += f"; {invalid} invalid (not counted)" if invalid else ""
-    detail += f"; {len(slow)} over {REVIEW_LIMIT_MIN:g} min: {', '.join(slow)}" if slow else ""
-    trusted = verified.trusted
-    if minutes:
-        detail += (
-            "; unauthenticated (no key: review signatures not checked)"
-            if trusted is None
-            else f"; each signed by the trusted key {trusted.keyid[:16]}"
-        )
-    if not minutes:
-        return _kpi(
-            "review_time", "Median review time", None, "min", REVIEW_LIMIT, "NO DATA", detail
-        )
-    median = statistics.median(minutes)
-    status = "PASS" if median < REVIEW_LIMIT_MIN else "FAIL"
-    return _kpi(
-        "review_time", "Median review time", round(median, 2), "min", REVIEW_LIMIT, status, detail
-    )
-
-
 ALL = (100.0, "at least")  # a ratio KPI passes at 100 %
-REVIEW_LIMIT = (float(REVIEW_LIMIT_MIN), "below")
 
 
 def _kpi(

@@ -8,7 +8,8 @@ files (``proposer_output.json``, ``critic_output.json``) as recorded.
   tokens are part of ``output_tokens``, so not added again). A call whose model is not in
   the registry, or without usage, is counted as unpriced.
 * Latency: the output file's ``latency_ms``, under the model that answered (a failed
-  attempt before a fallback is not an answer). Percentiles: nearest rank — the
+  attempt before a fallback is not an answer, and a call whose ``outcome`` is
+  ``failed`` — an outage — is no latency sample at all). Percentiles: nearest rank — the
   ``ceil(p/100 x n)``-th smallest.
 
 The files are read as verify-pack reads them (``aiops.evidence.reader``), and each
@@ -36,6 +37,7 @@ class Call:
     model_id: str
     latency_ms: float | None
     cost_usd: float | None
+    answered: bool  # a failed call (an outage) is not an answer, nor a latency sample
 
 
 def calls(view: PackView, registry: Registry) -> Iterator[Call]:
@@ -48,7 +50,17 @@ def calls(view: PackView, registry: Registry) -> Iterator[Call]:
             model_id=model_id,
             latency_ms=_number(data.get("latency_ms")),
             cost_usd=_cost(data, model_id, registry),
+            answered=answered(data),
         )
+
+
+def answered(data: dict[str, Any] | None) -> bool:
+    """The model answered: its recorded outcome is one with an output (fail closed: an
+    outcome missing or unknown is not an answer)."""
+    return isinstance(data, dict) and data.get("outcome") in _ANSWERED
+
+
+_ANSWERED = ("completed", "refused", "incomplete")
 
 
 def is_fallback(view: PackView) -> bool:

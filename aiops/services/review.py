@@ -110,7 +110,11 @@ def integrity_problems(pack_dir: Path) -> list[str]:
 
 
 def finish_review(
-    session: ReviewSession, decision: Decision, notes: str, reviewer: str
+    session: ReviewSession,
+    decision: Decision,
+    notes: str,
+    reviewer: str,
+    interactive: bool | None = None,
 ) -> RecordedReview:
     require_utf8(notes, "the review notes")
     elapsed = max(0.0, session.clock.monotonic() - session.started_monotonic)
@@ -131,6 +135,7 @@ def finish_review(
         notes=notes,
         review_started_at=wall_clock.isoformat(session.started_at),
         review_ended_at=wall_clock.isoformat(ended_at),
+        interactive=interactive,
     )
     path = write_review(pack_dir, review, session.sign)
     return RecordedReview(review=review, path=path, signed=session.sign is not None)

@@ -271,8 +271,9 @@ def test_a_forged_review_is_caught_with_the_key_and_not_counted(
 
 
 def _review_kpi(ledger_dir: Path, key: Path | None) -> dict[str, Any]:
-    report = pilot_report(ReportOptions(ledger=ledger_dir, key=key))
-    kpi: dict[str, Any] = next(k for k in report.model_dump()["kpis"] if k["key"] == "review_time")
+    report = pilot_report(ReportOptions(ledger=ledger_dir, key=key, modes=frozenset({"dry-run"})))
+    kpis = report.model_dump()["kpis"]
+    kpi: dict[str, Any] = next(k for k in kpis if k["key"] == "review_coverage")
     return kpi
 
 
@@ -300,10 +301,12 @@ def test_pilot_report_takes_the_key_from_the_signing_key(
 ) -> None:
     _copy_review_as_new(packs, 0, 2, sign=None)
     monkeypatch.setenv("AIOPS_SIGNING_KEY", str(keys.private_path))
-    result = runner.invoke(app, ["pilot", "report", str(packs[0].parent), "--json"])
-    assert result.exit_code == 1  # dry-run packs have no drift data: a KPI is NO DATA
+    result = runner.invoke(
+        app, ["pilot", "report", str(packs[0].parent), "--mode", "dry-run", "--json"]
+    )
+    assert result.exit_code == 1  # a pack without a review that counts: coverage fails
     report = json.loads(result.stdout)
-    kpi = next(k for k in report["kpis"] if k["key"] == "review_time")
+    kpi = next(k for k in report["kpis"] if k["key"] == "review_coverage")
     assert kpi["detail"].startswith("2/3 packs reviewed; 1 invalid (not counted)")
     assert report["verifier"].startswith(f"verify-pack --key {keys.keyid}")
     completeness = next(k for k in report["kpis"] if k["key"] == "completeness")

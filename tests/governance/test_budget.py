@@ -34,6 +34,7 @@ from aiops.providers.retry import RetryingClient
 from aiops.schemas.registry import Budget
 from tests._procs import run_concurrently
 from tests.providers._fakes import FakeClock, ScriptedClient, exchange_for, registry, request_for
+from tests.support.state import spend_ledger
 
 BUDGET = Budget(daily_cost_limit_usd=10, monthly_cost_limit_usd=100, alert_threshold_pct=80)
 AT = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
@@ -122,12 +123,13 @@ def test_status_for_banner_never_raises() -> None:
 
 def test_reserve_then_settle_replaces_estimate_with_actual(tmp_path: Path) -> None:
     ledger = SpendLedger(BUDGET)
-    assert ledger.path == tmp_path / "logs" / "spend_ledger.jsonl"
+    assert ledger.path == spend_ledger()
     reservation, status = ledger.reserve(
         4.0, at=AT, run_id="L2-r", layer_id="L2", model_id="gpt-5.2"
     )
     assert status.spent_today_usd == 0.0
-    assert ledger.totals(AT) == SpendTotals(4.0, 4.0)  # held while the call runs
+    # held while the call runs, and said to be held until it lapses
+    assert ledger.totals(AT) == SpendTotals(4.0, 4.0, 4.0, 1, AT + timedelta(hours=1))
     ledger.settle(reservation, at=AT, usage=Usage(100, 50, 20), cost=0.25)
     assert ledger.totals(AT) == SpendTotals(0.25, 0.25)
     reserve_line, spend_line = (json.loads(x) for x in ledger.path.read_text().splitlines())
@@ -137,6 +139,50 @@ def test_reserve_then_settle_replaces_estimate_with_actual(tmp_path: Path) -> No
         "run_id": "L2-r", "layer_id": "L2", "model_id": "gpt-5.2", "input_tokens": 100,
         "output_tokens": 50, "reasoning_tokens": 20, "cost_usd": 0.25,
     }  # fmt: skip
+
+
+def test_the_banner_explains_a_reservation_left_by_an_interrupted_run() -> None:
+    ledger = SpendLedger(BUDGET, reservation_ttl_s=1800)
+    _reserve(ledger, 3.0)  # never settled: the run was killed
+    status = ledger.status(1.0, AT)
+    assert status.summary() == (
+        "worst case $1.00; budget left today $7.00 of $10.00, this month $97.00 of $100.00 "
+        "($3.00 of it held by 1 open reservation of runs interrupted or still running; each "
+        "lapses when its run's deadline has passed, the last at 2026-01-10T12:30:00+00:00)"
+    )
+    lapsed = ledger.status(1.0, AT + timedelta(minutes=30))
+    assert lapsed.held_count == 0 and "held" not in lapsed.summary()
+    assert lapsed.remaining_today_usd == 10.0
+
+
+def test_every_working_directory_counts_against_one_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for where in ("a", "b"):
+        (tmp_path / where).mkdir()
+        monkeypatch.chdir(tmp_path / where)
+        _reserve(SpendLedger(BUDGET), 4.0)
+    assert SpendLedger(BUDGET).totals(AT).today_usd == 8.0
+    assert not (tmp_path / "a" / "logs").exists()
+
+
+def test_the_registry_may_name_the_state_directory(tmp_path: Path) -> None:
+    desk = Budget(
+        daily_cost_limit_usd=10, monthly_cost_limit_usd=100, state_dir=str(tmp_path / "desk")
+    )
+    assert SpendLedger(desk).path == tmp_path / "desk" / "logs" / "spend_ledger.jsonl"
+    with pytest.raises(ValueError, match="must be an absolute path"):
+        Budget(daily_cost_limit_usd=10, monthly_cost_limit_usd=100, state_dir="desk")
+
+
+def test_state_directory_defaults_to_local_state_without_xdg(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("XDG_STATE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert SpendLedger(BUDGET).path == tmp_path / "home/.local/state/aiops/logs/spend_ledger.jsonl"
+    monkeypatch.setenv("XDG_STATE_HOME", "relative/state")  # not absolute: ignored
+    assert SpendLedger(BUDGET).path == tmp_path / "home/.local/state/aiops/logs/spend_ledger.jsonl"
 
 
 def test_today_and_month_follow_the_run_clock(tmp_path: Path) -> None:
@@ -220,7 +266,7 @@ print(granted)
 def test_eight_processes_never_reserve_past_the_limit(tmp_path: Path) -> None:
     granted = run_concurrently(RESERVER, 8, tmp_path)
     assert sum(int(out) for out in granted) == 80  # 320 tries at $0.125 against a $10 day
-    lines = (tmp_path / "logs/spend_ledger.jsonl").read_text().splitlines()
+    lines = spend_ledger().read_text().splitlines()
     assert len(lines) == 80 and all(json.loads(line)["kind"] == "reserve" for line in lines)
 
 

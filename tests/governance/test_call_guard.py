@@ -25,6 +25,7 @@ from tests.providers._fakes import (
     request_for,
 )
 from tests.support.fsyncs import FsyncRecorder
+from tests.support.state import spend_ledger
 
 
 def _client(inner: ScriptedClient, guard: CallGuard) -> RetryingClient:
@@ -75,7 +76,7 @@ def test_every_attempt_is_rate_limited_reserved_settled_and_audited(
     assert key not in repr(exchange.attempts)  # nor in the attempts bound for the pack
     expected = (2000 * 0.00175 + 1000 * 0.014) / 1000
     assert audit[1]["cost_usd"] == pytest.approx(expected)
-    spend = [json.loads(x) for x in Path("logs/spend_ledger.jsonl").read_text().splitlines()]
+    spend = [json.loads(x) for x in spend_ledger().read_text().splitlines()]
     assert [line["kind"] for line in spend] == ["reserve", "spend", "reserve", "spend"]
     assert spend[1]["cost_usd"] == 0 and spend[3]["cost_usd"] == pytest.approx(expected)
     assert guard.ledger.totals(guard.clock()).today_usd == pytest.approx(expected)
@@ -85,7 +86,7 @@ def test_every_attempt_is_rate_limited_reserved_settled_and_audited(
 def test_every_ledger_and_audit_line_is_fsynced_before_the_call_goes_on(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    audit, spend = Path("logs/ai_model_calls.jsonl"), Path("logs/spend_ledger.jsonl")
+    audit, spend = Path("logs/ai_model_calls.jsonl"), spend_ledger()
     fsyncs = FsyncRecorder(watch=[audit, spend]).install(monkeypatch)
     sent: list[int] = []
 
@@ -158,7 +159,7 @@ def test_budget_refusal_on_a_retry_keeps_the_attempts_made() -> None:
 def test_an_attempt_is_audited_even_when_its_spend_cannot_be_settled() -> None:
     """The call went out: the audit log must say so even if the spend ledger has become
     unwritable meanwhile (another disk filled up, the file was replaced)."""
-    spend = Path("logs/spend_ledger.jsonl")
+    spend = spend_ledger()
 
     def break_the_ledger(_model: str) -> None:  # while the request is in flight
         spend.unlink()

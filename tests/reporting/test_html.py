@@ -3,6 +3,7 @@ per day that has data."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import struct
 import subprocess
@@ -18,7 +19,10 @@ from aiops.cli import app
 from aiops.reporting.html import render_html
 from aiops.schemas.pilot import PilotReport
 from aiops.services.pilot_report import ReportOptions, pilot_report
+from tests.conftest import FIXED_EPOCH
 from tests.support.pilot import DAYS
+
+REPLAY = frozenset({"replay"})  # the synthetic pilot replays its days
 
 
 class Page(HTMLParser):
@@ -30,6 +34,9 @@ class Page(HTMLParser):
         self.points: Counter[tuple[str, str]] = Counter()  # (chart, series) -> circles
         self.polylines: dict[tuple[str, str], int] = {}
         self.kpi_rows: list[str] = []
+        self.flagged: list[str] = []  # days marked as flagged on the drift chart
+        self.pack_rows: list[dict[str, str | None]] = []
+        self.links: list[str] = []
         self.styles: list[str] = []
         self._in_style = False
 
@@ -39,6 +46,8 @@ class Page(HTMLParser):
         self.attrs.append((tag, a))
         if tag == "svg":
             self.svg = a.get("id")
+        elif tag == "circle" and self.svg and "data-flagged" in a:
+            self.flagged.append(f"{self.svg} {a['data-flagged']}")
         elif tag == "circle" and self.svg:
             self.points[(self.svg, a["data-series"] or "")] += 1
         elif tag == "polyline" and self.svg:
@@ -46,6 +55,10 @@ class Page(HTMLParser):
             self.polylines[(self.svg, a["data-series"] or "")] = len(coords)
         elif tag == "tr" and a.get("data-kpi"):
             self.kpi_rows.append(a["data-kpi"] or "")
+        elif tag == "tr" and a.get("data-pack"):
+            self.pack_rows.append(a)
+        elif tag == "a":
+            self.links.append(a.get("href") or "")
         self._in_style = tag == "style"
 
     def handle_endtag(self, tag: str) -> None:
@@ -60,7 +73,9 @@ class Page(HTMLParser):
 
 @pytest.fixture(scope="module")
 def report(pilot_ledger: dict[int, Path]) -> PilotReport:
-    return pilot_report(ReportOptions(ledger=pilot_ledger[1].parent))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SOURCE_DATE_EPOCH", FIXED_EPOCH)  # the generated-at time, as every test's
+        return pilot_report(ReportOptions(modes=REPLAY, ledger=pilot_ledger[1].parent))
 
 
 @pytest.fixture(scope="module")
@@ -75,25 +90,78 @@ def test_charts_have_one_point_per_day_with_data(page: Page) -> None:
     assert page.tags["svg"] == 3
     assert page.points == {
         ("chart-drift", "drift"): DAYS,
-        ("chart-cost", "cost"): DAYS,
         # the critic answered every day (it reviews a blocked output too); gpt-5.2
         # answered on the fallback day, gpt-5.2-pro on every other day
         ("chart-latency", "deepseek-r1"): DAYS,
         ("chart-latency", "gpt-5.2-pro"): DAYS - 1,
         ("chart-latency", "gpt-5.2"): 1,
     }
-    assert page.polylines == dict(page.points)
+    # replayed runs spent nothing: no spend to chart (an empty line, no point)
+    assert page.polylines == {**page.points, ("chart-cost", "cost"): 0}
+
+
+def test_flagged_drift_points_are_marked(page: Page, report: PilotReport) -> None:
+    assert report.drift_flagged_days == ["2026-01-19", "2026-01-24"]
+    assert page.flagged == [f"chart-drift {day}" for day in report.drift_flagged_days]
+
+
+def test_every_pack_has_a_row_linking_its_operator_output(page: Page, report: PilotReport) -> None:
+    ledger = Path(report.ledger)
+    assert len(page.pack_rows) == report.packs == DAYS
+    assert len(page.links) == DAYS
+    for link in page.links:  # relative to the ledger's parent, where the page sits
+        assert link.startswith(f"{ledger.name}/") and link.endswith("/operator_output.md")
+        assert (ledger.parent / link).is_file()
+    reviewed = [row["data-reviewed"] for row in page.pack_rows]
+    assert reviewed.count("True") == 25 and reviewed.count("False") == 5
+
+
+def test_page_says_when_and_by_what_it_was_made(report: PilotReport) -> None:
+    html = render_html(report)
+    assert f"generated {report.generated_at} by aiops {report.aiops_version}" in html
+    assert "Modes counted: replay" in html
+    assert "25 of 30 packs (83.3 %)" in html and "25 approved, 0 rejected" in html
+    assert "of the 50 USD daily limit" in html
+
+
+def test_model_colours_do_not_depend_on_the_other_models(report: PilotReport) -> None:
+    def colours(html: str) -> dict[str, str]:
+        found = re.findall(r'<polyline data-series="([^"]+)" points="[^"]*" fill="none" '
+                           r'stroke="([^"]+)"', html)  # fmt: skip
+        return dict(found)
+
+    full = colours(render_html(report))
+
+    def without_critic(latency: dict[str, float]) -> dict[str, float]:
+        return {m: v for m, v in latency.items() if m != "deepseek-r1"}
+
+    days = [d.model_copy(update={"latency_ms": without_critic(d.latency_ms)}) for d in report.days]
+    without = colours(render_html(report.model_copy(update={"days": days})))
+    assert without["gpt-5.2-pro"] == full["gpt-5.2-pro"] and without["gpt-5.2"] == full["gpt-5.2"]
+    assert len({full[m] for m in ("gpt-5.2-pro", "gpt-5.2", "deepseek-r1")}) == 3
 
 
 def test_kpi_table_lists_every_kpi_with_its_status(page: Page, report: PilotReport) -> None:
-    assert page.kpi_rows == ["sod", "scope", "completeness", "review_time", "drift"]
-    assert [k.status for k in report.kpis] == ["PASS", "FAIL", "FAIL", "PASS", "FAIL"]
+    assert page.kpi_rows == [
+        "sod",
+        "scope",
+        "completeness",
+        "review_coverage",
+        "review_time",
+        "drift",
+    ]
+    assert [k.status for k in report.kpis] == ["PASS", "FAIL", "FAIL", "FAIL", "PASS", "FAIL"]
 
 
 def test_page_is_self_contained(page: Page) -> None:
     assert page.tags["script"] == 0 and page.tags["link"] == 0 and page.tags["img"] == 0
     for tag, attrs in page.attrs:
-        assert not {"src", "href"} & set(attrs), tag
+        assert "src" not in attrs, tag
+        if tag == "a":  # links to the packs beside the page: relative, never a network
+            href = attrs["href"] or ""
+            assert ":" not in href and not href.startswith("/"), href
+        else:
+            assert "href" not in attrs, tag
         assert not any(name.startswith("on") for name in attrs), tag
     css = "".join(page.styles)
     assert "url(" not in css and "@import" not in css
@@ -109,7 +177,9 @@ def test_report_command_writes_the_html_file(
     runner: CliRunner, report: PilotReport, tmp_path: Path
 ) -> None:
     target = tmp_path / "pilot.html"
-    result = runner.invoke(app, ["pilot", "report", report.ledger, "--json", "--html", str(target)])
+    result = runner.invoke(
+        app, ["pilot", "report", "--mode", "replay", report.ledger, "--json", "--html", str(target)]
+    )
     assert result.exit_code == 1  # KPIs fail
     assert result.stderr.splitlines()[0] == f"aiops: wrote {target}"
     assert target.read_text(encoding="utf-8") == render_html(report)
@@ -120,7 +190,9 @@ def test_unwritable_html_target_exit_2(
     runner: CliRunner, report: PilotReport, tmp_path: Path
 ) -> None:
     target = tmp_path / "missing-dir" / "pilot.html"
-    result = runner.invoke(app, ["pilot", "report", report.ledger, "--html", str(target)])
+    result = runner.invoke(
+        app, ["pilot", "report", "--mode", "replay", report.ledger, "--html", str(target)]
+    )
     assert result.exit_code == 2
     assert result.stderr.startswith(f"aiops: error: cannot write {target}: ")
 
@@ -221,3 +293,52 @@ def test_png_decoder_undoes_filters() -> None:
         + chunk(b"IEND", b"")
     )
     assert png_pixels(png) == (2, 3, rows)
+
+
+_MEASURE = (
+    "<script>const e = document.documentElement;"
+    'document.body.setAttribute("data-widths", e.scrollWidth + " " + e.clientWidth);</script>'
+)
+
+
+def _chromium(tmp_path: Path, *args: str) -> str:
+    done = subprocess.run(
+        [
+            str(shutil.which("chromium")),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            *args,
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+        text=True,
+    )
+    return done.stdout
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="chromium is not installed")
+@pytest.mark.parametrize("width", [700, 1400])
+def test_no_horizontal_overflow_from_700_px_to_wide(
+    report: PilotReport, tmp_path: Path, width: int
+) -> None:
+    """The page as rendered, plus a probe (in the test's copy only: the report itself has
+    no script) that writes the document's scroll and client widths into the DOM."""
+    probe = tmp_path / "probe.html"
+    probe.write_text(render_html(report).replace("</body>", _MEASURE + "</body>"), "utf-8")
+    dom = _chromium(tmp_path, f"--window-size={width},900", "--dump-dom", probe.as_uri())
+    found = re.search(r'data-widths="(\d+) (\d+)"', dom)
+    assert found is not None, dom[:300]
+    scroll, client = int(found.group(1)), int(found.group(2))
+    assert client <= width and scroll <= client  # nothing sticks out sideways
+    shot = tmp_path / "shot.png"
+    page_file = tmp_path / "pilot.html"
+    page_file.write_text(render_html(report), encoding="utf-8")
+    _chromium(tmp_path, f"--screenshot={shot}", f"--window-size={width},900", page_file.as_uri())
+    assert png_pixels(shot.read_bytes())[:2] == (width, 900)

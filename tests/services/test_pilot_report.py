@@ -28,6 +28,7 @@ from tests.support.pilot import (
     MISPLACED_REVIEW_DAY,
     PROPOSER_USAGE,
     SCOPE_VIOLATION_DAY,
+    SCRIPTED_REVIEW_DAYS,
     SLOW_REVIEW_DAY,
     STRUCTURAL_DAY,
     TAMPERED_DAY,
@@ -41,6 +42,8 @@ from tests.support.pilot import (
     review_pack,
     structural_outputs,
 )
+
+REPLAY = frozenset({"replay"})  # the synthetic pilot replays its days
 
 
 def cost(usage: tuple[int, int, int], per_1k_in: float, per_1k_out: float) -> float:
@@ -77,7 +80,7 @@ def ledger(pilot_ledger: dict[int, Path]) -> Path:
 
 @pytest.fixture(scope="module")
 def report(ledger: Path) -> PilotReport:
-    return pilot_report(ReportOptions(ledger=ledger))
+    return pilot_report(ReportOptions(modes=REPLAY, ledger=ledger))
 
 
 def kpi(report: PilotReport, key: str) -> Kpi:
@@ -90,6 +93,7 @@ def test_kpis_match_what_the_ledger_holds(report: PilotReport) -> None:
         ("sod", "PASS"),  # the fallback model keeps separation of duties too
         ("scope", "FAIL"),
         ("completeness", "FAIL"),
+        ("review_coverage", "FAIL"),  # 5 packs without a review that verifies
         ("review_time", "PASS"),
         ("drift", "FAIL"),
     ]
@@ -105,16 +109,40 @@ def test_kpis_match_what_the_ledger_holds(report: PilotReport) -> None:
     assert report.verifier.startswith("verify-pack")
 
 
-def test_median_review_time_counts_only_valid_reviews(report: PilotReport) -> None:
+def test_median_review_time_counts_only_valid_interactive_reviews(report: PilotReport) -> None:
     built = [m for d in range(1, 31) if (m := review_minutes(d)) is not None]
     assert len(built) == 25
+    timed = [
+        m
+        for d in range(1, 31)
+        if (m := review_minutes(d)) is not None and d not in SCRIPTED_REVIEW_DAYS
+    ]
     review = kpi(report, "review_time")
-    assert review.value == round(statistics.median(built), 2) == 6.0
+    # Scripted reviews (--approve, no terminal) are not 0-minute reviews: not timed.
+    assert review.value == round(statistics.median(timed), 2) == 6.0
+    assert statistics.median([*timed, 0.0, 0.0]) != review.value or len(timed) == 23
     assert review.shown_value == "6.00 min" and review.shown_threshold == "< 15 min"
     assert review.detail == (
-        f"25/30 packs reviewed; 1 invalid (not counted); 1 over 15 min: {pack_id(SLOW_REVIEW_DAY)}"
-        "; unauthenticated (no key: review signatures not checked)"
+        f"23 interactive reviews timed; 2 made without a terminal (not timed); 1 over 15 min: "
+        f"{pack_id(SLOW_REVIEW_DAY)}"
     )
+    coverage = kpi(report, "review_coverage")
+    assert (coverage.value, coverage.detail) == (
+        83.33,
+        "25/30 packs reviewed; 1 invalid (not counted); unauthenticated (no key: review "
+        "signatures not checked)",
+    )
+    assert coverage.failing_packs == [pack_id(d) for d in (3, 17, MISPLACED_REVIEW_DAY, 29, 30)]
+    assert report.reviews is not None
+    assert report.reviews.model_dump() == {
+        "due": 30,
+        "reviewed": 25,
+        "approved": 25,
+        "rejected": 0,
+        "interactive": 23,
+        "non_interactive": 2,
+        "unknown": 0,
+    }
 
 
 def test_structural_day_drift_equals_the_reference() -> None:
@@ -147,9 +175,11 @@ def test_fallback_cost_and_latency(report: PilotReport) -> None:
     assert (report.fallback_packs, report.fallback_rate_pct) == (1, 3.33)
     costs = [PRO_COST + CRITIC_COST] * 30
     costs[FALLBACK_DAY - 1] = FALLBACK_COST + CRITIC_COST
-    assert [d.cost_usd for d in report.days] == [round(c, 6) for c in costs]
-    assert report.cost_total_usd == round(sum(costs), 6) == 11.267727
-    assert report.cost_per_day_usd == round(sum(costs) / 30, 6) == 0.375591
+    # Replayed runs spent nothing: their recorded cost is shown apart, never as spend.
+    assert [d.cost_usd for d in report.days] == [None] * 30
+    assert (report.cost_total_usd, report.cost_per_day_usd) == (0.0, 0.0)
+    assert report.cost_not_spent_usd == round(sum(costs), 6) == 11.267727
+    assert {row.cost_usd for row in report.pack_rows} == {None}
     assert report.unpriced_calls == 0
     # The proposer answers in 1000 x day ms, the critic in 500 + 10 x day (every day:
     # it reviews the blocked output too). Nearest rank over n values: the
@@ -174,12 +204,12 @@ def test_cost_is_what_each_run_recorded_not_todays_prices(
     text = registry.read_text()
     assert "cost_per_1k_output = 0.168" in text
     registry.write_text(text.replace("cost_per_1k_output = 0.168", "cost_per_1k_output = 9.0"))
-    repriced = pilot_report(ReportOptions(ledger=ledger, config_dir=config_copy))
-    assert repriced.cost_total_usd == report.cost_total_usd == 11.267727
+    repriced = pilot_report(ReportOptions(modes=REPLAY, ledger=ledger, config_dir=config_copy))
+    assert repriced.cost_not_spent_usd == report.cost_not_spent_usd == 11.267727
 
 
 def test_since_keeps_the_day_one_baseline(ledger: Path) -> None:
-    report = pilot_report(ReportOptions(ledger=ledger, since=date(2026, 1, 25)))
+    report = pilot_report(ReportOptions(modes=REPLAY, ledger=ledger, since=date(2026, 1, 25)))
     assert report.packs == 15 and report.first_day == "2026-01-25"
     assert report.baseline_pack_id == pack_id(1)
     drift = kpi(report, "drift")
@@ -199,7 +229,7 @@ def test_a_deleted_pack_breaks_the_chain_and_fails_completeness(
     shutil.copytree(ledger, copy)
     (removed,) = copy.glob("*_2026-01-18_009")
     shutil.rmtree(removed)
-    completeness = kpi(pilot_report(ReportOptions(ledger=copy)), "completeness")
+    completeness = kpi(pilot_report(ReportOptions(modes=REPLAY, ledger=copy)), "completeness")
     assert completeness.status == "FAIL"
     assert completeness.detail == (
         "27/29 packs verify; ledger: sequence 9 missing from the ledger: deleted or never written"
@@ -216,7 +246,7 @@ def test_unreadable_index_fails_every_compliance_kpi(
     review_pack(first, day_epoch(1) + 3600, 5)
     broken = replay_day(pilot_fixtures, ledger, 2, tmp_path)
     (broken / "evidence_pack.json").write_text("{not json", encoding="utf-8")
-    report = pilot_report(ReportOptions(ledger=ledger, since=date(2026, 1, 11)))
+    report = pilot_report(ReportOptions(modes=REPLAY, ledger=ledger, since=date(2026, 1, 11)))
     assert report.packs == 1  # the unreadable pack has no date: never filtered out
     for key in ("sod", "scope", "completeness"):
         assert kpi(report, key).failing_packs == [broken.name]
@@ -225,10 +255,10 @@ def test_unreadable_index_fails_every_compliance_kpi(
 
 def test_empty_or_missing_ledger_is_refused(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
-    with pytest.raises(PackReadError, match="no evidence packs"):
-        pilot_report(ReportOptions(ledger=tmp_path / "empty"))
+    with pytest.raises(PackReadError, match="no replay evidence packs"):
+        pilot_report(ReportOptions(modes=REPLAY, ledger=tmp_path / "empty"))
     with pytest.raises(UsageError, match="not a directory"):
-        pilot_report(ReportOptions(ledger=tmp_path / "missing"))
+        pilot_report(ReportOptions(modes=REPLAY, ledger=tmp_path / "missing"))
 
 
 # --- the command ---------------------------------------------------------------------
@@ -238,29 +268,43 @@ def test_empty_or_missing_ledger_is_refused(tmp_path: Path) -> None:
 def in_ledger_parent(ledger: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Run from the ledger's parent so the printed ledger path is stable."""
     monkeypatch.chdir(ledger.parent)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(day_epoch(31)))  # the generated-at time
     return Path(ledger.name)
 
 
 def test_report_table_snapshot(
     runner: CliRunner, in_ledger_parent: Path, snapshot: SnapshotAssertion
 ) -> None:
-    result = runner.invoke(app, ["pilot", "report", str(in_ledger_parent)])
+    result = runner.invoke(app, ["pilot", "report", "--mode", "replay", str(in_ledger_parent)])
     assert result.exit_code == 1, result.output  # KPIs fail: exit 1
     assert result.stdout == snapshot
     assert result.stderr.splitlines() == [  # every non-zero exit: one line on stderr
         "aiops: pilot KPIs not met: Scope compliance FAIL, "
-        "Evidence-pack completeness FAIL, Weekly drift FAIL"
+        "Evidence-pack completeness FAIL, Review coverage FAIL, Weekly drift FAIL"
     ]
 
 
 def test_report_json_snapshot(
     runner: CliRunner, in_ledger_parent: Path, snapshot: SnapshotAssertion
 ) -> None:
-    result = runner.invoke(app, ["pilot", "report", str(in_ledger_parent), "--json"])
+    result = runner.invoke(
+        app, ["pilot", "report", "--mode", "replay", str(in_ledger_parent), "--json"]
+    )
     assert result.exit_code == 1
     data = json.loads(result.stdout)
     assert data["kpis"][2]["failing_packs"] == [pack_id(TAMPERED_DAY), pack_id(22 + 4)]
     assert data == snapshot(extension_class=JSONSnapshotExtension)
+
+
+def test_report_html_snapshot(
+    runner: CliRunner, in_ledger_parent: Path, snapshot: SnapshotAssertion, tmp_path: Path
+) -> None:
+    target = tmp_path / "pilot.html"
+    result = runner.invoke(
+        app, ["pilot", "report", "--mode", "replay", str(in_ledger_parent), "--html", str(target)]
+    )
+    assert result.exit_code == 1
+    assert target.read_text(encoding="utf-8") == snapshot
 
 
 def test_report_default_ledger_and_all_pass_exit_0(
@@ -272,24 +316,26 @@ def test_report_default_ledger_and_all_pass_exit_0(
     ledger = tmp_path / "evidence_packs"
     for day in range(1, 9):
         review_pack(replay_day(pilot_fixtures, ledger, day, tmp_path), day_epoch(day) + 3600, 3)
-    result = runner.invoke(app, ["pilot", "report", "--json"])
+    result = runner.invoke(app, ["pilot", "report", "--mode", "replay", "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["all_pass"] is True
     monkeypatch.setenv("AIOPS_PACKS_DIR", str(tmp_path / "elsewhere"))
     shutil.copytree(ledger, tmp_path / "elsewhere")
-    assert runner.invoke(app, ["pilot", "report"]).exit_code == 0
+    assert runner.invoke(app, ["pilot", "report", "--mode", "replay"]).exit_code == 0
 
 
 def test_report_usage_errors_exit_2(runner: CliRunner, tmp_path: Path) -> None:
-    result = runner.invoke(app, ["pilot", "report", str(tmp_path / "nope")])
+    result = runner.invoke(app, ["pilot", "report", "--mode", "replay", str(tmp_path / "nope")])
     assert result.exit_code == 2
     assert result.stderr.strip() == f"aiops: error: ledger {tmp_path / 'nope'} is not a directory"
-    result = runner.invoke(app, ["pilot", "report", str(tmp_path), "--since", "last week"])
+    result = runner.invoke(
+        app, ["pilot", "report", "--mode", "replay", str(tmp_path), "--since", "last week"]
+    )
     assert result.exit_code == 2
     assert "--since must be a date YYYY-MM-DD" in result.stderr
-    result = runner.invoke(app, ["pilot", "report", str(tmp_path)])
+    result = runner.invoke(app, ["pilot", "report", "--mode", "replay", str(tmp_path)])
     assert result.exit_code == 2
-    assert result.stderr.startswith("aiops: error: no evidence packs in")
+    assert result.stderr.startswith("aiops: error: no replay evidence packs in")
 
 
 def test_a_pack_dated_nonsense_fails_the_kpis_instead_of_crashing(runner: CliRunner) -> None:
@@ -300,7 +346,7 @@ def test_a_pack_dated_nonsense_fails_the_kpis_instead_of_crashing(runner: CliRun
     data = json.loads(index.read_bytes())
     data["creation_timestamp"] = "[/x]"
     index.write_bytes(canonical_json(data))
-    result = runner.invoke(app, ["pilot", "report", "--json"])
+    result = runner.invoke(app, ["pilot", "report", "--mode", "replay", "--json"])
     assert result.exit_code == 1, result.stderr
     assert "Traceback" not in result.stderr
     report = json.loads(result.stdout)

@@ -38,10 +38,10 @@ from tests.support.loopback import (
 )
 from tests.support.registry_edit import set_keys
 from tests.support.scripts import critic_handler, happy_path, proposer_reply
+from tests.support.state import spend_ledger
 
 LIVE = ["l2", "live", "--allow-network", "--yes"]
 AUDIT_LOG = Path("logs/ai_model_calls.jsonl")
-SPEND_LEDGER = Path("logs/spend_ledger.jsonl")
 FALLBACK_ANSWER = Reply(body=responses_answer(sample.proposer_text(), model="gpt-5.2"))
 
 
@@ -320,7 +320,7 @@ def test_a_full_rate_limit_window_shared_with_other_runs_is_respected(
 
 
 def _spent_today(amount: float) -> None:
-    SPEND_LEDGER.parent.mkdir(parents=True, exist_ok=True)
+    spend_ledger().parent.mkdir(parents=True, exist_ok=True)
     line = {
         "kind": "spend",
         "id": "earlier",
@@ -333,7 +333,7 @@ def _spent_today(amount: float) -> None:
         "reasoning_tokens": 0,
         "cost_usd": amount,
     }
-    SPEND_LEDGER.write_text(json.dumps(line) + "\n")
+    spend_ledger().write_text(json.dumps(line) + "\n")
 
 
 def test_budget_exhausted_refuses_before_anything_is_sent(
@@ -348,7 +348,7 @@ def test_budget_exhausted_refuses_before_anything_is_sent(
     assert loopback.requests == []
     assert not Path("evidence_packs").exists()
     assert not AUDIT_LOG.exists()
-    assert len(SPEND_LEDGER.read_text().splitlines()) == 1  # nothing reserved
+    assert len(spend_ledger().read_text().splitlines()) == 1  # nothing reserved
 
 
 def test_budget_alert_and_what_is_left_are_shown_and_spend_is_recorded(
@@ -367,7 +367,7 @@ def test_budget_alert_and_what_is_left_are_shown_and_spend_is_recorded(
     # 2817 in at $0.021/1k + 1954 out at $0.168/1k; the critic's model is priced at $0.
     assert proposer["cost_usd"] == round(2817 * 0.021 / 1000 + 1954 * 0.168 / 1000, 6)
     assert critic["cost_usd"] == 0
-    spend = [json.loads(x) for x in SPEND_LEDGER.read_text().splitlines()[1:]]
+    spend = [json.loads(x) for x in spend_ledger().read_text().splitlines()[1:]]
     assert [x["kind"] for x in spend] == ["reserve", "spend", "reserve", "spend"]
     assert spend[1]["cost_usd"] == proposer["cost_usd"]
     assert spend[0]["id"] == spend[1]["id"] and spend[0]["estimate_usd"] > proposer["cost_usd"]
@@ -608,7 +608,7 @@ def test_sigkill_during_a_call_leaves_no_partial_pack(
     verifies(runner, ledger)
     # The killed attempt's reservation stays in the spend ledger (it counts until it
     # lapses); it never finished, so the audit log has no line for it.
-    kinds = [json.loads(x)["kind"] for x in SPEND_LEDGER.read_text().splitlines()]
+    kinds = [json.loads(x)["kind"] for x in spend_ledger().read_text().splitlines()]
     assert kinds == ["reserve", "spend", "reserve", "spend", "reserve"]
     assert len(audit_lines()) == 2
 
@@ -647,5 +647,5 @@ def test_eight_concurrent_live_runs_share_one_ledger(
     lines = [json.loads(line) for line in raw.splitlines()]  # every line whole JSON
     assert len(lines) == 16 and all(x["success"] for x in lines)
     assert sorted(x["role"] for x in lines) == ["critic"] * 8 + ["proposer"] * 8
-    spend = [json.loads(x) for x in SPEND_LEDGER.read_text().splitlines()]
+    spend = [json.loads(x) for x in spend_ledger().read_text().splitlines()]
     assert sorted(x["kind"] for x in spend) == ["reserve"] * 16 + ["spend"] * 16

@@ -47,6 +47,7 @@ def test_approve_flag_records_review_and_leaves_pack_untouched(
         "evidence_pack_id": "EVP-L2-2026-01-10-001",
         "evidence_pack_sha256": before["evidence_pack.json"],
         "notes": "looks sound",
+        "interactive": False,  # decided on the command line: not on-screen time
         "review_ended_at": "2026-01-10T12:00:00+00:00",
         "review_started_at": "2026-01-10T12:00:00+00:00",
         "review_version": "1.0",
@@ -90,6 +91,7 @@ def test_interactive_review_asks_decision_and_notes(
     assert "please answer approve or reject" in result.stderr
     review = json.loads((pack / "review.json").read_bytes())
     assert (review["decision"], review["notes"]) == ("REJECT", "scenario 2 thin")
+    assert review["interactive"] is True  # decided at the prompt: on-screen time
 
 
 def test_existing_review_is_refused_before_showing_anything(runner: CliRunner, pack: Path) -> None:

@@ -74,6 +74,8 @@ TAMPERED_DAY = 22  # operator_output.md edited after the pack was written
 MISPLACED_REVIEW_DAY = 26  # carries day 25's review: refers to another pack
 UNREVIEWED_DAYS = frozenset({3, 17, 29, 30})
 SLOW_REVIEW_DAY, SLOW_REVIEW_MIN = 6, 20.0
+# Reviewed with --approve, no terminal: counted for coverage, never timed.
+SCRIPTED_REVIEW_DAYS = frozenset({7, 14})
 
 # What each model's answers cost and take (the loopback server's scripted usage).
 PROPOSER_USAGE = (2817, 1954, 896)  # input, output (reasoning included), reasoning
@@ -287,7 +289,11 @@ def replay(
 
 
 def review_pack(
-    pack: Path, start_epoch: int, minutes: float, decision: Decision = "APPROVE"
+    pack: Path,
+    start_epoch: int,
+    minutes: float,
+    decision: Decision = "APPROVE",
+    interactive: bool | None = True,
 ) -> None:
     """Record a review that took ``minutes``, through the review service's clock seam."""
     ticks = iter([0.0, minutes * 60.0])
@@ -295,7 +301,9 @@ def review_pack(
         wall=lambda: datetime.fromtimestamp(start_epoch, UTC), monotonic=lambda: next(ticks)
     )
     session = start_review(pack, clock)
-    finish_review(session, decision, f"reviewed in {minutes:g} min", "operator-a")
+    finish_review(
+        session, decision, f"reviewed in {minutes:g} min", "operator-a", interactive=interactive
+    )
 
 
 def build_pilot_ledger(ledger: Path, fixtures: dict[str, Path], workdir: Path) -> dict[int, Path]:
@@ -307,7 +315,12 @@ def build_pilot_ledger(ledger: Path, fixtures: dict[str, Path], workdir: Path) -
         packs[day] = replay_day(fixtures, ledger, day, workdir)
         minutes = review_minutes(day)
         if minutes is not None:
-            review_pack(packs[day], day_epoch(day) + 3600, minutes)
+            review_pack(
+                packs[day],
+                day_epoch(day) + 3600,
+                minutes,
+                interactive=day not in SCRIPTED_REVIEW_DAYS,
+            )
     tampered = packs[TAMPERED_DAY] / "operator_output.md"
     tampered.write_bytes(tampered.read_bytes().replace(b"PASS", b"PASS (edited)", 1))
     review = (packs[MISPLACED_REVIEW_DAY - 1] / "review.json").read_bytes()

@@ -1,0 +1,165 @@
+"""The pilot's review KPIs: coverage and median on-screen time.
+
+* Coverage: the packs with a review that verifies, over the packs due for review (every
+  pack of the report's window). Threshold: 100 %.
+* Review time: the median time a pack was on screen before the decision, over the
+  *interactive* reviews only (``review.json`` ``interactive: true``, decided at the
+  prompt). A review decided on the command line (``--approve``/``--reject``, no
+  terminal) records no on-screen time: it is counted and shown apart, never as a
+  0-minute review; so is a review written before aiops recorded which kind it was.
+  Threshold: below 15 min. No interactive review yet is no data, not a failure.
+
+A review counts only when it verifies (``pilot_report._Verification.review_counts``).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from aiops.evidence.reader import PackView
+from aiops.evidence.review import read_review
+from aiops.evidence.sign import TrustedKey
+from aiops.schemas.pilot import Kpi, KpiStatus, PackRow, ReviewFigures
+from aiops.schemas.review import Review
+
+REVIEW_LIMIT_MIN = 15.0
+
+
+class ReportedPack(Protocol):
+    @property
+    def path(self) -> Path: ...
+
+    @property
+    def view(self) -> PackView | None: ...
+
+    @property
+    def label(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class _Reviewed:
+    pack: ReportedPack
+    review: Review | None  # None: no review, or one that does not verify
+    invalid: bool = False
+
+
+class PilotReviews:
+    def __init__(self, reviewed: list[_Reviewed]) -> None:
+        self._reviewed = reviewed
+        self._by_path = {id(r.pack): r for r in reviewed}
+        self.counted = [r for r in reviewed if r.review is not None]
+        self.invalid = sum(1 for r in reviewed if r.invalid)
+
+    def figures(self) -> ReviewFigures:
+        reviews = [r.review for r in self.counted if r.review is not None]
+        return ReviewFigures(
+            due=len(self._reviewed),
+            reviewed=len(reviews),
+            approved=sum(1 for r in reviews if r.decision == "APPROVE"),
+            rejected=sum(1 for r in reviews if r.decision == "REJECT"),
+            interactive=sum(1 for r in reviews if r.interactive is True),
+            non_interactive=sum(1 for r in reviews if r.interactive is False),
+            unknown=sum(1 for r in reviews if r.interactive is None),
+        )
+
+    def coverage_kpi(self, trusted: TrustedKey | None) -> Kpi:
+        due, done = len(self._reviewed), len(self.counted)
+        missing = [r.pack.label for r in self._reviewed if r.review is None]
+        detail = f"{done}/{due} packs reviewed"
+        detail += f"; {self.invalid} invalid (not counted)" if self.invalid else ""
+        if self.counted:
+            detail += (
+                "; unauthenticated (no key: review signatures not checked)"
+                if trusted is None
+                else f"; each signed by the trusted key {trusted.keyid[:16]}"
+            )
+        return Kpi(
+            key="review_coverage",
+            name="Review coverage",
+            value=round(100.0 * done / due, 2) if due else None,
+            unit="%",
+            threshold=100.0,
+            comparison="at least",
+            status="NO DATA" if not due else "PASS" if not missing else "FAIL",
+            detail=detail,
+            failing_packs=missing,
+        )
+
+    def time_kpi(self) -> Kpi:
+        figures = self.figures()
+        timed = [
+            (r.pack.label, r.review.duration_seconds / 60.0)
+            for r in self.counted
+            if r.review is not None and r.review.interactive is True
+        ]
+        slow = [label for label, minutes in timed if minutes >= REVIEW_LIMIT_MIN]
+        detail = f"{len(timed)} interactive reviews timed"
+        if figures.non_interactive:
+            detail += f"; {figures.non_interactive} made without a terminal (not timed)"
+        if figures.unknown:
+            detail += f"; {figures.unknown} not recorded as interactive (not timed)"
+        detail += f"; {len(slow)} over {REVIEW_LIMIT_MIN:g} min: {', '.join(slow)}" if slow else ""
+        median = round(statistics.median(m for _, m in timed), 2) if timed else None
+        status: KpiStatus = (
+            "NO DATA" if median is None else "PASS" if median < REVIEW_LIMIT_MIN else "FAIL"
+        )
+        return Kpi(
+            key="review_time",
+            name="Median review time",
+            value=median,
+            unit="min",
+            threshold=REVIEW_LIMIT_MIN,
+            comparison="below",
+            status=status,
+            detail=detail,
+            failing_packs=[],
+        )
+
+    def row(self, pack: ReportedPack, drift: float | None, cost: float | None) -> PackRow:
+        view = pack.view
+        found = self._by_path.get(id(pack))
+        review = found.review if found is not None else None
+        critic = view.critic if view is not None else None
+        parsed = critic.get("parsed") if isinstance(critic, dict) else None
+        decision = parsed.get("decision") if isinstance(parsed, dict) else None
+        spends = view is not None and view.index.mode in ("live", "record")
+        return PackRow(
+            sequence=view.index.sequence if view else None,
+            pack_id=pack.label,
+            dir_name=pack.path.name,
+            day=view.day if view else None,
+            mode=view.index.mode if view else None,
+            status=view.index.status if view else None,
+            critic_decision=decision if isinstance(decision, str) else None,
+            reviewed=review is not None,
+            reviewer=review.reviewer if review else None,
+            review_decision=review.decision if review else None,
+            interactive=review.interactive if review else None,
+            drift_pct=drift,
+            cost_usd=round(cost or 0.0, 6) if spends else None,
+        )
+
+
+def pilot_reviews(
+    packs: Sequence[ReportedPack], counts: Callable[[ReportedPack], bool]
+) -> PilotReviews:
+    """Each pack's review, kept only when ``counts`` says it verifies."""
+    reviewed: list[_Reviewed] = []
+    for pack in packs:
+        if pack.view is None:
+            reviewed.append(_Reviewed(pack, None))
+            continue
+        try:
+            review = read_review(pack.path)
+        except ValueError:
+            reviewed.append(_Reviewed(pack, None, invalid=True))
+            continue
+        if review is not None and not counts(pack):
+            reviewed.append(_Reviewed(pack, None, invalid=True))
+            continue
+        reviewed.append(_Reviewed(pack, review))
+    return PilotReviews(reviewed)
