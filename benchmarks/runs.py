@@ -11,8 +11,6 @@ Usage: ``python benchmarks/runs.py [--packs N] [--runs N]``.
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import os
 import subprocess
 import sys
@@ -22,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _timing import aiops_argv  # noqa: E402
+from _timing import aiops_argv, chain_copies  # noqa: E402
 
 EPOCH = "1768046400"
 
@@ -39,36 +37,16 @@ def _replay_pack(path: Path) -> None:
 
 
 def build_ledger(root: Path, count: int) -> Path:
+    """``count`` chained replay packs from one template; every other one reviewed."""
     from aiops.canonical import pack_json
-    from aiops.evidence.ledger import evidence_pack_id, pack_dir_name
+
+    def review_odd(pack: Path, index: dict[str, object], sha: str) -> None:
+        if int(str(index["sequence"])) % 2:
+            (pack / "review.json").write_bytes(pack_json(_review(index, sha)))
 
     template = root / "template"
     _replay_pack(template)
-    index = json.loads((template / "evidence_pack.json").read_bytes())
-    files = {p.name: p.read_bytes() for p in template.iterdir() if p.name != "evidence_pack.json"}
-    ledger = root / "ledger"
-    ledger.mkdir()
-    day = index["creation_timestamp"][:10]
-    previous_id: str | None = None
-    previous_sha: str | None = None
-    for sequence in range(1, count + 1):
-        pack = ledger / pack_dir_name(index["layer_id"], index["layer_name"], day, sequence)
-        pack.mkdir()
-        for name, data in files.items():
-            (pack / name).write_bytes(data)
-        index.update(
-            evidence_pack_id=evidence_pack_id(index["layer_id"], day, sequence),
-            sequence=sequence,
-            previous_pack_id=previous_id,
-            previous_pack_sha256=previous_sha,
-        )
-        data = pack_json(index)
-        (pack / "evidence_pack.json").write_bytes(data)
-        sha = hashlib.sha256(data).hexdigest()
-        if sequence % 2:
-            (pack / "review.json").write_bytes(pack_json(_review(index, sha)))
-        previous_id, previous_sha = index["evidence_pack_id"], sha
-    return ledger
+    return chain_copies(template, root / "ledger", count, review_odd)
 
 
 def _review(index: dict[str, object], sha: str) -> dict[str, object]:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _timing import aiops_argv, bare_typer_help, time_command  # noqa: E402
+from _timing import aiops_argv, bare_typer_help, chain_copies, time_command  # noqa: E402
 
 EPOCH = "1768046400"
 CHILD_VERIFY = """
@@ -115,32 +115,9 @@ def big_pack(root: Path, size_mib: int, runs: int) -> None:
 
 def build_ledger(root: Path, count: int) -> Path:
     """``count`` chained packs written directly from one template dry-run pack."""
-    from aiops.canonical import pack_json
-    from aiops.evidence.ledger import evidence_pack_id, pack_dir_name
-
     template = root / "template"
     _dry_pack(template)
-    index = json.loads((template / "evidence_pack.json").read_bytes())
-    files = {p.name: p.read_bytes() for p in template.iterdir() if p.name != "evidence_pack.json"}
-    ledger = root / "ledger"
-    ledger.mkdir()
-    day = index["creation_timestamp"][:10]
-    previous_id: str | None = None
-    previous_sha: str | None = None
-    for sequence in range(1, count + 1):
-        pack = ledger / pack_dir_name(index["layer_id"], index["layer_name"], day, sequence)
-        pack.mkdir()
-        for name, data in files.items():
-            (pack / name).write_bytes(data)
-        index.update(
-            evidence_pack_id=evidence_pack_id(index["layer_id"], day, sequence),
-            sequence=sequence,
-            previous_pack_id=previous_id,
-            previous_pack_sha256=previous_sha,
-        )
-        data = pack_json(index)
-        (pack / "evidence_pack.json").write_bytes(data)
-        previous_id, previous_sha = index["evidence_pack_id"], hashlib.sha256(data).hexdigest()
+    ledger = chain_copies(template, root / "ledger", count)
     shutil.rmtree(template)
     return ledger
 
