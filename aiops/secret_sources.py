@@ -44,16 +44,9 @@ def read_env_file(path: Path) -> dict[str, str]:
     """The ``NAME=value`` lines of ``path`` (dotenv syntax: comments, quotes,
     ``export``). Refused (exit 2, one line naming the file, never a value) when it is
     missing, not a regular file, too large, not UTF-8 or not parseable."""
-    from aiops.evidence.strict import FileRefusedError, read_regular_file
+    from aiops.evidence.strict import read_text_file
 
-    try:
-        raw = read_regular_file(path, max_bytes=MAX_ENV_FILE_BYTES)
-    except FileRefusedError as exc:
-        raise UsageError(f"the env file {path} cannot be read: {exc}") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise UsageError(f"the env file {path} is not UTF-8 text") from None
+    _, text = read_text_file(path, max_bytes=MAX_ENV_FILE_BYTES, what=f"the env file {path}")
     from dotenv import dotenv_values
 
     values = dotenv_values(stream=io.StringIO(text), interpolate=False)
@@ -90,22 +83,15 @@ def secrets_dir_from(named: str | None) -> Path | None:
 def _secret_file(directory: Path, name: str) -> str | None:
     """The value in ``directory/name`` (surrounding whitespace removed, as a mounted
     secret often ends in a newline), or none when there is no such file."""
-    from aiops.evidence.strict import FileRefusedError, read_regular_file
+    from aiops.evidence.strict import read_text_file
 
     if not _VARIABLE.fullmatch(name):
         return None
     path = directory / name
-    try:
-        raw = read_regular_file(path, max_bytes=MAX_SECRET_FILE_BYTES)
-    except FileRefusedError as exc:
-        if exc.missing:
-            return None
-        raise UsageError(f"the secret file {path} cannot be read: {exc}") from None
-    try:
-        value = raw.decode("utf-8").strip()
-    except UnicodeDecodeError:
-        raise UsageError(f"the secret file {path} is not UTF-8 text") from None
-    return value or None
+    if not os.path.exists(path):  # as read_regular_file: a link to nothing is no file
+        return None
+    _, text = read_text_file(path, max_bytes=MAX_SECRET_FILE_BYTES, what=f"the secret file {path}")
+    return text.strip() or None
 
 
 def lookup_key(

@@ -410,3 +410,18 @@ def _reason(exc: Exception) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror
     return "not a usable file name"
+
+
+def read_text_file(path: Path, *, max_bytes: int, what: str) -> tuple[bytes, str]:
+    """``read_regular_file`` for a UTF-8 text file a person named: its bytes and text.
+    Refused with one line (``UsageError``, exit 2) naming ``what``, never its content."""
+    from aiops.errors import UsageError
+
+    try:
+        data = read_regular_file(path, max_bytes=max_bytes)
+    except FileRefusedError as exc:
+        raise UsageError(f"{what} cannot be read: {exc}") from None
+    try:
+        return data, data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"{what} is not UTF-8 text") from None

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from aiops.canonical import require_utf8, sha256_hex
 from aiops.errors import GovernanceError, UsageError
-from aiops.evidence.strict import FileRefusedError, read_regular_file
+from aiops.evidence.strict import read_text_file
 from aiops.prompts import InputText
 from aiops.resources import data_root
 from aiops.schemas.manifest import InputEntry
@@ -123,14 +123,8 @@ def check_inputs(
         if rel in seen:
             raise UsageError(f"input {given} is given twice")
         seen.add(rel)
-        try:  # never a FIFO (it would block) or a device; never read past the bound
-            data = read_regular_file(real, max_bytes=MAX_INPUT_BYTES)
-        except FileRefusedError as exc:
-            raise UsageError(f"input {given} cannot be read: {exc}") from None
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            raise UsageError(f"input {given} is not UTF-8 text") from None
+        # never a FIFO (it would block) or a device; never read past the bound
+        data, text = read_text_file(real, max_bytes=MAX_INPUT_BYTES, what=f"input {given}")
         checked.append(
             CheckedInput(
                 entry=InputEntry(path=rel, sha256=sha256_hex(data), size=len(data)),
