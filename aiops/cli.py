@@ -5,29 +5,28 @@ Start-up stays fast: only typer, the standard library, ``aiops.cli_support`` and
 inside the command that needs them.
 """
 
-from __future__ import annotations
-
-import sys
+import functools
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from aiops import __version__
+from aiops.cli_audit import register as register_audit
 from aiops.cli_inventory import JsonOption
 from aiops.cli_inventory import register as register_inventory
-from aiops.cli_runs import PACK_HELP, pack_path
+from aiops.cli_pilot import register as register_pilot
 from aiops.cli_runs import register as register_runs
 from aiops.cli_settings import register as register_settings
 from aiops.cli_support import (
     LAYER_HELP,
     LAYERS,
     AiopsGroup,
-    VerifyPackCommand,
     config_dir_of,
     env_file_of,
     errors_handled,
     fail,
+    lazy_typer,
     outcome_line,
     stop_cleanly_on_sigterm,
 )
@@ -35,8 +34,10 @@ from aiops.streams import (
     closed_streams_on_devnull,
     output_streams_never_fail,
     print_json,
-    printable,
 )
+
+if TYPE_CHECKING:
+    from aiops.services.network import NetworkPlan  # record and live only: not imported
 
 app = typer.Typer(
     cls=AiopsGroup,
@@ -226,10 +227,9 @@ def _run_model_mode(
     from aiops.call_progress import call_progress
     from aiops.console import confirm_network
     from aiops.services.model_run import ModelRunOptions, run_model_layer
-    from aiops.services.network import NetworkPlan
     from aiops.services.run_layer import RunOptions
 
-    def confirm(plan: NetworkPlan) -> None:
+    def confirm(plan: "NetworkPlan") -> None:
         from aiops.configuration import describe_location, locate_config
 
         confirm_network(plan, yes, describe_location(*locate_config(_config_dir(ctx))))
@@ -337,320 +337,15 @@ def _add_model_modes(sub: typer.Typer, layer: str) -> None:
         )
 
 
-for _layer in LAYERS:
-    app.add_typer(_layer_app(_layer), name=_layer, help=LAYER_HELP[_layer])
-
-# --- Pilot: operator review, drift and the KPI report --------------------------------
-
-
-def _stdin_is_tty() -> bool:
-    return sys.stdin.isatty()
-
-
-def _ask_decision() -> str:
-    choices = {"a": "APPROVE", "approve": "APPROVE", "r": "REJECT", "reject": "REJECT"}
-    while True:
-        answer = typer.prompt("Decision [approve/reject]", err=True).strip().lower()
-        if answer in choices:
-            return choices[answer]
-        print("aiops: please answer approve or reject", file=sys.stderr)
-
-
-@app.command("review")
-@errors_handled
-def review_cmd(
-    pack: Annotated[str, typer.Argument(metavar="PACK", help=PACK_HELP)],
-    approve: Annotated[bool, typer.Option("--approve", help="Approve without asking.")] = False,
-    reject: Annotated[bool, typer.Option("--reject", help="Reject without asking.")] = False,
-    notes: Annotated[
-        str | None,
-        typer.Option(metavar="TEXT", help="Review notes (asked for when interactive)."),
-    ] = None,
-    reviewer: Annotated[
-        str | None,
-        typer.Option(metavar="NAME", help="Reviewer name (default: $USER).", show_default=False),
-    ] = None,
-) -> None:
-    """Show a pack to the operator and record the decision in review.json beside it
-    (signed in review.dsse.json when AIOPS_SIGNING_KEY is set)."""
-    if approve and reject:
-        fail("choose one of --approve and --reject")
-    decision = "APPROVE" if approve else "REJECT" if reject else None
-    if decision is None and not _stdin_is_tty():
-        fail("no terminal to ask on: pass --approve or --reject (and --notes)")
-    from aiops.console import render_review_pack, render_review_recorded
-    from aiops.services.review import default_reviewer, finish_review, start_review
-    from aiops.settings import Settings
-
-    name = default_reviewer(reviewer)
-    session = start_review(pack_path(pack), signing_key=Settings().signing_key)
-    render_review_pack(session)
-    interactive = decision is None  # decided at the prompt, the pack on screen
-    if decision is None:
-        try:
-            decision = _ask_decision()
-            if notes is None:
-                notes = typer.prompt("Notes", default="", show_default=False, err=True)
-        except typer.Abort:  # end of input or Ctrl-C at a prompt
-            print(file=sys.stderr)  # end the prompt's line
-            fail("aborted: nothing was recorded")
-    recorded = finish_review(
-        session,
-        decision,  # type: ignore[arg-type]
-        notes or "",
-        name,
-        interactive=interactive,
+for _layer in LAYERS:  # each layer's commands are made when that layer is used
+    app.add_typer(
+        lazy_typer(functools.partial(_layer_app, _layer), LAYER_HELP[_layer]),
+        name=_layer,
+        help=LAYER_HELP[_layer],
     )
-    render_review_recorded(recorded)
 
-
-pilot_app = typer.Typer(
-    cls=AiopsGroup,
-    no_args_is_help=True,
-    help="The 30-day pilot: drift and KPIs.",
-    rich_markup_mode=None,
-)
-app.add_typer(pilot_app, name="pilot")
-
-
-@pilot_app.command("drift")
-@errors_handled
-def pilot_drift_cmd(
-    baseline: Annotated[
-        str, typer.Argument(metavar="BASELINE", help="The baseline pack (day 1). " + PACK_HELP)
-    ],
-    current: Annotated[str, typer.Argument(metavar="CURRENT", help="The pack to compare with it.")],
-    as_json: JsonOption = False,
-) -> None:
-    """Token and structural drift of CURRENT against BASELINE. Exit 1 when flagged."""
-    from aiops.services.pilot_drift import pilot_drift
-
-    result = pilot_drift(pack_path(baseline), pack_path(current))
-    if as_json:
-        print_json(result.model_dump(mode="json"))
-    else:
-        from aiops.console import render_drift
-
-        render_drift(result)
-    if result.flagged:
-        outcome_line(
-            f"drift flagged: {result.token_drift_pct:.2f} % is above the "
-            f"{result.threshold_pct:g} % threshold ({result.current_pack_id} "
-            f"vs baseline {result.baseline_pack_id})",
-            1,
-        )
-
-
-@pilot_app.command("report")
-@errors_handled
-def pilot_report_cmd(
-    ctx: typer.Context,
-    ledger: Annotated[
-        Path | None,
-        typer.Argument(
-            metavar="LEDGER",
-            help="Ledger directory (default: AIOPS_PACKS_DIR or ./evidence_packs).",
-        ),
-    ] = None,
-    since: Annotated[
-        str | None,
-        typer.Option(metavar="DATE", help="Only packs created on or after this date (YYYY-MM-DD)."),
-    ] = None,
-    as_json: JsonOption = False,
-    html: Annotated[
-        Path | None,
-        typer.Option("--html", metavar="FILE", help="Also write a self-contained HTML report."),
-    ] = None,
-    key: Annotated[
-        Path | None,
-        typer.Option(
-            "--key",
-            metavar="FILE",
-            help="Trusted Ed25519 public key (PEM): only packs and reviews signed by it "
-            "count (default: the public half of AIOPS_SIGNING_KEY, if set).",
-            show_default=False,
-        ),
-    ] = None,
-    mode: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--mode",
-            metavar="MODE",
-            help="Count packs of this mode (live, record, replay, dry-run; repeatable; "
-            "default: live).",
-            show_default=False,
-        ),
-    ] = None,
-    baseline: Annotated[
-        Path | None,
-        typer.Option(
-            "--baseline",
-            metavar="PACK",
-            help="Drift baseline (default: the first COMPLETED pack).",
-            show_default=False,
-        ),
-    ] = None,
-) -> None:
-    """The pilot KPIs over a ledger. Exit 1 when a KPI fails (no data yet is not a
-    failure)."""
-    from datetime import date
-
-    from aiops.services.pilot_report import ReportOptions, pilot_report
-
-    try:
-        since_day = date.fromisoformat(since) if since is not None else None
-    except ValueError:
-        fail(f"--since must be a date YYYY-MM-DD, got {since!r}")
-    modes = frozenset(mode or ["live"])
-    unknown = sorted(modes - {"live", "record", "replay", "dry-run"})
-    if unknown:
-        fail(f"--mode must be live, record, replay or dry-run, got {unknown[0]!r}")
-    report = pilot_report(
-        ReportOptions(
-            ledger=ledger,
-            since=since_day,
-            config_dir=_config_dir(ctx),
-            key=key,
-            modes=modes,
-            baseline=baseline,
-        )
-    )
-    if html is not None:
-        from aiops.reporting.html import write_html
-
-        write_html(report, html)
-    if as_json:
-        print_json(report.model_dump(mode="json"))
-    else:
-        from aiops.console import render_pilot_report
-
-        render_pilot_report(report)
-    if html is not None:
-        print(f"aiops: wrote {printable(str(html))}", file=sys.stderr)
-    if not report.all_pass:
-        failing = ", ".join(f"{k.name} {k.status}" for k in report.kpis if k.status == "FAIL")
-        outcome_line(f"pilot KPIs not met: {failing}", 1)
-
-
-# --- verify-pack, keys, schema: what an auditor runs ----------------------------------
-
-
-@app.command("verify-pack", cls=VerifyPackCommand)
-@errors_handled
-def verify_pack_cmd(
-    path: Annotated[
-        Path,
-        typer.Argument(
-            metavar="PATH",
-            help="A pack directory, a ledger (a directory of packs), a pack id "
-            "(EVP-L2-2026-01-10-001) or 'latest'.",
-        ),
-    ],
-    as_json: JsonOption = False,
-    key: Annotated[
-        Path | None,
-        typer.Option(
-            "--key",
-            metavar="FILE",
-            help="Trusted Ed25519 public key (PEM); signatures of packs and reviews are "
-            "checked only against it, never a key from the pack.",
-            show_default=False,
-        ),
-    ] = None,
-    checkpoint: Annotated[
-        Path | None,
-        typer.Option(
-            "--checkpoint",
-            metavar="FILE",
-            help="Checkpoint kept from an earlier verification of this ledger: a truncated "
-            "tail, a rewritten head or a deleted or altered review fails.",
-            show_default=False,
-        ),
-    ] = None,
-    write_checkpoint: Annotated[
-        Path | None,
-        typer.Option(
-            "--write-checkpoint",
-            metavar="FILE",
-            help="After a verified ledger, write its checkpoint here.",
-            show_default=False,
-        ),
-    ] = None,
-) -> None:
-    """Verify a pack or a ledger offline. Exit 0 verified, 1 not verified, 2 usage."""
-    from aiops.services.verify_pack import VerifyOptions, verify
-
-    path = pack_path(path)
-    outcome = verify(VerifyOptions(path, key, checkpoint, write_checkpoint))
-    if as_json:
-        print_json(outcome.report.to_json())
-    else:
-        from aiops.console import render_verify
-
-        render_verify(outcome.report, outcome.checkpoint_written)
-    if outcome.exit_code:
-        from aiops.wording import counted
-
-        report = outcome.report
-        outcome_line(
-            f"{path}: NOT VERIFIED ({counted(report.failed_files, 'file problem')}, "
-            f"{counted(len(report.errors), 'finding')})",
-            outcome.exit_code,
-        )
-
-
-keys_app = typer.Typer(
-    cls=AiopsGroup,
-    no_args_is_help=True,
-    help="Signing keys for evidence packs.",
-    rich_markup_mode=None,
-)
-app.add_typer(keys_app, name="keys")
-
-
-@keys_app.command("generate")
-@errors_handled
-def keys_generate_cmd(
-    out_dir: Annotated[
-        Path | None,
-        typer.Option(
-            metavar="DIR",
-            help="Directory for the key pair, created if needed (default: "
-            "$XDG_CONFIG_HOME/aiops/keys or ~/.config/aiops/keys).",
-            show_default=False,
-        ),
-    ] = None,
-    allow_work_tree: Annotated[
-        bool,
-        typer.Option(
-            "--allow-work-tree", help="Write the private key inside a git work tree anyway."
-        ),
-    ] = False,
-) -> None:
-    """Write an Ed25519 key pair: private key (mode 0600) and public key (PEM), outside
-    any git work tree unless told otherwise."""
-    from aiops.console import render_keys
-    from aiops.services.keys import generate
-
-    render_keys(generate(out_dir, allow_work_tree=allow_work_tree))
-
-
-@app.command("schema")
-@errors_handled
-def schema_cmd(
-    name: Annotated[
-        str, typer.Argument(metavar="NAME", help="evidence-pack, run-manifest, sod-check, ...")
-    ],
-) -> None:
-    """Print the JSON Schema of a pack file or config file, derived from the models."""
-    from aiops.errors import UsageError
-    from aiops.schemas.catalog import SCHEMAS, model_schema
-
-    if name not in SCHEMAS:
-        raise UsageError(f"unknown schema {name!r}: choose {', '.join(SCHEMAS)}")
-    print_json(model_schema(name))
-
-
+register_pilot(app)
+register_audit(app)
 register_inventory(app)
 register_runs(app)
 register_settings(app)

@@ -6,8 +6,6 @@ Like ``aiops.cli``, only typer and the standard library load at module level.
 command (``aiops config check --config-dir DIR``).
 """
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

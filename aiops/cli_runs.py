@@ -5,8 +5,6 @@ a path, a pack id or ``latest`` (``aiops.services.pack_ref``); the ledger is
 ``AIOPS_PACKS_DIR`` or ``./evidence_packs``.
 """
 
-from __future__ import annotations
-
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any

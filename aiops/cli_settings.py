@@ -3,8 +3,6 @@
 Like ``aiops.cli``, only typer and the standard library load at module level.
 """
 
-from __future__ import annotations
-
 import typer
 
 from aiops.cli_inventory import JsonOption

@@ -216,6 +216,32 @@ class AiopsGroup(TyperGroup):
         sys.exit(result if isinstance(result, int) else 0)
 
 
+class _LazyGroup(AiopsGroup):
+    """A group whose commands are made the first time one is asked for (run, listed
+    in help, completed). Making the commands of every layer costs a command's start-up
+    a few milliseconds each; ``aiops l2 replay`` needs one layer's."""
+
+    make: Callable[[], typer.Typer]
+
+    def _made(self) -> None:
+        if not self.commands:
+            self.commands.update(typer.main.get_command(self.make()).commands)  # type: ignore[attr-defined]
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        self._made()
+        return list(super().list_commands(ctx))
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        self._made()
+        return super().get_command(ctx, cmd_name)
+
+
+def lazy_typer(make: Callable[[], typer.Typer], help_text: str) -> typer.Typer:
+    """A sub-app standing for ``make()``, which is called only when it is used."""
+    group = type("LazyGroup", (_LazyGroup,), {"make": staticmethod(make)})
+    return typer.Typer(cls=group, no_args_is_help=True, help=help_text, rich_markup_mode=None)
+
+
 def parser_message(exc: Any) -> str:
     """The parser's refusal in the wording of every other error: lower case, no full
     stop, and a suggestion only when it is close (``--ot`` -> ``--out``, never

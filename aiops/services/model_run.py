@@ -83,7 +83,6 @@ from aiops.services.fallback import (
     network_stack,
     replay_stack,
 )
-from aiops.services.network import Confirm, prepare_network
 from aiops.services.run_layer import Preflight, RunOptions, RunOutcome, base_manifest, preflight
 from aiops.services.run_outcome import (
     StoredAnswer,
@@ -100,6 +99,7 @@ from aiops.settings import Settings
 
 if TYPE_CHECKING:
     from aiops.evidence.sign import Sealer
+    from aiops.services.network import Confirm
 
 PROPOSER_RUN_ID = "proposer-run-001"
 CRITIC_RUN_ID = "critic-run-001"
@@ -212,6 +212,7 @@ def run_model_layer(
         from aiops.governance.call_guard import CallGuard
         from aiops.providers.openai_compatible import OpenAICompatibleClient
         from aiops.providers.retry import Deadline
+        from aiops.services.network import prepare_network  # record and live only
 
         guard = CallGuard(registry, run_id=pre.run_id, layer_id=pre.layer_id)
         network = prepare_network(

@@ -11,7 +11,7 @@ import pytest
 from syrupy.assertion import SnapshotAssertion
 from typer.testing import CliRunner
 
-from aiops import cli
+from aiops import cli_pilot
 from aiops.canonical import sha256_hex
 from aiops.cli import app
 from aiops.errors import PackReadError
@@ -83,7 +83,7 @@ def test_no_flag_without_a_terminal_is_refused(runner: CliRunner, pack: Path) ->
 def test_interactive_review_asks_decision_and_notes(
     runner: CliRunner, pack: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cli, "_stdin_is_tty", lambda: True)
+    monkeypatch.setattr(cli_pilot, "_stdin_is_tty", lambda: True)
     result = runner.invoke(
         app, ["review", str(pack), "--reviewer", "op-b"], input="maybe\nr\nscenario 2 thin\n"
     )
@@ -189,7 +189,7 @@ def test_a_fifo_put_in_place_of_the_index_during_review_is_refused_not_waited_on
 def test_end_of_input_at_the_prompt_is_one_line_not_a_traceback(
     runner: CliRunner, pack: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cli, "_stdin_is_tty", lambda: True)
+    monkeypatch.setattr(cli_pilot, "_stdin_is_tty", lambda: True)
     result = runner.invoke(app, ["review", str(pack), "--reviewer", "op-b"], input="")
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.stderr
