@@ -65,7 +65,7 @@ def verify_pack_cmd(
     if as_json:
         print_json(outcome.report.to_json())
     else:
-        from aiops.console import render_verify
+        from aiops.console_audit import render_verify
 
         render_verify(outcome.report, outcome.checkpoint_written)
     if outcome.exit_code:
@@ -108,7 +108,7 @@ def keys_generate_cmd(
 ) -> None:
     """Write an Ed25519 key pair: private key (mode 0600) and public key (PEM), outside
     any git work tree unless told otherwise."""
-    from aiops.console import render_keys
+    from aiops.console_audit import render_keys
     from aiops.services.keys import generate
 
     render_keys(generate(out_dir, allow_work_tree=allow_work_tree))

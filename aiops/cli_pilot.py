@@ -52,7 +52,7 @@ def review_cmd(
     decision = "APPROVE" if approve else "REJECT" if reject else None
     if decision is None and not _stdin_is_tty():
         fail("no terminal to ask on: pass --approve or --reject (and --notes)")
-    from aiops.console import render_review_pack, render_review_recorded
+    from aiops.console_pilot import render_review_pack, render_review_recorded
     from aiops.services.review import default_reviewer, finish_review, start_review
     from aiops.settings import Settings
 
@@ -102,7 +102,7 @@ def pilot_drift_cmd(
     if as_json:
         print_json(result.model_dump(mode="json"))
     else:
-        from aiops.console import render_drift
+        from aiops.console_pilot import render_drift
 
         render_drift(result)
     if result.flagged:
@@ -195,7 +195,7 @@ def pilot_report_cmd(
     if as_json:
         print_json(report.model_dump(mode="json"))
     else:
-        from aiops.console import render_pilot_report
+        from aiops.console_pilot import render_pilot_report
 
         render_pilot_report(report)
     if html is not None:

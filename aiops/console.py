@@ -17,27 +17,19 @@ from rich.text import Text
 from aiops.streams import (
     TERMINAL_CONTROLS,
     discard_stdout,
-    printable,
     stderr_failed,
     stdout_failed,
     visible_escape,
 )
-from aiops.wording import counted
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
-    from aiops.evidence.findings import Finding, PackReport, VerifyReport
-    from aiops.schemas.pilot import DriftResult, PilotReport
-    from aiops.services.keys import KeyPair
     from aiops.services.network import NetworkPlan
-    from aiops.services.review import RecordedReview, ReviewSession
     from aiops.services.run_layer import RunOutcome
 
 # Columns whose cells are long (identifiers, URLs, prose): they wrap at a narrow width
 # while the short words of the other columns stay whole.
-_LONG_COLUMNS = frozenset({"Model", "Endpoint", "KPI", "Detail"})
-_STATUS_STYLE = {"COMPLETED": "green", "REJECTED": "yellow", "BLOCKED": "red", "FAILED": "red"}
+LONG_COLUMNS = frozenset({"Model", "Endpoint", "KPI", "Detail"})
+STATUS_STYLE = {"COMPLETED": "green", "REJECTED": "yellow", "BLOCKED": "red", "FAILED": "red"}
 
 
 class _Terminal(Console):
@@ -137,7 +129,7 @@ def render_run(outcome: RunOutcome, *, to_stderr: bool = False) -> None:
     stdout carries the run's JSON result)."""
     out = stderr_console() if to_stderr else stdout_console()
     m = outcome.manifest
-    style = _STATUS_STYLE[outcome.status]
+    style = STATUS_STYLE[outcome.status]
     out.print(f"[bold]aiops {m.run_type}[/bold] — {m.layer_id} ({m.layer_name})")
     table = Table(show_header=False, box=None, padding=(0, 2))
     table.add_column(style="bold", no_wrap=True, overflow="fold")
@@ -187,7 +179,7 @@ def render_run(outcome: RunOutcome, *, to_stderr: bool = False) -> None:
         attempts = Table(box=None, padding=(0, 1), pad_edge=False)
         for column in ("Role", "Model", "Endpoint", "HTTP", "Result", "Latency", "Then waited"):
             # Short words stay whole; the long identifiers wrap.
-            attempts.add_column(column, overflow="fold", no_wrap=column not in _LONG_COLUMNS)
+            attempts.add_column(column, overflow="fold", no_wrap=column not in LONG_COLUMNS)
         for role, a in d.attempts:
             attempts.add_row(
                 role,
@@ -207,81 +199,6 @@ def render_run(outcome: RunOutcome, *, to_stderr: bool = False) -> None:
     err = stderr_console()
     for warning in outcome.warnings:
         err.print(f"[yellow]warning:[/yellow] {escape(warning)}")
-
-
-# --- Pilot: operator review, drift, KPI report ----------------------------------------
-
-_KPI_STYLE = {"PASS": "green", "FAIL": "red", "NO DATA": "yellow"}
-
-
-def render_review_pack(session: ReviewSession) -> None:
-    """What the operator reads before deciding (stdout)."""
-    out = stdout_console()
-    view, index = session.view, session.view.index
-    out.print(f"[bold]Review {escape(index.evidence_pack_id)}[/bold] — {escape(str(view.path))}")
-    table = Table(show_header=False, box=None, padding=(0, 2))
-    table.add_column(style="bold", no_wrap=True, overflow="fold")
-    table.add_column(overflow="fold")
-    m = view.manifest
-    table.add_row("Run", escape(f"{index.run_id} ({index.mode}, {index.creation_timestamp})"))
-    table.add_row("Status", f"[{_STATUS_STYLE[index.status]}]{index.status}[/]")
-    if m is not None:
-        table.add_row("Models", escape(f"primary {m.primary_model_id}, critic {m.critic_model_id}"))
-    for role, data in (("Proposer", view.proposer), ("Critic", view.critic)):
-        if data is not None:
-            table.add_row(f"{role} answered", escape(str(data.get("model_id"))))
-    sod = index.sod_check
-    table.add_row("SoD", f"[{_KPI_STYLE[sod.result]}]{sod.result}[/] — {escape(sod.reason)}")
-    scope = index.capability_scope_check
-    table.add_row("Scope", f"[{_KPI_STYLE[scope.result]}]{scope.result}[/]")
-    for v in scope.violations:
-        table.add_row("", escape(f"violation {v.rule}: {v.detail}"))
-    critic = view.critic or {}
-    table.add_row("Critic decision", escape(str(critic.get("decision") or "none")))
-    if critic.get("rationale"):
-        table.add_row("Critic rationale", escape(str(critic["rationale"])))
-    content = session.content
-    table.add_row("Regime", escape(content.regime or "none"))
-    out.print(table)
-    _bullets(out, "Critic findings", [_finding(f) for f in critic.get("findings") or []])
-    _bullets(
-        out,
-        "Scenarios",
-        [
-            s.name
-            + (f" ({s.key})" if s.key != s.name else "")
-            + (f" — p={s.probability:g}" if s.probability is not None else "")
-            for s in content.scenarios
-        ],
-    )
-    _bullets(out, "No-trade triggers", content.no_trade_triggers)
-    _bullets(out, "Uncertainty", content.uncertainty)
-    err = stderr_console()
-    for problem in [*view.problems, *session.integrity_problems]:
-        err.print(f"[yellow]warning:[/yellow] {escape(problem)}")
-
-
-def _bullets(out: Console, title: str, lines: list[str]) -> None:
-    out.print(f"[bold]{title}[/bold]")
-    for line in lines or ["none"]:
-        out.print(f"  - {escape(line)}")
-
-
-def _finding(finding: object) -> str:
-    if isinstance(finding, dict):
-        parts = [str(finding[k]) for k in ("severity", "title", "detail", "text") if k in finding]
-        return ": ".join(parts) or str(finding)
-    return str(finding)
-
-
-def render_review_recorded(recorded: RecordedReview) -> None:
-    r = recorded.review
-    stdout_console().print(
-        f"Recorded {r.decision} by {r.reviewer} for {r.evidence_pack_id} "
-        f"({r.duration_seconds / 60:.1f} min) in {recorded.path}"
-        + (", signed" if recorded.signed else " (unsigned: no AIOPS_SIGNING_KEY)"),
-        markup=False,
-    )
 
 
 _CONFIG_SOURCE = {
@@ -351,106 +268,6 @@ def render_network_banner(plan: NetworkPlan, config: str | None = None) -> None:
     )
 
 
-def render_drift(result: DriftResult) -> None:
-    out = stdout_console()
-    flag = "[red]FLAGGED[/red]" if result.flagged else "[green]within threshold[/green]"
-    out.print(
-        f"[bold]Drift[/bold] {escape(result.current_pack_id)} vs baseline "
-        f"{escape(result.baseline_pack_id)}"
-    )
-    table = Table(show_header=False, box=None, padding=(0, 2))
-    table.add_column(style="bold", no_wrap=True, overflow="fold")
-    table.add_column(overflow="fold")
-    table.add_row(
-        "Token drift",
-        f"{result.token_drift_pct:.2f} % (threshold {result.threshold_pct:g} %) — {flag}",
-    )
-    table.add_row(
-        "Tokens",
-        f"{result.baseline_tokens} vs {result.current_tokens}, "
-        f"{result.matched_tokens} matched ({result.basis})",
-    )
-    s = result.structural
-    regime = f"{s.regime_baseline} -> {s.regime_current}" if s.regime_changed else "unchanged"
-    table.add_row("Regime", escape(regime))
-    table.add_row("Scenarios added", escape(", ".join(s.scenarios_added) or "none"))
-    table.add_row("Scenarios removed", escape(", ".join(s.scenarios_removed) or "none"))
-    table.add_row("Triggers added", escape(", ".join(s.triggers_added) or "none"))
-    table.add_row("Triggers removed", escape(", ".join(s.triggers_removed) or "none"))
-    if result.served_model_changed:
-        table.add_row(
-            "Served model",
-            f"[red]CHANGED[/red] {escape(str(result.served_model_baseline))} -> "
-            f"{escape(str(result.served_model_current))}",
-        )
-    elif result.served_model_current is not None:
-        table.add_row("Served model", escape(result.served_model_current))
-    out.print(table)
-
-
-def render_pilot_report(report: PilotReport) -> None:
-    out = stdout_console()
-    verdict = "[green]PASS[/green]" if report.all_pass else "[red]FAIL[/red]"
-    modes = ", ".join(report.modes)
-    others = f"; {counted(report.packs_other_modes, 'pack')} of other modes left out"
-    out.print(
-        f"[bold]Pilot report[/bold] {escape(report.ledger)}: {counted(report.packs, 'pack')} "
-        f"({escape(modes)}{others if report.packs_other_modes else ''}), "
-        f"{report.first_day} to {report.last_day} — {verdict}"
-    )
-    table = Table(title=None, show_lines=False)
-    for column in ("KPI", "Value", "Threshold", "Status", "Detail"):
-        table.add_column(column, overflow="fold", no_wrap=column not in _LONG_COLUMNS)
-    for kpi in report.kpis:
-        style = _KPI_STYLE[kpi.status]
-        table.add_row(
-            kpi.name,
-            kpi.shown_value,
-            kpi.shown_threshold,
-            f"[{style}]{kpi.status}[/]",
-            escape(kpi.detail),
-        )
-    out.print(table)
-    for kpi in report.kpis:
-        if kpi.failing_packs:
-            out.print(f"[bold]{kpi.name} failing:[/bold] {escape(', '.join(kpi.failing_packs))}")
-    extra = Table(show_header=False, box=None, padding=(0, 2))
-    extra.add_column(style="bold", no_wrap=True, overflow="fold")
-    extra.add_column(overflow="fold")
-    rate = "n/a" if report.fallback_rate_pct is None else f"{report.fallback_rate_pct:.2f} %"
-    extra.add_row("Fallback rate", f"{rate} ({counted(report.fallback_packs, 'pack')})")
-    per_day = "n/a" if report.cost_per_day_usd is None else f"{report.cost_per_day_usd:.4f} USD"
-    extra.add_row("Cost per day", f"{per_day} (total spend {report.cost_total_usd:.4f} USD)")
-    if report.cost_not_spent_usd:
-        extra.add_row(
-            "Not spent", f"{report.cost_not_spent_usd:.4f} USD recorded by replays and dry-runs"
-        )
-    if report.reviews is not None:
-        r = report.reviews
-        extra.add_row(
-            "Reviews",
-            f"{r.reviewed}/{r.due} ({r.approved} approved, {r.rejected} rejected; "
-            f"{r.interactive} interactive, {r.non_interactive} without a terminal"
-            + (f", {r.unknown} unrecorded" if r.unknown else "")
-            + ")",
-        )
-    if report.unpriced_calls:
-        extra.add_row("Unpriced calls", str(report.unpriced_calls))
-    for m in report.latency:
-        extra.add_row(
-            f"Latency {escape(m.model_id)}",
-            f"p50 {m.p50_ms:g} ms, p95 {m.p95_ms:g} ms ({counted(m.calls, 'call')})",
-        )
-    extra.add_row("Drift flagged days", ", ".join(report.drift_flagged_days) or "none")
-    extra.add_row(
-        "Served model changes",
-        escape("; ".join(report.served_model_changes)) or "none",
-    )
-    extra.add_row("Baseline", escape(report.baseline_pack_id or "none"))
-    extra.add_row("Verifier", escape(report.verifier))
-    out.print(extra)
-
-
 def confirm_network(plan: NetworkPlan, yes: bool, config: str | None = None) -> None:
     """Show the banner, then wait for ENTER unless ``--yes``. Without a terminal on
     stdin and without ``--yes`` there is no one to confirm: refuse."""
@@ -468,142 +285,3 @@ def confirm_network(plan: NetworkPlan, yes: bool, config: str | None = None) -> 
         input()
     except EOFError:
         raise NetworkNotAllowedError("not confirmed (end of input); nothing was sent") from None
-
-
-# --- verify-pack -------------------------------------------------------------------------
-
-_FILE_STYLE = {"OK": "green"}
-_SIGNATURE_STYLE = {"VALID": "green", "INVALID": "red", "MISSING": "red", "FILES_DIFFER": "red"}
-
-
-def render_verify(report: VerifyReport, checkpoint_written: Path | None = None) -> None:
-    """Every file's status (a pack) or every pack's (a ledger), then every finding.
-
-    Untrusted text (names, details from the pack) is passed as ``Text`` so that no
-    markup or control sequence from a hostile pack reaches the terminal.
-    """
-    out = stdout_console()
-    out.print(Text(f"aiops verify-pack — {report.kind} {report.path}", style="bold"))
-    if report.kind == "pack" and report.packs:
-        _pack_files(out, report.packs[0])
-    else:
-        _ledger_table(out, report)
-    findings: list[tuple[PackReport | None, Finding]] = [(None, f) for f in report.findings]
-    findings += [(p, f) for p in report.packs for f in p.findings]
-    if findings:
-        table = Table(title="Findings", title_justify="left", show_lines=False)
-        if report.kind == "ledger":
-            table.add_column("Pack", overflow="fold")
-        table.add_column("Severity", no_wrap=True, overflow="fold")
-        table.add_column("Check", no_wrap=True, overflow="fold")
-        table.add_column("Finding", overflow="fold")
-        for pack, finding in findings:
-            row = _finding_row(finding)
-            if report.kind == "ledger":
-                row.insert(
-                    0, Text(printable(pack.dir_name if pack else (finding.pack or "ledger")))
-                )
-            table.add_row(*row)
-        out.print(table)
-    if report.key_id:
-        out.print(Text(f"Trusted key: {report.key_id}"))
-    if checkpoint_written is not None:
-        out.print(Text(f"Checkpoint written: {checkpoint_written}"))
-    from aiops.evidence.verdict import verdict_line
-
-    style = "bold green" if report.verified else "bold red"
-    out.print(Text(verdict_line(report), style=style), soft_wrap=True)  # one line, whole
-
-
-def _finding_row(finding: Finding) -> list[Text]:
-    style = {"error": "red", "warning": "yellow"}.get(finding.severity, "")
-    return [Text(finding.severity, style=style), Text(finding.check), Text(finding.message)]
-
-
-def _pack_files(out: Console, pack: PackReport) -> None:
-    table = Table(title="Files", title_justify="left")
-    table.add_column("File", overflow="fold")
-    table.add_column("Status", no_wrap=True, overflow="fold")
-    table.add_column("Size", justify="right", no_wrap=True, overflow="fold")
-    table.add_column("SHA-256", overflow="fold")
-    table.add_column("Detail", overflow="fold")
-    for file in pack.files:
-        table.add_row(
-            Text(file.name),
-            Text(file.status, style=_FILE_STYLE.get(file.status, "red")),
-            Text("" if file.size is None else str(file.size)),
-            Text(file.sha256 or ""),  # whole: a cut hash identifies nothing
-            Text(file.detail),
-        )
-    out.print(table)
-    style = _SIGNATURE_STYLE.get(pack.signature.status, "")
-    out.print(
-        Text.assemble("Signature: ", (pack.signature.status, style), f" — {pack.signature.detail}")
-    )
-    if pack.review.present:
-        style = _SIGNATURE_STYLE.get(pack.review.status, "")
-        decision = f"{pack.review.decision} " if isinstance(pack.review.decision, str) else ""
-        out.print(
-            Text.assemble(
-                "Review: ", (pack.review.status, style), f" — {decision}{pack.review.detail}"
-            )
-        )
-
-
-def _ledger_table(out: Console, report: VerifyReport) -> None:
-    table = Table(title="Packs", title_justify="left")
-    table.add_column("Pack directory", overflow="fold")
-    table.add_column("Sequence", justify="right", no_wrap=True, overflow="fold")
-    table.add_column("Evidence pack id", overflow="fold")
-    table.add_column("Files", no_wrap=True, overflow="fold")
-    table.add_column("Signature", no_wrap=True, overflow="fold")
-    reviewed = any(pack.review.present for pack in report.packs)
-    if reviewed:  # an unreviewed ledger keeps the narrower table
-        table.add_column("Review", no_wrap=True, overflow="fold")
-    table.add_column("Result", no_wrap=True, overflow="fold")
-    for pack in report.packs:
-        ok = sum(1 for f in pack.files if f.status == "OK")
-        row = [
-            Text(printable(pack.dir_name)),
-            Text(str(pack.chain.sequence) if pack.chain else "?"),
-            Text(pack.pack_id or "?"),
-            Text(f"{ok}/{len(pack.files)} OK"),
-            Text(pack.signature.status, style=_SIGNATURE_STYLE.get(pack.signature.status, "")),
-        ]
-        if reviewed:
-            review = pack.review
-            row.append(
-                Text(
-                    review.status if review.present else "-",
-                    _SIGNATURE_STYLE.get(review.status, ""),
-                )
-            )
-        row.append(Text("OK", style="green") if pack.verified else Text("FAIL", style="red"))
-        table.add_row(*row)
-    out.print(table)
-    failed = [(p, f) for p in report.packs for f in p.failed_files]
-    if failed:
-        files = Table(title="File problems", title_justify="left")
-        files.add_column("Pack", overflow="fold")
-        files.add_column("File", overflow="fold")
-        files.add_column("Status", no_wrap=True, overflow="fold")
-        files.add_column("Detail", overflow="fold")
-        for pack, file in failed:
-            files.add_row(
-                Text(printable(pack.dir_name)),
-                Text(file.name),
-                Text(file.status, style="red"),
-                Text(file.detail),
-            )
-        out.print(files)
-
-
-# --- keys ----------------------------------------------------------------------------------
-
-
-def render_keys(pair: KeyPair) -> None:
-    out = stdout_console()
-    out.print(Text(f"Private key: {pair.private_path} (mode 0600; keep it secret)"))
-    out.print(Text(f"Public key:  {pair.public_path} (give it to auditors: --key)"))
-    out.print(Text(f"Key id:      {pair.keyid}"))
-    out.print(Text(f"Sign packs:  export AIOPS_SIGNING_KEY={pair.private_path}"))
