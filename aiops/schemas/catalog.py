@@ -2,8 +2,9 @@
 
 Each name maps to its Pydantic model and, for pack files, the file it describes. The
 JSON Schemas of pack files are also kept, generated, under ``aiops/schemas/json/`` so
-that ``verify-pack`` checks shape without importing Pydantic (start-up stays fast); a
-test proves they equal the models' schemas. Regenerate with
+that ``verify-pack`` checks shape without importing Pydantic (start-up stays fast); so
+are the strict schemas model requests carry (``json/strict/``), so that a run reads them
+instead of generating them. Tests prove both equal the models' schemas. Regenerate with
 ``python -m aiops.schemas.catalog``.
 """
 
@@ -14,9 +15,12 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiops.schemas.spelling import one_spelling
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 GENERATED_DIR = Path(__file__).resolve().parent / "json"
 
@@ -123,9 +127,19 @@ def _generated(name: str) -> dict[str, Any]:
     return loaded
 
 
+def strict_models() -> list[type[BaseModel]]:
+    """The models whose strict schema a request carries: every output type and the
+    critic's verdict (``aiops.schemas.outputs.strict_json_schema``)."""
+    from aiops.schemas.critic import CriticVerdict
+    from aiops.schemas.outputs import OUTPUT_MODELS
+
+    return [*OUTPUT_MODELS.values(), CriticVerdict]
+
+
 def write_generated() -> list[Path]:
-    """Rewrite ``aiops/schemas/json/`` from the models."""
+    """Rewrite ``aiops/schemas/json/`` (and its ``strict/``) from the models."""
     from aiops.canonical import pack_json
+    from aiops.schemas.outputs import STRICT_DIR, generate_strict_text
 
     written = []
     for name, entry in SCHEMAS.items():
@@ -133,6 +147,11 @@ def write_generated() -> list[Path]:
             continue
         path = GENERATED_DIR / f"{name}.json"
         path.write_bytes(pack_json(model_schema(name)))
+        written.append(path)
+    STRICT_DIR.mkdir(exist_ok=True)
+    for model in strict_models():
+        path = STRICT_DIR / f"{model.__name__}.json"
+        path.write_text(generate_strict_text(model) + "\n", encoding="utf-8")
         written.append(path)
     return written
 
