@@ -14,6 +14,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from aiops.canonical import sha256_hex
 from aiops.errors import ConfigError
 from aiops.evidence.strict import FileRefusedError, number_problem, read_regular_file
 from aiops.resources import default_config_dir
@@ -42,6 +43,12 @@ class Config:
     scopes: dict[str, CapabilityScope]
     scope_files: dict[str, Path]
     source: ConfigSource = "given"
+    # SHA-256 of the exact bytes each file was parsed from (registry and scopes), so a
+    # pack records the configuration that ran, not a second read of the file.
+    digests: dict[Path, str] = field(default_factory=dict)
+
+    def digest(self, path: Path) -> str:
+        return self.digests[path]
 
     @property
     def shown_path(self) -> str:
@@ -149,13 +156,14 @@ def check_config(explicit_dir: Path | None = None) -> tuple[Path, ConfigSource, 
 def _collect(explicit_dir: Path | None) -> tuple[Config | None, Problems, Registry | None]:
     directory, source = locate_config(explicit_dir)
     problems = Problems()
+    digests: dict[Path, str] = {}
     registry_path = directory / REGISTRY_FILE
-    registry = _parse_file(Registry, registry_path, problems)
+    registry = _parse_file(Registry, registry_path, problems, digests)
     scopes: dict[str, CapabilityScope] = {}
     scope_files: dict[str, Path] = {}
     scope_dir = directory / SCOPES_DIR
     for path in sorted(scope_dir.glob("*.toml")) if scope_dir.is_dir() else []:
-        scope = _parse_file(CapabilityScope, path, problems)
+        scope = _parse_file(CapabilityScope, path, problems, digests)
         if scope is None:
             continue
         scope_id = scope.scope.scope_id
@@ -169,12 +177,18 @@ def _collect(explicit_dir: Path | None) -> tuple[Config | None, Problems, Regist
     _cross_check(registry, registry_path, scopes, scope_files, problems)
     if problems.items:
         return None, problems, registry
-    return Config(directory, registry, scopes, scope_files, source), problems, registry
+    config = Config(directory, registry, scopes, scope_files, source, digests)
+    return config, problems, registry
 
 
-def _parse_file(model: type[M], path: Path, problems: Problems) -> M | None:
+def _parse_file(
+    model: type[M], path: Path, problems: Problems, digests: dict[Path, str] | None = None
+) -> M | None:
     try:
-        return parse_model(model, read_toml(path), path, problems)
+        data, digest = read_toml_digest(path)
+        if digests is not None:
+            digests[path] = digest
+        return parse_model(model, data, path, problems)
     except ConfigError as error:
         if not problems.items or problems.items[-1].file != str(path):
             problems.add(error.path, error.problem, error.key_path)
@@ -245,6 +259,11 @@ def read_toml(path: Path) -> dict[str, Any]:
     """A configuration file: a regular file of at most ``MAX_CONFIG_BYTES`` (never a
     FIFO or device), UTF-8 TOML whose numbers are within the bounds every aiops reader
     keeps (``aiops.evidence.strict.number_problem``)."""
+    return read_toml_digest(path)[0]
+
+
+def read_toml_digest(path: Path) -> tuple[dict[str, Any], str]:
+    """``read_toml`` and the SHA-256 of the bytes it parsed (read once)."""
     try:
         raw = read_regular_file(path, max_bytes=MAX_CONFIG_BYTES)
     except FileRefusedError as exc:
@@ -266,7 +285,7 @@ def read_toml(path: Path) -> dict[str, Any]:
         reason = (str(exc).splitlines() or ["unreadable value"])[0].split(";")[0]
         raise ConfigError(path, f"malformed TOML: {reason}") from None
     _check_numbers(data, path)
-    return data
+    return data, sha256_hex(raw)
 
 
 def _check_numbers(data: dict[str, Any], path: Path) -> None:

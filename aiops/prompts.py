@@ -10,8 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
-from aiops.canonical import sha256_hex
-from aiops.configuration import Config, parse_model, read_toml
+from aiops.configuration import Config, parse_model, read_toml_digest
 from aiops.errors import ConfigError, UsageError
 from aiops.schemas.prompt import PromptSet, RolePrompt
 from aiops.schemas.scope import CapabilityScope
@@ -48,7 +47,7 @@ def load_prompt(config: Config, layer_id: str) -> LoadedPrompt:
             f"(layer_mapping.{layer_id}.prompt), so it can only dry-run"
         )
     path = config.directory / PROMPTS_DIR / f"{layer.prompt}.toml"
-    raw_path_data = read_toml(path)
+    raw_path_data, digest = read_toml_digest(path)
     prompts = parse_model(PromptSet, raw_path_data, path)
     if prompts.prompt.layer_id != layer_id:
         raise ConfigError(
@@ -56,7 +55,7 @@ def load_prompt(config: Config, layer_id: str) -> LoadedPrompt:
             f"prompt is for layer {prompts.prompt.layer_id}, not {layer_id}",
             "prompt.layer_id",
         )
-    return LoadedPrompt(prompts, path, sha256_hex(path.read_bytes()))
+    return LoadedPrompt(prompts, path, digest)
 
 
 def _values(

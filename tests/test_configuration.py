@@ -212,3 +212,31 @@ def test_invalid_utf8_is_a_config_error(config_copy: Path) -> None:
     path.write_bytes(path.read_bytes() + b"\n# \xff\n")
     with pytest.raises(ConfigError, match="not valid UTF-8"):
         load_config(config_copy)
+
+
+def test_a_run_records_the_digests_of_the_bytes_it_parsed(
+    config_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each configuration file is read once: the digests in run_manifest.json are of the
+    bytes the run parsed, even if the file changes on disk before the pack is written."""
+    import hashlib
+
+    from aiops.prompts import load_prompt
+    from aiops.services.run_layer import RunOptions, base_manifest, preflight
+
+    monkeypatch.chdir(tmp_path)
+    config_dir = config_copy
+    registry = config_dir / "model_registry.toml"
+    scope = config_dir / "capability_scopes" / "L2_market_outlook.toml"
+    prompt = config_dir / "prompts" / "l2_market_outlook.toml"
+    parsed = {
+        path: hashlib.sha256(path.read_bytes()).hexdigest() for path in (registry, scope, prompt)
+    }
+    pre = preflight(RunOptions(layer="l2", mode="dry-run", config_dir=config_dir))
+    loaded = load_prompt(pre.config, pre.layer_id)
+    for path in parsed:
+        path.write_bytes(path.read_bytes() + b"\n# changed after the run read it\n")
+    config = base_manifest(pre, "dry-run", "").config
+    assert config.registry_sha256 == parsed[registry]
+    assert config.scope_sha256 == parsed[scope]
+    assert loaded.sha256 == parsed[prompt]

@@ -250,8 +250,8 @@ def base_manifest(pre: Preflight, mode: Mode, notes: str) -> RunManifest:
         matrix_version=registry.registry.matrix_version,
         registry_version=registry.registry.version,
         config=ConfigDigest(
-            registry_sha256=sha256_hex((pre.config.directory / REGISTRY_FILE).read_bytes()),
-            scope_sha256=sha256_hex(scope_file.read_bytes()),
+            registry_sha256=pre.config.digest(pre.config.directory / REGISTRY_FILE),
+            scope_sha256=pre.config.digest(scope_file),
             directory=pre.config.shown_path,
             directory_source=pre.config.source,
         ),
