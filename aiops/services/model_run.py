@@ -168,9 +168,11 @@ def run_model_layer(
     if options.fixture is not None:  # its name is recorded (attempts, transcript id)
         require_utf8(options.fixture.name, "the --fixture file name")
     settings, sources = _settings_and_sources(options, settings)
-    from aiops.evidence.sign import sealer_from_settings
+    seal = None  # unsigned unless AIOPS_SIGNING_KEY is set (then sign loads)
+    if settings.signing_key is not None:
+        from aiops.evidence.sign import sealer_from_settings
 
-    seal = sealer_from_settings(settings.signing_key)  # a bad key stops us before any call
+        seal = sealer_from_settings(settings.signing_key)  # a bad key stops us before any call
     pre = preflight(options.run, settings)
     # Every key is looked up once, in the environment, the env file, the secrets dir.
     providers = pre.config.registry.providers.values()
