@@ -51,6 +51,32 @@ def time_command(
     return statistics.median(samples)
 
 
+def time_commands(
+    commands: dict[str, Sequence[str]], runs: int = 15, env: dict[str, str] | None = None
+) -> dict[str, list[float]]:
+    """Wall times in seconds of each command over ``runs`` rounds (after one warm-up
+    round), interleaved: every round runs each command once, in turn. On a shared,
+    loaded machine the load then weighs on every command of a round alike, so the
+    ratios of one round hold even when the absolute times drift between rounds."""
+    merged = {**os.environ, **(env or {})}
+    merged.pop("PYTHONDONTWRITEBYTECODE", None)  # the installed steady state, as above
+    samples: dict[str, list[float]] = {name: [] for name in commands}
+    for index in range(runs + 1):
+        for name, argv in commands.items():
+            start = time.perf_counter()
+            subprocess.run(
+                argv, env=merged, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+            if index:
+                samples[name].append(time.perf_counter() - start)
+    return samples
+
+
+def ratio(samples: dict[str, list[float]], name: str, base: str) -> float:
+    """The median over rounds of ``name``'s time divided by ``base``'s in that round."""
+    return statistics.median(a / b for a, b in zip(samples[name], samples[base], strict=True))
+
+
 def bare_typer_help(runs: int = 15) -> float:
     """The baseline: a two-command Typer app's ``--help`` on this machine, now."""
     with tempfile.TemporaryDirectory() as tmp:

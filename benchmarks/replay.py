@@ -2,9 +2,10 @@
 
 1. ``aiops l2 replay`` wall time over the stack floor (target <= 1.3, DESIGN.md): a
    bare Typer command that parses one option, builds one Pydantic model and prints
-   with Rich (``_timing.stack_floor``), i.e. the least any run costs on this stack;
+   with Rich (``_timing.STACK_FLOOR_APP``), i.e. the least any run costs on this stack;
    with ``aiops --help``, a bare Typer app's ``--help`` and ``aiops l2 dry-run`` for
-   reference.
+   reference. The commands run interleaved (each round runs each once), so a loaded,
+   shared machine weighs on both sides of a ratio alike.
 2. Orchestration overhead per model call: full ``live`` runs in-process against a
    loopback server that answers at once (imports and config warm), divided by the two
    calls of a run; plus the share spent inside the HTTP client's ``complete`` and in
@@ -30,29 +31,57 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT))
 
-from _timing import aiops_argv, bare_typer_help, stack_floor, time_command  # noqa: E402
+from _timing import (  # noqa: E402
+    BARE_TYPER_APP,
+    STACK_FLOOR_APP,
+    aiops_argv,
+    ratio,
+    time_commands,
+)
 
 
 def startup(runs: int) -> None:
-    base = bare_typer_help(runs)
-    help_time = time_command(aiops_argv("--help"), runs)
-    floor = stack_floor(runs)
+    """Every command of a round runs once, in turn (``_timing.time_commands``); each line
+    shows the median time and the ratio is the median of the rounds' ratios."""
     with tempfile.TemporaryDirectory() as tmp:
+        floor_script = Path(tmp) / "floor.py"
+        floor_script.write_text(STACK_FLOOR_APP)
+        bare_script = Path(tmp) / "bare.py"
+        bare_script.write_text(BARE_TYPER_APP)
         env = {"SOURCE_DATE_EPOCH": "1768046400", "AIOPS_PACKS_DIR": str(Path(tmp) / "packs")}
-        dry = time_command(aiops_argv("l2", "dry-run"), runs, env=env)
-        replay = time_command(aiops_argv("l2", "replay"), runs, env=env)
-    print(f"bare typer --help        {base * 1000:8.1f} ms")
-    print(f"aiops --help             {help_time * 1000:8.1f} ms")
-    print(f"aiops l2 dry-run         {dry * 1000:8.1f} ms   {dry / help_time:.2f}x --help")
-    print(
-        f"stack floor              {floor * 1000:8.1f} ms   {floor / help_time:.2f}x --help"
-        "  (bare Typer command: one option, one Pydantic model, Rich print)"
-    )
-    print(
-        f"aiops l2 replay          {replay * 1000:8.1f} ms   {replay / floor:.2f}x the floor"
-        "  (target <= 1.30)"
-    )
-    print(f"replay above the floor   {(replay - floor) * 1000:8.1f} ms   (aiops's own work)")
+        samples = time_commands(
+            {
+                "bare": [sys.executable, str(bare_script), "--help"],
+                "help": aiops_argv("--help"),
+                "floor": [sys.executable, str(floor_script), "run"],
+                "dry": aiops_argv("l2", "dry-run"),
+                "replay": aiops_argv("l2", "replay"),
+            },
+            runs,
+            env=env,
+        )
+    ms = {name: statistics.median(times) * 1000 for name, times in samples.items()}
+    rows = [
+        ("bare typer --help", "bare", ""),
+        ("aiops --help", "help", f"{ratio(samples, 'help', 'bare'):.2f}x bare"),
+        ("aiops l2 dry-run", "dry", f"{ratio(samples, 'dry', 'floor'):.2f}x the floor"),
+        (
+            "stack floor",
+            "floor",
+            f"{ratio(samples, 'floor', 'help'):.2f}x --help  (bare Typer command: one "
+            "option, one Pydantic model, Rich print)",
+        ),
+        (
+            "aiops l2 replay",
+            "replay",
+            f"{ratio(samples, 'replay', 'floor'):.2f}x the floor  (target <= 1.30)",
+        ),
+    ]
+    for label, name, note in rows:
+        print(f"{label:24s} {ms[name]:8.1f} ms   {note}".rstrip())
+    pairs = zip(samples["replay"], samples["floor"], strict=True)
+    above = statistics.median(r - f for r, f in pairs)
+    print(f"replay above the floor   {above * 1000:8.1f} ms   (aiops's own work)")
 
 
 def orchestration(runs: int) -> None:
