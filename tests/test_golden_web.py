@@ -58,9 +58,7 @@ def test_l1_operator_output(l1_pack: Path, snapshot: SnapshotAssertion) -> None:
 
 
 @pytest.mark.parametrize("name", PACK_JSON)
-def test_l2_web_replay_pack_file(
-    name: str, l2_web_pack: Path, snapshot: SnapshotAssertion
-) -> None:
+def test_l2_web_replay_pack_file(name: str, l2_web_pack: Path, snapshot: SnapshotAssertion) -> None:
     data: Any = json.loads((l2_web_pack / name).read_text())
     assert data == snapshot(extension_class=JSONSnapshotExtension)
 
