@@ -101,9 +101,7 @@ class CallGuard:
         usage = exchange.usage if exchange is not None else Usage()
         made = search_calls(exchange.response_body) if exchange is not None else None
         cost = actual_cost(request.model, usage) + search_cost(request.model, made or 0)
-        if made is not None:  # a failed call keeps its whole hold: it may have searched
-            self._settle_searches(made)
-        self._searches = None
+        self._settle_searches(made or 0)  # a failed attempt is not billed: no searches
         at = self.clock()
         self.costs_usd.append(cost)
         self.attempts.append(attempt)

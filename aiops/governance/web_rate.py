@@ -10,9 +10,8 @@ answer, so the window works like the spend ledger: before the call, ``reserve`` 
 the call's cap — or refuses (``WebSearchLimitError``, exit 2) when the searches of the
 last hour plus that cap would pass the limit; nothing is sent. After the call,
 ``settle`` replaces the hold with the searches made (the ``web_search_call`` items of
-the answer). A call that failed keeps its whole hold (the provider may have searched
-before failing), and so does one whose process died: the hold leaves the window an
-hour after it was made. The window uses the wall clock (``time.time``), like the
+the answer); a failed attempt (no usable answer, not billed) settles to none. A hold
+whose process died stays: it leaves the window an hour after it was made. The window uses the wall clock (``time.time``), like the
 model rate limits; ``SOURCE_DATE_EPOCH`` does not move it. A window file that cannot
 be read is refused, not reset: the hourly promise would otherwise be broken silently.
 """
