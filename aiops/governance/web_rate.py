@@ -11,8 +11,9 @@ the call's cap — or refuses (``WebSearchLimitError``, exit 2) when the searche
 last hour plus that cap would pass the limit; nothing is sent. After the call,
 ``settle`` replaces the hold with the searches made (the ``web_search_call`` items of
 the answer); a failed attempt (no usable answer, not billed) settles to none. A hold
-whose process died stays: it leaves the window an hour after it was made. The window uses the wall clock (``time.time``), like the
-model rate limits; ``SOURCE_DATE_EPOCH`` does not move it. A window file that cannot
+whose process died stays: it leaves the window an hour after it was made. The window
+uses the wall clock (``time.time``), like the model rate limits; ``SOURCE_DATE_EPOCH``
+does not move it. A window file that cannot
 be read is refused, not reset: the hourly promise would otherwise be broken silently.
 """
 
