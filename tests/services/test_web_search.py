@@ -278,3 +278,39 @@ def test_runs_share_the_hourly_limit_durably(
     assert len([r for r in loopback.requests if r.path == RESPONSES_PATH]) == 2
     window = json.loads(window_path(Path("user-state") / "aiops", "L2_market_outlook").read_text())
     assert [entry["n"] for entry in window["window"]] == [5, 5]
+
+
+def test_concurrent_live_processes_share_the_hourly_limit(
+    loopback: LoopbackServer, network_env: FakeKeys, fast_config: Path, tmp_path: Path
+) -> None:
+    """Four processes at once under a limit of 10, each answer making 5 searches:
+    exactly two go out, the others are refused before sending, whatever the timing."""
+    import os
+    import subprocess
+    import sys
+
+    scope = fast_config / "capability_scopes" / "L2_market_outlook.toml"
+    text = scope.read_text().replace("rate_limit_per_hour = 20", "rate_limit_per_hour = 10")
+    scope.write_text(text)
+    calls = [search_call(n, [f"q{n}"], [INSIDE]) for n in range(1, 6)]
+    loopback.script(RESPONSES_PATH, Reply(body=web_answer(sample.proposer_text(), calls, [])))
+    loopback.script(CHAT_PATH, critic_handler())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIOPS_")}
+    env.update(AIOPS_CONFIG_DIR=str(fast_config), AIOPS_RATELIMIT_DIR=str(tmp_path / "rl"))
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-m", "aiops", *LIVE, "--out", f"runs/p{n}"],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(4)
+    ]
+    results = [(child.communicate(timeout=120), child.returncode) for child in children]
+    codes = sorted(code for _, code in results)
+    assert codes == [0, 0, 2, 2], [err for (_, err), _ in results]
+    refused = [err for (_, err), code in results if code == 2]
+    assert all("web search limit" in err.splitlines()[-1] for err in refused)
+    assert len([r for r in loopback.requests if r.path == RESPONSES_PATH]) == 2
