@@ -210,7 +210,12 @@ def _scope_agrees(scope: dict[str, Any], outside: list[dict[str, Any]]) -> list[
 
 def check_pack(index: dict[str, Any], docs: dict[str, Any], listed: set[str]) -> list[str]:
     """The pack's web evidence tells one story (``consistency.check_pack`` calls this)."""
-    from aiops.evidence.names import PROPOSER_OUTPUT_FILE, SCOPE_CHECK_FILE, WEB_SOURCES_FILE
+    from aiops.evidence.names import (
+        PROPOSER_OUTPUT_FILE,
+        SCOPE_CHECK_FILE,
+        TRANSCRIPT_FILE,
+        WEB_SOURCES_FILE,
+    )
 
     scope = docs.get(SCOPE_CHECK_FILE)
     if WEB_SOURCES_FILE not in listed:
@@ -225,9 +230,45 @@ def check_pack(index: dict[str, Any], docs: dict[str, Any], listed: set[str]) ->
     document = docs.get(WEB_SOURCES_FILE)
     if not isinstance(document, dict):
         return []  # missing or broken: already reported
-    return check_document(
-        document,
-        scope if isinstance(scope, dict) else None,
-        docs.get(PROPOSER_OUTPUT_FILE),
-        index["status"],
+    proposer = docs.get(PROPOSER_OUTPUT_FILE)
+    problems = check_document(
+        document, scope if isinstance(scope, dict) else None, proposer, index["status"]
     )
+    transcript = docs.get(TRANSCRIPT_FILE)
+    if isinstance(transcript, dict) and isinstance(proposer, dict):
+        problems += _transcript_agrees(document, transcript, proposer.get("prompt_hash"))
+    return problems
+
+
+def _transcript_agrees(
+    document: dict[str, Any], transcript: dict[str, Any], prompt_hash: Any
+) -> list[str]:
+    """A record run's transcript holds the request sent and the raw response: the tool's
+    domains and cap must be the file's, and so must the raw items (unless a secret was
+    redacted from them, where the two stores may differ by the marker)."""
+    from aiops.redact import REDACTION_MARKER
+
+    runs = [
+        run
+        for run in transcript.get("runs", [])
+        if run.get("role") == "proposer"
+        and run.get("prompt_hash") == prompt_hash
+        and isinstance(run.get("response"), dict)
+    ]
+    if not runs:
+        return []
+    request, response = runs[-1].get("request") or {}, runs[-1]["response"]
+    problems = []
+    sent = {"filters": {"allowed_domains": document["allowed_domains"]}, "type": "web_search"}
+    if (
+        request.get("tools") != [sent]
+        or request.get("max_tool_calls") != document["max_tool_calls"]
+    ):
+        problems.append(
+            "web_sources.json domains or cap differ from the request in transcript.json"
+        )
+    raw = raw_items(response)
+    redacted = REDACTION_MARKER in repr(raw) or REDACTION_MARKER in repr(document["raw"])
+    if not redacted and raw != document["raw"]:
+        problems.append("web_sources.json raw items differ from the response in transcript.json")
+    return problems

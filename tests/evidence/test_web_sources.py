@@ -13,8 +13,11 @@ from typer.testing import CliRunner
 from aiops.cli import app
 from aiops.evidence.web_sources import derive
 from aiops.resources import fixtures_dir
+from tests.conftest import FakeKeys
 from tests.evidence.builders import reindex, rewrite_json
 from tests.services.packs import only_pack, read
+from tests.support.loopback import LoopbackServer
+from tests.support.make_l1_fixture import l2_web_script
 
 WEB_FIXTURE = fixtures_dir() / "transcripts" / "l2_market_outlook_web_sample.json"
 SOURCES = "web_sources.json"
@@ -116,3 +119,28 @@ def test_an_unknown_key_is_refused_by_the_schema(runner: CliRunner, pack: Path) 
     _tamper(pack, lambda doc: doc.update(note="trust me"))
     code, out = _verify(runner, pack)
     assert code == 1 and "web_sources.json" in out
+
+
+def test_a_record_pack_binds_the_raw_items_to_its_transcript(
+    runner: CliRunner, loopback: LoopbackServer, network_env: FakeKeys
+) -> None:
+    """In a record pack the raw response is in transcript.json too: raw items swapped
+    for others inside the allow-list (and every derived field rewritten to match) are
+    caught there."""
+    l2_web_script(loopback)
+    result = runner.invoke(
+        app, ["l2", "record", "--allow-network", "--yes", "--fixture", "web.json"]
+    )
+    assert result.exit_code == 0, result.stderr
+    pack = only_pack()
+    assert _verify(runner, pack)[0] == 0
+
+    def swap(doc: dict[str, Any]) -> None:
+        source = doc["raw"]["web_search_calls"][0]["action"]["sources"][0]
+        source["url"] = "https://www.reuters.com/a-page-never-read"
+        doc.update(derive(doc["raw"], doc["allowed_domains"]))
+
+    _tamper(pack, swap)
+    code, out = _verify(runner, pack)
+    assert code == 1
+    assert "web_sources.json raw items differ from the response in transcript.json" in out
