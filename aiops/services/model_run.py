@@ -401,6 +401,8 @@ class _Run:
             answers.proposer = store_answer(result.exchange)
             answers.proposer_sod = result.candidate.sod
             answers.proposer_request = self.proposer_request(result.candidate.model_id)
+            # Web sources of any answer (as stored: as verify-pack re-derives them).
+            answers.web = web_evidence(answers.proposer.exchange, answers.proposer_request.web)
             if result.fell_back:
                 self._fallback_used(result.exchange, result.alert)
             if result.exchange.outcome == "completed":
@@ -409,8 +411,6 @@ class _Run:
                     enforce_outputs(result.exchange.answer, scope, raw=result.exchange.text),
                     answers.proposer,
                 )
-                # Web sources (stored: as verify-pack re-derives them) and citations.
-                answers.web = web_evidence(answers.proposer.exchange, answers.proposer_request.web)
                 answers.output_check = extend_check(answers.output_check, answers.web, scope)
         proposer = answers.exchange("proposer")
         if proposer is not None and answers.proposer is not None:
@@ -621,14 +621,18 @@ class _Run:
                 "network": self.network,
             }
         )
+        web_only = answers.web if output_check is None else None  # an answer not completed
         scope_check = build_scope_check(
             run_id=pre.run_id,
             layer_id=pre.layer_id,
             timestamp=timestamp,
             scope=pre.scope,
-            checks=pre.scope_checks + (output_check.checks if output_check else []),
+            checks=pre.scope_checks
+            + (output_check.checks if output_check else [])
+            + ([web_only.check] if web_only else []),
             violations=[
                 *(output_check.violations if output_check else []),
+                *(web_only.violations if web_only else []),
                 *secret_violations(answers.proposer, answers.critic, output_check),
             ],
             outputs_checked=output_check is not None,

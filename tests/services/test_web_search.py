@@ -314,3 +314,27 @@ def test_concurrent_live_processes_share_the_hourly_limit(
     refused = [err for (_, err), code in results if code == 2]
     assert all("web search limit" in err.splitlines()[-1] for err in refused)
     assert len([r for r in loopback.requests if r.path == RESPONSES_PATH]) == 2
+
+
+def test_an_incomplete_answer_still_records_and_checks_its_sources(
+    runner: CliRunner, loopback: LoopbackServer, network_env: FakeKeys, fast_config: Path
+) -> None:
+    set_keys(fast_config, "layer_mapping.L2", fallbacks=[])
+    outside = "https://www.zerohedge.com/markets/cpi"
+    body = web_answer(
+        '{"outputs": [',
+        [search_call(1, ["US CPI"], [INSIDE, outside])],
+        [],
+        status="incomplete",
+        incomplete_reason="max_output_tokens",
+    )
+    loopback.script(RESPONSES_PATH, Reply(body=body))
+    result = runner.invoke(app, LIVE)
+    assert result.exit_code == 4, result.stderr
+    pack = only_pack()
+    assert read(pack, "evidence_pack.json")["status"] == "FAILED"
+    assert read(pack, "web_sources.json")["outside"] == 1
+    scope = read(pack, "capability_scope_check.json")
+    assert scope["outputs_checked"] is False
+    assert [v["location"] for v in scope["violations"]] == [f"web.consulted: {outside}"]
+    assert runner.invoke(app, ["verify-pack", str(pack)]).exit_code == 0

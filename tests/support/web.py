@@ -72,15 +72,20 @@ def web_answer(
     reasoning_summary: str | None = None,
     usage: tuple[int, int, int] = (2817, 1954, 896),
     response_id: str = "resp_0a1b2c3d4e5f60718293a4b5c6d7e8f9",
+    status: str = "completed",
+    incomplete_reason: str | None = None,
 ) -> dict[str, Any]:
-    """A completed answer: reasoning, the web_search_call items, then the message whose
-    ``output_text`` carries one ``url_citation`` per (url, title) in ``cited``."""
+    """An answer (completed unless ``status`` says): reasoning, the web_search_call
+    items, then the message whose ``output_text`` carries one ``url_citation`` per
+    (url, title) in ``cited``."""
     body = responses_answer(
         text,
         model=model,
         reasoning_summary=reasoning_summary,
         usage=usage,
         response_id=response_id,
+        status=status,
+        incomplete_reason=incomplete_reason,
     )
     reasoning, message = body["output"]
     message["content"][0]["annotations"] = [citation(text, url, title) for url, title in cited]
