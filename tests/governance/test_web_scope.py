@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from aiops.cli import app
@@ -120,3 +122,13 @@ def test_the_hourly_limit_below_one_calls_cap_is_a_config_error(
     result = runner.invoke(app, ["--config-dir", str(config_copy), "config", "check"])
     assert result.exit_code == 2
     assert "rate_limit_per_hour 4 is below max_searches_per_run 5" in result.stdout + result.stderr
+
+
+@given(st.text(max_size=80), st.sampled_from(["https://", "http://", "", "https://a@"]))
+def test_any_text_gives_a_host_or_none_and_never_raises(text: str, prefix: str) -> None:
+    host = url_host(prefix + text)
+    assert host is None or host_allowed(host, [host])
+    try:
+        api_domains([text])
+    except DomainError:
+        pass
