@@ -235,6 +235,8 @@ def _cross_check(
                 f"max autonomy {layer.max_autonomy}",
                 "scope.autonomy_level",
             )
+    for scope_id, scope in scopes.items():  # web tooling: domains, limits, models
+        _check_web(registry, registry_path, scope, scope_files[scope_id], problems)
     for layer_id, layer in registry.layer_mapping.items():
         if layer.capability_scope is None:
             continue
@@ -253,6 +255,25 @@ def _cross_check(
                 f"scope {layer.capability_scope!r} belongs to layer {mapped.scope.layer_id}",
                 f"layer_mapping.{layer_id}.capability_scope",
             )
+
+
+def _check_web(
+    registry: Registry,
+    registry_path: Path,
+    scope: CapabilityScope,
+    path: Path,
+    problems: Problems,
+) -> None:
+    from aiops.governance.web_config import model_problems, scope_problems
+
+    for problem, key_path in scope_problems(scope):
+        problems.add(path, problem, key_path)
+    layer_id = scope.scope.layer_id
+    layer = registry.layer_mapping[layer_id]
+    if layer.primary is None or layer.capability_scope != scope.scope.scope_id:
+        return
+    for problem, role in model_problems(registry, scope, layer.primary, layer.fallbacks):
+        problems.add(registry_path, problem, f"layer_mapping.{layer_id}.{role}")
 
 
 def read_toml(path: Path) -> dict[str, Any]:

@@ -67,6 +67,8 @@ def _values(
         "allowed_outputs": ", ".join(scope.outputs.allowed),
         "forbidden_outputs": ", ".join(scope.outputs.forbidden),
         "min_scenarios": str(scope.validation.min_scenario_count),
+        "min_citations": str(scope.validation.min_citations),
+        "allowed_domains": ", ".join(scope.web_access.allowed_domains),
         "max_scenarios": str(scope.validation.max_scenario_count),
         "inputs": render_inputs(inputs),
     }

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from aiops.canonical import prefixed_sha256
-from aiops.evidence import strict
+from aiops.evidence import strict, web_sources
 from aiops.evidence.ledger import evidence_pack_id, pack_dir_name
 from aiops.evidence.names import (
     CRITIC_OUTPUT_FILE,
@@ -78,6 +78,7 @@ def check_pack(
     problems += _status(index, docs, outputs, listed)
     if operator_head is not None:
         problems += _operator_output(index, operator_head)
+    problems += web_sources.check_pack(index, docs, listed)
     return problems
 
 

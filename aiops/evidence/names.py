@@ -16,6 +16,7 @@ SCOPE_CHECK_FILE = "capability_scope_check.json"
 PROPOSER_OUTPUT_FILE = "proposer_output.json"
 CRITIC_OUTPUT_FILE = "critic_output.json"
 TRANSCRIPT_FILE = "transcript.json"
+WEB_SOURCES_FILE = "web_sources.json"  # what the proposer searched and cited
 
 DSSE_ENVELOPE_FILE = "evidence_pack.dsse.json"
 REVIEW_FILE = "review.json"
@@ -32,6 +33,7 @@ PACK_FILES = frozenset(
         PROPOSER_OUTPUT_FILE,
         CRITIC_OUTPUT_FILE,
         TRANSCRIPT_FILE,
+        WEB_SOURCES_FILE,
     }
 )
 

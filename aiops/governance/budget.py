@@ -81,7 +81,25 @@ def cost_usd(model: Model, input_tokens: int, output_tokens: int) -> float:
 def worst_case_cost(request: ModelRequest) -> float:
     """The most this request can cost: estimated input, full output allowance."""
     output_cap = min(request.max_output_tokens, request.model.max_output_tokens)
-    return cost_usd(request.model, estimate_input_tokens(request), output_cap)
+    searches = request.web.max_calls if request.web is not None else 0
+    return cost_usd(request.model, estimate_input_tokens(request), output_cap) + search_cost(
+        request.model, searches
+    )
+
+
+def search_cost(model: Model, searches: int) -> float:
+    """``searches`` web_search calls at the registry's price per 1,000."""
+    return searches * model.cost_per_1k_web_searches / 1000.0
+
+
+def search_calls(response: dict[str, Any] | None) -> int:
+    """The web_search calls a response made (each ``web_search_call`` item is billed)."""
+    output = response.get("output") if isinstance(response, dict) else None
+    return sum(
+        1
+        for item in (output if isinstance(output, list) else [])
+        if isinstance(item, dict) and item.get("type") == "web_search_call"
+    )
 
 
 def actual_cost(model: Model, usage: Usage) -> float:

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from aiops.canonical import prompt_hash
 from aiops.clock import now
@@ -29,9 +30,14 @@ from aiops.governance.budget import (
     Reservation,
     SpendLedger,
     actual_cost,
+    search_calls,
+    search_cost,
     worst_case_cost,
 )
-from aiops.governance.state import rate_limit_directory
+from aiops.governance.state import budget_state_directory, rate_limit_directory
+from aiops.governance.web_rate import reserve as reserve_searches
+from aiops.governance.web_rate import settle as settle_searches
+from aiops.governance.web_rate import window_path
 from aiops.providers.base import Attempt, Exchange, ModelRequest, Usage
 from aiops.providers.ratelimit import acquire
 from aiops.providers.retry import Deadline
@@ -56,6 +62,7 @@ class CallGuard:
     # refused by the budget (BudgetExceededError carries no attempts).
     attempts: list[Attempt] = field(default_factory=list, init=False)
     _open: Reservation | None = field(default=None, init=False)
+    _searches: tuple[Path, str] | None = field(default=None, init=False)  # web hold
 
     def __post_init__(self) -> None:
         self.ledger = SpendLedger(
@@ -73,13 +80,18 @@ class CallGuard:
             max_wait_s=max_wait,
             directory=rate_limit_directory(self.registry.budget),
         )
-        reservation, status = self.ledger.reserve(
-            worst_case_cost(request),
-            at=self.clock(),
-            run_id=self.run_id,
-            layer_id=self.layer_id,
-            model_id=request.model_id,
-        )
+        self._searches = self._reserve_searches(request)
+        try:
+            reservation, status = self.ledger.reserve(
+                worst_case_cost(request),
+                at=self.clock(),
+                run_id=self.run_id,
+                layer_id=self.layer_id,
+                model_id=request.model_id,
+            )
+        except BaseException:
+            self._settle_searches(0)  # nothing is sent: the hold is given back
+            raise
         self._open = reservation
         self.statuses.append(status)
 
@@ -87,7 +99,9 @@ class CallGuard:
         self, request: ModelRequest, attempt: Attempt, exchange: Exchange | None
     ) -> None:
         usage = exchange.usage if exchange is not None else Usage()
-        cost = actual_cost(request.model, usage)
+        made = search_calls(exchange.response_body) if exchange is not None else None
+        cost = actual_cost(request.model, usage) + search_cost(request.model, made or 0)
+        self._settle_searches(made or 0)  # a failed attempt is not billed: no searches
         at = self.clock()
         self.costs_usd.append(cost)
         self.attempts.append(attempt)
@@ -123,6 +137,21 @@ class CallGuard:
                 cost_usd=cost,
             )
         )
+
+    def _reserve_searches(self, request: ModelRequest) -> tuple[Path, str] | None:
+        """Hold the call's cap of web searches in the scope's hourly window (refused
+        before sending when it would pass ``rate_limit_per_hour``)."""
+        if request.web is None:
+            return None
+        path = window_path(budget_state_directory(self.registry.budget), request.web.scope_id)
+        limit = request.web.rate_limit_per_hour
+        return path, reserve_searches(path, limit, request.web.max_calls)
+
+    def _settle_searches(self, made: int) -> None:
+        if self._searches is not None:
+            path, hold = self._searches
+            self._searches = None
+            settle_searches(path, hold, made)
 
     @property
     def warnings(self) -> list[str]:

@@ -21,6 +21,19 @@ Outcome = Literal["completed", "refused", "incomplete", "failed"]
 
 
 @dataclass(frozen=True)
+class WebSearch:
+    """The Responses web_search tool as the capability scope allows it: the domain
+    filter (API form, ``governance.web_scope``), the cap on searches per call
+    (``max_tool_calls``) and the scope's hourly limit, kept per scope."""
+
+    domains: tuple[str, ...]
+    scope_domains: tuple[str, ...]
+    max_calls: int
+    scope_id: str
+    rate_limit_per_hour: int
+
+
+@dataclass(frozen=True)
 class ModelRequest:
     """Everything needed to build one provider request; no secrets."""
 
@@ -34,6 +47,7 @@ class ModelRequest:
     output_schema: dict[str, Any] | None  # JSON Schema the answer must follow
     schema_name: str
     max_output_tokens: int
+    web: WebSearch | None = None  # the web_search tool, when the scope allows web
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,12 @@ def build_body(request: ModelRequest) -> dict[str, Any]:
         if structured == "json_object":
             body["text"] = {"format": {"type": "json_object"}}
     body["instructions"] = instructions
+    if request.web is not None:  # only what the scope allows; never any other tool
+        body["tools"] = [
+            {"type": "web_search", "filters": {"allowed_domains": list(request.web.domains)}}
+        ]
+        body["include"] = ["web_search_call.action.sources"]
+        body["max_tool_calls"] = request.web.max_calls
     # How the answer travels is part of the body sent, so of the hash and the evidence:
     # background mode sends store: true, which the pack must not hide.
     body.update(call_fields(EndpointKind.RESPONSES, request.model.effective_call_mode))

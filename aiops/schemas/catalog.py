@@ -62,6 +62,11 @@ SCHEMAS: dict[str, SchemaEntry] = {
         "transcript.json",
         "raw requests and responses (record mode; also a replay fixture)",
     ),
+    "web-sources": SchemaEntry(
+        "aiops.schemas.web_sources:WebSources",
+        "web_sources.json",
+        "what the proposer searched and cited on the web, checked against the allow-list",
+    ),
     "signature-envelope": SchemaEntry(
         "aiops.schemas.signature:SignatureEnvelope",
         "evidence_pack.dsse.json",

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field
 
 from aiops.schemas.base import Strict
+from aiops.schemas.research import RESEARCH_OUTPUT_MODELS
 from aiops.schemas.spelling import one_spelling
 
 Probability = Annotated[float, Field(ge=0, le=1)]
@@ -102,6 +103,7 @@ OUTPUT_MODELS: dict[str, type[Strict]] = {
         UncertaintyAssessment,
     )
 }
+OUTPUT_MODELS.update(RESEARCH_OUTPUT_MODELS)  # research layers (L1)
 
 
 def envelope_json_schema(allowed: list[str]) -> dict[str, Any]:

@@ -23,6 +23,8 @@ COMMON_PLACEHOLDERS = frozenset(
         "forbidden_outputs",
         "min_scenarios",
         "max_scenarios",
+        "min_citations",
+        "allowed_domains",
         "inputs",
     }
 )

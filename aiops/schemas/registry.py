@@ -105,6 +105,15 @@ class Model(StrictConfig):
         "(the response's model); default: the snapshot, when one is pinned. A different "
         "name is handled by the layer's served_model_mismatch.",
     )
+    web_search: Literal["none", "supported", "required"] = Field(
+        default="none",
+        description="The Responses web_search tool: none (the model cannot take it), "
+        "supported, or required (deep-research models need a data source tool). A layer "
+        "whose scope allows web tooling sends it to a proposer that supports it.",
+    )
+    cost_per_1k_web_searches: NonNegative = Field(
+        default=0.0, description="USD per 1,000 web_search calls (each web_search_call item)."
+    )
     call_mode: Literal["blocking", "stream", "background"] | None = Field(
         default=None,
         description="How a call is made: blocking (one request, one answer), stream "
@@ -119,6 +128,8 @@ class Model(StrictConfig):
     def _background_on_responses(self) -> Self:
         if self.call_mode == "background" and self.endpoint is not EndpointKind.RESPONSES:
             raise ValueError("call_mode background exists only on the responses endpoint")
+        if self.web_search != "none" and self.endpoint is not EndpointKind.RESPONSES:
+            raise ValueError("web_search exists only on the responses endpoint")
         return self
 
     @property

@@ -34,6 +34,11 @@ class AllowForbid(StrictConfig):
 class WebAccess(StrictConfig):
     allowed_domains: list[str] = []
     rate_limit_per_hour: Annotated[int, Field(ge=0)] = 0
+    max_searches_per_run: Annotated[int, Field(ge=1, le=1000)] = Field(
+        default=10,
+        description="The request's max_tool_calls: the most web searches one call may "
+        "make (reserved against rate_limit_per_hour and priced in the worst case).",
+    )
 
 
 class Constraints(StrictConfig):
@@ -58,6 +63,12 @@ class Validation(StrictConfig):
     min_scenario_count: Annotated[int, Field(ge=0)] = 0
     max_scenario_count: Annotated[int, Field(ge=0)] = 0
     require_rationale: bool = False
+    min_citations: Annotated[int, Field(ge=0)] = Field(
+        default=0, description="Research outputs: distinct cited URLs required at least."
+    )
+    require_finding_citations: bool = Field(
+        default=False, description="Research outputs: every finding cites a source."
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:

@@ -42,6 +42,7 @@ from aiops.errors import (
     SpendLedgerError,
     UsageError,
 )
+from aiops.evidence.names import WEB_SOURCES_FILE
 from aiops.evidence.pack import (
     CRITIC_OUTPUT_FILE,
     PROPOSER_OUTPUT_FILE,
@@ -49,14 +50,16 @@ from aiops.evidence.pack import (
     PackContent,
     write_evidence,
 )
-from aiops.evidence.report import OperatorReport, model_run_sections
-from aiops.governance.budget import actual_cost
+from aiops.evidence.report import OperatorReport, ReportSection, model_run_sections
+from aiops.governance.budget import actual_cost, search_calls, search_cost
 from aiops.governance.critic import CriticJudgement, judge_critic
 from aiops.governance.fallback import FallbackChain, fallback_chain, layer_failure_policy
 from aiops.governance.inputs import CheckedInput, check_inputs
 from aiops.governance.outputs import OutputCheck, enforce_outputs
 from aiops.governance.scope import build_scope_check
 from aiops.governance.served_model import ServedCheck, check_served, served_entry
+from aiops.governance.web_check import WebEvidence, extend_check, sources_section, web_evidence
+from aiops.governance.web_config import web_search_for
 from aiops.known_secrets import activate, collect_for
 from aiops.prompts import LoadedPrompt, RenderedPrompt, load_prompt, render_critic, render_proposer
 from aiops.providers.base import (
@@ -66,6 +69,7 @@ from aiops.providers.base import (
     ModelRequest,
     ProgressSink,
     ProviderCallError,
+    WebSearch,
 )
 from aiops.providers.fallback import FallbackAlert
 from aiops.redact import SECRET_SHAPED
@@ -318,6 +322,7 @@ class _Answers:
     refused: BudgetExceededError | SpendLedgerError | None = None  # mid-run budget refusal
     reasons: list[str] = field(default_factory=list)
     served: dict[str, ServedCheck] = field(default_factory=dict)  # by role
+    web: WebEvidence | None = None  # the proposer's web sources, when it had the tool
 
     def exchange(self, role: str) -> Exchange | None:
         answer = self.proposer if role == "proposer" else self.critic
@@ -345,6 +350,7 @@ class _Run:
         schema: dict[str, Any],
         name: str,
         limit: int,
+        web: WebSearch | None = None,
     ) -> ModelRequest:
         registry = self.pre.config.registry
         model = registry.models[model_id]
@@ -359,6 +365,7 @@ class _Run:
             output_schema=schema,
             schema_name=name,
             max_output_tokens=min(limit, model.max_output_tokens),
+            web=web,
         )
 
     def proposer_request(self, model_id: str) -> ModelRequest:
@@ -370,6 +377,7 @@ class _Run:
             envelope_json_schema(self.pre.scope.outputs.allowed),
             _schema_name(prompts.prompt.id, "outputs"),
             prompts.proposer.max_output_tokens,
+            web_search_for(self.pre.scope, self.pre.config.registry.models[model_id]),
         )
 
     def _refused_mid_run(self, refused: BudgetExceededError | SpendLedgerError) -> None:
@@ -396,6 +404,8 @@ class _Run:
             answers.proposer = store_answer(result.exchange)
             answers.proposer_sod = result.candidate.sod
             answers.proposer_request = self.proposer_request(result.candidate.model_id)
+            # Web sources of any answer (as stored: as verify-pack re-derives them).
+            answers.web = web_evidence(answers.proposer.exchange, answers.proposer_request.web)
             if result.fell_back:
                 self._fallback_used(result.exchange, result.alert)
             if result.exchange.outcome == "completed":
@@ -404,6 +414,7 @@ class _Run:
                     enforce_outputs(result.exchange.answer, scope, raw=result.exchange.text),
                     answers.proposer,
                 )
+                answers.output_check = extend_check(answers.output_check, answers.web, scope)
         proposer = answers.exchange("proposer")
         if proposer is not None and answers.proposer is not None:
             if proposer.outcome != "completed":
@@ -523,7 +534,8 @@ class _Run:
         if exchange is None:
             return 0.0
         model = self.pre.config.registry.models[exchange.model_id]
-        return round(actual_cost(model, exchange.usage), 6)
+        searches = search_cost(model, search_calls(exchange.response_body))
+        return round(actual_cost(model, exchange.usage) + searches, 6)
 
     def _write(
         self, status: PackStatus, answers: _Answers, recorder: Any, options: ModelRunOptions
@@ -591,6 +603,8 @@ class _Run:
                         **served_entry(critic),
                     )
                 )
+        if answers.web is not None:
+            files[WEB_SOURCES_FILE] = pack_json(answers.web.document)
         transcript_bytes: bytes | None = None
         if recorder is not None:
             transcript_bytes = self._transcript(recorder, options, timestamp)
@@ -610,14 +624,18 @@ class _Run:
                 "network": self.network,
             }
         )
+        web_only = answers.web if output_check is None else None  # an answer not completed
         scope_check = build_scope_check(
             run_id=pre.run_id,
             layer_id=pre.layer_id,
             timestamp=timestamp,
             scope=pre.scope,
-            checks=pre.scope_checks + (output_check.checks if output_check else []),
+            checks=pre.scope_checks
+            + (output_check.checks if output_check else [])
+            + ([web_only.check] if web_only else []),
             violations=[
                 *(output_check.violations if output_check else []),
+                *(web_only.violations if web_only else []),
                 *secret_violations(answers.proposer, answers.critic, output_check),
             ],
             outputs_checked=output_check is not None,
@@ -643,7 +661,8 @@ class _Run:
                 attempts=attempts,
                 cost_usd=cost,
                 spent=mode != "replay",
-            ),
+            )
+            + ([ReportSection(*sources_section(answers.web.document))] if answers.web else []),
         )
         written, evidence = write_evidence(
             PackContent(

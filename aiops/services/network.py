@@ -262,6 +262,12 @@ def _planned(
     model = pre.config.registry.models[model_id]
     url = endpoints[model.provider].base_url + wire_for(model.endpoint).path
     cost = tokens_in / 1000 * model.cost_per_1k_input + tokens_out / 1000 * model.cost_per_1k_output
+    if role != "critic":  # a proposer may make up to max_searches_per_run web searches
+        from aiops.governance.budget import search_cost
+        from aiops.governance.web_config import web_search_for
+
+        web = web_search_for(pre.scope, model)
+        cost += search_cost(model, web.max_calls) if web is not None else 0.0
     return PlannedCall(
         role,
         model_id,

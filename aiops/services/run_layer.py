@@ -155,6 +155,7 @@ def preflight(options: RunOptions, settings: Settings | None = None) -> Prefligh
     if sod.result == "FAIL":
         raise SoDViolationError(sod.reason)
     scope_checks = preflight_checks(layer, scope)
+    web_warnings = _check_web_models(config, scope, proposer_id, fallback_ids)
     failed = [check.detail for check in scope_checks if not check.passed]
     if failed:
         raise GovernanceError(f"capability scope {scope.scope.scope_id}: " + "; ".join(failed))
@@ -172,8 +173,23 @@ def preflight(options: RunOptions, settings: Settings | None = None) -> Prefligh
         sod=sod,
         scope_checks=scope_checks,
         destination=destination,
-        warnings=list(sod.warnings),
+        warnings=list(sod.warnings) + web_warnings,
     )
+
+
+def _check_web_models(
+    config: Config, scope: CapabilityScope, proposer_id: str, fallback_ids: list[str]
+) -> list[str]:
+    """The models this run uses against the scope's web tooling (``--primary`` too):
+    a config error (exit 2) before anything is written; fallbacks that cannot search
+    are warnings."""
+    from aiops.errors import ConfigError
+    from aiops.governance.web_config import fallback_warnings, model_problems
+
+    registry = config.registry
+    for problem, _role in model_problems(registry, scope, proposer_id, fallback_ids):
+        raise ConfigError(config.scope_files[scope.scope.scope_id], problem, "tooling.allowed")
+    return fallback_warnings(registry, scope, fallback_ids)
 
 
 def choose_destination(

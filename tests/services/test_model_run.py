@@ -53,6 +53,7 @@ def test_replay_of_the_shipped_sample_completes(runner: CliRunner) -> None:
         "proposer_output.json",
         "run_manifest.json",
         "sod_check.json",
+        "web_sources.json",
     }
     proposer, critic = read(pack, "proposer_output.json"), read(pack, "critic_output.json")
     assert proposer["model_id"] == "gpt-5.2-pro" and proposer["endpoint_kind"] == "responses"

@@ -66,7 +66,7 @@ def test_substitution_drift_is_k_over_n(ledger: dict[int, Path]) -> None:
     five = comparer.compare(load_pack(ledger[5]))  # 6 of 600 tokens substituted
     assert (five.token_drift_pct, five.matched_tokens, five.flagged) == (1.0, 594, False)
     assert five.basis == "parsed" and not five.structural_changed
-    assert (five.prompt_id, five.prompt_version) == ("l2_market_outlook", "1.1.0")
+    assert (five.prompt_id, five.prompt_version) == ("l2_market_outlook", "1.2.0")
 
 
 def test_threshold_is_strictly_above_ten_percent(tmp_path: Path) -> None:
@@ -130,15 +130,15 @@ def test_different_prompt_version_is_refused(
     runner: CliRunner, pilot_fixtures: dict[str, Path], config_copy: Path, tmp_path: Path
 ) -> None:
     prompt = config_copy / "prompts" / "l2_market_outlook.toml"
-    prompt.write_text(prompt.read_text().replace('version = "1.1.0"', 'version = "1.2.0"'))
+    prompt.write_text(prompt.read_text().replace('version = "1.2.0"', 'version = "1.3.0"'))
     ledger = tmp_path / "ledger"
     a = replay(pilot_fixtures["baseline"], ledger, 1)
     b = replay(pilot_fixtures["baseline"], ledger, 2, config_dir=config_copy)
     result = runner.invoke(app, ["pilot", "drift", str(a), str(b)])
     assert result.exit_code == 2
     assert result.stderr.strip() == (
-        "aiops: error: packs use different prompts (l2_market_outlook v1.1.0 vs "
-        "l2_market_outlook v1.2.0); drift compares runs of the same prompt version"
+        "aiops: error: packs use different prompts (l2_market_outlook v1.2.0 vs "
+        "l2_market_outlook v1.3.0); drift compares runs of the same prompt version"
     )
 
 

@@ -127,7 +127,7 @@ def test_wrapped_proposer_answer_is_enforced_on_the_json(
     """A Chat Completions proposer (a gateway in front of the primary) that thinks and
     fences: scope enforcement reads the JSON, the critic is shown the text as received
     and cites its hash."""
-    set_keys(fast_config, 'models."gpt-5.2-pro"', endpoint="chat_completions")
+    _chat_proposer(fast_config)
     text = f"{THINK}\n\n{_fenced(sample.proposer_text())}"
 
     def handle(captured: Captured) -> Reply:
@@ -154,7 +154,7 @@ def test_a_think_block_is_scanned_as_received(
 ) -> None:
     """The think block is not parsed, but it is part of the text as received: secrets
     and order language in it are violations, as anywhere in the raw text."""
-    set_keys(fast_config, 'models."gpt-5.2-pro"', endpoint="chat_completions")
+    _chat_proposer(fast_config)
     key_shaped = "sk-" + secrets.token_hex(12)
     text = f"<think>Use {key_shaped}; buy 500 shares.</think>\n{sample.proposer_text()}"
 
@@ -212,3 +212,12 @@ def test_verify_pack_rederives_the_answer_from_the_raw_text(
     result = runner.invoke(app, ["verify-pack", str(pack), "--json"])
     assert result.exit_code == 1
     assert "answer_text / normalisations do not follow from its output_text" in result.stdout
+
+
+def _chat_proposer(config: Path) -> None:
+    """gpt-5.2-pro served over Chat Completions, which takes no web tool: the L2 scope
+    then allows no web (else the proposer would be a config error)."""
+    set_keys(config, 'models."gpt-5.2-pro"', endpoint="chat_completions", web_search="none")
+    scope = config / "capability_scopes" / "L2_market_outlook.toml"
+    text = scope.read_text()
+    scope.write_text(text.replace('allowed = ["files", "web"]', 'allowed = ["files"]'))

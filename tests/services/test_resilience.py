@@ -621,6 +621,10 @@ def test_eight_concurrent_live_runs_share_one_ledger(
     tmp_path: Path,
 ) -> None:
     happy_path(loopback)
+    scope = fast_config / "capability_scopes" / "L2_market_outlook.toml"  # 8 runs x 5 searches
+    scope.write_text(
+        scope.read_text().replace("rate_limit_per_hour = 20", "rate_limit_per_hour = 40")
+    )
     env = _subprocess_env(loopback, network_env, fast_config)
     children = [
         subprocess.Popen(
