@@ -70,6 +70,7 @@ def _values(
         "min_scenarios": str(scope.validation.min_scenario_count),
         "max_scenarios": str(scope.validation.max_scenario_count),
         "inputs": render_inputs(inputs),
+        "policies": "\n".join(f"- {ref}: {text}" for ref, text in scope.policies.items()),
     }
 
 

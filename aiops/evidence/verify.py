@@ -22,6 +22,7 @@ from typing import Any
 from aiops.canonical import pack_json
 from aiops.evidence import consistency
 from aiops.evidence.findings import ChainEntry, FileResult, PackReport, SignatureResult
+from aiops.evidence.inputs_check import input_pack_refs
 from aiops.evidence.names import (
     DSSE_ENVELOPE_FILE,
     EVIDENCE_PACK_FILE,
@@ -30,6 +31,7 @@ from aiops.evidence.names import (
     PACK_FILES,
     REVIEW_ENVELOPE_FILE,
     REVIEW_FILE,
+    RUN_MANIFEST_FILE,
     SIDECAR_FILES,
 )
 from aiops.evidence.review import ReviewFiles, orphan_envelope_warning, review_result
@@ -142,6 +144,7 @@ def verify_pack_fd(
     listed_names = {e.name for e in listed if not e.problem}
     for problem in consistency.check_pack(index, docs, listed_names, operator_head, dir_name):
         report.error("consistency", problem)
+    report.input_packs = input_pack_refs(docs.get(RUN_MANIFEST_FILE))
     _signature(index_bytes, listed, sidecars, DSSE_ENVELOPE_FILE in entries, trusted, report)
     review_files = ReviewFiles(
         frozenset(entries) & {REVIEW_FILE, REVIEW_ENVELOPE_FILE},

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field
 
 from aiops.schemas.base import Strict
+from aiops.schemas.chain_outputs import CHAIN_OUTPUT_MODELS
 from aiops.schemas.spelling import one_spelling
 
 Probability = Annotated[float, Field(ge=0, le=1)]
@@ -101,6 +102,7 @@ OUTPUT_MODELS: dict[str, type[Strict]] = {
         UncertaintyAssessment,
     )
 }
+OUTPUT_MODELS.update(CHAIN_OUTPUT_MODELS)  # L3 advice and the L4 verdict
 
 
 def envelope_json_schema(allowed: list[str]) -> dict[str, Any]:

@@ -24,6 +24,7 @@ COMMON_PLACEHOLDERS = frozenset(
         "min_scenarios",
         "max_scenarios",
         "inputs",
+        "policies",
     }
 )
 CRITIC_PLACEHOLDERS = COMMON_PLACEHOLDERS | {
