@@ -134,6 +134,18 @@ def index_sha256(pack: Path) -> str:
     return hashlib.sha256(read.data).hexdigest()
 
 
+def check_pack_inputs(
+    pack: PackReport, input_ledger: Path | None = None, trusted: TrustedKey | None = None
+) -> None:
+    """Add an ``inputs`` error to one verified pack whose input packs fail."""
+    checker = InputsChecker(input_ledger=input_ledger, trusted=trusted)
+    checker.reports[os.path.realpath(pack.path)] = pack
+    for problem in checker.problems(
+        pack.pack_id or pack.dir_name, Path(pack.path).parent, pack.input_packs
+    ):
+        pack.error("inputs", problem)
+
+
 def check_report_inputs(
     report: VerifyReport, input_ledger: Path | None, trusted: TrustedKey | None
 ) -> None:

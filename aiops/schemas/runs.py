@@ -63,6 +63,9 @@ class RunRow(Strict):
     spent: bool  # False for dry-run and replay: the cost was recorded, not spent
     created: str
     problems: list[str]
+    # The newest governance verdict (L4) on this pack, "(stale)" when the pack changed
+    # since; None: no reviewing pack in the ledger names it.
+    governance_verdict: str | None = None
 
 
 class RunList(Strict):
