@@ -112,3 +112,14 @@ def not_allowed_exit(status: str, record: GovernanceVerdictRecord | None) -> int
     if record is None or status != "COMPLETED" or record.verdict == "ALLOW":
         return None
     return EXIT_REJECTED
+
+
+def verdict_lines(record: GovernanceVerdictRecord | None) -> list[str]:
+    """The verdict as the run's reason and the report's finding."""
+    if record is None:
+        return []
+    line = f"governance verdict {record.verdict} on {record.reviewed_pack_id}"
+    if record.fail_closed_reasons:
+        said = record.model_verdict or "no readable verdict"
+        line += f" (the model said {said}; failed closed: {'; '.join(record.fail_closed_reasons)})"
+    return [line]

@@ -54,7 +54,7 @@ from aiops.governance.budget import actual_cost
 from aiops.governance.critic import CriticJudgement, judge_critic
 from aiops.governance.fallback import FallbackChain, fallback_chain, layer_failure_policy
 from aiops.governance.inputs import CheckedInput, check_inputs
-from aiops.governance.l4_verdict import not_allowed_exit
+from aiops.governance.l4_verdict import not_allowed_exit, verdict_lines
 from aiops.governance.outputs import OutputCheck, enforce_outputs
 from aiops.governance.scope import build_scope_check
 from aiops.governance.served_model import ServedCheck, check_served, served_entry
@@ -636,6 +636,7 @@ class _Run:
                 ),
             }
         )
+        answers.reasons += verdict_lines(manifest.governance_verdict)
         scope_check = build_scope_check(
             run_id=pre.run_id,
             layer_id=pre.layer_id,
