@@ -372,3 +372,9 @@ def test_a_stale_verdict_is_marked(runner: CliRunner) -> None:
     listing = run(runner, "runs", "--json")
     rows = {r["pack_id"]: r for r in json.loads(listing.stdout)["runs"]}
     assert rows["EVP-L3-2026-01-10-002"]["governance_verdict"] == "ALLOW (stale)"
+
+
+@pytest.mark.parametrize(("layer", "why"), [("l5", "deterministic code only"), ("l6", "EXEC")])
+def test_l5_and_l6_still_refuse(runner: CliRunner, layer: str, why: str) -> None:
+    result = run(runner, layer, "replay", "--input-pack", "latest")
+    assert result.exit_code == 2 and why in result.stderr and result.stdout == ""
