@@ -14,12 +14,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from aiops.evidence.inputs_check import index_sha256
-from aiops.evidence.names import RUN_MANIFEST_FILE
-from aiops.evidence.strict import MAX_JSON_BYTES, StrictJSONError, loads_strict, read_file_in
-from aiops.services.pack_ref import ledger_indexes
+from aiops.evidence.inputs_check import index_sha256, input_pack_refs
+from aiops.evidence.ledger import pack_dirs
+from aiops.evidence.names import EVIDENCE_PACK_FILE, RUN_MANIFEST_FILE
+from aiops.evidence.strict import (
+    MAX_INDEX_BYTES,
+    MAX_JSON_BYTES,
+    StrictJSONError,
+    loads_strict,
+    read_file_in,
+)
 
 if TYPE_CHECKING:
     from aiops.schemas.pilot import PackRow
@@ -41,21 +47,35 @@ class GovernanceReview:
 
 
 def governance_reviews(ledger: Path) -> dict[str, GovernanceReview]:
-    """Reviewed pack id -> its newest governance review in ``ledger``."""
-    indexed = ledger_indexes(ledger)
-    paths = {pack_id: path for _, pack_id, path in indexed}
+    """Reviewed pack id -> its newest governance review in ``ledger``. Only manifests
+    that mention a verdict are parsed, and only reviewing packs' indexes read, so a
+    large ledger costs one small read per pack."""
     found: dict[str, GovernanceReview] = {}
-    for sequence, pack_id, path in sorted(indexed):
-        record = _verdict_of(path)
-        if record is None:
+    for path in pack_dirs(ledger):
+        manifest = _manifest_with_verdict(path)
+        if manifest is None:
             continue
-        reviewed = record.get("reviewed_pack_id")
-        verdict = record.get("verdict")
-        if not isinstance(reviewed, str) or not isinstance(verdict, str):
+        record = manifest["governance_verdict"]
+        reviewed, verdict = record.get("reviewed_pack_id"), record.get("verdict")
+        own = _index(path)
+        if not isinstance(reviewed, str) or not isinstance(verdict, str) or own is None:
             continue
-        where = paths.get(reviewed)
-        current = where is not None and index_sha256(where) == record.get("reviewed_pack_sha256")
-        found[reviewed] = GovernanceReview(verdict, pack_id, sequence, current)
+        entry = next(
+            (
+                e
+                for e in input_pack_refs(manifest)
+                if e.get("evidence_pack_id") == reviewed and e.get("same_ledger") is True
+            ),
+            None,
+        )
+        current = (
+            entry is not None
+            and isinstance(entry.get("path"), str)
+            and index_sha256(ledger / entry["path"]) == record.get("reviewed_pack_sha256")
+        )
+        review = GovernanceReview(verdict, own[1], own[0], current)
+        if reviewed not in found or found[reviewed].reviewer_sequence < review.reviewer_sequence:
+            found[reviewed] = review
     return found
 
 
@@ -72,14 +92,14 @@ def with_governance(ledger: Path, rows: list[PackRow]) -> list[PackRow]:
 
 def governance_shown(pack: Path) -> str:
     """One line for a review screen: the newest verdict on the pack at ``pack``."""
-    pack_id = next((i for _, i, p in ledger_indexes(pack.parent) if p.name == pack.name), None)
-    review = governance_reviews(pack.parent).get(pack_id or "")
+    own = _index(pack)
+    review = governance_reviews(pack.parent).get(own[1]) if own is not None else None
     if review is None:
         return "not reviewed by a governance layer (L4)"
     return f"{review.shown} by {review.reviewer_pack_id}"
 
 
-def _verdict_of(pack: Path) -> dict[str, object] | None:
+def _manifest_with_verdict(pack: Path) -> dict[str, Any] | None:
     read = read_file_in(pack, RUN_MANIFEST_FILE, max_bytes=MAX_JSON_BYTES)
     if read.status is not None or read.data is None or _MARK not in read.data:
         return None
@@ -87,5 +107,22 @@ def _verdict_of(pack: Path) -> dict[str, object] | None:
         doc = loads_strict(read.data)
     except StrictJSONError:
         return None
-    record = doc.get("governance_verdict") if isinstance(doc, dict) else None
-    return record if isinstance(record, dict) else None
+    if isinstance(doc, dict) and isinstance(doc.get("governance_verdict"), dict):
+        return doc
+    return None
+
+
+def _index(pack: Path) -> tuple[int, str] | None:
+    """(sequence, pack id) of the pack's index, if it reads."""
+    read = read_file_in(pack, EVIDENCE_PACK_FILE, max_bytes=MAX_INDEX_BYTES)
+    if read.status is not None or read.data is None:
+        return None
+    try:
+        doc = loads_strict(read.data)
+    except StrictJSONError:
+        return None
+    sequence = doc.get("sequence") if isinstance(doc, dict) else None
+    pack_id = doc.get("evidence_pack_id") if isinstance(doc, dict) else None
+    if type(sequence) is int and isinstance(pack_id, str):
+        return sequence, pack_id
+    return None
