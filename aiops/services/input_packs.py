@@ -22,11 +22,10 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiops.canonical import sha256_hex
 from aiops.errors import GovernanceError, SoDViolationError, UsageError
-from aiops.evidence.inputs_check import InputsChecker, index_sha256
 from aiops.evidence.names import (
     CRITIC_OUTPUT_FILE,
     EVIDENCE_PACK_FILE,
@@ -36,12 +35,13 @@ from aiops.evidence.names import (
 from aiops.evidence.strict import MAX_JSON_BYTES, StrictJSONError, loads_strict, read_file_in
 from aiops.governance.fallback import Candidate, FallbackChain, Skipped
 from aiops.governance.inputs import CheckedInput
-from aiops.governance.l4_verdict import governance_verdict
 from aiops.prompts import InputText
 from aiops.schemas.checks import Check, SoDCheck
 from aiops.schemas.manifest import GovernanceVerdictRecord, InputPackEntry
 from aiops.schemas.scope import CapabilityScope
-from aiops.services.pack_ref import LATEST, PACK_ID, ledger_indexes
+
+if TYPE_CHECKING:
+    from aiops.evidence.inputs_check import InputsChecker
 
 
 class InputPackRefused(GovernanceError):
@@ -92,6 +92,8 @@ def admit_input_packs(
         raise UsageError(f"{layer_id} takes at most {policy.max_packs} --input-pack")
     if input_ledger is not None and not input_ledger.is_dir():
         raise UsageError(f"--input-ledger {input_ledger} is not a directory")
+    from aiops.evidence.inputs_check import InputsChecker
+
     checker = InputsChecker(input_ledger=input_ledger, trusted=trusted)
     admitted: list[AdmittedPack] = []
     for ref in refs:
@@ -106,6 +108,8 @@ def _resolve(
     ref: str, layers: Sequence[str], run_ledger: Path, input_ledger: Path | None
 ) -> tuple[Path, bool]:
     """The pack directory and whether it is in the run's own ledger."""
+    from aiops.services.pack_ref import LATEST, PACK_ID, ledger_indexes
+
     where = input_ledger or run_ledger
     if ref == LATEST or (PACK_ID.fullmatch(ref) and not Path(ref).exists()):
         indexed = ledger_indexes(where)
@@ -149,6 +153,7 @@ def _same(one: Path, other: Path) -> bool:
 def _admit(
     ref: str, path: Path, same_ledger: bool, scope: CapabilityScope, checker: InputsChecker
 ) -> AdmittedPack:
+    from aiops.evidence.inputs_check import index_sha256
     from aiops.evidence.verify import verify_pack
 
     policy = scope.input_packs
@@ -331,6 +336,8 @@ def review_verdict(
     parsed: dict[str, Any] | None,
 ) -> GovernanceVerdictRecord | None:
     """A reviewing layer's verdict on its input pack (``[input_packs] review``)."""
+    from aiops.governance.l4_verdict import governance_verdict
+
     if scope.input_packs is None or not scope.input_packs.review or not admitted:
         return None
     reviewed = admitted[0]
