@@ -378,3 +378,19 @@ def test_a_stale_verdict_is_marked(runner: CliRunner) -> None:
 def test_l5_and_l6_still_refuse(runner: CliRunner, layer: str, why: str) -> None:
     result = run(runner, layer, "replay", "--input-pack", "latest")
     assert result.exit_code == 2 and why in result.stderr and result.stdout == ""
+
+
+def test_the_chained_samples_replay_on_any_day_and_sequence(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the model sees of a pack holds no id, sequence or time: the shipped L3 and
+    L4 fixtures replay on a ledger that already has packs, on another day."""
+    assert run(runner, "l0", "dry-run").exit_code == 0
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1780000000")  # 2026-05-28
+    assert run(runner, "l2", "replay").exit_code == 0
+    for args in (["l3", "--input-pack", "latest"], ["l4", "--input-pack", "latest"]):
+        result = run(runner, args[0], "replay", *args[1:])
+        assert result.exit_code == 0, result.stderr
+    assert sorted(packs()) == ["L0", "L2", "L3", "L4"]
+    reviewed = read(packs()["L4"], "run_manifest.json")["governance_verdict"]
+    assert reviewed["reviewed_pack_id"] == "EVP-L3-2026-05-28-003"
