@@ -45,6 +45,8 @@ class RunResult(Strict):
     cost: RunCost
     models: ServedModels
     warnings: list[str]
+    # A reviewing layer (L4): its verdict on the reviewed pack; None for other runs.
+    governance_verdict: str | None = None
 
 
 class RunRow(Strict):

@@ -358,6 +358,8 @@ def test_an_l4_reject_stays_reject(
 ) -> None:
     result, verdict = _l4_live(runner, loopback, _verdict_answer(verdict="REJECT"))
     assert result.exit_code == 1
+    again = run(runner, "l4", "live", "--allow-network", "-y", "--input-pack", "latest", "--json")
+    assert json.loads(again.stdout)["governance_verdict"] == "REJECT"
     assert verdict["verdict"] == "REJECT" and verdict["fail_closed_reasons"] == []
     listing = run(runner, "runs", "--json")
     rows = {r["pack_id"]: r for r in json.loads(listing.stdout)["runs"]}
