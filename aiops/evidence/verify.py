@@ -29,6 +29,7 @@ from aiops.evidence.names import (
     KNOWN_FILES,
     OPERATOR_OUTPUT_FILE,
     PACK_FILES,
+    PROPOSER_OUTPUT_FILE,
     REVIEW_ENVELOPE_FILE,
     REVIEW_FILE,
     RUN_MANIFEST_FILE,
@@ -53,6 +54,7 @@ from aiops.evidence.strict import (
     name_key,
     read_member,
 )
+from aiops.evidence.verdict_check import verdict_problems
 from aiops.schemas.catalog import schema_for_file
 
 OPERATOR_HEAD_BYTES = 4096
@@ -145,6 +147,10 @@ def verify_pack_fd(
     for problem in consistency.check_pack(index, docs, listed_names, operator_head, dir_name):
         report.error("consistency", problem)
     report.input_packs = input_pack_refs(docs.get(RUN_MANIFEST_FILE))
+    for problem in verdict_problems(
+        docs.get(RUN_MANIFEST_FILE), docs.get(PROPOSER_OUTPUT_FILE), index["status"]
+    ):
+        report.error("consistency", problem)
     _signature(index_bytes, listed, sidecars, DSSE_ENVELOPE_FILE in entries, trusted, report)
     review_files = ReviewFiles(
         frozenset(entries) & {REVIEW_FILE, REVIEW_ENVELOPE_FILE},

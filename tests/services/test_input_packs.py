@@ -300,6 +300,7 @@ def test_an_l4_answer_that_does_not_parse_fails_closed(
     assert result.exit_code == 2  # a scope violation: BLOCKED
     assert verdict["verdict"] == "REVIEW_REQUIRED" and verdict["model_verdict"] is None
     assert "no readable GovernanceVerdict in the answer" in verdict["fail_closed_reasons"]
+    assert run(runner, "verify-pack", str(LEDGER)).exit_code == 0  # recorded as it happened
 
 
 @pytest.mark.parametrize(
@@ -351,6 +352,7 @@ def test_an_l4_allow_that_is_not_cited_fails_closed_to_review_required(
     assert result.stderr.splitlines()[-1].startswith(
         "aiops: governance verdict REVIEW_REQUIRED on EVP-L2-2026-01-10-001 (the model said ALLOW"
     )
+    assert run(runner, "verify-pack", str(LEDGER)).exit_code == 0
 
 
 def test_an_l4_reject_stays_reject(
@@ -396,3 +398,30 @@ def test_the_chained_samples_replay_on_any_day_and_sequence(
     assert sorted(packs()) == ["L0", "L2", "L3", "L4"]
     reviewed = read(packs()["L4"], "run_manifest.json")["governance_verdict"]
     assert reviewed["reviewed_pack_id"] == "EVP-L3-2026-05-28-003"
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        lambda v: v.update(verdict="ALLOW", fail_closed_reasons=[]),
+        lambda v: v.update(model_verdict="REJECT"),
+        lambda v: v["findings"][0].update(policy_ref="POL-SOD", cited=True),
+        lambda v: v.update(reviewed_pack_id="EVP-L2-2026-01-10-009"),
+    ],
+    ids=["allow", "model-verdict", "finding", "reviewed-pack"],
+)
+def test_a_forged_verdict_record_does_not_verify(
+    runner: CliRunner, loopback: LoopbackServer, network_env: FakeKeys, forge: Any
+) -> None:
+    from tests.evidence.builders import reindex, rewrite_json
+
+    finding = {"severity": "error", "policy_ref": "POL-NOPE", "file": "x", "detail": "d"}
+    result, _ = _l4_live(runner, loopback, _verdict_answer(findings=[finding]))
+    assert result.exit_code == 1
+    pack = packs()["L4"]
+    rewrite_json(pack / "run_manifest.json", lambda m: forge(m["governance_verdict"]))
+    reindex(pack, "run_manifest.json")
+    checked = run(runner, "verify-pack", str(pack), "--json")
+    assert checked.exit_code == 1
+    messages = [f["message"] for f in json.loads(checked.stdout)["packs"][0]["findings"]]
+    assert any(m.startswith("governance_verdict") for m in messages), messages
