@@ -425,3 +425,25 @@ def test_a_forged_verdict_record_does_not_verify(
     assert checked.exit_code == 1
     messages = [f["message"] for f in json.loads(checked.stdout)["packs"][0]["findings"]]
     assert any(m.startswith("governance_verdict") for m in messages), messages
+
+
+def test_usage_errors_of_input_packs(runner: CliRunner) -> None:
+    assert run(runner, "l2", "replay").exit_code == 0
+    l2 = str(packs()["L2"])
+    cases = {
+        ("--input-pack", l2, "--input-pack", "latest"): "L3 takes at most 1 --input-pack",
+        ("--input-pack", "latest", "--input-ledger", "nowhere"): (
+            "--input-ledger nowhere is not a directory"
+        ),
+        ("--input-pack", "EVP-L2-2026-01-10-777"): (
+            "no pack 'EVP-L2-2026-01-10-777' in the ledger evidence_packs"
+        ),
+        ("--input-pack", "README.md"): "input pack README.md is not a pack",
+    }
+    Path("README.md").write_text("not a pack\n")
+    for args, message in cases.items():
+        result = run(runner, "l3", "replay", *args)
+        assert result.exit_code == 2, args
+        assert result.stderr.startswith(f"aiops: error: {message}"), result.stderr
+        assert len(result.stderr.splitlines()) == 1
+    assert sorted(packs()) == ["L2"]
