@@ -85,8 +85,8 @@ def admit_input_packs(
     if len(refs) < policy.min_packs:
         layers = " or ".join(policy.allowed_layers)
         raise UsageError(
-            f"{layer_id} needs --input-pack ({policy.min_packs} at least: a {layers} pack by "
-            "path, pack id or 'latest')"
+            f"{layer_id} needs --input-pack: at least {policy.min_packs} pack of layer "
+            f"{layers}, by path, pack id or 'latest'"
         )
     if len(refs) > policy.max_packs:
         raise UsageError(f"{layer_id} takes at most {policy.max_packs} --input-pack")
@@ -129,7 +129,7 @@ def _resolve(
                 if not matches
                 else f"{ref!r} is ambiguous in the ledger {where}"
             )
-        return matches[0], input_ledger is None
+        return matches[0], _same(where, run_ledger)
     path = Path(ref)
     if not (path / EVIDENCE_PACK_FILE).is_file():
         raise UsageError(f"input pack {ref} is not a pack (no {EVIDENCE_PACK_FILE})")

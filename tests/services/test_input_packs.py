@@ -187,7 +187,10 @@ def test_latest_with_no_pack_of_an_accepted_layer(runner: CliRunner) -> None:
 def test_l3_needs_an_input_pack(runner: CliRunner) -> None:
     result = run(runner, "l3", "replay")
     assert result.exit_code == 2
-    assert result.stderr.startswith("aiops: error: L3 needs --input-pack (1 at least: a L2 pack")
+    assert result.stderr == (
+        "aiops: error: L3 needs --input-pack: at least 1 pack of layer L2, by path, pack id "
+        "or 'latest'\n"
+    )
 
 
 def test_an_input_pack_from_another_ledger(runner: CliRunner, tmp_path: Path) -> None:
