@@ -113,6 +113,25 @@ InputOption = Annotated[
         show_default=False,
     ),
 ]
+InputPackOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--input-pack",
+        metavar="PACK",
+        help="Evidence pack taken as input (repeatable): a path, a pack id, or 'latest' (the "
+        "newest pack of a layer this one takes); verified before any call.",
+        show_default=False,
+    ),
+]
+InputLedgerOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--input-ledger",
+        metavar="DIR",
+        help="Another ledger to take input packs from (default: this run's ledger).",
+        show_default=False,
+    ),
+]
 OutOption = Annotated[
     Path | None,
     typer.Option(
@@ -218,6 +237,8 @@ def _run_model_mode(
     inputs: list[Path] | None,
     out: Path | None,
     notes: str,
+    input_packs: list[str] | None = None,
+    input_ledger: Path | None = None,
     fixture: Path | None = None,
     allow_network: bool = False,
     yes: bool = False,
@@ -249,6 +270,8 @@ def _run_model_mode(
             force=force,
             progress=call_progress() if mode != "replay" else None,
             env_file=env_file_of(ctx),
+            input_packs=list(input_packs or []),
+            input_ledger=input_ledger,
         ),
         confirm,
     )
@@ -263,6 +286,8 @@ def _add_model_modes(sub: typer.Typer, layer: str) -> None:
         ctx: typer.Context,
         fixture: FixtureOption = None,
         input: InputOption = None,
+        input_pack: InputPackOption = None,
+        input_ledger: InputLedgerOption = None,
         out: OutOption = None,
         notes: NotesOption = "",
         as_json: JsonOption = False,
@@ -273,6 +298,8 @@ def _add_model_modes(sub: typer.Typer, layer: str) -> None:
             layer,
             "replay",
             inputs=input,
+            input_packs=input_pack,
+            input_ledger=input_ledger,
             out=out,
             notes=notes,
             fixture=fixture,
@@ -289,6 +316,8 @@ def _add_model_modes(sub: typer.Typer, layer: str) -> None:
             typer.Option(metavar="FILE", help="Transcript fixture to write (required)."),
         ] = None,
         input: InputOption = None,
+        input_pack: InputPackOption = None,
+        input_ledger: InputLedgerOption = None,
         out: OutOption = None,
         notes: NotesOption = "",
         yes: YesOption = False,
@@ -303,6 +332,8 @@ def _add_model_modes(sub: typer.Typer, layer: str) -> None:
             layer,
             "record",
             inputs=input,
+            input_packs=input_pack,
+            input_ledger=input_ledger,
             out=out,
             notes=notes,
             fixture=fixture,
@@ -318,6 +349,8 @@ def _add_model_modes(sub: typer.Typer, layer: str) -> None:
         ctx: typer.Context,
         allow_network: AllowNetworkOption = False,
         input: InputOption = None,
+        input_pack: InputPackOption = None,
+        input_ledger: InputLedgerOption = None,
         out: OutOption = None,
         notes: NotesOption = "",
         yes: YesOption = False,
@@ -329,6 +362,8 @@ def _add_model_modes(sub: typer.Typer, layer: str) -> None:
             layer,
             "live",
             inputs=input,
+            input_packs=input_pack,
+            input_ledger=input_ledger,
             out=out,
             notes=notes,
             allow_network=allow_network,

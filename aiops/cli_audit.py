@@ -56,12 +56,21 @@ def verify_pack_cmd(
             show_default=False,
         ),
     ] = None,
+    input_ledger: Annotated[
+        Path | None,
+        typer.Option(
+            "--input-ledger",
+            metavar="DIR",
+            help="The ledger of input packs a pack took from another ledger.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Verify a pack or a ledger offline. Exit 0 verified, 1 not verified, 2 usage."""
     from aiops.services.verify_pack import VerifyOptions, verify
 
     path = pack_path(path)
-    outcome = verify(VerifyOptions(path, key, checkpoint, write_checkpoint))
+    outcome = verify(VerifyOptions(path, key, checkpoint, write_checkpoint, input_ledger))
     if as_json:
         print_json(outcome.report.to_json())
     else:

@@ -112,6 +112,7 @@ _VERIFY_PLAIN = {
     "key": _Plain(_path_or_none),
     "checkpoint": _Plain(_path_or_none),
     "write_checkpoint": _Plain(_path_or_none),
+    "input_ledger": _Plain(_path_or_none),
 }
 
 

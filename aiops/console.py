@@ -159,6 +159,9 @@ def render_run(outcome: RunOutcome, *, to_stderr: bool = False) -> None:
             table.add_row(
                 "Verdict", f"{d.critic_model_id} — {d.critic_outcome}, decision {decision}"
             )
+        if m.governance_verdict is not None:
+            g = m.governance_verdict
+            table.add_row("L4 verdict", escape(f"{g.verdict} on {g.reviewed_pack_id}"))
         table.add_row("Violations", str(d.violations))
         table.add_row("Outputs", escape(", ".join(d.outputs) or "none"))
         table.add_row(

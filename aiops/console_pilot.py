@@ -3,6 +3,7 @@ on, the decision recorded), ``pilot drift`` and ``pilot report``."""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -43,6 +44,9 @@ def render_review_pack(session: ReviewSession) -> None:
         table.add_row("", escape(f"violation {v.rule}: {v.detail}"))
     critic = view.critic or {}
     table.add_row("Critic decision", escape(str(critic.get("decision") or "none")))
+    from aiops.services.governance_reviews import governance_shown
+
+    table.add_row("L4 verdict", escape(governance_shown(view.path)))
     if critic.get("rationale"):
         table.add_row("Critic rationale", escape(str(critic["rationale"])))
     content = session.content
@@ -172,6 +176,10 @@ def render_pilot_report(report: PilotReport) -> None:
             + (f", {r.unknown} unrecorded" if r.unknown else "")
             + ")",
         )
+    governed = [row.governance_verdict for row in report.pack_rows if row.governance_verdict]
+    if governed:
+        verdicts = ", ".join(f"{n} {v}" for v, n in sorted(Counter(governed).items()))
+        extra.add_row("L4 verdicts", f"{len(governed)}/{len(report.pack_rows)} ({verdicts})")
     if report.unpriced_calls:
         extra.add_row("Unpriced calls", str(report.unpriced_calls))
     for m in report.latency:

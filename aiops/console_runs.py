@@ -16,7 +16,19 @@ if TYPE_CHECKING:
     from aiops.schemas.runs import PackShow, RunList, RunRow, SpendReport
 
 _STATUS_STYLE = {"COMPLETED": "green", "REJECTED": "yellow", "BLOCKED": "red", "FAILED": "red"}
-_COLUMNS = ("Seq", "Pack", "Layer", "Mode", "Status", "Critic", "Review", "Model", "Cost", "Time")
+_COLUMNS = (
+    "Seq",
+    "Pack",
+    "Layer",
+    "Mode",
+    "Status",
+    "Critic",
+    "Review",
+    "L4",
+    "Model",
+    "Cost",
+    "Time",
+)
 
 
 def cost_shown(row: RunRow) -> str:
@@ -76,6 +88,7 @@ def _cells(row: RunRow) -> list[str]:
         row.status,
         row.critic_decision or "-",
         printable(review_shown(row)),
+        row.governance_verdict or "-",
         printable(row.proposer_model or "-"),
         cost_shown(row),
         printable(row.created),
@@ -99,6 +112,7 @@ def render_show(shown: PackShow) -> None:
     table.add_row("Critic model", Text(row.critic_model or "no answer"))
     table.add_row("Cost", cost_shown(row))
     table.add_row("Review", Text(review_shown(row)))
+    table.add_row("L4 verdict", row.governance_verdict or "not reviewed")
     verified = "[green]VERIFIED[/green]" if shown.verified else "[red]NOT VERIFIED[/red]"
     table.add_row("verify-pack", verified)
     if shown.operator_notes:

@@ -71,6 +71,7 @@ def _values(
         "allowed_domains": ", ".join(scope.web_access.allowed_domains),
         "max_scenarios": str(scope.validation.max_scenario_count),
         "inputs": render_inputs(inputs),
+        "policies": "\n".join(f"- {ref}: {text}" for ref, text in scope.policies.items()),
     }
 
 

@@ -21,6 +21,7 @@ Check = Literal[
     "signature",
     "review",
     "checkpoint",
+    "inputs",  # the packs taken as input (aiops.evidence.inputs_check)
 ]
 # FILES_DIFFER: the trusted key's signature is valid over evidence_pack.json, but the
 # pack's files no longer match that signed manifest (never shown as a plain VALID).
@@ -139,6 +140,7 @@ class PackReport:
     pack_id: str | None = None
     status: str | None = None
     chain: ChainEntry | None = None
+    input_packs: list[dict[str, Any]] = field(default_factory=list)  # from inputs_manifest
 
     def error(self, check: Check, message: str) -> None:
         self.findings.append(Finding(check, "error", message))

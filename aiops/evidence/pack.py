@@ -96,9 +96,7 @@ def write_evidence(
     )
     files = {
         RUN_MANIFEST_FILE: pack_json(
-            manifest.model_dump(
-                mode="json", exclude={"network"} if manifest.network is None else None
-            )
+            manifest.model_dump(mode="json", exclude=_absent_optional(manifest))
         ),
         OPERATOR_OUTPUT_FILE: render_operator_output(report).encode("utf-8"),
         SOD_CHECK_FILE: pack_json(content.sod.model_dump(mode="json")),
@@ -158,3 +156,10 @@ def write_evidence(
         known_ledger=destination.known,
     )
     return written, built[-1]
+
+
+def _absent_optional(manifest: RunManifest) -> set[str] | None:
+    """Fields only some runs have are left out, not written as null, so the manifests
+    of other runs are what they were before those fields existed."""
+    absent = {name for name in ("network", "governance_verdict") if getattr(manifest, name) is None}
+    return absent or None

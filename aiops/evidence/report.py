@@ -237,4 +237,6 @@ def _outlook_sections(outputs: list[dict[str, Any]]) -> list[ReportSection]:
     ]
     if uncertainty:
         sections.append(ReportSection("Uncertainty", uncertainty))
-    return sections
+    from aiops.evidence.chain_sections import chain_sections
+
+    return sections + chain_sections(by_type)

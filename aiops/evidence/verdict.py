@@ -224,4 +224,5 @@ _FINDING_TOPICS = {
     "signature": "signatures",
     "review": "reviews",
     "checkpoint": "checkpoint",
+    "inputs": "consistency",  # the input packs still there, unaltered and verified
 }

@@ -22,14 +22,17 @@ from typing import Any
 from aiops.canonical import pack_json
 from aiops.evidence import consistency
 from aiops.evidence.findings import ChainEntry, FileResult, PackReport, SignatureResult
+from aiops.evidence.inputs_check import input_pack_refs
 from aiops.evidence.names import (
     DSSE_ENVELOPE_FILE,
     EVIDENCE_PACK_FILE,
     KNOWN_FILES,
     OPERATOR_OUTPUT_FILE,
     PACK_FILES,
+    PROPOSER_OUTPUT_FILE,
     REVIEW_ENVELOPE_FILE,
     REVIEW_FILE,
+    RUN_MANIFEST_FILE,
     SIDECAR_FILES,
 )
 from aiops.evidence.review import ReviewFiles, orphan_envelope_warning, review_result
@@ -51,6 +54,7 @@ from aiops.evidence.strict import (
     name_key,
     read_member,
 )
+from aiops.evidence.verdict_check import verdict_problems
 from aiops.schemas.catalog import schema_for_file
 
 OPERATOR_HEAD_BYTES = 4096
@@ -141,6 +145,11 @@ def verify_pack_fd(
     )
     listed_names = {e.name for e in listed if not e.problem}
     for problem in consistency.check_pack(index, docs, listed_names, operator_head, dir_name):
+        report.error("consistency", problem)
+    report.input_packs = input_pack_refs(docs.get(RUN_MANIFEST_FILE))
+    for problem in verdict_problems(
+        docs.get(RUN_MANIFEST_FILE), docs.get(PROPOSER_OUTPUT_FILE), index["status"]
+    ):
         report.error("consistency", problem)
     _signature(index_bytes, listed, sidecars, DSSE_ENVELOPE_FILE in entries, trusted, report)
     review_files = ReviewFiles(

@@ -20,7 +20,7 @@ from aiops.errors import GovernanceError, UsageError
 from aiops.evidence.strict import read_text_file
 from aiops.prompts import InputText
 from aiops.resources import data_root
-from aiops.schemas.manifest import InputEntry
+from aiops.schemas.manifest import InputEntry, InputPackEntry
 from aiops.schemas.scope import CapabilityScope
 from aiops.settings import working_directory
 
@@ -33,7 +33,7 @@ class InputNotAllowedError(GovernanceError):
 
 @dataclass(frozen=True)
 class CheckedInput:
-    entry: InputEntry
+    entry: InputEntry | InputPackEntry  # a file, or a pack (aiops.services.input_packs)
     text: InputText
 
 

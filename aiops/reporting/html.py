@@ -167,7 +167,7 @@ def _share(part: float, whole: float) -> str:
 
 
 _PACK_COLUMNS = (
-    "#", "Day", "Pack", "Mode", "Status", "Critic", "Review", "Reviewer", "Drift", "Spend",
+    "#", "Day", "Pack", "Mode", "Status", "Critic", "Review", "Reviewer", "L4", "Drift", "Spend",
 )  # fmt: skip
 
 
@@ -200,6 +200,7 @@ def _pack_row(ledger: str, row: PackRow) -> str:
         escape(row.critic_decision or "-"),
         escape(review),
         escape(row.reviewer or "-"),
+        escape(row.governance_verdict or "-"),
         "-" if row.drift_pct is None else f"{row.drift_pct:.2f} %",
         "-" if row.cost_usd is None else f"{row.cost_usd:.4f}",
     )

@@ -22,6 +22,44 @@ class InputEntry(Strict):
     size: int = Field(ge=0)
 
 
+class InputPackEntry(Strict):
+    """Another evidence pack taken as input (``--input-pack``): which pack, as it was
+    when it was admitted. verify-pack finds it again by id and hash."""
+
+    kind: Literal["evidence_pack"]
+    path: str  # the pack's directory name in its ledger, as shown
+    evidence_pack_id: str
+    sequence: int = Field(ge=1)
+    layer_id: LayerId
+    status: Literal["COMPLETED", "REJECTED", "BLOCKED", "FAILED"]
+    evidence_pack_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    same_ledger: bool  # False: from a ledger named with --input-ledger
+
+
+class GovernanceFinding(Strict):
+    """One finding of a governance verdict, citing a policy and a reviewed pack file."""
+
+    severity: Literal["info", "warning", "error"]
+    policy_ref: str
+    file: str
+    detail: str
+    cited: bool  # the policy is one of the scope's and the file one of the reviewed pack's
+
+
+class GovernanceVerdictRecord(Strict):
+    """A reviewing layer's verdict on the pack it reviewed (``aiops.governance.l4_verdict``):
+    ``verdict`` is what holds after the fail-closed rules, ``model_verdict`` what the
+    model said (``None`` when no verdict could be read)."""
+
+    reviewed_pack_id: str
+    reviewed_pack_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    verdict: Literal["ALLOW", "REVIEW_REQUIRED", "REJECT"]
+    model_verdict: Literal["ALLOW", "REVIEW_REQUIRED", "REJECT"] | None
+    fail_closed_reasons: list[str]
+    policy_refs: list[str]
+    findings: list[GovernanceFinding]
+
+
 class OutputEntry(Strict):
     """One model output of the run and the hash of its text as received."""
 
@@ -100,9 +138,11 @@ class RunManifest(Strict):
     artifacts: list[str]
     operator_output_path: str
     operator_notes: str
-    inputs_manifest: list[InputEntry]
+    inputs_manifest: list[InputEntry | InputPackEntry]
     outputs_manifest: list[OutputEntry]
     aiops_version: str
     # Only in record/live packs; absent (not null) otherwise, so dry-run and replay
     # manifests are what they were before it existed (evidence/pack.py).
     network: NetworkRoute | None = None
+    # Only in the packs of a layer that reviews its input pack (L4); absent otherwise.
+    governance_verdict: GovernanceVerdictRecord | None = None

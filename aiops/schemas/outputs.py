@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 
 from aiops.schemas.base import Strict
 from aiops.schemas.research import RESEARCH_OUTPUT_MODELS
+from aiops.schemas.chain_outputs import CHAIN_OUTPUT_MODELS
 from aiops.schemas.spelling import one_spelling
 
 Probability = Annotated[float, Field(ge=0, le=1)]
@@ -104,6 +105,7 @@ OUTPUT_MODELS: dict[str, type[Strict]] = {
     )
 }
 OUTPUT_MODELS.update(RESEARCH_OUTPUT_MODELS)  # research layers (L1)
+OUTPUT_MODELS.update(CHAIN_OUTPUT_MODELS)  # L3 advice and the L4 verdict
 
 
 def envelope_json_schema(allowed: list[str]) -> dict[str, Any]:

@@ -113,6 +113,7 @@ class PackRow(Strict):
     interactive: bool | None = None
     drift_pct: float | None = None
     cost_usd: float | None = None  # spend; None for replay and dry-run packs
+    governance_verdict: str | None = None  # the newest L4 verdict on it; None: not reviewed
 
 
 class ReviewFigures(Strict):

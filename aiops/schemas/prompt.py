@@ -26,6 +26,7 @@ COMMON_PLACEHOLDERS = frozenset(
         "min_citations",
         "allowed_domains",
         "inputs",
+        "policies",
     }
 )
 CRITIC_PLACEHOLDERS = COMMON_PLACEHOLDERS | {

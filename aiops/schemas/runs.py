@@ -45,6 +45,8 @@ class RunResult(Strict):
     cost: RunCost
     models: ServedModels
     warnings: list[str]
+    # A reviewing layer (L4): its verdict on the reviewed pack; None for other runs.
+    governance_verdict: str | None = None
 
 
 class RunRow(Strict):
@@ -63,6 +65,9 @@ class RunRow(Strict):
     spent: bool  # False for dry-run and replay: the cost was recorded, not spent
     created: str
     problems: list[str]
+    # The newest governance verdict (L4) on this pack, "(stale)" when the pack changed
+    # since; None: no reviewing pack in the ledger names it.
+    governance_verdict: str | None = None
 
 
 class RunList(Strict):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import Field, model_validator
 
@@ -77,6 +77,30 @@ class Validation(StrictConfig):
         return self
 
 
+class InputPacks(StrictConfig):
+    """Which evidence packs the layer takes as input (``--input-pack``). Without this
+    table the layer takes none."""
+
+    allowed_layers: Annotated[list[LayerId], Field(min_length=1)]
+    allowed_statuses: Annotated[
+        list[Literal["COMPLETED", "REJECTED", "BLOCKED", "FAILED"]], Field(min_length=1)
+    ] = ["COMPLETED"]
+    require_approved: bool = False  # an operator review deciding APPROVE beside the pack
+    min_packs: Annotated[int, Field(ge=0)] = 1
+    max_packs: Annotated[int, Field(ge=1)] = 1
+    # The layer reviews its input pack (L4): one pack, a governance verdict on it, and
+    # the proposer must differ from the reviewed pack's proposer and critic.
+    review: bool = False
+
+    @model_validator(mode="after")
+    def _counts(self) -> Self:
+        if self.max_packs < self.min_packs:
+            raise ValueError("max_packs is below min_packs")
+        if self.review and (self.min_packs, self.max_packs) != (1, 1):
+            raise ValueError("a reviewing layer takes exactly one pack (min_packs = max_packs = 1)")
+        return self
+
+
 class CapabilityScope(StrictConfig):
     scope: ScopeInfo
     inputs: AllowForbid
@@ -87,6 +111,9 @@ class CapabilityScope(StrictConfig):
     logging: Logging = Logging()
     safety: Safety
     validation: Validation = Validation()
+    input_packs: InputPacks | None = None
+    # Policy references a reviewing layer's findings must cite: reference -> wording.
+    policies: dict[Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_.-]*$")], str] = {}
 
     @model_validator(mode="after")
     def _safety_present(self) -> Self:
@@ -94,4 +121,6 @@ class CapabilityScope(StrictConfig):
             raise ValueError("safety.safety_checks: at least one safety check is required")
         if self.scope.autonomy_level is Autonomy.EXEC:
             raise ValueError("scope.autonomy_level: EXEC is forbidden in every scope")
+        if self.input_packs is not None and self.input_packs.review and not self.policies:
+            raise ValueError("input_packs.review needs [policies] for the findings to cite")
         return self

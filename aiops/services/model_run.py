@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +55,7 @@ from aiops.governance.budget import actual_cost, search_calls, search_cost
 from aiops.governance.critic import CriticJudgement, judge_critic
 from aiops.governance.fallback import FallbackChain, fallback_chain, layer_failure_policy
 from aiops.governance.inputs import CheckedInput, check_inputs
+from aiops.governance.l4_verdict import not_allowed_exit, verdict_lines
 from aiops.governance.outputs import OutputCheck, enforce_outputs
 from aiops.governance.scope import build_scope_check
 from aiops.governance.served_model import ServedCheck, check_served, served_entry
@@ -76,7 +77,11 @@ from aiops.redact import SECRET_SHAPED
 from aiops.resources import data_root
 from aiops.schemas.checks import SoDCheck
 from aiops.schemas.critic import CriticVerdict
-from aiops.schemas.manifest import NETWORK_MODES, NetworkRoute, OutputEntry
+from aiops.schemas.manifest import (
+    NETWORK_MODES,
+    NetworkRoute,
+    OutputEntry,
+)
 from aiops.schemas.outputs import envelope_json_schema, strict_json_schema
 from aiops.schemas.pack import ModelRun, PackStatus
 from aiops.secret_sources import KeyEnviron, SecretSources, default_sources, env_file_named
@@ -86,6 +91,12 @@ from aiops.services.fallback import (
     call_proposer,
     network_stack,
     replay_stack,
+)
+from aiops.services.input_packs import (
+    AdmittedPack,
+    admit_input_packs,
+    chain_sod,
+    review_verdict,
 )
 from aiops.services.run_layer import Preflight, RunOptions, RunOutcome, base_manifest, preflight
 from aiops.services.run_outcome import (
@@ -118,6 +129,8 @@ class ModelRunOptions:
     force: bool = False
     progress: ProgressSink | None = None  # the terminal's view of calls; never the pack
     env_file: Path | None = None  # --env-file (else AIOPS_ENV_FILE): settings and keys
+    input_packs: list[str] = field(default_factory=list)  # --input-pack: path, id, latest
+    input_ledger: Path | None = None  # --input-ledger: where input packs from elsewhere are
 
 
 @dataclass(frozen=True)
@@ -173,10 +186,12 @@ def run_model_layer(
         require_utf8(options.fixture.name, "the --fixture file name")
     settings, sources = _settings_and_sources(options, settings)
     seal = None  # unsigned unless AIOPS_SIGNING_KEY is set (then sign loads)
+    trusted = None  # input packs' signatures are checked with the same key
     if settings.signing_key is not None:
-        from aiops.evidence.sign import sealer_from_settings
+        from aiops.evidence.sign import sealer_from_settings, trusted_from_private
 
         seal = sealer_from_settings(settings.signing_key)  # a bad key stops us before any call
+        trusted = trusted_from_private(settings.signing_key)
     pre = preflight(options.run, settings)
     # Every key is looked up once, in the environment, the env file, the secrets dir.
     providers = pre.config.registry.providers.values()
@@ -189,7 +204,16 @@ def run_model_layer(
 
         assert options.fixture is not None
         check_fixture_target(options.fixture, options.force)
-    inputs = check_inputs(_input_paths(options.inputs, prompt), pre.scope)
+    admitted = admit_input_packs(
+        options.input_packs,
+        pre.scope,
+        pre.layer_id,
+        pre.destination.ledger,
+        options.input_ledger,
+        trusted,
+    )
+    inputs = check_inputs(_input_paths(options.inputs, prompt, bool(admitted)), pre.scope)
+    inputs += [pack.as_input(number) for number, pack in enumerate(admitted, 1)]
     _refuse_secret_inputs(inputs)
     proposer_prompt = render_proposer(
         prompt.prompts, pre.layer_id, pre.layer.name, pre.scope, [i.text for i in inputs]
@@ -208,6 +232,8 @@ def run_model_layer(
         timestamp=isoformat(pre.clock),
         at=pre.clock,
     )
+    chain, chained_sod = chain_sod(chain, pre.sod, admitted, pre.scope)
+    pre = replace(pre, sod=chained_sod)
     warnings += [skipped.notice for skipped in chain.skipped]
     recorder = None
     closing: Any = None
@@ -260,6 +286,7 @@ def run_model_layer(
         stack = network_stack(inner, policy, failure, deadline, guard)
     try:
         run = _Run(pre, prompt, inputs, stack, chain, proposer_prompt, warnings, seal, route)
+        run.admitted = admitted
         return run.execute(recorder, options)
     finally:
         if closing is not None:
@@ -281,8 +308,8 @@ def _refuse_secret_inputs(inputs: list[CheckedInput]) -> None:
             )
 
 
-def _input_paths(given: list[Path], prompt: LoadedPrompt) -> list[Path]:
-    if given:
+def _input_paths(given: list[Path], prompt: LoadedPrompt, packs: bool = False) -> list[Path]:
+    if given or packs:  # input packs given: no sample input is added to them
         return given
     samples = prompt.prompts.prompt.sample_inputs
     if not samples:
@@ -341,6 +368,7 @@ class _Run:
     seal: Sealer | None
     network: NetworkRoute | None = None  # record/live only
     notes: list[str] = field(default_factory=list)  # report findings only
+    admitted: list[AdmittedPack] = field(default_factory=list)  # --input-pack, verified
 
     def request(
         self,
@@ -622,8 +650,12 @@ class _Run:
                 "sod_reason": sod.reason,
                 "sod_timestamp": sod.timestamp,
                 "network": self.network,
+                "governance_verdict": review_verdict(
+                    self.admitted, pre.scope, status, output_check.parsed if output_check else None
+                ),
             }
         )
+        answers.reasons += verdict_lines(manifest.governance_verdict)
         web_only = answers.web if output_check is None else None  # an answer not completed
         scope_check = build_scope_check(
             run_id=pre.run_id,
@@ -724,7 +756,9 @@ class _Run:
                 cost_usd=cost,
                 spent=mode != "replay",
             ),
-            exit_override=EXIT_BLOCKED if answers.refused is not None else None,
+            exit_override=EXIT_BLOCKED
+            if answers.refused is not None
+            else not_allowed_exit(status, manifest.governance_verdict),
         )
 
     def _transcript(self, recorder: Any, options: ModelRunOptions, timestamp: str) -> bytes:

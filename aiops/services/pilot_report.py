@@ -34,6 +34,7 @@ from aiops.evidence.reader import PackView, load_pack
 from aiops.evidence.sign import TrustedKey, load_public_key, trusted_from_private
 from aiops.schemas.pilot import DayFigures, DriftResult, Kpi, ModelLatency, PilotReport
 from aiops.schemas.registry import Registry
+from aiops.services.governance_reviews import with_governance
 from aiops.services.pilot_drift import DRIFT_THRESHOLD_PCT, BaselineComparer
 from aiops.services.pilot_reviews import ReportedPack, pilot_reviews
 from aiops.services.pilot_served import served_model_changes
@@ -175,9 +176,13 @@ def pilot_report(options: ReportOptions, settings: Settings | None = None) -> Pi
             for day in days
         ],
         reviews=reviews.figures(),
-        pack_rows=[
-            reviews.row(p, pack_drift.get(id(p.view)), per_pack_cost.get(id(p.view))) for p in packs
-        ],
+        pack_rows=with_governance(
+            ledger,
+            [
+                reviews.row(p, pack_drift.get(id(p.view)), per_pack_cost.get(id(p.view)))
+                for p in packs
+            ],
+        ),
         budget_daily_limit_usd=registry.budget.daily_cost_limit_usd,
         budget_monthly_limit_usd=registry.budget.monthly_cost_limit_usd,
         generated_at=wall_clock.isoformat(wall_clock.now()),

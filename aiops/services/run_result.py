@@ -11,6 +11,7 @@ def run_result(outcome: RunOutcome) -> RunResult:
     recorded = details.cost_usd if details is not None else 0.0
     spent = recorded if details is not None and details.spent else 0.0
     violations = details.violations if details is not None else len(outcome.scope.violations)
+    verdict = outcome.manifest.governance_verdict
     return RunResult(
         pack_path=str(outcome.pack_path),
         pack_id=evidence.evidence_pack_id,
@@ -33,4 +34,5 @@ def run_result(outcome: RunOutcome) -> RunResult:
             else None,
         ),
         warnings=list(outcome.warnings),
+        governance_verdict=verdict.verdict if verdict is not None else None,
     )

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from aiops.evidence.inputs_check import check_pack_inputs
 from aiops.evidence.names import OPERATOR_OUTPUT_FILE
 from aiops.evidence.reader import load_pack
 from aiops.evidence.strict import MAX_JSON_BYTES, read_file_in
 from aiops.evidence.verify import verify_pack
 from aiops.schemas.registry import Registry
 from aiops.schemas.runs import PackShow
-from aiops.services.runs import run_row
+from aiops.services.runs import run_row, with_governance
 
 
 def show_pack(pack_dir: Path, registry: Registry) -> PackShow:
@@ -21,6 +22,7 @@ def show_pack(pack_dir: Path, registry: Registry) -> PackShow:
     if read.status is None and read.data is not None:
         text = read.data.decode("utf-8", errors="replace")
     report = verify_pack(pack_dir)
+    check_pack_inputs(report)  # the packs it took as input, too
     findings = [
         f"{f.name} {f.status}" + (f" ({f.detail})" if f.detail else "") for f in report.failed_files
     ]
@@ -30,7 +32,7 @@ def show_pack(pack_dir: Path, registry: Registry) -> PackShow:
         if f.severity in ("error", "warning")
     ]
     return PackShow(
-        run=run_row(view, registry),
+        run=with_governance([run_row(view, registry)], pack_dir.parent)[0],
         operator_notes=view.index.operator_notes,
         operator_output=text,
         verified=report.verified,

@@ -23,6 +23,7 @@ from aiops.evidence.chain import (
     write_checkpoint,
 )
 from aiops.evidence.findings import Finding, VerifyReport
+from aiops.evidence.inputs_check import check_report_inputs
 from aiops.evidence.names import PACK_FILES, SIDECAR_FILES
 from aiops.evidence.sign import load_public_key
 from aiops.evidence.strict import MAX_LEDGER_ENTRIES, display_name
@@ -35,6 +36,7 @@ class VerifyOptions:
     key: Path | None = None
     checkpoint: Path | None = None
     write_checkpoint: Path | None = None
+    input_ledger: Path | None = None  # where input packs from another ledger are
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,7 @@ def verify(options: VerifyOptions) -> VerifyOutcome:
         if options.write_checkpoint is not None:
             _outside_the_ledger(options.write_checkpoint, options.path)
         report = verify_ledger(options.path, trusted)
+    check_report_inputs(report, options.input_ledger, trusted)
     report.key_id = trusted.keyid if trusted is not None else None
     if trusted is None:
         report.findings += unchecked_signature_warnings(report)

@@ -12,6 +12,7 @@ from aiops.configuration import load_config
 from aiops.errors import UsageError
 from aiops.governance.inputs import InputNotAllowedError, check_inputs, glob_match
 from aiops.resources import fixtures_dir
+from aiops.schemas.manifest import InputEntry
 from aiops.schemas.scope import CapabilityScope
 
 SNAPSHOT = '{"as_of": "2026-01-09"}\n'
@@ -33,6 +34,7 @@ def test_allowed_input_is_hashed(scope: CapabilityScope) -> None:
     write("data/market_snapshots/today.json")
     (checked,) = check_inputs([Path("data/market_snapshots/today.json")], scope)
     assert checked.entry.path == "data/market_snapshots/today.json"
+    assert isinstance(checked.entry, InputEntry)  # a file, not a pack
     assert checked.entry.size == len(SNAPSHOT)
     assert checked.entry.sha256 == hashlib.sha256(SNAPSHOT.encode()).hexdigest()
     assert checked.text.text == SNAPSHOT
