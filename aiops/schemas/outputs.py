@@ -17,8 +17,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field
 
 from aiops.schemas.base import Strict
-from aiops.schemas.research import RESEARCH_OUTPUT_MODELS
 from aiops.schemas.chain_outputs import CHAIN_OUTPUT_MODELS
+from aiops.schemas.research import RESEARCH_OUTPUT_MODELS
 from aiops.schemas.spelling import one_spelling
 
 Probability = Annotated[float, Field(ge=0, le=1)]
