@@ -35,7 +35,7 @@ from aiops.evidence.sign import TrustedKey, load_public_key, trusted_from_privat
 from aiops.schemas.pilot import DayFigures, DriftResult, Kpi, ModelLatency, PilotReport
 from aiops.schemas.registry import Registry
 from aiops.services.pilot_drift import DRIFT_THRESHOLD_PCT, BaselineComparer
-from aiops.services.pilot_reviews import ReportedPack, pilot_reviews
+from aiops.services.pilot_reviews import DUE_MODES, ReportedPack, is_due, pilot_reviews
 from aiops.services.pilot_served import served_model_changes
 from aiops.services.pilot_usage import answered, calls, is_fallback, percentile
 from aiops.settings import Settings
@@ -53,7 +53,7 @@ class ReportOptions:
     since: date | None = None
     config_dir: Path | None = None  # default: AIOPS_CONFIG_DIR, ./config, packaged
     key: Path | None = None  # trusted public key; default: AIOPS_SIGNING_KEY's public half
-    modes: frozenset[str] = frozenset({"live"})  # the modes whose packs the KPIs count
+    modes: frozenset[str] = DUE_MODES  # the modes whose packs the KPIs count (live)
     baseline: Path | None = None  # drift baseline; default: the first COMPLETED pack
 
 
@@ -235,7 +235,7 @@ def _load(ledger: Path) -> list[_Pack]:
 
 def _of_modes(pack: _Pack, modes: frozenset[str]) -> bool:
     """A pack whose index cannot be read has no mode: it is never filtered out."""
-    return pack.view is None or pack.view.index.mode in modes
+    return pack.view is None or is_due(pack.view.index.mode, modes)
 
 
 def _in_window(pack: _Pack, since: date | None) -> bool:
