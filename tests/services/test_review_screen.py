@@ -32,6 +32,7 @@ from tests.support.scripts import critic_handler, happy_path, proposer_reply
 
 LIVE = ["l2", "live", "--allow-network", "--yes"]
 LEDGER = Path("evidence_packs")
+Packs = dict[str, Path]
 
 
 def run(runner: CliRunner, args: list[str], day: int, expected: int) -> Path:
@@ -85,7 +86,7 @@ def string_leaves(value: Any) -> list[str]:
     return [value] if isinstance(value, str) else []
 
 
-def test_completed_pack_shows_every_output_text_whole(runner: CliRunner, packs: dict) -> None:
+def test_completed_pack_shows_every_output_text_whole(runner: CliRunner, packs: Packs) -> None:
     pack = packs["COMPLETED"]
     result = review(runner, str(pack))
     assert result.exit_code == 0, result.output
@@ -111,7 +112,7 @@ def test_completed_pack_shows_every_output_text_whole(runner: CliRunner, packs: 
     assert result.stderr == ""
 
 
-def test_failed_pack_shows_no_model_answered_and_why(runner: CliRunner, packs: dict) -> None:
+def test_failed_pack_shows_no_model_answered_and_why(runner: CliRunner, packs: Packs) -> None:
     pack = packs["FAILED"]
     result = review(runner, str(pack))
     assert result.exit_code == 0, result.output
@@ -131,7 +132,7 @@ def test_failed_pack_shows_no_model_answered_and_why(runner: CliRunner, packs: d
     assert "FAILED, critic not called" in out
 
 
-def test_rejected_pack_shows_the_critic_verdict(runner: CliRunner, packs: dict) -> None:
+def test_rejected_pack_shows_the_critic_verdict(runner: CliRunner, packs: Packs) -> None:
     result = review(runner, str(packs["REJECTED"]))
     assert result.exit_code == 0, result.output
     assert row(result.stdout, "Critic decision") == "REJECT"
@@ -141,7 +142,7 @@ def test_rejected_pack_shows_the_critic_verdict(runner: CliRunner, packs: dict) 
 
 
 def test_blocked_pack_shows_the_violation_and_the_forbidden_output(
-    runner: CliRunner, packs: dict
+    runner: CliRunner, packs: Packs
 ) -> None:
     pack = packs["BLOCKED"]
     result = review(runner, str(pack))
@@ -190,7 +191,7 @@ def test_any_output_type_is_rendered_from_its_fields() -> None:
 
 
 def test_no_pack_reviews_the_newest_live_pack_due_then_says_none_is_left(
-    runner: CliRunner, packs: dict
+    runner: CliRunner, packs: Packs
 ) -> None:
     newer_replay = run(runner, ["l2", "replay"], 5, 0)  # not due: not a live run
     order = ["BLOCKED", "REJECTED", "COMPLETED", "FAILED"]  # newest first
@@ -214,7 +215,7 @@ def test_no_pack_in_a_missing_ledger_is_a_usage_error(runner: CliRunner) -> None
     assert result.stderr == "aiops: error: ledger evidence_packs is not a directory\n"
 
 
-def test_a_broken_link_in_the_ledger_is_shown(runner: CliRunner, packs: dict) -> None:
+def test_a_broken_link_in_the_ledger_is_shown(runner: CliRunner, packs: Packs) -> None:
     shutil.rmtree(packs["REJECTED"])  # the BLOCKED pack's predecessor
     result = review(runner, str(packs["BLOCKED"]))
     assert result.exit_code == 0, result.output
@@ -226,7 +227,7 @@ def test_a_broken_link_in_the_ledger_is_shown(runner: CliRunner, packs: dict) ->
 
 
 def test_scripted_and_interactive_reviews_are_recorded_as_such(
-    runner: CliRunner, packs: dict, monkeypatch: pytest.MonkeyPatch
+    runner: CliRunner, packs: Packs, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     scripted = review(runner, str(packs["FAILED"]))
     assert "(decided on the command line: not timed)" in scripted.stdout
@@ -242,7 +243,7 @@ def test_scripted_and_interactive_reviews_are_recorded_as_such(
 
 
 def test_review_and_pilot_report_read_the_env_file(
-    runner: CliRunner, packs: dict, tmp_path: Path
+    runner: CliRunner, packs: Packs, tmp_path: Path
 ) -> None:
     """AIOPS_PACKS_DIR from --env-file: the ledger ``latest`` and the default are
     looked up in, and the pilot report's default ledger."""
