@@ -155,16 +155,20 @@ class PilotReviews:
 
 
 def pilot_reviews(
-    packs: Sequence[ReportedPack], counts: Callable[[ReportedPack], bool]
+    packs: Sequence[ReportedPack],
+    counts: Callable[[ReportedPack], bool],
+    review_of: Callable[[ReportedPack], Review | None] | None = None,
 ) -> PilotReviews:
-    """Each pack's review, kept only when ``counts`` says it verifies."""
+    """Each pack's review (``review_of``, else read from the pack: ``ValueError`` when
+    it is not a valid review), kept only when ``counts`` says it verifies."""
+    review_of = review_of or (lambda pack: read_review(pack.path))
     reviewed: list[_Reviewed] = []
     for pack in packs:
         if pack.view is None:
             reviewed.append(_Reviewed(pack, None))
             continue
         try:
-            review = read_review(pack.path)
+            review = review_of(pack)
         except ValueError:
             reviewed.append(_Reviewed(pack, None, invalid=True))
             continue
