@@ -80,7 +80,7 @@ class ReviewScreen:
 
 
 def review_screen(view: PackView) -> ReviewScreen:
-    sections = _report_sections(view.path)
+    sections = operator_findings(view.path)
     return ReviewScreen(
         calls=[_call("Proposer", view.proposer), _call("Critic", view.critic)],
         outputs=output_blocks(view.proposer),
@@ -199,22 +199,33 @@ def _scalar(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _report_sections(pack_dir: Path) -> dict[str, list[str]]:
-    """The list sections of ``operator_output.md`` as the run wrote them (its "## "
-    headings between rules); empty when the file does not read."""
+def operator_findings(pack_dir: Path) -> dict[str, list[str]]:
+    """The "Findings" and "Actions" of ``operator_output.md`` as the run wrote them;
+    empty when the file does not read. A finding may quote a model (a critic's
+    rationale) over several lines, rules and headings included: the findings run from
+    the first "Findings" heading to the last "Actions" heading (whose lines are aiops'
+    own), each item with its continuation lines."""
     read = read_file_in(pack_dir, OPERATOR_OUTPUT_FILE, max_bytes=MAX_JSON_BYTES)
     if read.status is not None or read.data is None:
         return {}
     text = read.data.decode("utf-8", errors="replace")
-    sections: dict[str, list[str]] = {}
-    for block in text.split(RULE):
-        lines = block.strip("\n").splitlines()
-        if not lines or not lines[0].startswith("## "):
-            continue
-        title = lines[0][3:].strip()
-        items = [line[2:] for line in lines[1:] if line.startswith("- ")]
-        sections.setdefault(title, items)  # the run's section, not a later one's copy
-    return sections
+    findings_head, actions_head = f"{RULE}\n## Findings\n", f"{RULE}\n## Actions\n"
+    start, end = text.find(findings_head), text.rfind(actions_head)
+    if start < 0 or end < start:
+        return {}
+    findings = text[start + len(findings_head) : end]
+    actions = text[end + len(actions_head) :].split(RULE, 1)[0]
+    return {"Findings": _items(findings), "Actions": _items(actions)}
+
+
+def _items(block: str) -> list[str]:
+    items: list[str] = []
+    for line in block.strip("\n").splitlines():
+        if line.startswith("- "):
+            items.append(line[2:])
+        elif items:
+            items[-1] += "\n" + line
+    return [item.rstrip() for item in items]
 
 
 def verification(pack_dir: Path) -> Verification:
