@@ -7,6 +7,7 @@ approved outlook (COMPLETED), a rejected one (REJECTED) and one with a forbidden
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import pty
@@ -22,7 +23,6 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from aiops import cli
 from aiops.cli import app
 from aiops.services.review_screen import operator_findings, output_blocks
 from tests.conftest import FakeKeys
@@ -59,6 +59,19 @@ def packs(runner: CliRunner, loopback: LoopbackServer, network_env: FakeKeys) ->
     loopback.script(CHAT_PATH, critic_handler())
     made["BLOCKED"] = run(runner, LIVE, 4, 2)
     return made
+
+
+def on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``aiops review`` asks as if stdin were a terminal (wherever the command lives)."""
+    for name in ("aiops.cli_pilot", "aiops.cli"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        if hasattr(module, "_stdin_is_tty"):
+            monkeypatch.setattr(module, "_stdin_is_tty", lambda: True)
+            return
+    raise AssertionError("no _stdin_is_tty to replace")
 
 
 def review(runner: CliRunner, *args: str) -> Any:
@@ -232,7 +245,7 @@ def test_scripted_and_interactive_reviews_are_recorded_as_such(
     scripted = review(runner, str(packs["FAILED"]))
     assert "(decided on the command line: not timed)" in scripted.stdout
     assert json.loads((packs["FAILED"] / "review.json").read_bytes())["interactive"] is False
-    monkeypatch.setattr(cli, "_stdin_is_tty", lambda: True)
+    on_a_terminal(monkeypatch)
     asked = runner.invoke(
         app, ["review", str(packs["COMPLETED"]), "--reviewer", "op"], input="a\nfine\n"
     )
