@@ -12,7 +12,14 @@ import typer
 
 from aiops.cli_inventory import JsonOption
 from aiops.cli_runs import PACK_HELP, pack_path
-from aiops.cli_support import AiopsGroup, config_dir_of, errors_handled, fail, outcome_line
+from aiops.cli_support import (
+    AiopsGroup,
+    config_dir_of,
+    env_file_of,
+    errors_handled,
+    fail,
+    outcome_line,
+)
 from aiops.streams import print_json, printable
 
 _config_dir = config_dir_of
@@ -33,7 +40,15 @@ def _ask_decision() -> str:
 
 @errors_handled
 def review_cmd(
-    pack: Annotated[str, typer.Argument(metavar="PACK", help=PACK_HELP)],
+    ctx: typer.Context,
+    pack: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[PACK]",
+            help=PACK_HELP + " Default: the newest live pack without a review.",
+            show_default=False,
+        ),
+    ] = None,
     approve: Annotated[bool, typer.Option("--approve", help="Approve without asking.")] = False,
     reject: Annotated[bool, typer.Option("--reject", help="Reject without asking.")] = False,
     notes: Annotated[
@@ -46,18 +61,35 @@ def review_cmd(
     ] = None,
 ) -> None:
     """Show a pack to the operator and record the decision in review.json beside it
-    (signed in review.dsse.json when AIOPS_SIGNING_KEY is set)."""
+    (signed in review.dsse.json when AIOPS_SIGNING_KEY is set). The screen holds every
+    output, the verdicts and why, and the verification state. Exit 1 when no PACK is
+    given and no live pack is left without a review."""
     if approve and reject:
         fail("choose one of --approve and --reject")
     decision = "APPROVE" if approve else "REJECT" if reject else None
     if decision is None and not _stdin_is_tty():
         fail("no terminal to ask on: pass --approve or --reject (and --notes)")
-    from aiops.console_pilot import render_review_pack, render_review_recorded
-    from aiops.services.review import default_reviewer, finish_review, start_review
-    from aiops.settings import Settings
+    from aiops.console_review import render_review_pack, render_review_recorded
+    from aiops.services.pack_ref import resolve_pack
+    from aiops.services.review import (
+        NothingToReview,
+        default_reviewer,
+        finish_review,
+        next_due,
+        start_review,
+    )
+    from aiops.settings import Settings, settings_for_run
 
+    settings = settings_for_run(env_file_of(ctx)) or Settings()
     name = default_reviewer(reviewer)
-    session = start_review(pack_path(pack), signing_key=Settings().signing_key)
+    if pack is None:
+        try:
+            path = next_due(settings.packs_dir)
+        except NothingToReview as nothing:
+            outcome_line(nothing.message, 1)
+    else:
+        path = resolve_pack(pack, lambda: settings.packs_dir)
+    session = start_review(path, signing_key=settings.signing_key)
     render_review_pack(session)
     interactive = decision is None  # decided at the prompt, the pack on screen
     if decision is None:
@@ -168,8 +200,11 @@ def pilot_report_cmd(
     failure)."""
     from datetime import date
 
+    from aiops.services.pack_ref import resolve_pack
     from aiops.services.pilot_report import ReportOptions, pilot_report
+    from aiops.settings import Settings, settings_for_run
 
+    settings = settings_for_run(env_file_of(ctx)) or Settings()
     try:
         since_day = date.fromisoformat(since) if since is not None else None
     except ValueError:
@@ -185,8 +220,9 @@ def pilot_report_cmd(
             config_dir=_config_dir(ctx),
             key=key,
             modes=modes,
-            baseline=baseline,
-        )
+            baseline=resolve_pack(baseline, lambda: settings.packs_dir) if baseline else None,
+        ),
+        settings,
     )
     if html is not None:
         from aiops.reporting.html import write_html

@@ -1,96 +1,21 @@
-"""Rich rendering of the pilot's commands: ``review`` (the pack the operator decides
-on, the decision recorded), ``pilot drift`` and ``pilot report``."""
+"""Rich rendering of ``pilot drift`` and ``pilot report`` (the review screen is
+``aiops.console_review``)."""
 
 from __future__ import annotations
 
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from aiops.console import LONG_COLUMNS, STATUS_STYLE, stderr_console, stdout_console
+from aiops.console import LONG_COLUMNS, stdout_console
 from aiops.wording import counted
 
 if TYPE_CHECKING:
     from aiops.schemas.pilot import DriftResult, PilotReport
-    from aiops.services.review import RecordedReview, ReviewSession
 
 _KPI_STYLE = {"PASS": "green", "FAIL": "red", "NO DATA": "yellow"}
-
-
-def render_review_pack(session: ReviewSession) -> None:
-    """What the operator reads before deciding (stdout)."""
-    out = stdout_console()
-    view, index = session.view, session.view.index
-    out.print(f"[bold]Review {escape(index.evidence_pack_id)}[/bold] — {escape(str(view.path))}")
-    table = Table(show_header=False, box=None, padding=(0, 2))
-    table.add_column(style="bold", no_wrap=True, overflow="fold")
-    table.add_column(overflow="fold")
-    m = view.manifest
-    table.add_row("Run", escape(f"{index.run_id} ({index.mode}, {index.creation_timestamp})"))
-    table.add_row("Status", f"[{STATUS_STYLE[index.status]}]{index.status}[/]")
-    if m is not None:
-        table.add_row("Models", escape(f"primary {m.primary_model_id}, critic {m.critic_model_id}"))
-    for role, data in (("Proposer", view.proposer), ("Critic", view.critic)):
-        if data is not None:
-            table.add_row(f"{role} answered", escape(str(data.get("model_id"))))
-    sod = index.sod_check
-    table.add_row("SoD", f"[{_KPI_STYLE[sod.result]}]{sod.result}[/] — {escape(sod.reason)}")
-    scope = index.capability_scope_check
-    table.add_row("Scope", f"[{_KPI_STYLE[scope.result]}]{scope.result}[/]")
-    for v in scope.violations:
-        table.add_row("", escape(f"violation {v.rule}: {v.detail}"))
-    critic = view.critic or {}
-    table.add_row("Critic decision", escape(str(critic.get("decision") or "none")))
-    from aiops.services.governance_reviews import governance_shown
-
-    table.add_row("L4 verdict", escape(governance_shown(view.path)))
-    if critic.get("rationale"):
-        table.add_row("Critic rationale", escape(str(critic["rationale"])))
-    content = session.content
-    table.add_row("Regime", escape(content.regime or "none"))
-    out.print(table)
-    _bullets(out, "Critic findings", [_finding(f) for f in critic.get("findings") or []])
-    _bullets(
-        out,
-        "Scenarios",
-        [
-            s.name
-            + (f" ({s.key})" if s.key != s.name else "")
-            + (f" — p={s.probability:g}" if s.probability is not None else "")
-            for s in content.scenarios
-        ],
-    )
-    _bullets(out, "No-trade triggers", content.no_trade_triggers)
-    _bullets(out, "Uncertainty", content.uncertainty)
-    err = stderr_console()
-    for problem in [*view.problems, *session.integrity_problems]:
-        err.print(f"[yellow]warning:[/yellow] {escape(problem)}")
-
-
-def _bullets(out: Console, title: str, lines: list[str]) -> None:
-    out.print(f"[bold]{title}[/bold]")
-    for line in lines or ["none"]:
-        out.print(f"  - {escape(line)}")
-
-
-def _finding(finding: object) -> str:
-    if isinstance(finding, dict):
-        parts = [str(finding[k]) for k in ("severity", "title", "detail", "text") if k in finding]
-        return ": ".join(parts) or str(finding)
-    return str(finding)
-
-
-def render_review_recorded(recorded: RecordedReview) -> None:
-    r = recorded.review
-    stdout_console().print(
-        f"Recorded {r.decision} by {r.reviewer} for {r.evidence_pack_id} "
-        f"({r.duration_seconds / 60:.1f} min) in {recorded.path}"
-        + (", signed" if recorded.signed else " (unsigned: no AIOPS_SIGNING_KEY)"),
-        markup=False,
-    )
 
 
 def render_drift(result: DriftResult) -> None:

@@ -8,6 +8,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from typer.testing import CliRunner
@@ -18,6 +19,9 @@ from tests.support.loopback import LoopbackServer
 from tests.support.proxy import LoopbackProxy
 from tests.support.registry_edit import FAST_POLICY, set_keys
 from tests.support.tls import LoopbackPki, make_pki
+
+if TYPE_CHECKING:
+    from tests.support.pilot_live import LivePilot
 
 NETWORK_ENVIRONMENT = frozenset(
     {"http_proxy", "https_proxy", "all_proxy", "no_proxy", "ssl_cert_file", "ssl_cert_dir"}
@@ -166,6 +170,18 @@ def pilot_ledger(
     with pytest.MonkeyPatch.context() as mp:
         _session_isolation(mp, root)
         return build_pilot_ledger(root / "ledger", pilot_fixtures, root / "days")
+
+
+@pytest.fixture(scope="session")
+def live_pilot(tmp_path_factory: pytest.TempPathFactory) -> LivePilot:
+    """The 30 live days with an outage, replays, dry-runs, reviews and a served-model
+    change (tests/support/pilot_live.py), in ``<tmp>/ledger``. Shared: read it only."""
+    from tests.support.pilot_live import build_live_pilot
+
+    root = tmp_path_factory.mktemp("live-pilot")
+    with pytest.MonkeyPatch.context() as mp:
+        _session_isolation(mp, root)
+        return build_live_pilot(root)
 
 
 def _session_isolation(mp: pytest.MonkeyPatch, directory: Path) -> None:

@@ -36,7 +36,7 @@ from aiops.evidence.strict import (
     read_regular_file,
     refuse_unless_replaceable,
 )
-from aiops.evidence.verify import verify_pack_fd
+from aiops.evidence.verify import PackSeen, verify_pack_fd
 
 CHECKPOINT_VERSION = 2  # 2 adds the reviews; a version-1 checkpoint is still read
 MAX_CHECKPOINT_BYTES = 64 * 1024 * 1024  # a review is about 250 bytes of it
@@ -85,8 +85,11 @@ class Checkpoint:
         return doc
 
 
-def verify_ledger(path: Path, trusted: TrustedKey | None = None) -> VerifyReport:
-    """Verify every pack directory in ``path`` and the chain through them."""
+def verify_ledger(
+    path: Path, trusted: TrustedKey | None = None, seen: PackSeen | None = None
+) -> VerifyReport:
+    """Verify every pack directory in ``path`` and the chain through them; ``seen`` is
+    handed what was read of each pack whose index parsed (``verify.ReadPack``)."""
     report = VerifyReport(kind="ledger", path=str(path))
     fd = os.open(path, DIR_FLAGS)
     try:
@@ -105,7 +108,7 @@ def verify_ledger(path: Path, trusted: TrustedKey | None = None) -> VerifyReport
                     )
                 )
             else:
-                report.packs.append(_verify_child(fd, path, name, trusted))
+                report.packs.append(_verify_child(fd, path, name, trusted, seen))
     finally:
         os.close(fd)
     report.findings += chain_findings(report.packs)
@@ -158,7 +161,7 @@ def _ledger_entries(fd: int, report: VerifyReport) -> list[tuple[str, str]]:
 
 
 def _verify_child(
-    ledger_fd: int, ledger: Path, name: str, trusted: TrustedKey | None
+    ledger_fd: int, ledger: Path, name: str, trusted: TrustedKey | None, seen: PackSeen | None
 ) -> PackReport:
     display = str(ledger / display_name(name))
     try:
@@ -168,7 +171,7 @@ def _verify_child(
         report.error("layout", f"cannot open the pack directory: {exc.strerror}")
         return report
     try:
-        return verify_pack_fd(fd, display, name, trusted)
+        return verify_pack_fd(fd, display, name, trusted, seen)
     finally:
         os.close(fd)
 

@@ -15,6 +15,7 @@ applies here at once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ from aiops.evidence.strict import (
     loads_strict,
     read_file_in,
 )
+from aiops.evidence.verify import ReadPack
 from aiops.schemas.catalog import schema_for_file
 from aiops.schemas.checks import ScopeCheck, SoDCheck
 from aiops.schemas.manifest import RunManifest
@@ -80,17 +82,49 @@ def load_pack(path: Path) -> PackView:
         errors = shape_errors(doc, schema_for_file(EVIDENCE_PACK_FILE) or {})
         if errors:
             raise ValueError(errors[0])
-        index = EvidencePack.model_validate(doc)
-    except ValueError as exc:  # StrictJSONError, a shape error or ValidationError
-        detail = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
-        raise PackReadError(f"{index_path} is not a valid evidence pack index: {detail}") from None
+    except ValueError as exc:  # StrictJSONError or a shape error
+        raise PackReadError(f"{index_path} is not a valid evidence pack index: {exc}") from None
     problems: list[str] = []
+    return _view(
+        path, doc, sha256_hex(raw), lambda name: _read_json(path, name, problems), problems
+    )
+
+
+def view_of(path: Path, read: ReadPack) -> PackView:
+    """The view of a pack from what verify-pack read of it (``verify.ReadPack``): nothing
+    is read again. A listed file that did not verify is missing from the view, with
+    why in ``problems``: no figure comes from a file that does not verify."""
+    problems: list[str] = []
+
+    def verified(name: str) -> Any:
+        if name not in read.docs:
+            problems.append(f"{name}: not read (it does not verify)")
+            return None
+        return read.docs[name]
+
+    return _view(path, read.index, read.index_sha256, verified, problems)
+
+
+def _view(
+    path: Path,
+    doc: Any,
+    index_sha256: str,
+    read_json: Callable[[str], Any],
+    problems: list[str],
+) -> PackView:
+    try:
+        index = EvidencePack.model_validate(doc)
+    except ValidationError as exc:
+        detail = exc.errors()[0]["msg"]
+        raise PackReadError(
+            f"{path / EVIDENCE_PACK_FILE} is not a valid evidence pack index: {detail}"
+        ) from None
     listed = {artifact.name for artifact in index.artifacts}
 
     def model_file(name: str, schema: Any) -> Any:
         if name not in listed:
             return None
-        data = _read_json(path, name, problems)
+        data = read_json(name)
         if data is None or schema is None:
             return data if isinstance(data, dict) else None
         try:
@@ -102,7 +136,7 @@ def load_pack(path: Path) -> PackView:
     return PackView(
         path=path,
         index=index,
-        index_sha256=sha256_hex(raw),
+        index_sha256=index_sha256,
         manifest=model_file(RUN_MANIFEST_FILE, RunManifest),
         sod=model_file(SOD_CHECK_FILE, SoDCheck),
         scope=model_file(SCOPE_CHECK_FILE, ScopeCheck),

@@ -16,7 +16,8 @@ however the names or links in it are crafted. The steps:
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiops.canonical import pack_json
@@ -70,6 +71,23 @@ class _Listed:
     status: FileStatus  # what an unusable entry is reported as (OK when usable)
 
 
+@dataclass(frozen=True)
+class ReadPack:
+    """What verify-pack read of a pack whose index parsed: the index, its SHA-256, and
+    every listed JSON file and sidecar that verified (strict JSON, shape-checked), by
+    name. Handed to a reader so that nothing is read or checked twice (the pilot
+    report over a ledger)."""
+
+    dir_name: str
+    index: dict[str, Any]
+    index_sha256: str
+    docs: dict[str, Any] = field(default_factory=dict)
+    sidecars: dict[str, Any] = field(default_factory=dict)
+
+
+PackSeen = Callable[[ReadPack], None]
+
+
 def verify_pack(path: os.PathLike[str] | str, trusted: TrustedKey | None = None) -> PackReport:
     """Verify the pack directory at ``path`` (the caller checked it is a directory)."""
     fd = os.open(path, DIR_FLAGS)
@@ -80,7 +98,11 @@ def verify_pack(path: os.PathLike[str] | str, trusted: TrustedKey | None = None)
 
 
 def verify_pack_fd(
-    dir_fd: int, display: str, dir_name: str, trusted: TrustedKey | None = None
+    dir_fd: int,
+    display: str,
+    dir_name: str,
+    trusted: TrustedKey | None = None,
+    seen: PackSeen | None = None,
 ) -> PackReport:
     report = PackReport(path=display, dir_name=dir_name)
     entries = _list(dir_fd, report)
@@ -165,6 +187,8 @@ def verify_pack_fd(
         report.warning("review", orphan)
     for problem in problems:
         report.error("review", problem)
+    if seen is not None:
+        seen(ReadPack(dir_name, index, index_read.sha256 or "", docs, sidecars))
     return report
 
 

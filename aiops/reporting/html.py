@@ -9,6 +9,7 @@ scroll inside their own box."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from html import escape
 from pathlib import Path
 from urllib.parse import quote
@@ -37,10 +38,22 @@ svg.chart { width: 100%; max-width: 720px; height: auto; display: block; }
 
 
 def render_html(report: PilotReport) -> str:
-    labels = [d.day for d in report.days]
-    models = sorted({m for d in report.days for m in d.latency_ms})
-    verdict = "PASS" if report.all_pass else "FAIL"
     parts = [
+        *_head(report),
+        *_kpi_table(report),
+        *_reviews_and_budget(report),
+        *_operations(report),
+        *_pack_table(report),
+        *_charts(report),
+        "</body></html>",
+        "",
+    ]
+    return "\n".join(parts)
+
+
+def _head(report: PilotReport) -> list[str]:
+    verdict = "PASS" if report.all_pass else "FAIL"
+    return [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         "<title>aiops pilot report</title>",
@@ -54,6 +67,11 @@ def render_html(report: PilotReport) -> str:
         f'<p class="meta" id="generated">Modes counted: {escape(", ".join(report.modes))}'
         f"{_others(report)} · generated {escape(report.generated_at or '-')} by aiops "
         f"{escape(report.aiops_version or '-')}</p>",
+    ]
+
+
+def _kpi_table(report: PilotReport) -> list[str]:
+    parts = [
         "<h2>KPIs</h2>",
         '<div class="box"><table id="kpis"><thead><tr><th>KPI</th><th>Value</th><th>Threshold</th>'
         "<th>Status</th><th>Detail</th></tr></thead><tbody>",
@@ -69,8 +87,11 @@ def render_html(report: PilotReport) -> str:
             f"{escape(kpi.status)}</span></td><td>{escape(kpi.detail)}{failing}</td></tr>"
         )
     parts.append("</tbody></table></div>")
-    parts += _reviews_and_budget(report)
-    parts += [
+    return parts
+
+
+def _operations(report: PilotReport) -> list[str]:
+    parts = [
         "<h2>Operations</h2>",
         '<div class="box"><table id="operations"><tbody>',
         _row(
@@ -93,8 +114,13 @@ def render_html(report: PilotReport) -> str:
         for m in report.latency
     ]
     parts.append("</tbody></table></div>")
-    parts += _pack_table(report)
-    parts += [
+    return parts
+
+
+def _charts(report: PilotReport) -> list[str]:
+    labels = [d.day for d in report.days]
+    models = sorted({m for d in report.days for m in d.latency_ms})
+    return [
         "<h2>Charts</h2>",
         line_chart(
             "chart-drift",
@@ -122,10 +148,7 @@ def render_html(report: PilotReport) -> str:
             ],
             " ms",
         ),
-        "</body></html>",
-        "",
     ]
-    return "\n".join(parts)
 
 
 def _others(report: PilotReport) -> str:
@@ -166,16 +189,40 @@ def _share(part: float, whole: float) -> str:
     return f"{100.0 * part / whole:.1f} %" if whole else "no limit"
 
 
-_PACK_COLUMNS = (
-    "#", "Day", "Pack", "Mode", "Status", "Critic", "Review", "Reviewer", "L4", "Drift", "Spend",
-)  # fmt: skip
+def _review_cell(row: PackRow, ledger: str) -> str:
+    if not row.reviewed:
+        return "no"
+    kind = ", no terminal" if row.interactive is False else ""
+    return escape(f"{(row.review_decision or '').lower()}{kind}")
+
+
+def _pack_cell(row: PackRow, ledger: str) -> str:
+    href = "/".join(quote(part) for part in (ledger, row.dir_name, "operator_output.md"))
+    return f'<a href="{escape(href)}">{escape(row.pack_id)}</a>'
+
+
+# One column of the per-pack table: its heading and its cell (HTML) for a row, given
+# the ledger's directory name. A new per-pack figure (a layer's verdict) is one entry.
+_PACK_COLUMNS: tuple[tuple[str, Callable[[PackRow, str], str]], ...] = (
+    ("#", lambda row, _: "" if row.sequence is None else str(row.sequence)),
+    ("Day", lambda row, _: escape(row.day or "-")),
+    ("Pack", _pack_cell),
+    ("Mode", lambda row, _: escape(row.mode or "-")),
+    ("Status", lambda row, _: escape(row.status or "unreadable")),
+    ("Critic", lambda row, _: escape(row.critic_decision or "-")),
+    ("Review", _review_cell),
+    ("Reviewer", lambda row, _: escape(row.reviewer or "-")),
+    ("L4", lambda row, _: escape(row.governance_verdict or "-")),
+    ("Drift", lambda row, _: "-" if row.drift_pct is None else f"{row.drift_pct:.2f} %"),
+    ("Spend", lambda row, _: "-" if row.cost_usd is None else f"{row.cost_usd:.4f}"),
+)
 
 
 def _pack_table(report: PilotReport) -> list[str]:
     """One row per pack; the pack links to its operator_output.md, relative to the
     ledger's parent directory (where the page is meant to sit)."""
     ledger = Path(report.ledger).name
-    head = "".join(f"<th>{c}</th>" for c in _PACK_COLUMNS)
+    head = "".join(f"<th>{escape(name)}</th>" for name, _ in _PACK_COLUMNS)
     rows = [
         "<h2>Packs</h2>",
         f'<div class="box"><table id="packs"><thead><tr>{head}</tr></thead><tbody>',
@@ -186,25 +233,7 @@ def _pack_table(report: PilotReport) -> list[str]:
 
 
 def _pack_row(ledger: str, row: PackRow) -> str:
-    href = "/".join(quote(part) for part in (ledger, row.dir_name, "operator_output.md"))
-    review = "no"
-    if row.reviewed:
-        kind = {True: "", False: ", no terminal", None: ""}[row.interactive]
-        review = f"{(row.review_decision or '').lower()}{kind}"
-    cells = (
-        "" if row.sequence is None else str(row.sequence),
-        escape(row.day or "-"),
-        f'<a href="{escape(href)}">{escape(row.pack_id)}</a>',
-        escape(row.mode or "-"),
-        escape(row.status or "unreadable"),
-        escape(row.critic_decision or "-"),
-        escape(review),
-        escape(row.reviewer or "-"),
-        escape(row.governance_verdict or "-"),
-        "-" if row.drift_pct is None else f"{row.drift_pct:.2f} %",
-        "-" if row.cost_usd is None else f"{row.cost_usd:.4f}",
-    )
-    data = "".join(f"<td>{c}</td>" for c in cells)
+    data = "".join(f"<td>{cell(row, ledger)}</td>" for _, cell in _PACK_COLUMNS)
     return f'<tr data-pack="{escape(row.pack_id)}" data-reviewed="{row.reviewed}">{data}</tr>'
 
 

@@ -18,27 +18,34 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 from aiops import __version__
 from aiops import clock as wall_clock
 from aiops.configuration import load_config
 from aiops.errors import PackReadError, UsageError
 from aiops.evidence.chain import verify_ledger
-from aiops.evidence.findings import PackReport, VerifyReport
-from aiops.evidence.ledger import pack_dirs
-from aiops.evidence.reader import PackView, load_pack
+from aiops.evidence.names import REVIEW_FILE
+from aiops.evidence.reader import PackView, load_pack, view_of
 from aiops.evidence.sign import TrustedKey, load_public_key, trusted_from_private
-from aiops.schemas.pilot import DayFigures, DriftResult, Kpi, ModelLatency, PilotReport
-from aiops.schemas.registry import Registry
+from aiops.evidence.verify import ReadPack
+from aiops.schemas.pilot import DayFigures, DriftResult, Kpi, PilotReport
+from aiops.schemas.review import Review
 from aiops.services.governance_reviews import with_governance
 from aiops.services.pilot_drift import DRIFT_THRESHOLD_PCT, BaselineComparer
-from aiops.services.pilot_reviews import ReportedPack, pilot_reviews
+from aiops.services.pilot_kpis import Verification, completeness_kpi, kpi, ratio_kpi
+from aiops.services.pilot_reviews import (
+    DUE_MODES,
+    PilotReviews,
+    ReportedPack,
+    is_due,
+    pilot_reviews,
+)
 from aiops.services.pilot_served import served_model_changes
-from aiops.services.pilot_usage import answered, calls, is_fallback, percentile
+from aiops.services.pilot_usage import Usage, answered, is_fallback
 from aiops.settings import Settings
 
 VERIFIER = "verify-pack (files, schemas, consistency, review, hash chain)"
@@ -54,20 +61,20 @@ class ReportOptions:
     since: date | None = None
     config_dir: Path | None = None  # default: AIOPS_CONFIG_DIR, ./config, packaged
     key: Path | None = None  # trusted public key; default: AIOPS_SIGNING_KEY's public half
-    modes: frozenset[str] = frozenset({"live"})  # the modes whose packs the KPIs count
+    modes: frozenset[str] = DUE_MODES  # the modes whose packs the KPIs count (live)
     baseline: Path | None = None  # drift baseline; default: the first COMPLETED pack
-
-
-SPENDING_MODES = frozenset({"live", "record"})  # the modes that call the providers
 
 
 @dataclass(frozen=True)
 class _Pack:
-    """A pack directory of the ledger: its view, or why the index could not be read."""
+    """A pack directory of the ledger: its view, or why the index could not be read;
+    and its review as verify-pack read it (``None``: none, or one that does not read)."""
 
     path: Path
     view: PackView | None
     error: str = ""
+    review_doc: Any = None
+    review_present: bool = False
 
     @property
     def label(self) -> str:
@@ -75,71 +82,33 @@ class _Pack:
 
 
 def pilot_report(options: ReportOptions, settings: Settings | None = None) -> PilotReport:
+    """The steps: read and verify the ledger once, choose the packs the KPIs count, the
+    drift against the baseline, the KPIs, then the figures beside them."""
     settings = settings or Settings()
-    ledger = options.ledger or settings.packs_dir
-    try:
-        is_dir = ledger.is_dir()
-    except OSError as exc:  # a name too long, a directory we may not enter
-        raise UsageError(f"ledger {ledger}: {exc.strerror}") from None
-    if not is_dir:
-        raise UsageError(f"ledger {ledger} is not a directory")
+    ledger = _ledger_dir(options.ledger or settings.packs_dir)
     registry = load_config(options.config_dir or settings.config_dir).registry
     trusted = _trusted(options.key, settings.signing_key)
-    every_pack = _load(ledger)
-    ledger_packs = [p for p in every_pack if _of_modes(p, options.modes)]
-    dated = [p for p in every_pack if _in_window(p, options.since)]
-    packs = [p for p in ledger_packs if _in_window(p, options.since)]
-    if not packs:
-        since = f" since {options.since.isoformat()}" if options.since else ""
-        modes = ", ".join(sorted(options.modes))
-        other = f" ({len(dated)} of other modes: choose with --mode)" if dated else ""
-        raise PackReadError(f"no {modes} evidence packs in {ledger}{since}{other}")
-    verified = _Verification(verify_ledger(ledger, trusted), trusted)
-    views = [p.view for p in packs if p.view is not None]
-    days = _calendar(views)
+    verified, every_pack = _read_ledger(ledger, trusted)
+    chosen = _Chosen.of(every_pack, options, ledger)
     # The baseline is the pilot's first COMPLETED pack even when --since starts later.
-    in_window = {id(v) for v in views}
-    all_drifts = _drifts(
-        [p.view for p in ledger_packs if p.view is not None], _baseline(options.baseline)
-    )
+    all_drifts = _drifts(chosen.ledger_views, _baseline(options.baseline))
+    in_window = chosen.window_ids
     drifts = [d for d in all_drifts if id(d.view) in in_window]
-    reviews = pilot_reviews(packs, verified.review_counts)
-    kpis = [
-        _ratio_kpi("sod", "SoD compliance", packs, lambda v: v.index.sod_check.result == "PASS"),
-        _ratio_kpi(
-            "scope",
-            "Scope compliance",
-            packs,
-            lambda v: (
-                v.index.capability_scope_check.result == "PASS"
-                and not v.index.capability_scope_check.violations
-            ),
-        ),
-        _completeness(packs, ledger_packs, verified),
-        reviews.coverage_kpi(verified.trusted),
-        reviews.time_kpi(),
-        _weekly_drift(all_drifts, options.since),
-    ]
-    with_proposer = [v for v in views if v.proposer is not None]
-    fallbacks = sum(1 for v in with_proposer if is_fallback(v))
-    usage = _Usage.of(views, registry)
-    per_day_cost, per_pack_cost = usage.per_day_cost, usage.per_pack_cost
-    per_model, per_day_latency = usage.per_model, usage.per_day_latency
-    total_cost = sum(per_day_cost.values())
-    # A day's drift is that of its last pack (by sequence) against the baseline.
-    daily_drift = {point.day: point.result.token_drift_pct for point in drifts}
+    reviews = pilot_reviews(chosen.packs, verified.review_counts, _review_of)
+    kpis = _kpis(chosen, verified, reviews, all_drifts, options.since)
+    usage = Usage.of(chosen.views, registry)
+    days = _calendar(chosen.views)
     pack_drift = {id(point.view): point.result.token_drift_pct for point in drifts}
-    counts: dict[str, int] = defaultdict(int)
-    for view in views:
-        counts[view.day] += 1
+    with_proposer = [v for v in chosen.views if v.proposer is not None]
+    fallbacks = sum(1 for v in with_proposer if is_fallback(v))
     return PilotReport(
         ledger=str(ledger),
         since=options.since.isoformat() if options.since else None,
         first_day=days[0] if days else None,
         last_day=days[-1] if days else None,
-        packs=len(packs),
+        packs=len(chosen.packs),
         modes=sorted(options.modes),
-        packs_other_modes=len(dated) - len(packs),
+        packs_other_modes=len(chosen.dated) - len(chosen.packs),
         baseline_pack_id=all_drifts[0].baseline_id if all_drifts else None,
         verifier=VERIFIER if trusted is None else VERIFIER_KEYED.format(keyid=trusted.keyid),
         kpis=kpis,
@@ -147,40 +116,20 @@ def pilot_report(options: ReportOptions, settings: Settings | None = None) -> Pi
         all_pass=not any(k.status == "FAIL" for k in kpis),
         fallback_packs=fallbacks,
         fallback_rate_pct=_pct(fallbacks, len(with_proposer)),
-        cost_total_usd=round(total_cost, 6),
+        cost_total_usd=round(usage.total, 6),
         cost_not_spent_usd=round(usage.not_spent, 6),
-        cost_per_day_usd=round(total_cost / len(days), 6) if days else None,
+        cost_per_day_usd=round(usage.total / len(days), 6) if days else None,
         unpriced_calls=usage.unpriced,
-        latency=[
-            ModelLatency(
-                model_id=model,
-                calls=len(values),
-                p50_ms=round(percentile(values, 50), 1),
-                p95_ms=round(percentile(values, 95), 1),
-            )
-            for model, values in sorted(per_model.items())
-        ],
-        drift_flagged_days=sorted(d for d, pct in daily_drift.items() if pct > DRIFT_THRESHOLD_PCT),
-        served_model_changes=served_model_changes(views),
-        days=[
-            DayFigures(
-                day=day,
-                packs=counts.get(day, 0),
-                drift_pct=daily_drift.get(day),
-                cost_usd=round(per_day_cost[day], 6) if day in per_day_cost else None,
-                latency_ms={
-                    model: round(statistics.fmean(values), 1)
-                    for model, values in sorted(per_day_latency.get(day, {}).items())
-                },
-            )
-            for day in days
-        ],
+        latency=usage.latency(),
+        drift_flagged_days=_flagged_days(drifts),
+        served_model_changes=served_model_changes(chosen.views),
+        days=_day_figures(days, chosen.views, usage, drifts),
         reviews=reviews.figures(),
         pack_rows=with_governance(
             ledger,
             [
-                reviews.row(p, pack_drift.get(id(p.view)), per_pack_cost.get(id(p.view)))
-                for p in packs
+                reviews.row(p, pack_drift.get(id(p.view)), usage.per_pack_cost.get(id(p.view)))
+                for p in chosen.packs
             ],
         ),
         budget_daily_limit_usd=registry.budget.daily_cost_limit_usd,
@@ -190,57 +139,151 @@ def pilot_report(options: ReportOptions, settings: Settings | None = None) -> Pi
     )
 
 
-@dataclass
-class _Usage:
-    """Spend (live and record packs only), cost recorded but not spent, and latency
-    samples (answers only), per day, pack and model."""
+def _ledger_dir(ledger: Path) -> Path:
+    try:
+        is_dir = ledger.is_dir()
+    except OSError as exc:  # a name too long, a directory we may not enter
+        raise UsageError(f"ledger {ledger}: {exc.strerror}") from None
+    if not is_dir:
+        raise UsageError(f"ledger {ledger} is not a directory")
+    return ledger
 
-    per_day_cost: dict[str, float] = field(default_factory=lambda: defaultdict(float))
-    per_pack_cost: dict[int, float] = field(default_factory=lambda: defaultdict(float))
-    per_model: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
-    per_day_latency: dict[str, dict[str, list[float]]] = field(
-        default_factory=lambda: defaultdict(lambda: defaultdict(list))
-    )
-    not_spent: float = 0.0
-    unpriced: int = 0
+
+@dataclass(frozen=True)
+class _Chosen:
+    """The packs the KPIs count: of the chosen modes (``ledger_packs``), and of those
+    the ones in the window (``packs``); ``dated``: every pack in the window."""
+
+    ledger_packs: list[_Pack]
+    dated: list[_Pack]
+    packs: list[_Pack]
 
     @classmethod
-    def of(cls, views: list[PackView], registry: Registry) -> _Usage:
-        usage = cls()
-        for view in views:
-            spends = view.index.mode in SPENDING_MODES
-            for call in calls(view, registry):
-                if call.cost_usd is None:
-                    usage.unpriced += 1
-                elif spends:
-                    usage.per_day_cost[view.day] += call.cost_usd
-                    usage.per_pack_cost[id(view)] += call.cost_usd
-                else:
-                    usage.not_spent += call.cost_usd
-                if call.latency_ms is not None and call.answered:
-                    usage.per_model[call.model_id].append(call.latency_ms)
-                    usage.per_day_latency[view.day][call.model_id].append(call.latency_ms)
-        return usage
+    def of(cls, every_pack: list[_Pack], options: ReportOptions, ledger: Path) -> _Chosen:
+        ledger_packs = [p for p in every_pack if _of_modes(p, options.modes)]
+        dated = [p for p in every_pack if _in_window(p, options.since)]
+        packs = [p for p in ledger_packs if _in_window(p, options.since)]
+        if not packs:
+            since = f" since {options.since.isoformat()}" if options.since else ""
+            modes = ", ".join(sorted(options.modes))
+            other = f" ({len(dated)} of other modes: choose with --mode)" if dated else ""
+            raise PackReadError(f"no {modes} evidence packs in {ledger}{since}{other}")
+        return cls(ledger_packs, dated, packs)
+
+    @property
+    def views(self) -> list[PackView]:
+        return [p.view for p in self.packs if p.view is not None]
+
+    @property
+    def ledger_views(self) -> list[PackView]:
+        return [p.view for p in self.ledger_packs if p.view is not None]
+
+    @property
+    def window_ids(self) -> set[int]:
+        return {id(v) for v in self.views}
 
 
-def _load(ledger: Path) -> list[_Pack]:
+def _kpis(
+    chosen: _Chosen,
+    verified: Verification,
+    reviews: PilotReviews,
+    all_drifts: list[_DriftPoint],
+    since: date | None,
+) -> list[Kpi]:
+    packs = chosen.packs
+    return [
+        ratio_kpi("sod", "SoD compliance", packs, lambda v: v.index.sod_check.result == "PASS"),
+        ratio_kpi(
+            "scope",
+            "Scope compliance",
+            packs,
+            lambda v: (
+                v.index.capability_scope_check.result == "PASS"
+                and not v.index.capability_scope_check.violations
+            ),
+        ),
+        completeness_kpi(packs, chosen.ledger_packs, verified),
+        reviews.coverage_kpi(verified.trusted),
+        reviews.time_kpi(),
+        _weekly_drift(all_drifts, since),
+    ]
+
+
+def _flagged_days(drifts: list[_DriftPoint]) -> list[str]:
+    """The days whose drift (that of the day's last pack) is above the threshold."""
+    daily = {point.day: point.result.token_drift_pct for point in drifts}
+    return sorted(day for day, pct in daily.items() if pct > DRIFT_THRESHOLD_PCT)
+
+
+def _day_figures(
+    days: list[str], views: list[PackView], usage: Usage, drifts: list[_DriftPoint]
+) -> list[DayFigures]:
+    # A day's drift is that of its last pack (by sequence) against the baseline.
+    daily_drift = {point.day: point.result.token_drift_pct for point in drifts}
+    counts: dict[str, int] = defaultdict(int)
+    for view in views:
+        counts[view.day] += 1
+    return [
+        DayFigures(
+            day=day,
+            packs=counts.get(day, 0),
+            drift_pct=daily_drift.get(day),
+            cost_usd=round(usage.per_day_cost[day], 6) if day in usage.per_day_cost else None,
+            latency_ms={
+                model: round(statistics.fmean(values), 1)
+                for model, values in sorted(usage.per_day_latency.get(day, {}).items())
+            },
+        )
+        for day in days
+    ]
+
+
+def _read_ledger(ledger: Path, trusted: TrustedKey | None) -> tuple[Verification, list[_Pack]]:
+    """verify-pack over the ledger, and each pack's view from what it read: every file
+    is read and checked once. A pack whose index does not read has no view (it fails
+    every KPI); an entry without an index is no pack (the ledger's problem)."""
+    read: dict[str, ReadPack] = {}
+
+    def seen(pack: ReadPack) -> None:
+        read[pack.dir_name] = pack
+
+    report = verify_ledger(ledger, trusted, seen)
     packs: list[_Pack] = []
-    for path in pack_dirs(ledger):
+    for pack in report.packs:
+        path = ledger / pack.dir_name
+        found = read.get(pack.dir_name)
+        if found is None:
+            if pack.files and pack.files[0].status != "MISSING":
+                errors = [f.message for f in pack.errors] or ["its index does not read"]
+                packs.append(_Pack(path, None, f"{path}: {errors[0]}"))
+            continue
         try:
-            view = load_pack(path)
+            view = view_of(path, found)
             date.fromisoformat(view.day)  # every figure is kept by day
         except PackReadError as exc:
             packs.append(_Pack(path, None, str(exc)))
         except ValueError:
             packs.append(_Pack(path, None, f"{path}: creation_timestamp is not a date"))
         else:
-            packs.append(_Pack(path, view))
-    return sorted(packs, key=lambda p: (p.view.index.sequence if p.view else 0, p.path.name))
+            review = found.sidecars.get(REVIEW_FILE)
+            packs.append(_Pack(path, view, review_doc=review, review_present=pack.review.present))
+    packs.sort(key=lambda p: (p.view.index.sequence if p.view else 0, p.path.name))
+    return Verification(report, trusted), packs
+
+
+def _review_of(pack: ReportedPack) -> Review | None:
+    """The pack's review as verify-pack read it; ``ValueError`` when it is no review."""
+    assert isinstance(pack, _Pack)
+    if pack.review_doc is None:
+        if pack.review_present:
+            raise ValueError(f"{REVIEW_FILE} is not a valid review")
+        return None
+    return Review.model_validate(pack.review_doc)
 
 
 def _of_modes(pack: _Pack, modes: frozenset[str]) -> bool:
     """A pack whose index cannot be read has no mode: it is never filtered out."""
-    return pack.view is None or pack.view.index.mode in modes
+    return pack.view is None or is_due(pack.view.index.mode, modes)
 
 
 def _in_window(pack: _Pack, since: date | None) -> bool:
@@ -308,7 +351,7 @@ def _weekly_drift(drifts: list[_DriftPoint], since: date | None) -> Kpi:
     with ``since``, only the checks that fall in the window."""
     threshold = (float(DRIFT_THRESHOLD_PCT), "at most")
     if not drifts:
-        return _kpi("drift", "Weekly drift", None, "%", threshold, "NO DATA", "no proposer output")
+        return kpi("drift", "Weekly drift", None, "%", threshold, "NO DATA", "no proposer output")
     start = date.fromisoformat(drifts[0].baseline_day)
     checks: dict[int, _DriftPoint] = {}
     for point in drifts:
@@ -318,7 +361,7 @@ def _weekly_drift(drifts: list[_DriftPoint], since: date | None) -> Kpi:
     if since is not None:
         checks = {w: p for w, p in checks.items() if p.day >= since.isoformat()}
     if not checks:
-        return _kpi(
+        return kpi(
             "drift", "Weekly drift", None, "%", threshold, "NO DATA", "pilot shorter than 8 days"
         )
     worst = max(p.result.token_drift_pct for p in checks.values())
@@ -327,119 +370,13 @@ def _weekly_drift(drifts: list[_DriftPoint], since: date | None) -> Kpi:
         f"week {w}: {p.result.token_drift_pct:.2f} % ({p.day})" for w, p in sorted(checks.items())
     )
     status = "FAIL" if flagged else "PASS"
-    return _kpi("drift", "Weekly drift", round(worst, 2), "%", threshold, status, detail, flagged)
-
-
-def _ratio_kpi(
-    key: str, name: str, packs: list[_Pack], compliant: Callable[[PackView], bool]
-) -> Kpi:
-    failing = [p.label for p in packs if p.view is None or not compliant(p.view)]
-    good = len(packs) - len(failing)
-    return _kpi(
-        key,
-        name,
-        round(100.0 * good / len(packs), 2),
-        "%",
-        ALL,
-        "PASS" if not failing else "FAIL",
-        f"{good}/{len(packs)} packs",
-        failing,
-    )
+    return kpi("drift", "Weekly drift", round(worst, 2), "%", threshold, status, detail, flagged)
 
 
 def _trusted(key: Path | None, signing_key: Path | None) -> TrustedKey | None:
     if key is not None:
         return load_public_key(key)
     return trusted_from_private(signing_key) if signing_key is not None else None
-
-
-class _Verification:
-    """verify-pack's report on the ledger, looked up per pack directory."""
-
-    def __init__(self, report: VerifyReport, trusted: TrustedKey | None = None) -> None:
-        self.report = report
-        self.trusted = trusted
-        self._packs: dict[str, list[PackReport]] = defaultdict(list)
-        for pack in report.packs:
-            self._packs[pack.dir_name].append(pack)
-        self._named: set[str] = {
-            f.pack for f in report.findings if f.severity == "error" and f.pack is not None
-        }
-
-    def pack_ok(self, pack: _Pack) -> bool:
-        own = self._packs.get(pack.path.name, [])
-        return bool(own) and all(p.verified for p in own) and pack.path.name not in self._named
-
-    def review_counts(self, pack: ReportedPack) -> bool:
-        """The pack's review verifies: signed by the trusted key when there is one;
-        without, it belongs to its pack and agrees with its envelope (unauthenticated)."""
-        own = self._packs.get(pack.path.name, [])
-        accepted = ("VALID",) if self.trusted is not None else ("UNSIGNED", "NOT_CHECKED")
-        return bool(own) and all(
-            p.review.status in accepted and not [f for f in p.errors if f.check == "review"]
-            for p in own
-        )
-
-    def ledger_problems(self, ledger_packs: list[_Pack]) -> list[str]:
-        """Errors of the ledger that no pack answers for: a break of the chain that
-        names no pack, or an entry of the ledger that is not a pack."""
-        names = {p.path.name for p in ledger_packs}
-        problems = [
-            f.message
-            for f in self.report.findings
-            if f.severity == "error" and (f.pack is None or f.pack not in names)
-        ]
-        problems += [
-            f"{p.dir_name}: not a pack that verifies"
-            for p in self.report.packs
-            if p.dir_name not in names and not p.verified
-        ]
-        return problems
-
-
-def _completeness(packs: list[_Pack], ledger_packs: list[_Pack], verified: _Verification) -> Kpi:
-    failing = [p.label for p in packs if p.view is None or not verified.pack_ok(p)]
-    ledger = verified.ledger_problems(ledger_packs)
-    good = len(packs) - len(failing)
-    detail = f"{good}/{len(packs)} packs verify"
-    detail += f"; ledger: {'; '.join(ledger)}" if ledger else ""
-    return _kpi(
-        "completeness",
-        "Evidence-pack completeness",
-        round(100.0 * good / len(packs), 2),
-        "%",
-        ALL,
-        "PASS" if not failing and not ledger else "FAIL",
-        detail,
-        failing,
-    )
-
-
-ALL = (100.0, "at least")  # a ratio KPI passes at 100 %
-
-
-def _kpi(
-    key: str,
-    name: str,
-    value: float | None,
-    unit: str,
-    threshold: tuple[float, str],
-    status: str,
-    detail: str,
-    failing: list[str] | None = None,
-) -> Kpi:
-    """A KPI whose value and threshold are numbers (JSON), shown with their unit."""
-    return Kpi(
-        key=key,
-        name=name,
-        value=value,
-        unit=unit,  # type: ignore[arg-type]
-        threshold=threshold[0],
-        comparison=threshold[1],  # type: ignore[arg-type]
-        status=status,  # type: ignore[arg-type]
-        detail=detail,
-        failing_packs=failing or [],
-    )
 
 
 def _pct(part: int, whole: int) -> float | None:

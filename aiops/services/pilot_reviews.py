@@ -1,7 +1,9 @@
 """The pilot's review KPIs: coverage and median on-screen time.
 
 * Coverage: the packs with a review that verifies, over the packs due for review (every
-  pack of the report's window). Threshold: 100 %.
+  pack of the report's window and modes: by default every ``live`` pack, ``is_due``;
+  ``aiops review`` with no pack takes the newest of them without a review). Threshold:
+  100 %.
 * Review time: the median time a pack was on screen before the decision, over the
   *interactive* reviews only (``review.json`` ``interactive: true``, decided at the
   prompt). A review decided on the command line (``--approve``/``--reject``, no
@@ -27,6 +29,14 @@ from aiops.schemas.pilot import Kpi, KpiStatus, PackRow, ReviewFigures
 from aiops.schemas.review import Review
 
 REVIEW_LIMIT_MIN = 15.0
+# The pilot's days are live runs: what the KPIs count by default (``--mode``), and the
+# packs due for review.
+DUE_MODES = frozenset({"live"})
+
+
+def is_due(mode: object, modes: frozenset[str] = DUE_MODES) -> bool:
+    """A pack of this mode is due for review (and counted by the pilot's KPIs)."""
+    return isinstance(mode, str) and mode in modes
 
 
 class ReportedPack(Protocol):
@@ -124,8 +134,8 @@ class PilotReviews:
         found = self._by_path.get(id(pack))
         review = found.review if found is not None else None
         critic = view.critic if view is not None else None
-        parsed = critic.get("parsed") if isinstance(critic, dict) else None
-        decision = parsed.get("decision") if isinstance(parsed, dict) else None
+        # The decision as judged (null when it failed closed), not the critic's words.
+        decision = critic.get("decision") if isinstance(critic, dict) else None
         spends = view is not None and view.index.mode in ("live", "record")
         return PackRow(
             sequence=view.index.sequence if view else None,
@@ -145,16 +155,20 @@ class PilotReviews:
 
 
 def pilot_reviews(
-    packs: Sequence[ReportedPack], counts: Callable[[ReportedPack], bool]
+    packs: Sequence[ReportedPack],
+    counts: Callable[[ReportedPack], bool],
+    review_of: Callable[[ReportedPack], Review | None] | None = None,
 ) -> PilotReviews:
-    """Each pack's review, kept only when ``counts`` says it verifies."""
+    """Each pack's review (``review_of``, else read from the pack: ``ValueError`` when
+    it is not a valid review), kept only when ``counts`` says it verifies."""
+    review_of = review_of or (lambda pack: read_review(pack.path))
     reviewed: list[_Reviewed] = []
     for pack in packs:
         if pack.view is None:
             reviewed.append(_Reviewed(pack, None))
             continue
         try:
-            review = read_review(pack.path)
+            review = review_of(pack)
         except ValueError:
             reviewed.append(_Reviewed(pack, None, invalid=True))
             continue

@@ -21,13 +21,15 @@ below ``MAX_FIGURE``; anything else is as if it were not recorded.
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiops.bounds import MAX_FIGURE
 from aiops.evidence.reader import PackView
 from aiops.governance.budget import cost_usd
+from aiops.schemas.pilot import ModelLatency
 from aiops.schemas.registry import Registry
 
 
@@ -117,3 +119,54 @@ def _number(value: object) -> float | None:
         if math.isfinite(number) and 0 <= number <= MAX_FIGURE:
             return number
     return None
+
+
+SPENDING_MODES = frozenset({"live", "record"})  # the modes that call the providers
+
+
+@dataclass
+class Usage:
+    """Spend (live and record packs only), cost recorded but not spent, and latency
+    samples (answers only), per day, pack and model."""
+
+    per_day_cost: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    per_pack_cost: dict[int, float] = field(default_factory=lambda: defaultdict(float))
+    per_model: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    per_day_latency: dict[str, dict[str, list[float]]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(list))
+    )
+    not_spent: float = 0.0
+    unpriced: int = 0
+
+    @classmethod
+    def of(cls, views: list[PackView], registry: Registry) -> Usage:
+        usage = cls()
+        for view in views:
+            spends = view.index.mode in SPENDING_MODES
+            for call in calls(view, registry):
+                if call.cost_usd is None:
+                    usage.unpriced += 1
+                elif spends:
+                    usage.per_day_cost[view.day] += call.cost_usd
+                    usage.per_pack_cost[id(view)] += call.cost_usd
+                else:
+                    usage.not_spent += call.cost_usd
+                if call.latency_ms is not None and call.answered:
+                    usage.per_model[call.model_id].append(call.latency_ms)
+                    usage.per_day_latency[view.day][call.model_id].append(call.latency_ms)
+        return usage
+
+    @property
+    def total(self) -> float:
+        return sum(self.per_day_cost.values())
+
+    def latency(self) -> list[ModelLatency]:
+        return [
+            ModelLatency(
+                model_id=model,
+                calls=len(values),
+                p50_ms=round(percentile(values, 50), 1),
+                p95_ms=round(percentile(values, 95), 1),
+            )
+            for model, values in sorted(self.per_model.items())
+        ]

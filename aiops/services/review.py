@@ -22,14 +22,20 @@ from pathlib import Path
 from aiops import clock as wall_clock
 from aiops.canonical import require_utf8, sha256_hex
 from aiops.errors import OutputExistsError, PackReadError, UsageError
-from aiops.evidence.l2_content import L2Content, read_l2_content
+from aiops.evidence.ledger import pack_dirs
 from aiops.evidence.names import EVIDENCE_PACK_FILE, REVIEW_ENVELOPE_FILE, REVIEW_FILE
 from aiops.evidence.reader import PackView, load_pack
 from aiops.evidence.review import write_review
 from aiops.evidence.sign import ReviewSigner, review_signer_from_settings
-from aiops.evidence.strict import MAX_INDEX_BYTES, read_file_in
-from aiops.evidence.verify import verify_pack
+from aiops.evidence.strict import (
+    MAX_INDEX_BYTES,
+    StrictJSONError,
+    loads_strict,
+    read_file_in,
+)
 from aiops.schemas.review import Decision, Review
+from aiops.services.pilot_reviews import is_due
+from aiops.services.review_screen import ReviewScreen, review_screen
 
 
 @dataclass(frozen=True)
@@ -43,8 +49,7 @@ class ReviewSession:
     """A pack opened for review; the timer runs from ``start_review``."""
 
     view: PackView
-    content: L2Content
-    integrity_problems: list[str]
+    screen: ReviewScreen
     started_at: datetime
     started_monotonic: float
     clock: ReviewClock = field(default_factory=ReviewClock)
@@ -80,11 +85,11 @@ def start_review(
         if reviewed:
             raise OutputExistsError(f"{pack_dir / name} exists; a review is never overwritten")
     view = load_pack(pack_dir)
-    parsed = view.proposer.get("parsed") if view.proposer else None
+    screen = review_screen(view)  # verify-pack's verdict included
+    # The timer starts when everything to show is ready: the screen is printed next.
     return ReviewSession(
         view=view,
-        content=read_l2_content(parsed),
-        integrity_problems=integrity_problems(pack_dir),
+        screen=screen,
         started_at=clock.wall(),
         started_monotonic=clock.monotonic(),
         clock=clock,
@@ -92,21 +97,53 @@ def start_review(
     )
 
 
-def integrity_problems(pack_dir: Path) -> list[str]:
-    """What ``verify-pack`` finds wrong with the pack, one line each (empty: verified).
-    The operator sees them as warnings before deciding; the chain is checked by
-    ``verify-pack`` on the ledger and by the pilot report, not per review."""
-    report = verify_pack(pack_dir)
-    lines = [
-        f"verify-pack: {f.name} {f.status}" + (f" ({f.detail})" if f.detail else "")
-        for f in report.failed_files
-    ]
-    lines += [
-        f"verify-pack: {f.check}: {f.message}"
-        for f in report.findings
-        if f.severity in ("error", "warning")
-    ]
-    return lines
+def next_due(ledger: Path) -> Path:
+    """The newest pack of ``ledger`` (by sequence) that is due for review (as the pilot
+    report's coverage KPI counts: ``pilot_reviews.is_due``) and has no review yet.
+    None: ``NothingToReview``."""
+    try:
+        is_dir = ledger.is_dir()
+    except OSError as exc:
+        raise UsageError(f"ledger {ledger}: {exc.strerror}") from None
+    if not is_dir:
+        raise UsageError(f"ledger {ledger} is not a directory")
+    best: tuple[int, str, Path] | None = None
+    for path in pack_dirs(ledger):
+        if _has_review(path):
+            continue  # a review is never overwritten
+        read = read_file_in(path, EVIDENCE_PACK_FILE, max_bytes=MAX_INDEX_BYTES)
+        if read.status is not None or read.data is None:
+            continue  # not a pack that reads: verify-pack reports it
+        try:
+            doc = loads_strict(read.data)
+        except StrictJSONError:
+            continue
+        sequence = doc.get("sequence") if isinstance(doc, dict) else None
+        if type(sequence) is not int or not is_due(doc.get("mode")):
+            continue
+        if best is None or (sequence, path.name) > best[:2]:
+            best = (sequence, path.name, path)
+    if best is None:
+        raise NothingToReview(
+            f"nothing to review: every live pack in {ledger} has a review (name a pack to "
+            "review another)"
+        )
+    return best[2]
+
+
+def _has_review(path: Path) -> bool:
+    try:
+        return any((path / name).exists() for name in (REVIEW_FILE, REVIEW_ENVELOPE_FILE))
+    except OSError:  # a directory we may not enter: nothing we could review
+        return True
+
+
+class NothingToReview(Exception):
+    """No pack is due for review: an outcome (exit 1), not an error."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 def finish_review(

@@ -16,7 +16,7 @@ from aiops.errors import PackReadError, UsageError
 from aiops.schemas.pilot import PilotReport
 from aiops.services.pilot_report import ReportOptions, pilot_report
 from tests.conftest import FakeKeys
-from tests.support.loopback import RESPONSES_PATH, LoopbackServer, Reply, error_body
+from tests.support.loopback import CHAT_PATH, RESPONSES_PATH, LoopbackServer, Reply, error_body
 from tests.support.pilot import day_epoch, review_pack
 from tests.support.scripts import happy_path
 
@@ -140,3 +140,19 @@ def test_report_rows_say_who_reviewed(mixed: dict[str, Path]) -> None:
         ("operator-a", "APPROVE", False),
     ]
     assert [r.critic_decision for r in report.pack_rows] == [None, "APPROVE", "APPROVE"]
+
+
+def test_the_critic_column_is_the_decision_as_judged_not_the_critics_words(
+    runner: CliRunner, loopback: LoopbackServer, network_env: FakeKeys
+) -> None:
+    """A verdict that says APPROVE but breaks the schema fails closed: the pack is
+    BLOCKED and its critic decision is none, in the report as in the pack."""
+    from tests.support.scripts import critic_handler, proposer_reply
+
+    loopback.script(RESPONSES_PATH, proposer_reply())
+    loopback.script(CHAT_PATH, critic_handler(mutate=lambda verdict: {**verdict, "rationale": ""}))
+    pack = run(runner, LIVE, 2, expected=2)
+    critic = json.loads((pack / "critic_output.json").read_bytes())
+    assert (critic["parsed"]["decision"], critic["decision"]) == ("APPROVE", None)
+    (row,) = pilot_report(ReportOptions(ledger=LEDGER)).pack_rows
+    assert (row.status, row.critic_decision) == ("BLOCKED", None)
