@@ -85,7 +85,7 @@ def startup(runs: int) -> None:
 
 
 def orchestration(runs: int) -> None:
-    import aiops.services.model_run as model_run
+    import aiops.services.run_writing as run_writing
     from aiops.governance.call_guard import CallGuard
     from aiops.providers.openai_compatible import OpenAICompatibleClient
     from aiops.services.model_run import ModelRunOptions, run_model_layer
@@ -114,7 +114,7 @@ def orchestration(runs: int) -> None:
     # Instrument, do not change: the same functions run, their wall time is noted.
     OpenAICompatibleClient.complete = timed("client", OpenAICompatibleClient.complete)  # type: ignore[method-assign]
     OpenAICompatibleClient.__init__ = timed("setup", OpenAICompatibleClient.__init__)  # type: ignore[method-assign]
-    model_run.write_evidence = timed("pack", model_run.write_evidence)  # type: ignore[attr-defined]
+    run_writing.write_evidence = timed("pack", run_writing.write_evidence)  # type: ignore[attr-defined]
     CallGuard.before_attempt = timed("before", CallGuard.before_attempt)  # type: ignore[method-assign]
     CallGuard.after_attempt = timed("after", CallGuard.after_attempt)  # type: ignore[method-assign]
     os.environ["SOURCE_DATE_EPOCH"] = "1768046400"

@@ -51,7 +51,7 @@ from aiops.schemas.scope import CapabilityScope
 from aiops.settings import Settings, working_directory
 
 if TYPE_CHECKING:
-    from aiops.services.model_run import RunDetails
+    from aiops.services.run_data import RunDetails
 
 EXIT_FOR_STATUS: dict[str, int] = {
     "COMPLETED": EXIT_OK,
