@@ -115,7 +115,7 @@ def model_run_sections(
     spent: bool = True,
 ) -> list[ReportSection]:
     """Sections of a model run: who answered, every attempt, the critic, then the
-    outlook itself."""
+    outputs themselves (each section drawn by output type, whatever the layer)."""
     runs: list[str] = []
     for role, exchange in (("Proposer", proposer), ("Critic", critic)):
         if exchange is None:
@@ -147,7 +147,7 @@ def model_run_sections(
         sections.append(ReportSection("Critic", lines))
     outputs = parsed.get("outputs") if isinstance(parsed, dict) else None
     if isinstance(outputs, list):
-        sections += _outlook_sections([o for o in outputs if isinstance(o, dict)])
+        sections += _output_sections([o for o in outputs if isinstance(o, dict)])
     return sections
 
 
@@ -182,7 +182,7 @@ def _items(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _outlook_sections(outputs: list[dict[str, Any]]) -> list[ReportSection]:
+def _output_sections(outputs: list[dict[str, Any]]) -> list[ReportSection]:
     by_type: dict[str, list[dict[str, Any]]] = {}
     for item in outputs:
         by_type.setdefault(str(item.get("type")), []).append(item)

@@ -141,16 +141,23 @@ def decide_status(
     return "COMPLETED" if judgement.approved else "BLOCKED"  # never approved by default
 
 
-def actions_for(status: PackStatus, judgement: CriticJudgement | None) -> list[str]:
+def actions_for(status: PackStatus, judgement: CriticJudgement | None, output: str) -> list[str]:
+    """What the operator does next. ``output`` names what the run produced from the
+    layer's config (``layer_output``), so no layer's wording leaks into another's."""
     if status == "COMPLETED":
         if judgement is not None and judgement.decision == "APPROVE_WITH_CHANGES":
-            return ["Apply the critic's findings before circulating the outlook."]
-        return ["Review the outlook; it is advisory only and triggers nothing."]
+            return [f"Apply the critic's findings before circulating the {output}."]
+        return [f"Review the {output}; it is advisory only and triggers nothing."]
     if status == "REJECTED":
-        return ["Do not use this outlook: the critic rejected it (see Critic)."]
+        return [f"Do not use this {output}: the critic rejected it (see Critic)."]
     if status == "BLOCKED":
-        return ["Do not use this outlook: it is blocked (see Findings); investigate first."]
-    return ["No usable outlook: re-run when the provider is available (see Findings)."]
+        return [f"Do not use this {output}: it is blocked (see Findings); investigate first."]
+    return [f"No usable {output}: re-run when the provider is available (see Findings)."]
+
+
+def layer_output(layer_id: str, layer_name: str) -> str:
+    """The run's output as the operator report names it: ``L2 Market Outlook output``."""
+    return f"{layer_id} {layer_name} output"
 
 
 def model_output_document(

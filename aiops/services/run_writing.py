@@ -33,7 +33,12 @@ from aiops.schemas.pack import ModelRun, PackStatus
 from aiops.services.input_packs import review_verdict
 from aiops.services.run_data import Answers, ModelRunOptions, RunContext, RunDetails
 from aiops.services.run_layer import RunOutcome, base_manifest
-from aiops.services.run_outcome import actions_for, model_output_document, secret_violations
+from aiops.services.run_outcome import (
+    actions_for,
+    layer_output,
+    model_output_document,
+    secret_violations,
+)
 
 PROPOSER_RUN_ID = "proposer-run-001"
 CRITIC_RUN_ID = "critic-run-001"
@@ -256,7 +261,9 @@ def _operator_report(
         sod=sod,
         scope=scope_check,
         findings=[*answers.reasons, *run.warnings, *run.notes],
-        actions=actions_for(status, answers.judgement),
+        actions=actions_for(
+            status, answers.judgement, layer_output(run.pre.layer_id, run.pre.layer.name)
+        ),
         sections=model_run_sections(
             proposer=answers.exchange("proposer"),
             critic=answers.exchange("critic"),

@@ -12,12 +12,32 @@ from aiops.canonical import prefixed_sha256
 from aiops.governance.critic import CriticJudgement
 from aiops.providers.base import Outcome
 from aiops.redact import REDACTION_MARKER
-from aiops.services.run_outcome import decide_status, store_answer
+from aiops.services.run_outcome import actions_for, decide_status, layer_output, store_answer
 from tests.providers._fakes import exchange_for, failure
 
 
 def judgement(decision: str | None, problem: str | None = None) -> CriticJudgement:
     return CriticJudgement(None, decision, "because", ["sha256:x"], problem=problem)
+
+
+@pytest.mark.parametrize(
+    ("status", "decision", "action"),
+    [
+        ("COMPLETED", "APPROVE", "Review the L3 Trade Plan Advisory output; it is advisory"),
+        ("COMPLETED", "APPROVE_WITH_CHANGES", "Apply the critic's findings before circulating"),
+        ("REJECTED", "REJECT", "Do not use this L3 Trade Plan Advisory output: the critic"),
+        ("BLOCKED", None, "Do not use this L3 Trade Plan Advisory output: it is blocked"),
+        ("FAILED", None, "No usable L3 Trade Plan Advisory output: re-run when"),
+    ],
+)
+def test_actions_name_the_layers_output_never_another_layers(
+    status: str, decision: str | None, action: str
+) -> None:
+    output = layer_output("L3", "Trade Plan Advisory")
+    (line,) = actions_for(status, judgement(decision), output)  # type: ignore[arg-type]
+    assert line.startswith(action)
+    assert "L3 Trade Plan Advisory output" in line
+    assert "outlook" not in line.lower()
 
 
 @pytest.mark.parametrize(
