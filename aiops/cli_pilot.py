@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from aiops.cli_inventory import JsonOption
-from aiops.cli_runs import PACK_HELP, pack_path
+from aiops.cli_runs import PACK_HELP
 from aiops.cli_support import (
     AiopsGroup,
     config_dir_of,
@@ -121,6 +121,7 @@ pilot_app = typer.Typer(
 @pilot_app.command("drift")
 @errors_handled
 def pilot_drift_cmd(
+    ctx: typer.Context,
     baseline: Annotated[
         str, typer.Argument(metavar="BASELINE", help="The baseline pack (day 1). " + PACK_HELP)
     ],
@@ -128,9 +129,17 @@ def pilot_drift_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Token and structural drift of CURRENT against BASELINE. Exit 1 when flagged."""
+    from aiops.services.pack_ref import resolve_pack
     from aiops.services.pilot_drift import pilot_drift
+    from aiops.settings import Settings, settings_for_run
 
-    result = pilot_drift(pack_path(baseline), pack_path(current))
+    # A pack id or ``latest`` is looked up in AIOPS_PACKS_DIR, from --env-file too.
+    settings = settings_for_run(env_file_of(ctx)) or Settings()
+
+    def ledger() -> Path:
+        return settings.packs_dir
+
+    result = pilot_drift(resolve_pack(baseline, ledger), resolve_pack(current, ledger))
     if as_json:
         print_json(result.model_dump(mode="json"))
     else:
