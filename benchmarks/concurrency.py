@@ -63,6 +63,9 @@ def live_server(config: Path) -> Iterator[dict[str, str]]:
     try:
         yield {
             "AIOPS_CONFIG_DIR": str(config),
+            # The runs' spend and rate-limit state stays beside the temporary config, not
+            # in the operator's state directory.
+            "XDG_STATE_HOME": str(config.parent / "state"),
             "OPENAI_BASE_URL": server.base_url,
             "DEEPSEEK_BASE_URL": server.base_url,
             "OPENAI_API_KEY": "test-key-" + secrets.token_hex(8),

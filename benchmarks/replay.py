@@ -130,7 +130,10 @@ def orchestration(runs: int) -> None:
     here = Path.cwd()
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            os.chdir(tmp)  # logs/ (audit, spend, rate limit) are relative to the cwd
+            os.chdir(tmp)
+            # Spend, rate-limit and search state of the runs stay in the temporary
+            # directory: a benchmark must not spend the operator's budget.
+            os.environ["XDG_STATE_HOME"] = str(Path(tmp) / "state")
             for index in range(runs + 1):
                 options = ModelRunOptions(
                     run=RunOptions(layer="l2", mode="live", out=Path(tmp) / f"pack{index}"),
