@@ -27,7 +27,7 @@ from aiops import __version__
 from aiops import clock as wall_clock
 from aiops.configuration import load_config
 from aiops.errors import PackReadError, UsageError
-from aiops.evidence.names import REVIEW_FILE
+from aiops.evidence.names import REVIEW_FILE, RUN_MANIFEST_FILE
 from aiops.evidence.reader import PackView, load_pack, view_of
 from aiops.evidence.sign import TrustedKey, load_public_key, trusted_from_private
 from aiops.evidence.verify import ReadPack
@@ -76,6 +76,7 @@ class _Pack:
     error: str = ""
     review_doc: Any = None
     review_present: bool = False
+    manifest_doc: Any = None  # run_manifest.json as verify-pack read it (verified)
 
     @property
     def label(self) -> str:
@@ -139,6 +140,7 @@ def pilot_report(options: ReportOptions, settings: Settings | None = None) -> Pi
                 reviews.row(p, pack_drift.get(id(p.view)), usage.per_pack_cost.get(id(p.view)))
                 for p in chosen.packs
             ],
+            {p.path.name: p.manifest_doc for p in every_pack if p.manifest_doc is not None},
         ),
         budget_daily_limit_usd=registry.budget.daily_cost_limit_usd,
         budget_monthly_limit_usd=registry.budget.monthly_cost_limit_usd,
@@ -278,7 +280,8 @@ def _read_ledger(
             packs.append(_Pack(path, None, f"{path}: creation_timestamp is not a date"))
         else:
             review = found.sidecars.get(REVIEW_FILE)
-            packs.append(_Pack(path, view, review_doc=review, review_present=pack.review.present))
+            manifest = found.docs.get(RUN_MANIFEST_FILE)
+            packs.append(_Pack(path, view, "", review, pack.review.present, manifest))
     packs.sort(key=lambda p: (p.view.index.sequence if p.view else 0, p.path.name))
     return Verification(report, trusted), packs, cache_use
 
