@@ -197,18 +197,36 @@ class _VerifyCache:
 
 def _read_pack(path: Path, name: str, pack: PackReport, key: PackKey) -> ReadPack | None:
     """What verify-pack read of a pack that is unchanged since: its files again, as
-    plain JSON (they are the bytes it verified); ``None`` when one no longer reads."""
-    files = key["files"]
-    index = json.loads((path / EVIDENCE_PACK_FILE).read_bytes())
+    plain JSON (they are the bytes it verified); ``None`` when one no longer reads as
+    it was stamped (then the pack is verified now)."""
+    files: dict[str, Any] = key["files"]
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        index = _read_json(fd, EVIDENCE_PACK_FILE, files)
+        if not isinstance(index, dict) or not isinstance(index.get("artifacts"), list):
+            return None
+        listed = {a.get("name") for a in index["artifacts"] if isinstance(a, dict)}
+        docs = {n: _read_json(fd, n, files) for n in VIEW_FILES if n in listed}
+        sidecars = {}
+        if REVIEW_FILE in files:
+            sidecars[REVIEW_FILE] = _read_json(fd, REVIEW_FILE, files)
+    finally:
+        os.close(fd)
     assert pack.chain is not None
-    if not isinstance(index, dict):
-        return None
-    listed = {a.get("name") for a in index.get("artifacts", []) if isinstance(a, dict)}
-    docs = {n: json.loads((path / n).read_bytes()) for n in VIEW_FILES if n in listed}
-    sidecars = {}
-    if REVIEW_FILE in files:
-        sidecars[REVIEW_FILE] = json.loads((path / REVIEW_FILE).read_bytes())
     return ReadPack(name, index, pack.chain.index_sha256, docs, sidecars)
+
+
+def _read_json(dir_fd: int, name: str, files: dict[str, Any]) -> Any:
+    """A file of the pack, which must be as long as it was stamped (else ``OSError``)."""
+    size = files[name][2]
+    fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=dir_fd)
+    try:
+        data = os.read(fd, size + 1)
+    finally:
+        os.close(fd)
+    if len(data) != size:
+        raise OSError(f"{name} changed while read")
+    return json.loads(data)
 
 
 def _report_json(pack: PackReport) -> dict[str, Any]:
