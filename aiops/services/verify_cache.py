@@ -84,10 +84,11 @@ class CacheUse:
         """E.g. ``verify-pack: 10,000 packs, 9,990 unchanged since their last full
         verification, 10 verified now``."""
         total = self.unchanged + self.verified_now
+        packs = f"{total:,} pack{'' if total == 1 else 's'}"
         if not self.enabled:
-            return f"verify-pack: {total:,} packs, all verified now (cache not used)"
+            return f"verify-pack: {packs}, all verified now (cache not used)"
         return (
-            f"verify-pack: {total:,} packs, {self.unchanged:,} unchanged since their last "
+            f"verify-pack: {packs}, {self.unchanged:,} unchanged since their last "
             f"full verification, {self.verified_now:,} verified now"
         )
 
