@@ -204,6 +204,14 @@ def pilot_report_cmd(
             show_default=False,
         ),
     ] = None,
+    no_cache: Annotated[
+        bool,
+        typer.Option(
+            "--no-cache",
+            help="Verify every pack now (default: a pack unchanged since it verified "
+            "earlier is taken from the per-user cache).",
+        ),
+    ] = False,
 ) -> None:
     """The pilot KPIs over a ledger. Exit 1 when a KPI fails (no data yet is not a
     failure)."""
@@ -230,6 +238,7 @@ def pilot_report_cmd(
             key=key,
             modes=modes,
             baseline=resolve_pack(baseline, lambda: settings.packs_dir) if baseline else None,
+            use_cache=not no_cache,
         ),
         settings,
     )

@@ -119,4 +119,6 @@ def render_pilot_report(report: PilotReport) -> None:
     )
     extra.add_row("Baseline", escape(report.baseline_pack_id or "none"))
     extra.add_row("Verifier", escape(report.verifier))
+    if report.completeness_basis is not None:
+        extra.add_row("Completeness by", escape(report.completeness_basis.statement))
     out.print(extra)

@@ -64,6 +64,11 @@ def _head(report: PilotReport) -> list[str]:
         f"{escape(report.first_day or '-')} to {escape(report.last_day or '-')} · "
         f"baseline {escape(report.baseline_pack_id or 'none')} · "
         f"verifier: {escape(report.verifier)}</p>",
+        *(
+            [f'<p class="meta" id="completeness-basis">{escape(basis.statement)}</p>']
+            if (basis := report.completeness_basis) is not None
+            else []
+        ),
         f'<p class="meta" id="generated">Modes counted: {escape(", ".join(report.modes))}'
         f"{_others(report)} · generated {escape(report.generated_at or '-')} by aiops "
         f"{escape(report.aiops_version or '-')}</p>",

@@ -133,6 +133,18 @@ class ModelLatency(Strict):
     p95_ms: float
 
 
+class CompletenessBasis(Strict):
+    """How the completeness KPI's verdict was reached: verify-pack over every pack of
+    the ledger, a pack unchanged since its last full verification (the per-user cache)
+    taken from it, every other pack verified now."""
+
+    packs: int
+    unchanged: int  # unchanged since their last full verification
+    verified_now: int
+    cache_used: bool  # False: --no-cache, every pack verified now
+    statement: str
+
+
 class PilotReport(Strict):
     format: OutputFormat = REPORT_FORMAT
     ledger: str
@@ -144,6 +156,7 @@ class PilotReport(Strict):
     packs_other_modes: int = 0  # packs of the window left out by mode
     baseline_pack_id: str | None
     verifier: str
+    completeness_basis: CompletenessBasis | None = None
     kpis: list[Kpi]
     all_pass: bool
     fallback_packs: int

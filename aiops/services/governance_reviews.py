@@ -12,6 +12,7 @@ not read is passed over here; verify-pack reports it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,13 +47,19 @@ class GovernanceReview:
         return self.verdict if self.current else f"{self.verdict} (stale)"
 
 
-def governance_reviews(ledger: Path) -> dict[str, GovernanceReview]:
+def governance_reviews(
+    ledger: Path, manifests: Mapping[str, Any] | None = None
+) -> dict[str, GovernanceReview]:
     """Reviewed pack id -> its newest governance review in ``ledger``. Only manifests
     that mention a verdict are parsed, and only reviewing packs' indexes read, so a
-    large ledger costs one small read per pack."""
+    large ledger costs one small read per pack; none for a pack whose verified
+    manifest the caller holds (``manifests``, by pack directory name)."""
     found: dict[str, GovernanceReview] = {}
     for path in pack_dirs(ledger):
-        manifest = _manifest_with_verdict(path)
+        if manifests is not None and path.name in manifests:
+            manifest = _with_verdict(manifests[path.name])
+        else:
+            manifest = _manifest_with_verdict(path)
         if manifest is None:
             continue
         record = manifest["governance_verdict"]
@@ -79,9 +86,11 @@ def governance_reviews(ledger: Path) -> dict[str, GovernanceReview]:
     return found
 
 
-def with_governance(ledger: Path, rows: list[PackRow]) -> list[PackRow]:
+def with_governance(
+    ledger: Path, rows: list[PackRow], manifests: Mapping[str, Any] | None = None
+) -> list[PackRow]:
     """The pilot report's per-pack rows, each with the newest verdict on its pack."""
-    reviews = governance_reviews(ledger)
+    reviews = governance_reviews(ledger, manifests)
     return [
         row.model_copy(update={"governance_verdict": reviews[row.pack_id].shown})
         if row.pack_id in reviews
@@ -107,6 +116,10 @@ def _manifest_with_verdict(pack: Path) -> dict[str, Any] | None:
         doc = loads_strict(read.data)
     except StrictJSONError:
         return None
+    return _with_verdict(doc)
+
+
+def _with_verdict(doc: Any) -> dict[str, Any] | None:
     if isinstance(doc, dict) and isinstance(doc.get("governance_verdict"), dict):
         return doc
     return None

@@ -23,13 +23,14 @@ Structural drift is reported beside it: regime, scenarios and no-trade triggers.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from pathlib import Path
 
 from aiops.canonical import canonical_json
 from aiops.errors import UsageError
-from aiops.evidence.l2_content import read_l2_content
+from aiops.evidence.l2_content import L2Content, read_l2_content
 from aiops.evidence.reader import PackView, load_pack
 from aiops.schemas.pilot import DriftBasis, DriftResult, StructuralDrift
 from aiops.services.pilot_served import served_model
@@ -39,6 +40,8 @@ _TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+")
 
 
 def tokenize(text: str) -> list[str]:
+    if text.isascii():  # NFKC leaves ASCII as it is, and casefold is lower() there
+        return _TOKEN.findall(text.lower())
     return _TOKEN.findall(unicodedata.normalize("NFKC", text).casefold())
 
 
@@ -63,9 +66,11 @@ class TokenIndex:
         """Length of the longest common subsequence with ``other`` (bit-parallel)."""
         full = (1 << self.length) - 1
         v = full
-        for token in other:
-            u = v & self.masks.get(token, 0)
-            v = ((v + u) | (v - u)) & full
+        get = self.masks.get
+        for mask in [get(token, 0) for token in other]:
+            if mask:  # a token the baseline lacks leaves v as it is
+                u = v & mask
+                v = ((v + u) | (v - u)) & full
         return self.length - v.bit_count()
 
 
@@ -82,14 +87,18 @@ def _bits(positions: list[int]) -> int:
 
 
 class BaselineComparer:
-    """Compares many packs against one baseline; the baseline is tokenised and indexed
-    once."""
+    """Compares many packs against one baseline: the baseline is tokenised, indexed and
+    read (its structure, its served model) once, and a text already compared is not
+    compared again (replays and unchanged answers repeat the same text)."""
 
     def __init__(self, baseline: PackView) -> None:
         self.baseline = baseline
         self._proposer = _proposer_of(baseline)
         self._tokens: dict[DriftBasis, list[str]] = {}
         self._indexes: dict[DriftBasis, TokenIndex] = {}
+        self._content = read_l2_content(self._proposer.get("parsed"))
+        self._served = served_model(self._proposer)
+        self._matched: dict[tuple[DriftBasis, bytes], tuple[int, int]] = {}
 
     def compare(self, current: PackView) -> DriftResult:
         base, cur = self.baseline, current
@@ -111,12 +120,11 @@ class BaselineComparer:
             else "text"
         )
         a = self._baseline_tokens(basis)
-        b = tokenize(drift_text(proposer, basis))
-        matched = self._indexes[basis].lcs(b)
-        total = len(a) + len(b)
+        current_tokens, matched = self._match(basis, drift_text(proposer, basis))
+        total = len(a) + current_tokens
         drift = 0.0 if total == 0 else round(100.0 * (1.0 - 2.0 * matched / total), 2)
-        structural = _structural(self._proposer, proposer)
-        served_a, served_b = served_model(self._proposer), served_model(proposer)
+        structural = _structural(self._content, read_l2_content(proposer.get("parsed")))
+        served_a, served_b = self._served, served_model(proposer)
         return DriftResult(
             baseline_pack_id=base.index.evidence_pack_id,
             current_pack_id=cur.index.evidence_pack_id,
@@ -125,7 +133,7 @@ class BaselineComparer:
             prompt_version=base.prompt_key[1],
             basis=basis,
             baseline_tokens=len(a),
-            current_tokens=len(b),
+            current_tokens=current_tokens,
             matched_tokens=matched,
             token_drift_pct=drift,
             threshold_pct=DRIFT_THRESHOLD_PCT,
@@ -136,6 +144,17 @@ class BaselineComparer:
             served_model_current=served_b,
             served_model_changed=None not in (served_a, served_b) and served_a != served_b,
         )
+
+    def _match(self, basis: DriftBasis, text: str) -> tuple[int, int]:
+        """The current text's token count and its LCS with the baseline's."""
+        key = (basis, hashlib.sha256(text.encode("utf-8")).digest())
+        found = self._matched.get(key)
+        if found is None:
+            tokens = tokenize(text)
+            a = self._tokens[basis]
+            matched = len(a) if tokens == a else self._indexes[basis].lcs(tokens)
+            found = self._matched[key] = (len(tokens), matched)
+        return found
 
     def _baseline_tokens(self, basis: DriftBasis) -> list[str]:
         if basis not in self._tokens:
@@ -167,8 +186,7 @@ def _prompt(key: tuple[str | None, str | None]) -> str:
     return f"{key[0] or '(none)'} v{key[1] or '(none)'}"
 
 
-def _structural(base: dict[str, object], cur: dict[str, object]) -> StructuralDrift:
-    a, b = read_l2_content(base.get("parsed")), read_l2_content(cur.get("parsed"))
+def _structural(a: L2Content, b: L2Content) -> StructuralDrift:
     a_scen = {s.key for s in a.scenarios}
     b_scen = {s.key for s in b.scenarios}
     a_trig, b_trig = set(a.no_trade_triggers), set(b.no_trade_triggers)

@@ -3,19 +3,18 @@ under 2 s (DESIGN.md) although each pack is read in full, strictly, once.
 
 A pack is never rewritten, but its files could be: each cached row is kept with the
 fingerprint of every file it was read from (``evidence_pack.json``, the two model
-output files and ``review.json``): inode, size, modification and change times. Any
-change, including one that restores the modification time (the change time cannot be
-set back), and the pack is read again. The cache is a convenience, never evidence:
-``aiops show`` and ``verify-pack`` always read the pack itself. It lives under
-``$XDG_CACHE_HOME/aiops/runs`` (else ``~/.cache/aiops/runs``), one file per ledger;
-a cache that does not read is ignored and one that cannot be written is skipped.
+output files and ``review.json``): their stamps (``file_stamps``: device, inode, size,
+modification and change times). Any change, including one that restores the
+modification time (the change time cannot be set back), and the pack is read again.
+The cache is a convenience, never evidence: ``aiops show`` and ``verify-pack`` always
+read the pack itself. It lives under ``$XDG_CACHE_HOME/aiops/runs`` (else
+``~/.cache/aiops/runs``), one file per ledger; a cache that does not read is ignored
+and one that cannot be written is skipped.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -28,28 +27,16 @@ from aiops.evidence.names import (
     REVIEW_FILE,
 )
 from aiops.schemas.runs import RunRow
+from aiops.services.file_stamps import Stamp, cache_dir, load_entries, save_entries, stamp
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: stamps carry the device
 _WATCHED = (EVIDENCE_PACK_FILE, PROPOSER_OUTPUT_FILE, CRITIC_OUTPUT_FILE, REVIEW_FILE)
 
-Fingerprint = list[list[int] | None]
-
-
-def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "aiops" / "runs"
+Fingerprint = list[Stamp | None]
 
 
 def fingerprint(pack: Path) -> Fingerprint:
-    found: Fingerprint = []
-    for name in _WATCHED:
-        try:
-            info = os.stat(pack / name, follow_symlinks=False)
-        except OSError:
-            found.append(None)
-            continue
-        found.append([info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns])
-    return found
+    return [stamp(pack / name) for name in _WATCHED]
 
 
 class RowCache:
@@ -59,10 +46,14 @@ class RowCache:
         """``context``: what else a row depends on (the registry's prices, for packs
         that recorded no cost); a cache kept under another context is not used."""
         key = hashlib.sha256(os.fsencode(os.path.abspath(ledger))).hexdigest()[:24]
-        self.path = cache_dir() / f"{key}.json"
-        self.ledger = os.path.abspath(ledger)
-        self.context = context
-        self.entries: dict[str, Any] = self._load()
+        self.path = cache_dir("runs") / f"{key}.json"
+        self.header = {
+            "version": CACHE_VERSION,
+            "aiops": __version__,
+            "ledger": os.path.abspath(ledger),
+            "context": context,
+        }
+        self.entries: dict[str, Any] = load_entries(self.path, self.header)[0]
         self.fresh: dict[str, Any] = {}
 
     def get(self, pack: Path, print_: Fingerprint) -> RunRow | None:
@@ -81,36 +72,5 @@ class RowCache:
 
     def save(self) -> None:
         """Keep exactly the packs seen this time; skipped when nothing changed."""
-        if self.fresh == self.entries:
-            return
-        document = {
-            "version": CACHE_VERSION,
-            "aiops": __version__,
-            "ledger": self.ledger,
-            "context": self.context,
-            "entries": self.fresh,
-        }
-        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}")
-        with contextlib.suppress(OSError):
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            temporary.write_text(json.dumps(document, separators=(",", ":")))
-            os.replace(temporary, self.path)
-        with contextlib.suppress(OSError):
-            temporary.unlink(missing_ok=True)
-
-    def _load(self) -> dict[str, Any]:
-        try:
-            document = json.loads(self.path.read_bytes())
-        except (OSError, ValueError):
-            return {}
-        if (
-            not isinstance(document, dict)
-            or document.get("version") != CACHE_VERSION
-            or document.get("aiops") != __version__
-            or document.get("ledger") != self.ledger
-            or document.get("context") != self.context
-            or not isinstance(document.get("entries"), dict)
-        ):
-            return {}
-        entries: dict[str, Any] = document["entries"]
-        return entries
+        if self.fresh != self.entries:
+            save_entries(self.path, self.header, self.fresh)

@@ -370,6 +370,11 @@ def test_an_l4_reject_stays_reject(
     rows = {r["pack_id"]: r for r in json.loads(listing.stdout)["runs"]}
     assert rows["EVP-L2-2026-01-10-001"]["governance_verdict"] == "REJECT"
     assert rows["EVP-L4-2026-01-10-002"]["governance_verdict"] is None
+    # the pilot report takes the verdict from the manifests verify-pack read
+    modes = [arg for mode in ("live", "record", "replay", "dry-run") for arg in ("--mode", mode)]
+    report = run(runner, "pilot", "report", *modes, "--json")
+    rows = {r["pack_id"]: r for r in json.loads(report.stdout)["pack_rows"]}
+    assert rows["EVP-L2-2026-01-10-001"]["governance_verdict"] == "REJECT"
 
 
 def test_a_stale_verdict_is_marked(runner: CliRunner) -> None:
