@@ -30,6 +30,18 @@ FIXED_EPOCH = "1768046400"  # 2026-01-10T12:00:00+00:00, the seeds' example time
 REPO = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _user_directories(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The per-user directories (spend ledger, rate limits, caches, keys) point into the
+    session's temporary directory before any fixture of any scope runs: no test may read
+    or spend the budget of whoever runs the suite. Each test then gets its own."""
+    root = tmp_path_factory.mktemp("user")
+    with pytest.MonkeyPatch.context() as mp:
+        for name in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_STATE_HOME"):
+            mp.setenv(name, str(root / name.lower()))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _stable_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """Every test runs in its own empty directory with a fixed clock and terminal."""
