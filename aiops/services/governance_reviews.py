@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, TypeVar
 
 from aiops.evidence.inputs_check import index_sha256, input_pack_refs
 from aiops.evidence.ledger import pack_dirs
@@ -27,9 +27,6 @@ from aiops.evidence.strict import (
     loads_strict,
     read_file_in,
 )
-
-if TYPE_CHECKING:
-    from aiops.schemas.pilot import PackRow
 
 _MARK = b'"governance_verdict"'
 
@@ -86,11 +83,26 @@ def governance_reviews(
     return found
 
 
+class _Row(Protocol):
+    """A per-pack row of a listing (``runs``) or report (``pilot report``)."""
+
+    @property
+    def pack_id(self) -> str: ...
+
+    def model_copy(self, *, update: dict[str, Any]) -> Any: ...
+
+
+RowT = TypeVar("RowT", bound=_Row)
+
+
 def with_governance(
-    ledger: Path, rows: list[PackRow], manifests: Mapping[str, Any] | None = None
-) -> list[PackRow]:
-    """The pilot report's per-pack rows, each with the newest verdict on its pack."""
+    ledger: Path, rows: list[RowT], manifests: Mapping[str, Any] | None = None
+) -> list[RowT]:
+    """Each per-pack row with the newest governance verdict on its pack (never cached
+    with the row: it comes from another pack). ``manifests``: those already read."""
     reviews = governance_reviews(ledger, manifests)
+    if not reviews:
+        return rows
     return [
         row.model_copy(update={"governance_verdict": reviews[row.pack_id].shown})
         if row.pack_id in reviews

@@ -46,6 +46,7 @@ from aiops.services.pilot_reviews import (
 )
 from aiops.services.pilot_served import served_model_changes
 from aiops.services.pilot_usage import Usage, answered, is_fallback
+from aiops.services.runs import ledger_dir
 from aiops.services.verify_cache import CacheUse, verify_ledger_cached
 from aiops.settings import Settings
 
@@ -101,7 +102,7 @@ def _report(options: ReportOptions, settings: Settings | None) -> PilotReport:
     """The steps: read and verify the ledger once, choose the packs the KPIs count, the
     drift against the baseline, the KPIs, then the figures beside them."""
     settings = settings or Settings()
-    ledger = _ledger_dir(options.ledger or settings.packs_dir)
+    ledger = ledger_dir(options.ledger or settings.packs_dir)
     registry = load_config(options.config_dir or settings.config_dir).registry
     trusted = _trusted(options.key, settings.signing_key)
     verified, every_pack, cache_use = _read_ledger(ledger, trusted, options.use_cache)
@@ -161,16 +162,6 @@ def _report(options: ReportOptions, settings: Settings | None) -> PilotReport:
         generated_at=wall_clock.isoformat(wall_clock.now()),
         aiops_version=__version__,
     )
-
-
-def _ledger_dir(ledger: Path) -> Path:
-    try:
-        is_dir = ledger.is_dir()
-    except OSError as exc:  # a name too long, a directory we may not enter
-        raise UsageError(f"ledger {ledger}: {exc.strerror}") from None
-    if not is_dir:
-        raise UsageError(f"ledger {ledger} is not a directory")
-    return ledger
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from aiops.evidence.strict import (
 from aiops.schemas.review import Decision, Review
 from aiops.services.pilot_reviews import is_due
 from aiops.services.review_screen import ReviewScreen, review_screen
+from aiops.services.runs import ledger_dir
 
 
 @dataclass(frozen=True)
@@ -101,12 +102,7 @@ def next_due(ledger: Path) -> Path:
     """The newest pack of ``ledger`` (by sequence) that is due for review (as the pilot
     report's coverage KPI counts: ``pilot_reviews.is_due``) and has no review yet.
     None: ``NothingToReview``."""
-    try:
-        is_dir = ledger.is_dir()
-    except OSError as exc:
-        raise UsageError(f"ledger {ledger}: {exc.strerror}") from None
-    if not is_dir:
-        raise UsageError(f"ledger {ledger} is not a directory")
+    ledger_dir(ledger)
     best: tuple[int, str, Path] | None = None
     for path in pack_dirs(ledger):
         if _has_review(path):

@@ -19,7 +19,7 @@ from aiops.evidence.reader import PackView, load_pack
 from aiops.evidence.review import read_review
 from aiops.schemas.registry import Registry
 from aiops.schemas.runs import ReviewState, RunList, RunRow
-from aiops.services.governance_reviews import governance_reviews
+from aiops.services.governance_reviews import with_governance
 from aiops.services.pilot_usage import calls
 from aiops.services.runs_cache import RowCache, fingerprint
 
@@ -73,23 +73,9 @@ def list_runs(ledger: Path, registry: Registry, filters: RunFilters | None = Non
         if filters.keep(row):
             rows.append(row)
     cache.save()
-    rows = with_governance(rows, ledger)
+    rows = with_governance(ledger, rows)
     rows.sort(key=lambda r: (r.sequence, r.pack_path), reverse=True)
     return RunList(ledger=str(ledger), runs=rows, unreadable=unreadable)
-
-
-def with_governance(rows: list[RunRow], ledger: Path) -> list[RunRow]:
-    """Each row with the newest governance verdict on its pack (not cached with the row:
-    it comes from another pack)."""
-    reviews = governance_reviews(ledger)
-    if not reviews:
-        return rows
-    return [
-        row.model_copy(update={"governance_verdict": reviews[row.pack_id].shown})
-        if row.pack_id in reviews
-        else row
-        for row in rows
-    ]
 
 
 def _prices(registry: Registry) -> str:

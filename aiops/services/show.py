@@ -12,7 +12,8 @@ from aiops.evidence.strict import MAX_JSON_BYTES, read_file_in
 from aiops.evidence.verify import verify_pack
 from aiops.schemas.registry import Registry
 from aiops.schemas.runs import PackShow
-from aiops.services.runs import run_row, with_governance
+from aiops.services.governance_reviews import with_governance
+from aiops.services.runs import run_row
 
 
 def show_pack(pack_dir: Path, registry: Registry) -> PackShow:
@@ -32,7 +33,7 @@ def show_pack(pack_dir: Path, registry: Registry) -> PackShow:
         if f.severity in ("error", "warning")
     ]
     return PackShow(
-        run=with_governance([run_row(view, registry)], pack_dir.parent)[0],
+        run=with_governance(pack_dir.parent, [run_row(view, registry)])[0],
         operator_notes=view.index.operator_notes,
         operator_output=text,
         verified=report.verified,
