@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,6 +28,7 @@ from aiops.services.model_run import ModelRunOptions, run_model_layer
 from aiops.services.run_layer import RunOptions
 from tests.support import chain_sample
 from tests.support.loopback import LoopbackServer
+from tests.support.make_sample_fixture import record
 
 REPO = Path(__file__).resolve().parents[2]
 TRANSCRIPTS = REPO / "fixtures" / "transcripts"
@@ -56,30 +56,6 @@ def scratch() -> Iterator[Path]:
                     os.environ.pop(key, None)
                 else:
                     os.environ[key] = value
-
-
-def record(
-    layer: str, packs: list[str], fixture: Path, server: LoopbackServer, out: Path | None = None
-) -> Path:
-    env = {
-        "OPENAI_BASE_URL": server.base_url,
-        "DEEPSEEK_BASE_URL": server.base_url,
-        "OPENAI_API_KEY": "test-key-" + secrets.token_hex(8),
-        "DEEPSEEK_API_KEY": "test-key-" + secrets.token_hex(8),
-    }
-    outcome = run_model_layer(
-        ModelRunOptions(
-            run=RunOptions(layer=layer, mode="record", out=out),
-            fixture=fixture,
-            allow_network=True,
-            force=True,
-            input_packs=packs,
-        ),
-        environ=env,
-    )
-    if outcome.exit_code:
-        raise SystemExit(f"{layer} record ended {outcome.status}: {outcome.reason}")
-    return outcome.pack_path
 
 
 def replay(layer: str, fixture: Path | None = None, packs: list[str] | None = None) -> Path:
@@ -110,14 +86,14 @@ def generate(workdir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         chain_sample.script_chain(
             server, "gpt-5.2-pro", lambda _: json.dumps(chain_sample.L3_OUTPUTS)
         )
-        record("l3", [str(l2_pack)], workdir / "l3.json", server)
+        record("l3", workdir / "l3.json", server, packs=[str(l2_pack)])
         l3_pack = replay("l3", workdir / "l3.json", [str(l2_pack)])
         server.reset()
         chain_sample.script_chain(
             server, "o3-pro", lambda captured: json.dumps(chain_sample.l4_outputs(captured))
         )
-        record("l4", [str(l2_pack)], workdir / "l4-on-l2.json", server)
-        record("l4", [str(l3_pack)], workdir / "l4-on-l3.json", server)
+        record("l4", workdir / "l4-on-l2.json", server, packs=[str(l2_pack)])
+        record("l4", workdir / "l4-on-l3.json", server, packs=[str(l3_pack)])
     finally:
         server.close()
     if server.problems:

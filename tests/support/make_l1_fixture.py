@@ -19,14 +19,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from aiops.canonical import pack_json
-from aiops.services.model_run import ModelRunOptions, run_model_layer
-from aiops.services.run_layer import RunOptions
 from tests.support import research_sample, sample
 from tests.support.loopback import (
     CHAT_PATH,
@@ -36,6 +33,7 @@ from tests.support.loopback import (
     Reply,
     responses_answer,
 )
+from tests.support.make_sample_fixture import record
 from tests.support.scripts import critic_handler
 from tests.support.web import web_answer
 
@@ -114,31 +112,13 @@ def l2_web_script(server: LoopbackServer) -> None:
     server.script(CHAT_PATH, critic_handler())
 
 
-def record(layer: str, target: Path, server: LoopbackServer, workdir: Path) -> None:
-    env = {
-        "OPENAI_BASE_URL": server.base_url,
-        "DEEPSEEK_BASE_URL": server.base_url,
-        "OPENAI_API_KEY": "test-key-" + secrets.token_hex(8),
-        "DEEPSEEK_API_KEY": "test-key-" + secrets.token_hex(8),
-    }
-    run_model_layer(
-        ModelRunOptions(
-            run=RunOptions(layer=layer, mode="record", out=workdir / f"pack-{layer}"),
-            fixture=target,
-            allow_network=True,
-            force=True,
-        ),
-        environ=env,
-    )
-
-
 def _make(layer: str, script: Any, target: Path, latency: dict[str, int], name: str) -> None:
     server = LoopbackServer()
     script(server)
     try:
         with tempfile.TemporaryDirectory() as tmp:
             recorded = Path(tmp) / "recorded.json"
-            record(layer, recorded, server, Path(tmp))
+            record(layer, recorded, server, Path(tmp) / f"pack-{layer}")
             data = json.loads(recorded.read_bytes())
     finally:
         server.close()

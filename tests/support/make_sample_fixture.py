@@ -27,22 +27,45 @@ EPOCH = "1768046400"  # 2026-01-10T12:00:00+00:00
 PINNED_LATENCY_MS = {"proposer": 48213, "critic": 9120}
 
 
-def record_sample(target: Path, server: LoopbackServer, workdir: Path) -> None:
+def record(
+    layer: str,
+    fixture: Path,
+    server: LoopbackServer,
+    out: Path | None = None,
+    packs: list[str] | None = None,
+) -> Path:
+    """Record ``layer`` against ``server`` into ``fixture`` (keys made here, obviously
+    fake); the pack it wrote. A run that does not complete stops the generator."""
     env = {
         "OPENAI_BASE_URL": server.base_url,
         "DEEPSEEK_BASE_URL": server.base_url,
         "OPENAI_API_KEY": "test-key-" + secrets.token_hex(8),
         "DEEPSEEK_API_KEY": "test-key-" + secrets.token_hex(8),
     }
-    run_model_layer(
-        ModelRunOptions(
-            run=RunOptions(layer="l2", mode="record", out=workdir / "pack"),
-            fixture=target,
-            allow_network=True,
-            force=True,
-        ),
-        environ=env,
-    )
+    # The recording's spend and rate-limit state stays out of the operator's state
+    # directory: generating a fixture must not spend anybody's budget.
+    saved = os.environ.get("XDG_STATE_HOME")
+    with tempfile.TemporaryDirectory() as state:
+        os.environ["XDG_STATE_HOME"] = state
+        try:
+            outcome = run_model_layer(
+                ModelRunOptions(
+                    run=RunOptions(layer=layer, mode="record", out=out),
+                    fixture=fixture,
+                    allow_network=True,
+                    force=True,
+                    input_packs=packs or [],
+                ),
+                environ=env,
+            )
+        finally:
+            if saved is None:
+                os.environ.pop("XDG_STATE_HOME", None)
+            else:
+                os.environ["XDG_STATE_HOME"] = saved
+    if outcome.exit_code:
+        raise SystemExit(f"{layer} record ended {outcome.status}: {outcome.reason}")
+    return outcome.pack_path
 
 
 def main() -> None:
@@ -53,7 +76,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             workdir = Path(tmp)
             recorded = workdir / "recorded.json"
-            record_sample(recorded, server, workdir)
+            record("l2", recorded, server, workdir / "pack")
             data = json.loads(recorded.read_bytes())
     finally:
         server.close()
