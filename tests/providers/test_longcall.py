@@ -149,7 +149,9 @@ def test_a_background_response_that_never_finishes_is_cancelled(
     loopback.script(RESPONSES_PATH, Reply(body=background_reply(final)))
     loopback.script(f"{RESPONSES_PATH}/{final['id']}", *polls(final, 1000))
     loopback.script(f"{RESPONSES_PATH}/{final['id']}/cancel", Reply(body=final))
-    policy = FallbackPolicy(poll_interval_seconds=0.05, request_timeout_seconds=0.4)
+    # Long enough that the create request itself never times out on a loaded machine:
+    # the deadline must fall while polling, so there is a response to cancel.
+    policy = FallbackPolicy(poll_interval_seconds=0.05, request_timeout_seconds=1.5)
     with (
         client_for(loopback, fake_key(), policy) as client,
         pytest.raises(ProviderCallError) as caught,
