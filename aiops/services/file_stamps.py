@@ -14,6 +14,7 @@ not read is ignored, one that cannot be written is skipped.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import time
@@ -29,6 +30,12 @@ def cache_dir(kind: str) -> Path:
     """``$XDG_CACHE_HOME/aiops/KIND``, else ``~/.cache/aiops/KIND``."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "aiops" / kind
+
+
+def ledger_cache_file(kind: str, ledger: Path) -> Path:
+    """The cache file of ``kind`` for one ledger (named by its absolute path's digest)."""
+    key = hashlib.sha256(os.fsencode(os.path.abspath(ledger))).hexdigest()[:24]
+    return cache_dir(kind) / f"{key}.json"
 
 
 def stamp_of(info: os.stat_result) -> Stamp:

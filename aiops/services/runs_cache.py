@@ -14,7 +14,6 @@ and one that cannot be written is skipped.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,13 @@ from aiops.evidence.names import (
     REVIEW_FILE,
 )
 from aiops.schemas.runs import RunRow
-from aiops.services.file_stamps import Stamp, cache_dir, load_entries, save_entries, stamp
+from aiops.services.file_stamps import (
+    Stamp,
+    ledger_cache_file,
+    load_entries,
+    save_entries,
+    stamp,
+)
 
 CACHE_VERSION = 2  # 2: stamps carry the device
 _WATCHED = (EVIDENCE_PACK_FILE, PROPOSER_OUTPUT_FILE, CRITIC_OUTPUT_FILE, REVIEW_FILE)
@@ -45,8 +50,7 @@ class RowCache:
     def __init__(self, ledger: Path, context: str) -> None:
         """``context``: what else a row depends on (the registry's prices, for packs
         that recorded no cost); a cache kept under another context is not used."""
-        key = hashlib.sha256(os.fsencode(os.path.abspath(ledger))).hexdigest()[:24]
-        self.path = cache_dir("runs") / f"{key}.json"
+        self.path = ledger_cache_file("runs", ledger)
         self.header = {
             "version": CACHE_VERSION,
             "aiops": __version__,

@@ -50,8 +50,8 @@ from aiops.evidence.verify import PackSeen, ReadPack
 from aiops.schemas.catalog import GENERATED_DIR
 from aiops.services.file_stamps import (
     Stamp,
-    cache_dir,
     is_racy,
+    ledger_cache_file,
     load_entries,
     save_entries,
     stamp,
@@ -153,8 +153,7 @@ def pack_key(ledger_fd: int, name: str) -> PackKey | None:
 
 class _VerifyCache:
     def __init__(self, ledger: Path, trusted: TrustedKey | None) -> None:
-        ledger_id = hashlib.sha256(os.fsencode(os.path.abspath(ledger))).hexdigest()[:24]
-        self.path = cache_dir("verify") / f"{ledger_id}.json"
+        self.path = ledger_cache_file("verify", ledger)
         self.header = {
             "version": CACHE_VERSION,
             "aiops": __version__,

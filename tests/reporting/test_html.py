@@ -246,25 +246,7 @@ def test_chromium_renders_a_page_that_is_not_blank(report: PilotReport, tmp_path
     page_file = tmp_path / "pilot.html"
     page_file.write_text(render_html(report), encoding="utf-8")
     shot = tmp_path / "shot.png"
-    subprocess.run(
-        [
-            str(shutil.which("chromium")),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            f"--screenshot={shot}",
-            "--window-size=1200,900",
-            page_file.as_uri(),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
+    _chromium(tmp_path, f"--screenshot={shot}", "--window-size=1200,900", page_file.as_uri())
     width, height, rows = png_pixels(shot.read_bytes())
     assert (width, height) == (1200, 900)
     grey = [sum(row[i : i + 3]) / 3 for row in rows[::4] for i in range(0, len(row), 12)]

@@ -17,19 +17,11 @@ from aiops.schemas.pilot import PilotReport
 from aiops.services.pilot_report import ReportOptions, pilot_report
 from tests.conftest import FakeKeys
 from tests.support.loopback import CHAT_PATH, RESPONSES_PATH, LoopbackServer, Reply, error_body
-from tests.support.pilot import day_epoch, review_pack
+from tests.support.pilot import day_epoch, review_pack, run_into_ledger
 from tests.support.scripts import happy_path
 
 LIVE = ["l2", "live", "--allow-network", "--yes"]
 LEDGER = Path("evidence_packs")
-
-
-def run(runner: CliRunner, args: list[str], day: int, expected: int = 0) -> Path:
-    before = set(LEDGER.iterdir()) if LEDGER.is_dir() else set()
-    result = runner.invoke(app, args, env={"SOURCE_DATE_EPOCH": str(day_epoch(day))})
-    assert result.exit_code == expected, result.output
-    (pack,) = set(LEDGER.iterdir()) - before
-    return pack
 
 
 @pytest.fixture
@@ -38,15 +30,15 @@ def mixed(runner: CliRunner, loopback: LoopbackServer, network_env: FakeKeys) ->
     that answer, a replay and a dry-run beside them. Reviews: day 2 live at the prompt
     (5 min), day 3 live with --approve (no terminal), the outage at the prompt (2 min)."""
     loopback.script(RESPONSES_PATH, Reply(401, error_body("Incorrect API key provided.")))
-    packs = {"outage": run(runner, LIVE, 1, expected=4)}
+    packs = {"outage": run_into_ledger(runner, LIVE, 1, expected=4)}
     loopback.reset()
     happy_path(loopback)
-    packs["live2"] = run(runner, LIVE, 2)
-    packs["replay2"] = run(runner, ["l2", "replay"], 2)
+    packs["live2"] = run_into_ledger(runner, LIVE, 2)
+    packs["replay2"] = run_into_ledger(runner, ["l2", "replay"], 2)
     loopback.reset()
     happy_path(loopback)
-    packs["live3"] = run(runner, LIVE, 3)
-    packs["dry3"] = run(runner, ["l2", "dry-run"], 3)
+    packs["live3"] = run_into_ledger(runner, LIVE, 3)
+    packs["dry3"] = run_into_ledger(runner, ["l2", "dry-run"], 3)
     review_pack(packs["outage"], day_epoch(1) + 600, 2.0)
     review_pack(packs["live2"], day_epoch(2) + 600, 5.0)
     review_pack(packs["live3"], day_epoch(3) + 600, 0.0, interactive=False)
@@ -151,7 +143,7 @@ def test_the_critic_column_is_the_decision_as_judged_not_the_critics_words(
 
     loopback.script(RESPONSES_PATH, proposer_reply())
     loopback.script(CHAT_PATH, critic_handler(mutate=lambda verdict: {**verdict, "rationale": ""}))
-    pack = run(runner, LIVE, 2, expected=2)
+    pack = run_into_ledger(runner, LIVE, 2, expected=2)
     critic = json.loads((pack / "critic_output.json").read_bytes())
     assert (critic["parsed"]["decision"], critic["decision"]) == ("APPROVE", None)
     (row,) = pilot_report(ReportOptions(ledger=LEDGER)).pack_rows

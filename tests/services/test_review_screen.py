@@ -27,7 +27,7 @@ from aiops.cli import app
 from aiops.services.review_screen import operator_findings, output_blocks
 from tests.conftest import FakeKeys
 from tests.support.loopback import CHAT_PATH, RESPONSES_PATH, LoopbackServer, Reply, error_body
-from tests.support.pilot import day_epoch, violating_outputs
+from tests.support.pilot import run_into_ledger, violating_outputs
 from tests.support.scripts import critic_handler, happy_path, proposer_reply
 
 LIVE = ["l2", "live", "--allow-network", "--yes"]
@@ -35,29 +35,21 @@ LEDGER = Path("evidence_packs")
 Packs = dict[str, Path]
 
 
-def run(runner: CliRunner, args: list[str], day: int, expected: int) -> Path:
-    before = set(LEDGER.iterdir()) if LEDGER.is_dir() else set()
-    result = runner.invoke(app, args, env={"SOURCE_DATE_EPOCH": str(day_epoch(day))})
-    assert result.exit_code == expected, result.output
-    (pack,) = set(LEDGER.iterdir()) - before
-    return pack
-
-
 @pytest.fixture
 def packs(runner: CliRunner, loopback: LoopbackServer, network_env: FakeKeys) -> dict[str, Path]:
     """One live pack of each status, in this order in the ledger."""
     loopback.script(RESPONSES_PATH, Reply(401, error_body("Incorrect API key provided.")))
-    made = {"FAILED": run(runner, LIVE, 1, 4)}
+    made = {"FAILED": run_into_ledger(runner, LIVE, 1, 4)}
     loopback.reset()
     happy_path(loopback)
-    made["COMPLETED"] = run(runner, LIVE, 2, 0)
+    made["COMPLETED"] = run_into_ledger(runner, LIVE, 2, 0)
     loopback.reset()
     happy_path(loopback, decision="REJECT")
-    made["REJECTED"] = run(runner, LIVE, 3, 1)
+    made["REJECTED"] = run_into_ledger(runner, LIVE, 3, 1)
     loopback.reset()
     loopback.script(RESPONSES_PATH, proposer_reply(violating_outputs()))
     loopback.script(CHAT_PATH, critic_handler())
-    made["BLOCKED"] = run(runner, LIVE, 4, 2)
+    made["BLOCKED"] = run_into_ledger(runner, LIVE, 4, 2)
     return made
 
 
@@ -206,7 +198,7 @@ def test_any_output_type_is_rendered_from_its_fields() -> None:
 def test_no_pack_reviews_the_newest_live_pack_due_then_says_none_is_left(
     runner: CliRunner, packs: Packs
 ) -> None:
-    newer_replay = run(runner, ["l2", "replay"], 5, 0)  # not due: not a live run
+    newer_replay = run_into_ledger(runner, ["l2", "replay"], 5, 0)  # not due: not a live run
     order = ["BLOCKED", "REJECTED", "COMPLETED", "FAILED"]  # newest first
     for status in order:
         result = runner.invoke(app, ["review", "--approve", "--reviewer", "op"])

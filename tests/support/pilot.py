@@ -82,6 +82,21 @@ PROPOSER_USAGE = (2817, 1954, 896)  # input, output (reasoning included), reason
 CRITIC_USAGE = (5342, 611, 402)
 
 
+def run_into_ledger(
+    runner: CliRunner,
+    args: list[str],
+    day: int,
+    expected: int = 0,
+    ledger: Path = Path("evidence_packs"),
+) -> Path:
+    """Run ``aiops ARGS`` on ``day`` (exit ``expected``): the one pack it added."""
+    before = set(ledger.iterdir()) if ledger.is_dir() else set()
+    result = runner.invoke(app, args, env={"SOURCE_DATE_EPOCH": str(day_epoch(day))})
+    assert result.exit_code == expected, result.output
+    (pack,) = set(ledger.iterdir()) - before
+    return pack
+
+
 def proposer_latency_ms(day: int) -> int:
     return 1000 * day
 
