@@ -54,13 +54,6 @@ def now_ns() -> int:
     return time.time_ns()
 
 
-def is_racy(stamps: list[Stamp | None], written_ns: int) -> bool:
-    """A stamp whose modification or change time is within ``RACY_NS`` of (or after)
-    ``written_ns``, when the cache holding it was written."""
-    limit = written_ns - RACY_NS
-    return any(s is not None and (s[3] >= limit or s[4] >= limit) for s in stamps)
-
-
 def load_entries(path: Path, header: dict[str, Any]) -> tuple[dict[str, Any], int]:
     """The entries of the cache file at ``path`` and when it was written; nothing (and
     0) when it does not read or was written under another ``header``."""

@@ -12,7 +12,7 @@ not read is passed over here; verify-pack reports it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -45,14 +45,16 @@ class GovernanceReview:
 
 
 def governance_reviews(
-    ledger: Path, manifests: Mapping[str, Any] | None = None
+    ledger: Path, manifests: Mapping[str, Any] | None = None, names: Iterable[str] | None = None
 ) -> dict[str, GovernanceReview]:
     """Reviewed pack id -> its newest governance review in ``ledger``. Only manifests
     that mention a verdict are parsed, and only reviewing packs' indexes read, so a
     large ledger costs one small read per pack; none for a pack whose verified
-    manifest the caller holds (``manifests``, by pack directory name)."""
+    manifest the caller holds (``manifests``, by pack directory name). ``names``: the
+    ledger's pack directories, when the caller has listed them."""
     found: dict[str, GovernanceReview] = {}
-    for path in pack_dirs(ledger):
+    paths = pack_dirs(ledger) if names is None else [ledger / name for name in names]
+    for path in paths:
         if manifests is not None and path.name in manifests:
             manifest = _with_verdict(manifests[path.name])
         else:
@@ -96,11 +98,15 @@ RowT = TypeVar("RowT", bound=_Row)
 
 
 def with_governance(
-    ledger: Path, rows: list[RowT], manifests: Mapping[str, Any] | None = None
+    ledger: Path,
+    rows: list[RowT],
+    manifests: Mapping[str, Any] | None = None,
+    names: Iterable[str] | None = None,
 ) -> list[RowT]:
     """Each per-pack row with the newest governance verdict on its pack (never cached
-    with the row: it comes from another pack). ``manifests``: those already read."""
-    reviews = governance_reviews(ledger, manifests)
+    with the row: it comes from another pack). ``manifests``: those already read;
+    ``names``: the ledger's pack directories, when already listed."""
+    reviews = governance_reviews(ledger, manifests, names)
     if not reviews:
         return rows
     return [

@@ -86,33 +86,26 @@ def _bits(positions: list[int]) -> int:
     return int.from_bytes(mask, "little")
 
 
-class BaselineComparer:
-    """Compares many packs against one baseline: the baseline is tokenised, indexed and
+class AnswerComparer:
+    """Compares many answers against one: the baseline answer is tokenised, indexed and
     read (its structure, its served model) once, and a text already compared is not
     compared again (replays and unchanged answers repeat the same text)."""
 
-    def __init__(self, baseline: PackView) -> None:
-        self.baseline = baseline
-        self._proposer = _proposer_of(baseline)
+    def __init__(self, answer: dict[str, object]) -> None:
+        self._proposer = answer
         self._tokens: dict[DriftBasis, list[str]] = {}
         self._indexes: dict[DriftBasis, TokenIndex] = {}
-        self._content = read_l2_content(self._proposer.get("parsed"))
-        self._served = served_model(self._proposer)
+        self._content = read_l2_content(answer.get("parsed"))
+        self._served = served_model(answer)
         self._matched: dict[tuple[DriftBasis, bytes], tuple[int, int]] = {}
 
-    def compare(self, current: PackView) -> DriftResult:
-        base, cur = self.baseline, current
-        if base.index.layer_id != cur.index.layer_id:
-            raise UsageError(
-                f"packs are from different layers ({base.index.layer_id}, {cur.index.layer_id})"
-            )
-        if base.prompt_key != cur.prompt_key:
-            raise UsageError(
-                "packs use different prompts "
-                f"({_prompt(base.prompt_key)} vs {_prompt(cur.prompt_key)}); drift compares "
-                "runs of the same prompt version"
-            )
-        proposer = _proposer_of(cur)
+    def token_drift(self, answer: dict[str, object]) -> float:
+        """The token drift % of ``answer`` (a ``proposer_output.json`` whose proposer
+        answered) against the baseline answer."""
+        return self._tokens_of(answer)[4]
+
+    def _tokens_of(self, proposer: dict[str, object]) -> tuple[DriftBasis, int, int, int, float]:
+        """Basis, baseline and current token counts, their LCS and the drift %."""
         basis: DriftBasis = (
             "parsed"
             if isinstance(self._proposer.get("parsed"), dict)
@@ -123,27 +116,7 @@ class BaselineComparer:
         current_tokens, matched = self._match(basis, drift_text(proposer, basis))
         total = len(a) + current_tokens
         drift = 0.0 if total == 0 else round(100.0 * (1.0 - 2.0 * matched / total), 2)
-        structural = _structural(self._content, read_l2_content(proposer.get("parsed")))
-        served_a, served_b = self._served, served_model(proposer)
-        return DriftResult(
-            baseline_pack_id=base.index.evidence_pack_id,
-            current_pack_id=cur.index.evidence_pack_id,
-            layer_id=base.index.layer_id,
-            prompt_id=base.prompt_key[0],
-            prompt_version=base.prompt_key[1],
-            basis=basis,
-            baseline_tokens=len(a),
-            current_tokens=current_tokens,
-            matched_tokens=matched,
-            token_drift_pct=drift,
-            threshold_pct=DRIFT_THRESHOLD_PCT,
-            flagged=drift > DRIFT_THRESHOLD_PCT,
-            structural=structural,
-            structural_changed=structural.changed,
-            served_model_baseline=served_a,
-            served_model_current=served_b,
-            served_model_changed=None not in (served_a, served_b) and served_a != served_b,
-        )
+        return basis, len(a), current_tokens, matched, drift
 
     def _match(self, basis: DriftBasis, text: str) -> tuple[int, int]:
         """The current text's token count and its LCS with the baseline's."""
@@ -161,6 +134,50 @@ class BaselineComparer:
             tokens = tokenize(drift_text(self._proposer, basis))
             self._tokens[basis], self._indexes[basis] = tokens, TokenIndex(tokens)
         return self._tokens[basis]
+
+
+class BaselineComparer(AnswerComparer):
+    """Compares packs against a baseline pack of the same layer and prompt version."""
+
+    def __init__(self, baseline: PackView) -> None:
+        super().__init__(_proposer_of(baseline))
+        self.baseline = baseline
+
+    def compare(self, current: PackView) -> DriftResult:
+        base, cur = self.baseline, current
+        if base.index.layer_id != cur.index.layer_id:
+            raise UsageError(
+                f"packs are from different layers ({base.index.layer_id}, {cur.index.layer_id})"
+            )
+        if base.prompt_key != cur.prompt_key:
+            raise UsageError(
+                "packs use different prompts "
+                f"({_prompt(base.prompt_key)} vs {_prompt(cur.prompt_key)}); drift compares "
+                "runs of the same prompt version"
+            )
+        proposer = _proposer_of(cur)
+        basis, baseline_tokens, current_tokens, matched, drift = self._tokens_of(proposer)
+        structural = _structural(self._content, read_l2_content(proposer.get("parsed")))
+        served_a, served_b = self._served, served_model(proposer)
+        return DriftResult(
+            baseline_pack_id=base.index.evidence_pack_id,
+            current_pack_id=cur.index.evidence_pack_id,
+            layer_id=base.index.layer_id,
+            prompt_id=base.prompt_key[0],
+            prompt_version=base.prompt_key[1],
+            basis=basis,
+            baseline_tokens=baseline_tokens,
+            current_tokens=current_tokens,
+            matched_tokens=matched,
+            token_drift_pct=drift,
+            threshold_pct=DRIFT_THRESHOLD_PCT,
+            flagged=drift > DRIFT_THRESHOLD_PCT,
+            structural=structural,
+            structural_changed=structural.changed,
+            served_model_baseline=served_a,
+            served_model_current=served_b,
+            served_model_changed=None not in (served_a, served_b) and served_a != served_b,
+        )
 
 
 def pilot_drift(baseline: Path, current: Path) -> DriftResult:

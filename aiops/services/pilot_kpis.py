@@ -8,16 +8,16 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 
 from aiops.evidence.findings import PackReport, VerifyReport
-from aiops.evidence.reader import PackView
 from aiops.evidence.sign import TrustedKey
 from aiops.schemas.pilot import Kpi
+from aiops.services.pilot_facts import PackFacts
 from aiops.services.pilot_reviews import ReportedPack
 
 
 def ratio_kpi(
-    key: str, name: str, packs: Sequence[ReportedPack], compliant: Callable[[PackView], bool]
+    key: str, name: str, packs: Sequence[ReportedPack], compliant: Callable[[PackFacts], bool]
 ) -> Kpi:
-    failing = [p.label for p in packs if p.view is None or not compliant(p.view)]
+    failing = [p.label for p in packs if p.facts is None or not compliant(p.facts)]
     good = len(packs) - len(failing)
     return kpi(
         key,
@@ -78,7 +78,7 @@ class Verification:
 def completeness_kpi(
     packs: Sequence[ReportedPack], ledger_packs: Sequence[ReportedPack], verified: Verification
 ) -> Kpi:
-    failing = [p.label for p in packs if p.view is None or not verified.pack_ok(p)]
+    failing = [p.label for p in packs if p.facts is None or not verified.pack_ok(p)]
     ledger = verified.ledger_problems(ledger_packs)
     good = len(packs) - len(failing)
     detail = f"{good}/{len(packs)} packs verify"

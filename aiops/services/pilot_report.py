@@ -26,28 +26,31 @@ from typing import Any
 
 from aiops import __version__
 from aiops import clock as wall_clock
+from aiops.canonical import sha256_hex
 from aiops.configuration import load_config
-from aiops.errors import PackReadError, UsageError
-from aiops.evidence.names import REVIEW_FILE, RUN_MANIFEST_FILE
-from aiops.evidence.reader import PackView, load_pack, view_of
+from aiops.errors import PackReadError
+from aiops.evidence.findings import PackReport
+from aiops.evidence.names import PROPOSER_OUTPUT_FILE, REVIEW_FILE, RUN_MANIFEST_FILE
+from aiops.evidence.reader import view_of
 from aiops.evidence.sign import TrustedKey, load_public_key, trusted_from_private
+from aiops.evidence.strict import MAX_JSON_BYTES, StrictJSONError, loads_strict, read_file_in
 from aiops.evidence.verify import ReadPack
-from aiops.schemas.pilot import CompletenessBasis, DayFigures, DriftResult, Kpi, PilotReport
-from aiops.schemas.review import Review
+from aiops.schemas.pilot import CompletenessBasis, DayFigures, Kpi, PilotReport
 from aiops.services.governance_reviews import with_governance
-from aiops.services.pilot_drift import DRIFT_THRESHOLD_PCT, BaselineComparer
-from aiops.services.pilot_kpis import Verification, completeness_kpi, kpi, ratio_kpi
-from aiops.services.pilot_reviews import (
-    DUE_MODES,
-    PilotReviews,
-    ReportedPack,
-    is_due,
-    pilot_reviews,
+from aiops.services.pilot_baseline import (
+    DriftPoint,
+    chosen_baseline,
+    drift_points,
+    flagged_days,
+    weekly_drift,
 )
+from aiops.services.pilot_facts import FACTS_VERSION, PackFacts
+from aiops.services.pilot_kpis import Verification, completeness_kpi, ratio_kpi
+from aiops.services.pilot_reviews import DUE_MODES, PilotReviews, is_due, pilot_reviews
 from aiops.services.pilot_served import served_model_changes
-from aiops.services.pilot_usage import Usage, answered, is_fallback
+from aiops.services.pilot_usage import Usage
 from aiops.services.runs import ledger_dir
-from aiops.services.verify_cache import CacheUse, verify_ledger_cached
+from aiops.services.verify_cache import CacheUse, Derivation, verify_ledger_cached
 from aiops.settings import Settings
 
 VERIFIER = "verify-pack (files, schemas, consistency, review, hash chain)"
@@ -70,19 +73,16 @@ class ReportOptions:
 
 @dataclass(frozen=True)
 class _Pack:
-    """A pack directory of the ledger: its view, or why the index could not be read;
-    and its review as verify-pack read it (``None``: none, or one that does not read)."""
+    """A pack directory of the ledger: its facts (``pilot_facts``), or why its index
+    could not be read."""
 
     path: Path
-    view: PackView | None
+    facts: PackFacts | None
     error: str = ""
-    review_doc: Any = None
-    review_present: bool = False
-    manifest_doc: Any = None  # run_manifest.json as verify-pack read it (verified)
 
     @property
     def label(self) -> str:
-        return self.view.index.evidence_pack_id if self.view else self.path.name
+        return self.facts.pack_id if self.facts else self.path.name
 
 
 def pilot_report(options: ReportOptions, settings: Settings | None = None) -> PilotReport:
@@ -105,19 +105,22 @@ def _report(options: ReportOptions, settings: Settings | None) -> PilotReport:
     ledger = ledger_dir(options.ledger or settings.packs_dir)
     registry = load_config(options.config_dir or settings.config_dir).registry
     trusted = _trusted(options.key, settings.signing_key)
-    verified, every_pack, cache_use = _read_ledger(ledger, trusted, options.use_cache)
+    ledger_read = _read_ledger(ledger, trusted, options.use_cache)
+    verified, every_pack, cache_use = ledger_read.verified, ledger_read.packs, ledger_read.use
     chosen = _Chosen.of(every_pack, options, ledger)
     # The baseline is the pilot's first COMPLETED pack even when --since starts later.
-    all_drifts = _drifts(chosen.ledger_views, _baseline(options.baseline))
-    in_window = chosen.window_ids
-    drifts = [d for d in all_drifts if id(d.view) in in_window]
-    reviews = pilot_reviews(chosen.packs, verified.review_counts, _review_of)
+    all_drifts = drift_points(
+        ledger, chosen.ledger_facts, ledger_read.answer_of, chosen_baseline(options.baseline)
+    )
+    in_window = {id(f) for f in chosen.facts}
+    drifts = [d for d in all_drifts if id(d.pack) in in_window]
+    reviews = pilot_reviews(chosen.packs, verified.review_counts)
     kpis = _kpis(chosen, verified, reviews, all_drifts, options.since)
-    usage = Usage.of(chosen.views, registry)
-    days = _calendar(chosen.views)
-    pack_drift = {id(point.view): point.result.token_drift_pct for point in drifts}
-    with_proposer = [v for v in chosen.views if v.proposer is not None]
-    fallbacks = sum(1 for v in with_proposer if is_fallback(v))
+    usage = Usage.of(chosen.facts, registry)
+    days = _calendar(chosen.facts)
+    pack_drift = {id(point.pack): point.token_drift_pct for point in drifts}
+    with_proposer = [f for f in chosen.facts if f.has_proposer]
+    fallbacks = sum(1 for f in with_proposer if f.fallback)
     return PilotReport(
         ledger=str(ledger),
         since=options.since.isoformat() if options.since else None,
@@ -145,23 +148,34 @@ def _report(options: ReportOptions, settings: Settings | None) -> PilotReport:
         cost_per_day_usd=round(usage.total / len(days), 6) if days else None,
         unpriced_calls=usage.unpriced,
         latency=usage.latency(),
-        drift_flagged_days=_flagged_days(drifts),
-        served_model_changes=served_model_changes(chosen.views),
-        days=_day_figures(days, chosen.views, usage, drifts),
+        drift_flagged_days=flagged_days(drifts),
+        served_model_changes=served_model_changes(chosen.facts),
+        days=_day_figures(days, chosen.facts, usage, drifts),
         reviews=reviews.figures(),
         pack_rows=with_governance(
             ledger,
             [
-                reviews.row(p, pack_drift.get(id(p.view)), usage.per_pack_cost.get(id(p.view)))
+                reviews.row(p, pack_drift.get(id(p.facts)), usage.per_pack_cost.get(id(p.facts)))
                 for p in chosen.packs
             ],
-            {p.path.name: p.manifest_doc for p in every_pack if p.manifest_doc is not None},
+            _manifests(every_pack),
+            sorted(p.path.name for p in every_pack),
         ),
         budget_daily_limit_usd=registry.budget.daily_cost_limit_usd,
         budget_monthly_limit_usd=registry.budget.monthly_cost_limit_usd,
         generated_at=wall_clock.isoformat(wall_clock.now()),
         aiops_version=__version__,
     )
+
+
+def _manifests(packs: list[_Pack]) -> dict[str, Any]:
+    """The manifests verify-pack read, by pack directory, as ``with_governance`` reads
+    them: only those recording a governance verdict matter (the others: empty)."""
+    return {
+        p.path.name: p.facts.governance_manifest or {}
+        for p in packs
+        if p.facts is not None and p.facts.manifest_read
+    }
 
 
 @dataclass(frozen=True)
@@ -186,58 +200,40 @@ class _Chosen:
         return cls(ledger_packs, dated, packs)
 
     @property
-    def views(self) -> list[PackView]:
-        return [p.view for p in self.packs if p.view is not None]
+    def facts(self) -> list[PackFacts]:
+        return [p.facts for p in self.packs if p.facts is not None]
 
     @property
-    def ledger_views(self) -> list[PackView]:
-        return [p.view for p in self.ledger_packs if p.view is not None]
-
-    @property
-    def window_ids(self) -> set[int]:
-        return {id(v) for v in self.views}
+    def ledger_facts(self) -> list[PackFacts]:
+        return [p.facts for p in self.ledger_packs if p.facts is not None]
 
 
 def _kpis(
     chosen: _Chosen,
     verified: Verification,
     reviews: PilotReviews,
-    all_drifts: list[_DriftPoint],
+    all_drifts: list[DriftPoint],
     since: date | None,
 ) -> list[Kpi]:
     packs = chosen.packs
     return [
-        ratio_kpi("sod", "SoD compliance", packs, lambda v: v.index.sod_check.result == "PASS"),
-        ratio_kpi(
-            "scope",
-            "Scope compliance",
-            packs,
-            lambda v: (
-                v.index.capability_scope_check.result == "PASS"
-                and not v.index.capability_scope_check.violations
-            ),
-        ),
+        ratio_kpi("sod", "SoD compliance", packs, lambda f: f.sod_pass),
+        ratio_kpi("scope", "Scope compliance", packs, lambda f: f.scope_pass),
         completeness_kpi(packs, chosen.ledger_packs, verified),
         reviews.coverage_kpi(verified.trusted),
         reviews.time_kpi(),
-        _weekly_drift(all_drifts, since),
+        weekly_drift(all_drifts, since),
     ]
 
 
-def _flagged_days(drifts: list[_DriftPoint]) -> list[str]:
-    """The days whose drift (that of the day's last pack) is above the threshold."""
-    daily = {point.day: point.result.token_drift_pct for point in drifts}
-    return sorted(day for day, pct in daily.items() if pct > DRIFT_THRESHOLD_PCT)
-
-
 def _day_figures(
-    days: list[str], views: list[PackView], usage: Usage, drifts: list[_DriftPoint]
+    days: list[str], packs: list[PackFacts], usage: Usage, drifts: list[DriftPoint]
 ) -> list[DayFigures]:
     # A day's drift is that of its last pack (by sequence) against the baseline.
-    daily_drift = {point.day: point.result.token_drift_pct for point in drifts}
+    daily_drift = {point.day: point.token_drift_pct for point in drifts}
     counts: dict[str, int] = defaultdict(int)
-    for view in views:
-        counts[view.day] += 1
+    for pack in packs:
+        counts[pack.day] += 1
     return [
         DayFigures(
             day=day,
@@ -253,144 +249,113 @@ def _day_figures(
     ]
 
 
-def _read_ledger(
-    ledger: Path, trusted: TrustedKey | None, use_cache: bool = True
-) -> tuple[Verification, list[_Pack], CacheUse]:
-    """verify-pack over the ledger, and each pack's view from what it read: every file
+@dataclass(frozen=True)
+class _LedgerRead:
+    verified: Verification
+    packs: list[_Pack]
+    use: CacheUse
+    answers: dict[str, dict[str, Any]]  # answers read now, by proposer_output.json digest
+
+    def answer_of(self, facts: PackFacts) -> dict[str, Any]:
+        """A pack's answer for drift: as verify-pack read it now, else read again from
+        the pack unchanged since it verified (it must still be the verified bytes)."""
+        digest = facts.proposer_sha256
+        if digest is None:
+            raise PackReadError(f"{facts.pack_id}: no proposer output to compare")
+        if digest not in self.answers:
+            path = next(p.path for p in self.packs if p.facts is facts)
+            self.answers[digest] = _read_answer(path, facts)
+        return self.answers[digest]
+
+
+def _read_ledger(ledger: Path, trusted: TrustedKey | None, use_cache: bool = True) -> _LedgerRead:
+    """verify-pack over the ledger, and each pack's facts from what it read: every file
     is read and checked once (a pack unchanged since it verified earlier is taken from
     the per-user cache unless ``use_cache`` is off: ``verify_cache``). A pack whose index
-    does not read has no view (it fails every KPI); an entry without an index is no
-    pack (the ledger's problem)."""
-    read: dict[str, ReadPack] = {}
+    does not make a view has no facts (it fails every KPI); an entry without an index is
+    no pack (the ledger's problem)."""
+    answers: dict[str, dict[str, Any]] = {}
 
-    def seen(pack: ReadPack) -> None:
-        read[pack.dir_name] = pack
+    def derive(path: Path, read: ReadPack, pack: PackReport) -> PackFacts | str:
+        try:
+            view = view_of(path, read)
+            facts = PackFacts.of(
+                view,
+                read.sidecars.get(REVIEW_FILE),
+                pack.review.present,
+                read.docs.get(RUN_MANIFEST_FILE),
+            )
+        except PackReadError as exc:
+            return str(exc)
+        if facts.proposer_sha256 is not None and view.proposer is not None:
+            answers[facts.proposer_sha256] = view.proposer
+        return facts
 
-    report, cache_use = verify_ledger_cached(ledger, trusted, seen, use_cache)
+    derivation: Derivation[PackFacts | str] = Derivation(
+        FACTS_VERSION, derive, _dump_facts, _load_facts
+    )
+    report, derived, cache_use = verify_ledger_cached(ledger, trusted, derivation, use_cache)
     packs: list[_Pack] = []
     for pack in report.packs:
         path = ledger / pack.dir_name
-        found = read.get(pack.dir_name)
-        if found is None:
+        value = derived.get(pack.dir_name)
+        if value is None:
             if pack.files and pack.files[0].status != "MISSING":
                 errors = [f.message for f in pack.errors] or ["its index does not read"]
                 packs.append(_Pack(path, None, f"{path}: {errors[0]}"))
-            continue
-        try:
-            view = view_of(path, found)
-            date.fromisoformat(view.day)  # every figure is kept by day
-        except PackReadError as exc:
-            packs.append(_Pack(path, None, str(exc)))
-        except ValueError:
-            packs.append(_Pack(path, None, f"{path}: creation_timestamp is not a date"))
+        elif isinstance(value, str):
+            packs.append(_Pack(path, None, value))
         else:
-            review = found.sidecars.get(REVIEW_FILE)
-            manifest = found.docs.get(RUN_MANIFEST_FILE)
-            packs.append(_Pack(path, view, "", review, pack.review.present, manifest))
-    packs.sort(key=lambda p: (p.view.index.sequence if p.view else 0, p.path.name))
-    return Verification(report, trusted), packs, cache_use
+            packs.append(_Pack(path, value))
+    packs.sort(key=lambda p: (p.facts.sequence if p.facts else 0, p.path.name))
+    return _LedgerRead(Verification(report, trusted), packs, cache_use, answers)
 
 
-def _review_of(pack: ReportedPack) -> Review | None:
-    """The pack's review as verify-pack read it; ``ValueError`` when it is no review."""
-    assert isinstance(pack, _Pack)
-    if pack.review_doc is None:
-        if pack.review_present:
-            raise ValueError(f"{REVIEW_FILE} is not a valid review")
-        return None
-    return Review.model_validate(pack.review_doc)
+def _dump_facts(value: PackFacts | str) -> Any:
+    return {"error": value} if isinstance(value, str) else value.to_json()
+
+
+def _load_facts(doc: Any) -> PackFacts | str:
+    if isinstance(doc, dict) and set(doc) == {"error"} and isinstance(doc["error"], str):
+        return str(doc["error"])
+    if not isinstance(doc, dict):
+        raise TypeError("not the facts of a pack")
+    return PackFacts.from_json(doc)
+
+
+def _read_answer(path: Path, facts: PackFacts) -> dict[str, Any]:
+    """``proposer_output.json`` of a pack taken from the cache: the bytes verify-pack
+    verified (their digest as the index lists it), else the pack changed meanwhile."""
+    read = read_file_in(path, PROPOSER_OUTPUT_FILE, max_bytes=MAX_JSON_BYTES)
+    if read.data is None or sha256_hex(read.data) != facts.proposer_sha256:
+        raise PackReadError(
+            f"{path / PROPOSER_OUTPUT_FILE} changed while the report was made; run it again"
+        )
+    try:
+        doc = loads_strict(read.data)
+    except StrictJSONError as exc:
+        raise PackReadError(f"{path / PROPOSER_OUTPUT_FILE}: {exc}") from None
+    if not isinstance(doc, dict):
+        raise PackReadError(f"{path / PROPOSER_OUTPUT_FILE} is not a JSON object")
+    return doc
 
 
 def _of_modes(pack: _Pack, modes: frozenset[str]) -> bool:
     """A pack whose index cannot be read has no mode: it is never filtered out."""
-    return pack.view is None or is_due(pack.view.index.mode, modes)
+    return pack.facts is None or is_due(pack.facts.mode, modes)
 
 
 def _in_window(pack: _Pack, since: date | None) -> bool:
     """A pack whose index cannot be read has no date: it is never filtered out."""
-    return since is None or pack.view is None or pack.view.day >= since.isoformat()
+    return since is None or pack.facts is None or pack.facts.day >= since.isoformat()
 
 
-def _calendar(views: list[PackView]) -> list[str]:
-    if not views:
+def _calendar(packs: list[PackFacts]) -> list[str]:
+    if not packs:
         return []
-    first = date.fromisoformat(min(v.day for v in views))
-    last = date.fromisoformat(max(v.day for v in views))
+    first = date.fromisoformat(min(p.day for p in packs))
+    last = date.fromisoformat(max(p.day for p in packs))
     return [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
-
-
-@dataclass(frozen=True)
-class _DriftPoint:
-    view: PackView
-    result: DriftResult
-    baseline_day: str
-
-    @property
-    def day(self) -> str:
-        return self.view.day
-
-    @property
-    def baseline_id(self) -> str:
-        return self.result.baseline_pack_id
-
-
-def _baseline(path: Path | None) -> PackView | None:
-    """``--baseline PACK``: a COMPLETED pack whose proposer answered."""
-    if path is None:
-        return None
-    view = load_pack(path)
-    if view.index.status != "COMPLETED" or not answered(view.proposer):
-        raise UsageError(
-            f"--baseline {path}: a {view.index.status} pack is never a drift baseline "
-            "(choose a COMPLETED pack whose proposer answered)"
-        )
-    return view
-
-
-def _drifts(views: list[PackView], chosen: PackView | None = None) -> list[_DriftPoint]:
-    """Every pack with an output, of the baseline's layer and prompt, against the
-    baseline: ``chosen``, else the first COMPLETED pack (by sequence) whose proposer
-    answered. A FAILED or BLOCKED pack is never the baseline; a pack without an answer
-    (an outage) is not compared."""
-    candidates = [v for v in views if v.index.status != "FAILED" and answered(v.proposer)]
-    baseline = chosen or next((v for v in candidates if v.index.status == "COMPLETED"), None)
-    if baseline is None:
-        return []
-    comparer = BaselineComparer(baseline)
-    return [
-        _DriftPoint(v, comparer.compare(v), baseline.day)
-        for v in candidates
-        if v.index.layer_id == baseline.index.layer_id
-        and v.prompt_key == baseline.prompt_key
-        and v.day >= baseline.day
-    ]
-
-
-def _weekly_drift(drifts: list[_DriftPoint], since: date | None) -> Kpi:
-    """Weekly checks: the first pack on or after baseline day + 7k, within that week;
-    with ``since``, only the checks that fall in the window."""
-    threshold = (float(DRIFT_THRESHOLD_PCT), "at most")
-    if not drifts:
-        return kpi("drift", "Weekly drift", None, "%", threshold, "NO DATA", "no proposer output")
-    start = date.fromisoformat(drifts[0].baseline_day)
-    checks: dict[int, _DriftPoint] = {}
-    for point in drifts:
-        week = (date.fromisoformat(point.day) - start).days // 7
-        if week >= 1 and week not in checks:
-            checks[week] = point
-    if since is not None:
-        checks = {w: p for w, p in checks.items() if p.day >= since.isoformat()}
-    if not checks:
-        return kpi(
-            "drift", "Weekly drift", None, "%", threshold, "NO DATA", "pilot shorter than 8 days"
-        )
-    worst = max(p.result.token_drift_pct for p in checks.values())
-    flagged = [p.view.index.evidence_pack_id for p in checks.values() if p.result.flagged]
-    detail = "; ".join(
-        f"week {w}: {p.result.token_drift_pct:.2f} % ({p.day})" for w, p in sorted(checks.items())
-    )
-    status = "FAIL" if flagged else "PASS"
-    return kpi("drift", "Weekly drift", round(worst, 2), "%", threshold, status, detail, flagged)
 
 
 def _trusted(key: Path | None, signing_key: Path | None) -> TrustedKey | None:

@@ -20,13 +20,13 @@ import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from aiops.evidence.reader import PackView
-from aiops.evidence.review import read_review
 from aiops.evidence.sign import TrustedKey
 from aiops.schemas.pilot import Kpi, KpiStatus, PackRow, ReviewFigures
-from aiops.schemas.review import Review
+
+if TYPE_CHECKING:
+    from aiops.services.pilot_facts import PackFacts, ReviewFacts
 
 REVIEW_LIMIT_MIN = 15.0
 # The pilot's days are live runs: what the KPIs count by default (``--mode``), and the
@@ -44,7 +44,7 @@ class ReportedPack(Protocol):
     def path(self) -> Path: ...
 
     @property
-    def view(self) -> PackView | None: ...
+    def facts(self) -> PackFacts | None: ...
 
     @property
     def label(self) -> str: ...
@@ -53,7 +53,7 @@ class ReportedPack(Protocol):
 @dataclass(frozen=True)
 class _Reviewed:
     pack: ReportedPack
-    review: Review | None  # None: no review, or one that does not verify
+    review: ReviewFacts | None  # None: no review, or one that does not verify
     invalid: bool = False
 
 
@@ -130,21 +130,19 @@ class PilotReviews:
         )
 
     def row(self, pack: ReportedPack, drift: float | None, cost: float | None) -> PackRow:
-        view = pack.view
+        facts = pack.facts
         found = self._by_path.get(id(pack))
         review = found.review if found is not None else None
-        critic = view.critic if view is not None else None
-        # The decision as judged (null when it failed closed), not the critic's words.
-        decision = critic.get("decision") if isinstance(critic, dict) else None
-        spends = view is not None and view.index.mode in ("live", "record")
+        spends = facts is not None and facts.mode in ("live", "record")
         return PackRow(
-            sequence=view.index.sequence if view else None,
+            sequence=facts.sequence if facts else None,
             pack_id=pack.label,
             dir_name=pack.path.name,
-            day=view.day if view else None,
-            mode=view.index.mode if view else None,
-            status=view.index.status if view else None,
-            critic_decision=decision if isinstance(decision, str) else None,
+            day=facts.day if facts else None,
+            mode=facts.mode if facts else None,
+            status=facts.status if facts else None,
+            # The decision as judged (null when it failed closed), not the critic's words.
+            critic_decision=facts.critic_decision if facts else None,
             reviewed=review is not None,
             reviewer=review.reviewer if review else None,
             review_decision=review.decision if review else None,
@@ -155,25 +153,17 @@ class PilotReviews:
 
 
 def pilot_reviews(
-    packs: Sequence[ReportedPack],
-    counts: Callable[[ReportedPack], bool],
-    review_of: Callable[[ReportedPack], Review | None] | None = None,
+    packs: Sequence[ReportedPack], counts: Callable[[ReportedPack], bool]
 ) -> PilotReviews:
-    """Each pack's review (``review_of``, else read from the pack: ``ValueError`` when
-    it is not a valid review), kept only when ``counts`` says it verifies."""
-    review_of = review_of or (lambda pack: read_review(pack.path))
+    """Each pack's review as verify-pack read it (``PackFacts.review``), kept only when
+    ``counts`` says it verifies; one that is no valid review is counted as invalid."""
     reviewed: list[_Reviewed] = []
     for pack in packs:
-        if pack.view is None:
+        facts = pack.facts
+        if facts is None:
             reviewed.append(_Reviewed(pack, None))
-            continue
-        try:
-            review = review_of(pack)
-        except ValueError:
+        elif facts.review_invalid or (facts.review is not None and not counts(pack)):
             reviewed.append(_Reviewed(pack, None, invalid=True))
-            continue
-        if review is not None and not counts(pack):
-            reviewed.append(_Reviewed(pack, None, invalid=True))
-            continue
-        reviewed.append(_Reviewed(pack, review))
+        else:
+            reviewed.append(_Reviewed(pack, facts.review))
     return PilotReviews(reviewed)

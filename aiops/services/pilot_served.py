@@ -5,9 +5,14 @@ written before it was recorded are passed over."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from aiops.evidence.reader import PackView
+
+if TYPE_CHECKING:
+    from aiops.services.pilot_facts import PackFacts
 
 _SHOWN = 80  # a served name is the provider's text: shown printable and bounded
 
@@ -18,28 +23,49 @@ def served_model(doc: dict[str, Any] | None) -> str | None:
     return _shown(model) if isinstance(model, str) and model else None
 
 
-def served_model_changes(views: list[PackView]) -> list[str]:
+@dataclass(frozen=True)
+class Served:
+    """Who served one call of a pack: the registry model and the provider's name for
+    the model that answered (both shown printable), and what the pin expected when the
+    answer did not match it (``"(unknown)"`` when the pin is not recorded)."""
+
+    role: str
+    model_id: str
+    served: str
+    expected: str | None  # None: the answer matched its pin, or no pin was checked
+
+
+def served_of(view: PackView) -> Iterator[Served]:
+    for role, doc in (("proposer", view.proposer), ("critic", view.critic)):
+        model_id = doc.get("model_id") if isinstance(doc, dict) else None
+        served = served_model(doc)
+        if not isinstance(model_id, str) or served is None:
+            continue
+        check = doc.get("served") if isinstance(doc, dict) else None
+        expected = None
+        if isinstance(check, dict) and check.get("matches") is False:
+            pin = check.get("expected")
+            expected = _shown(pin) if isinstance(pin, str) else "(unknown)"
+        yield Served(role, _shown(model_id), served, expected)
+
+
+def served_model_changes(packs: Sequence[PackFacts]) -> list[str]:
     """One line per change or mismatch, in ledger order: ``<day> <pack id>: …``."""
     last: dict[tuple[str, str], str] = {}
     lines: list[str] = []
-    for view in views:
-        where = f"{view.day} {view.index.evidence_pack_id}"
-        for role, doc in (("proposer", view.proposer), ("critic", view.critic)):
-            model_id = doc.get("model_id") if isinstance(doc, dict) else None
-            served = served_model(doc)
-            if not isinstance(model_id, str) or served is None:
-                continue
-            model_id = _shown(model_id)
-            before = last.get((role, model_id))
-            if before is not None and before != served:
-                lines.append(f"{where}: {role} {model_id} served by {before} -> {served}")
-            last[(role, model_id)] = served
-            check = doc.get("served") if isinstance(doc, dict) else None
-            if isinstance(check, dict) and check.get("matches") is False:
-                expected = check.get("expected")
+    for pack in packs:
+        where = f"{pack.day} {pack.pack_id}"
+        for call in pack.served:
+            before = last.get((call.role, call.model_id))
+            if before is not None and before != call.served:
                 lines.append(
-                    f"{where}: {role} {model_id} served by {served}, expected "
-                    f"{_shown(expected) if isinstance(expected, str) else '(unknown)'}"
+                    f"{where}: {call.role} {call.model_id} served by {before} -> {call.served}"
+                )
+            last[(call.role, call.model_id)] = call.served
+            if call.expected is not None:
+                lines.append(
+                    f"{where}: {call.role} {call.model_id} served by {call.served}, expected "
+                    f"{call.expected}"
                 )
     return lines
 

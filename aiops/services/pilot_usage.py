@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiops.bounds import MAX_FIGURE
 from aiops.evidence.reader import PackView
@@ -32,26 +32,40 @@ from aiops.governance.budget import cost_usd
 from aiops.schemas.pilot import ModelLatency
 from aiops.schemas.registry import Registry
 
+if TYPE_CHECKING:
+    from aiops.services.pilot_facts import PackFacts
+
 
 @dataclass(frozen=True)
 class Call:
     role: str
     model_id: str
     latency_ms: float | None
-    cost_usd: float | None
+    recorded_cost_usd: float | None  # the cost the run recorded (priced when it ran)
+    tokens: tuple[int, int] | None  # input and output tokens, to price a call without one
     answered: bool  # a failed call (an outage) is not an answer, nor a latency sample
 
+    def cost_usd(self, registry: Registry) -> float | None:
+        """The cost the run recorded; for packs without one, usage at today's registry
+        prices (``None``: the model is not in the registry, or no usage)."""
+        if self.recorded_cost_usd is not None:
+            return self.recorded_cost_usd
+        model = registry.models.get(self.model_id)
+        if model is None or self.tokens is None:
+            return None
+        return cost_usd(model, *self.tokens)
 
-def calls(view: PackView, registry: Registry) -> Iterator[Call]:
+
+def calls(view: PackView) -> Iterator[Call]:
     for role, data in (("proposer", view.proposer), ("critic", view.critic)):
         if data is None:
             continue
-        model_id = _text(data.get("model_id")) or "(unknown)"
         yield Call(
             role=role,
-            model_id=model_id,
+            model_id=_text(data.get("model_id")) or "(unknown)",
             latency_ms=_number(data.get("latency_ms")),
-            cost_usd=_cost(data, model_id, registry),
+            recorded_cost_usd=_number(data.get("cost_usd")),
+            tokens=_tokens(data.get("usage")),
             answered=answered(data),
         )
 
@@ -85,20 +99,13 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[rank - 1]
 
 
-def _cost(data: dict[str, Any], model_id: str, registry: Registry) -> float | None:
-    """The cost the run recorded (priced when it ran); for packs without one, usage at
-    today's registry prices."""
-    recorded = _number(data.get("cost_usd"))
-    if recorded is not None:
-        return recorded
-    usage = data.get("usage")
-    model = registry.models.get(model_id)
-    if model is None or not isinstance(usage, dict):
+def _tokens(usage: object) -> tuple[int, int] | None:
+    if not isinstance(usage, dict):
         return None
     tokens_in, tokens_out = _count(usage.get("input_tokens")), _count(usage.get("output_tokens"))
     if tokens_in is None or tokens_out is None:
         return None
-    return cost_usd(model, tokens_in, tokens_out)
+    return tokens_in, tokens_out
 
 
 def _text(value: object) -> str | None:
@@ -139,21 +146,22 @@ class Usage:
     unpriced: int = 0
 
     @classmethod
-    def of(cls, views: list[PackView], registry: Registry) -> Usage:
+    def of(cls, packs: Sequence[PackFacts], registry: Registry) -> Usage:
         usage = cls()
-        for view in views:
-            spends = view.index.mode in SPENDING_MODES
-            for call in calls(view, registry):
-                if call.cost_usd is None:
+        for pack in packs:
+            spends = pack.mode in SPENDING_MODES
+            for call in pack.calls:
+                cost = call.cost_usd(registry)
+                if cost is None:
                     usage.unpriced += 1
                 elif spends:
-                    usage.per_day_cost[view.day] += call.cost_usd
-                    usage.per_pack_cost[id(view)] += call.cost_usd
+                    usage.per_day_cost[pack.day] += cost
+                    usage.per_pack_cost[id(pack)] += cost
                 else:
-                    usage.not_spent += call.cost_usd
+                    usage.not_spent += cost
                 if call.latency_ms is not None and call.answered:
                     usage.per_model[call.model_id].append(call.latency_ms)
-                    usage.per_day_latency[view.day][call.model_id].append(call.latency_ms)
+                    usage.per_day_latency[pack.day][call.model_id].append(call.latency_ms)
         return usage
 
     @property

@@ -90,7 +90,7 @@ def run_row(view: PackView, registry: Registry) -> RunRow:
     index = view.index
     problems = list(view.problems)
     review, reviewer = _review(view.path, problems)
-    costs = [call.cost_usd for call in calls(view, registry)]
+    costs = [call.cost_usd(registry) for call in calls(view)]
     # A call the index records whose output file does not read has an unknown cost.
     lost = (index.proposer is not None and view.proposer is None) or (
         index.critic is not None and view.critic is None

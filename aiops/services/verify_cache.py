@@ -1,15 +1,18 @@
 """The pilot report's per-user cache of packs verified earlier, so that a report over a
 ledger of 10,000 packs does not verify 10,000 unchanged packs again.
 
-A pack's entry is the verify-pack result of a pack that VERIFIED, kept with the stamp
-(``file_stamps``: device, inode, size, modification and change times) of the pack
-directory and of every entry in it, and the directory's listing. It is used only when
-all of these are unchanged, none was stamped within 2 s of when the cache was written
-(racy), and the cache was written by this aiops version, for this ledger, under the same
-verifier schemas and the same trusted key. Anything else, and the pack is verified
-afresh. A pack that did not verify is never kept: it is verified again every time.
-The hash chain through the ledger is always checked again, from each pack's
-``evidence_pack.json`` digest as verified. ``verify-pack`` never uses this cache.
+A pack's entry is the verify-pack result of a pack that VERIFIED and what the caller
+derived from the files as verify-pack read them (``Derivation``: the pilot report's
+``PackFacts``), kept with the digest of the stamps (``file_stamps``: device, inode,
+size, modification and change times) of the pack directory and of every entry in it,
+and of the directory's listing. It is used only when all of these are unchanged, none
+was stamped within 2 s of when the cache was written (racy), and the cache was written
+by this aiops version, for this ledger, under the same verifier schemas, trusted key
+and derivation. Anything else, and the pack is verified afresh. A pack that did not
+verify is never kept: it is verified again every time. A pack taken from the cache is
+not opened at all. The hash chain through the ledger is always checked again, from each
+pack's ``evidence_pack.json`` digest as verified. ``verify-pack`` never uses this
+cache.
 
 It lives under ``$XDG_CACHE_HOME/aiops/verify`` (else ``~/.cache/aiops/verify``), one
 file per ledger; a cache that does not read is ignored and rebuilt.
@@ -18,11 +21,12 @@ file per ledger; a cache that does not read is ignored and rebuilt.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-from dataclasses import dataclass
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from aiops import __version__
 from aiops.evidence.chain import verify_child, verify_ledger
@@ -35,40 +39,28 @@ from aiops.evidence.findings import (
     SignatureResult,
     VerifyReport,
 )
-from aiops.evidence.names import (
-    CRITIC_OUTPUT_FILE,
-    EVIDENCE_PACK_FILE,
-    PROPOSER_OUTPUT_FILE,
-    REVIEW_FILE,
-    RUN_MANIFEST_FILE,
-    SCOPE_CHECK_FILE,
-    SOD_CHECK_FILE,
-)
 from aiops.evidence.sign import TrustedKey
 from aiops.evidence.strict import display_name
 from aiops.evidence.verify import PackSeen, ReadPack
 from aiops.schemas.catalog import GENERATED_DIR
-from aiops.services.file_stamps import (
-    Stamp,
-    is_racy,
-    ledger_cache_file,
-    load_entries,
-    save_entries,
-    stamp,
-    stamp_of,
-)
+from aiops.services.file_stamps import RACY_NS, ledger_cache_file, load_entries, save_entries
 
-CACHE_VERSION = 1
-# What the pilot report reads of a pack (besides its index), as verify-pack read it.
-VIEW_FILES = (
-    RUN_MANIFEST_FILE,
-    SOD_CHECK_FILE,
-    SCOPE_CHECK_FILE,
-    PROPOSER_OUTPUT_FILE,
-    CRITIC_OUTPUT_FILE,
-)
+CACHE_VERSION = 2  # 2: stamps kept as a digest; derived values instead of files
 
-PackKey = dict[str, Any]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Derivation(Generic[T]):
+    """What a caller derives from each pack whose index parsed, from what verify-pack
+    read of it and its report (``derive``), and how a value is kept in the cache
+    (``dump``) and taken back (``load``: ``KeyError``, ``TypeError`` or ``ValueError``
+    when it is not what ``dump`` wrote; then the pack is verified again)."""
+
+    version: str  # another version: the cache is not used
+    derive: Callable[[Path, ReadPack, PackReport], T]
+    dump: Callable[[T], Any]
+    load: Callable[[Any], T]
 
 
 @dataclass
@@ -94,65 +86,85 @@ class CacheUse:
 
 
 def verify_ledger_cached(
-    ledger: Path, trusted: TrustedKey | None, seen: PackSeen, use_cache: bool = True
-) -> tuple[VerifyReport, CacheUse]:
-    """verify-pack's verdict on ``ledger``, each unchanged pack verified earlier taken
-    from the cache (``use_cache``), every other pack verified now."""
+    ledger: Path, trusted: TrustedKey | None, derivation: Derivation[T], use_cache: bool = True
+) -> tuple[VerifyReport, dict[str, T], CacheUse]:
+    """verify-pack's verdict on ``ledger`` and the derived value of each pack whose index
+    parsed (by directory name); each unchanged pack verified earlier taken from the cache
+    (``use_cache``), every other pack verified now."""
     use = CacheUse(enabled=use_cache)
-    if not use_cache:
-        report = verify_ledger(ledger, trusted, seen)
-        use.verified_now = len(report.packs)
-        return report, use
-    cache = _VerifyCache(ledger, trusted)
+    cache = _VerifyCache(ledger, trusted, derivation, use_cache)
+    derived: dict[str, T] = {}
 
     def check(
         ledger_fd: int, path: Path, name: str, key: TrustedKey | None, _: PackSeen | None
     ) -> PackReport:
-        found = pack_key(ledger_fd, name)  # before reading: a later change is seen
+        found = pack_key(ledger_fd, name) if use_cache else None  # before reading
         cached = cache.get(path, name, found)
         if cached is not None:
             use.unchanged += 1
-            seen(cached[1])
+            derived[name] = cached[1]
             return cached[0]
         use.verified_now += 1
         read: list[ReadPack] = []
-
-        def keep(pack_read: ReadPack) -> None:
-            read.append(pack_read)
-            seen(pack_read)
-
-        pack = verify_child(ledger_fd, path, name, key, keep)
-        if found is not None and pack.verified and read:
-            cache.put(name, found, pack, read[0].index_sha256)
+        pack = verify_child(ledger_fd, path, name, key, read.append)
+        if read:
+            value = derivation.derive(path / name, read[0], pack)
+            derived[name] = value
+            if found is not None and pack.verified:
+                cache.put(name, found, pack, read[0].index_sha256, value)
         return pack
 
-    report = verify_ledger(ledger, trusted, seen, check)
-    cache.save(changed=use.verified_now > 0)
-    return report, use
+    report = verify_ledger(ledger, trusted, None, check)
+    if use_cache:
+        cache.save(changed=use.verified_now > 0)
+    return report, derived, use
 
 
 def pack_key(ledger_fd: int, name: str) -> PackKey | None:
-    """The stamps of the pack directory and of every entry in it, by name (the
-    listing); ``None`` when the directory cannot be listed."""
-    directory = stamp(name, dir_fd=ledger_fd)
-    if directory is None:
-        return None
+    """The digest of the stamps of the pack directory and of every entry in it, with
+    the entries' names (the listing); ``None`` when the directory cannot be listed."""
     try:
+        directory = os.stat(name, dir_fd=ledger_fd, follow_symlinks=False)
         fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=ledger_fd)
     except OSError:
         return None
     try:
         with os.scandir(fd) as scan:
-            files = {entry.name: stamp_of(entry.stat(follow_symlinks=False)) for entry in scan}
+            # names are unique: the sort never compares two stats
+            listing = sorted((entry.name, entry.stat(follow_symlinks=False)) for entry in scan)
     except OSError:
         return None
     finally:
         os.close(fd)
-    return {"dir": directory, "files": dict(sorted(files.items()))}
+    digest = hashlib.sha256(_packed(directory))
+    newest = max(directory.st_mtime_ns, directory.st_ctime_ns)
+    for entry_name, info in listing:
+        digest.update(os.fsencode(entry_name) + b"\0" + _packed(info))
+        newest = max(newest, info.st_mtime_ns, info.st_ctime_ns)
+    return PackKey(digest.hexdigest(), newest)
 
 
-class _VerifyCache:
-    def __init__(self, ledger: Path, trusted: TrustedKey | None) -> None:
+_STAMP = struct.Struct("<QQQqq")  # device, inode, size, modification and change times
+
+
+def _packed(info: os.stat_result) -> bytes:
+    return _STAMP.pack(info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+
+
+@dataclass(frozen=True)
+class PackKey:
+    digest: str  # of the stamps and names of the directory and its entries
+    newest_ns: int  # the newest modification or change time among them
+
+
+class _VerifyCache(Generic[T]):
+    def __init__(
+        self,
+        ledger: Path,
+        trusted: TrustedKey | None,
+        derivation: Derivation[T],
+        enabled: bool = True,
+    ) -> None:
         self.path = ledger_cache_file("verify", ledger)
         self.header = {
             "version": CACHE_VERSION,
@@ -160,33 +172,33 @@ class _VerifyCache:
             "ledger": os.path.abspath(ledger),
             "schemas": _schema_set(),
             "key": _key_id(trusted),
+            "derived": derivation.version,
         }
-        self.entries, self.written_ns = load_entries(self.path, self.header)
+        self.derivation = derivation
+        self.entries, self.written_ns = load_entries(self.path, self.header) if enabled else ({}, 0)
         self.fresh: dict[str, Any] = {}
 
-    def get(
-        self, ledger: Path, name: str, key: PackKey | None
-    ) -> tuple[PackReport, ReadPack] | None:
+    def get(self, ledger: Path, name: str, key: PackKey | None) -> tuple[PackReport, T] | None:
         entry = self.entries.get(name)
-        if key is None or not isinstance(entry, dict) or entry.get("key") != key:
+        if key is None or not isinstance(entry, list) or len(entry) != 3:
             return None
-        stamps: list[Stamp | None] = [key["dir"], *key["files"].values()]
-        if is_racy(stamps, self.written_ns):
+        # A stamp taken within RACY_NS of when the cache was written is not trusted.
+        if entry[0] != key.digest or key.newest_ns >= self.written_ns - RACY_NS:
             return None
         try:
-            pack = _pack_report(ledger, name, entry["report"])
-            read = _read_pack(ledger / name, name, pack, key)
-        except (KeyError, TypeError, ValueError, OSError, RecursionError):
+            pack = _pack_report(ledger, name, entry[1])
+            value = self.derivation.load(entry[2])
+        except (KeyError, TypeError, ValueError, RecursionError):
             return None
-        if read is None or not pack.verified:
+        if not pack.verified:
             return None
         self.fresh[name] = entry
-        return pack, read
+        return pack, value
 
-    def put(self, name: str, key: PackKey, pack: PackReport, index_sha256: str) -> None:
+    def put(self, name: str, key: PackKey, pack: PackReport, index_sha256: str, value: T) -> None:
         if pack.chain is None or pack.chain.index_sha256 != index_sha256:
             return
-        self.fresh[name] = {"key": key, "report": _report_json(pack)}
+        self.fresh[name] = [key.digest, _report_json(pack), self.derivation.dump(value)]
 
     def save(self, changed: bool) -> None:
         """Keep exactly the packs that verified this time; written again whenever a
@@ -195,74 +207,41 @@ class _VerifyCache:
             save_entries(self.path, self.header, self.fresh)
 
 
-def _read_pack(path: Path, name: str, pack: PackReport, key: PackKey) -> ReadPack | None:
-    """What verify-pack read of a pack that is unchanged since: its files again, as
-    plain JSON (they are the bytes it verified); ``None`` when one no longer reads as
-    it was stamped (then the pack is verified now)."""
-    files: dict[str, Any] = key["files"]
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
-    try:
-        index = _read_json(fd, EVIDENCE_PACK_FILE, files)
-        if not isinstance(index, dict) or not isinstance(index.get("artifacts"), list):
-            return None
-        listed = {a.get("name") for a in index["artifacts"] if isinstance(a, dict)}
-        docs = {n: _read_json(fd, n, files) for n in VIEW_FILES if n in listed}
-        sidecars = {}
-        if REVIEW_FILE in files:
-            sidecars[REVIEW_FILE] = _read_json(fd, REVIEW_FILE, files)
-    finally:
-        os.close(fd)
-    assert pack.chain is not None
-    return ReadPack(name, index, pack.chain.index_sha256, docs, sidecars)
-
-
-def _read_json(dir_fd: int, name: str, files: dict[str, Any]) -> Any:
-    """A file of the pack, which must be as long as it was stamped (else ``OSError``)."""
-    size = files[name][2]
-    fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=dir_fd)
-    try:
-        data = os.read(fd, size + 1)
-    finally:
-        os.close(fd)
-    if len(data) != size:
-        raise OSError(f"{name} changed while read")
-    return json.loads(data)
-
-
-def _report_json(pack: PackReport) -> dict[str, Any]:
+def _report_json(pack: PackReport) -> list[Any]:
+    """A verified pack's report, positional (a ledger's cache holds 10,000 of them)."""
     chain = pack.chain
     assert chain is not None
-    return {
-        "files": [f.to_json() for f in pack.files],
-        "findings": [f.to_json() for f in pack.findings],
-        "signature": pack.signature.to_json(),
-        "review": pack.review.to_json(),
-        "pack_id": pack.pack_id,
-        "status": pack.status,
-        "chain": [
-            chain.sequence,
-            chain.pack_id,
-            chain.previous_pack_id,
-            chain.previous_pack_sha256,
-            chain.creation_timestamp,
-            chain.index_sha256,
-        ],
-        "input_packs": pack.input_packs,
-    }
+    return [
+        [_values(f) for f in pack.files],
+        [_values(f) for f in pack.findings],
+        pack.signature.to_json(),
+        pack.review.to_json(),
+        pack.pack_id,
+        pack.status,
+        _values(chain),
+        pack.input_packs,
+    ]
 
 
-def _pack_report(ledger: Path, name: str, doc: dict[str, Any]) -> PackReport:
+def _values(record: Any) -> list[Any]:
+    """A flat record's field values, in order (``FileResult``, ``Finding``, ``ChainEntry``:
+    strings, numbers and ``None``)."""
+    return [getattr(record, f.name) for f in fields(record)]
+
+
+def _pack_report(ledger: Path, name: str, doc: list[Any]) -> PackReport:
+    files, findings, signature, review, pack_id, status, chain, input_packs = doc
     return PackReport(
         path=str(ledger / display_name(name)),
         dir_name=name,
-        files=[FileResult(**f) for f in doc["files"]],
-        findings=[Finding(**f) for f in doc["findings"]],
-        signature=SignatureResult(**doc["signature"]),
-        review=ReviewResult(**doc["review"]),
-        pack_id=doc["pack_id"],
-        status=doc["status"],
-        chain=ChainEntry(*doc["chain"]),
-        input_packs=doc["input_packs"],
+        files=[FileResult(*f) for f in files],
+        findings=[Finding(*f) for f in findings],
+        signature=SignatureResult(**signature),
+        review=ReviewResult(**review),
+        pack_id=pack_id,
+        status=status,
+        chain=ChainEntry(*chain),
+        input_packs=input_packs,
     )
 
 

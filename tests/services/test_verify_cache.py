@@ -19,11 +19,16 @@ from aiops.cli import app
 from aiops.evidence.sign import TrustedKey
 from aiops.schemas.pilot import PilotReport
 from aiops.services import file_stamps, verify_cache
+from aiops.services import pilot_report as report_service
+from aiops.services.pilot_facts import FACTS_VERSION
 from aiops.services.pilot_report import ReportOptions, pilot_report
 from tests.support.pilot import MISPLACED_REVIEW_DAY, TAMPERED_DAY
 
 REPLAY = frozenset({"replay"})
 FAILING = 2  # the tampered pack and the one holding another pack's review: never kept
+FACTS: verify_cache.Derivation[object] = verify_cache.Derivation(
+    FACTS_VERSION, lambda *_: None, lambda value: value, lambda doc: doc
+)
 
 
 @pytest.fixture
@@ -112,36 +117,39 @@ def test_a_corrupt_cache_is_ignored_and_rebuilt(ledger: Path, tmp_path: Path) ->
     assert counts(report(ledger)) == (0, 30)
     assert len(json.loads(cache_file(tmp_path).read_bytes())["entries"]) == 30 - FAILING
     assert counts(report(ledger)) == (30 - FAILING, FAILING)
-    # an entry that reads but is no verified pack is not used
+    # an entry that reads but is no verified pack, or holds no facts, is not used
     document = json.loads(cache_file(tmp_path).read_bytes())
-    name = sorted(document["entries"])[0]
-    document["entries"][name]["report"]["files"] = []
-    del document["entries"][sorted(document["entries"])[1]]["report"]["review"]
+    first, second, third = (document["entries"][n] for n in sorted(document["entries"])[:3])
+    first[1][0] = []  # no file results: not a verified pack
+    del second[1][3]["status"]  # a review result without its status
+    third[2]["seq"] = "3"  # facts whose sequence is no integer
     cache_file(tmp_path).write_text(json.dumps(document))
     warm = report(ledger)
-    assert counts(warm) == (30 - FAILING - 2, FAILING + 2)
+    assert counts(warm) == (30 - FAILING - 3, FAILING + 3)
     assert verdict(warm) == verdict(cold)
 
 
 @pytest.mark.usefixtures("written_later")
-@pytest.mark.parametrize("change", ["version", "schemas"])
-def test_another_version_or_schema_set_is_a_cold_cache(
+@pytest.mark.parametrize("change", ["version", "schemas", "facts"])
+def test_another_version_schema_set_or_form_of_facts_is_a_cold_cache(
     ledger: Path, monkeypatch: pytest.MonkeyPatch, change: str
 ) -> None:
     report(ledger)
     if change == "version":
         monkeypatch.setattr(verify_cache, "__version__", "0.0.0+other")
-    else:
+    elif change == "schemas":
         monkeypatch.setattr(verify_cache, "_schema_set", lambda: "another schema set")
+    else:
+        monkeypatch.setattr(report_service, "FACTS_VERSION", "pilot-facts-0")
     assert counts(report(ledger)) == (0, 30)
 
 
 @pytest.mark.usefixtures("written_later")
 def test_another_trusted_key_is_a_cold_cache(ledger: Path) -> None:
     report(ledger)
-    assert len(verify_cache._VerifyCache(ledger, None).entries) == 30 - FAILING
+    assert len(verify_cache._VerifyCache(ledger, None, FACTS).entries) == 30 - FAILING
     key = Ed25519PrivateKey.generate().public_key()
-    assert verify_cache._VerifyCache(ledger, TrustedKey("some-key", key)).entries == {}
+    assert verify_cache._VerifyCache(ledger, TrustedKey("some-key", key), FACTS).entries == {}
 
 
 def test_racy_entries_are_not_trusted(ledger: Path, monkeypatch: pytest.MonkeyPatch) -> None:
