@@ -5,9 +5,10 @@ run; and where the report's time goes (in-process).
 The report's completeness KPI is verify-pack's verdict on the whole ledger. Measured
 three ways: with a cold per-user cache (every pack verified now, the cache filled),
 with a warm one (packs unchanged since they verified are taken from it), and with
-``--no-cache``. In-process: the views, drift of outputs that all differ (no two texts
-alike, so nothing is compared once for many packs), an LCS of two ~40,000-token outputs,
-and rendering the HTML.
+``--no-cache``. In-process: the verdicts and facts taken from the cache, drift (kept
+by content), drift of outputs that all differ (no two texts alike, so nothing is
+compared once for many packs), an LCS of two ~40,000-token outputs, and rendering the
+HTML.
 
 The ledger is ``benchmarks/runs.py``'s: one replay pack chained 10,000 times, every
 other one reviewed; the report counts replay packs (``--mode replay``).
@@ -26,15 +27,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _timing import aiops_argv  # noqa: E402
 from runs import build_ledger  # noqa: E402
-
-if TYPE_CHECKING:
-    from aiops.evidence.reader import PackView
 
 
 def _median(argv: list[str], runs: int, env: dict[str, str], cold: Path | None = None) -> float:
@@ -57,24 +55,26 @@ def _steps(ledger: Path) -> dict[str, float]:
     from aiops.evidence.chain import verify_ledger
     from aiops.reporting.html import render_html
     from aiops.services import pilot_report as service
-    from aiops.services.pilot_drift import BaselineComparer, TokenIndex
+    from aiops.services.pilot_baseline import drift_points
+    from aiops.services.pilot_drift import AnswerComparer, TokenIndex
 
     steps: dict[str, float] = {}
     start = time.perf_counter()
     verify_ledger(ledger)
     steps["verify-pack over the ledger"] = time.perf_counter() - start
     start = time.perf_counter()
-    _, packs, _ = service._read_ledger(ledger, None)
-    steps["cache, reads and views"] = time.perf_counter() - start
-    views = [p.view for p in packs if p.view is not None]
+    read = service._read_ledger(ledger, None)
+    steps["cache: verdicts and facts"] = time.perf_counter() - start
+    facts = [p.facts for p in read.packs if p.facts is not None]
     start = time.perf_counter()
-    service._drifts(views)
+    drift_points(ledger, facts, read.answer_of)
     steps["drift against the baseline"] = time.perf_counter() - start
-    distinct = [_distinct(view, n) for n, view in enumerate(views)]
+    answer = read.answer_of(facts[0])
+    distinct = [_distinct(answer, n) for n in range(len(facts))]
     start = time.perf_counter()
-    comparer = BaselineComparer(views[0])
-    for view in distinct:
-        comparer.compare(view)
+    comparer = AnswerComparer(answer)
+    for other in distinct:
+        comparer.token_drift(other)
     steps["drift, every output distinct"] = time.perf_counter() - start
     words = [f"w{i}" for i in range(40_000)]
     changed = words[:18_000] + ["x"] * 1_000 + words[19_000:]
@@ -90,16 +90,13 @@ def _steps(ledger: Path) -> dict[str, float]:
     return steps
 
 
-def _distinct(view: PackView, n: int) -> PackView:
-    """The view with one word of its proposer's summary made unique to it."""
-    from dataclasses import replace
-
-    assert view.proposer is not None
-    proposer = copy.deepcopy(view.proposer)
-    outputs = proposer["parsed"]["outputs"]
+def _distinct(answer: dict[str, Any], n: int) -> dict[str, Any]:
+    """The answer with one word of its summary made unique to it."""
+    changed = copy.deepcopy(answer)
+    outputs = changed["parsed"]["outputs"]
     summary = next(o for o in outputs if isinstance(o.get("summary"), str))
     summary["summary"] = f"pack{n} " + summary["summary"]
-    return replace(view, proposer=proposer)
+    return changed
 
 
 def main() -> None:

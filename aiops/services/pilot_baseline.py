@@ -6,9 +6,9 @@ pilot's first COMPLETED pack (by sequence) whose proposer answered. A FAILED or 
 pack is never the baseline; a pack without an answer (an outage) is not compared.
 
 Drift depends on the two answers only, so it is kept per user by content: for each
-baseline answer (the SHA-256 of its canonical JSON), the drift % of each answer compared
-with it, by the SHA-256 of the pack's ``proposer_output.json`` as its index lists it and
-verify-pack checked it. Under ``$XDG_CACHE_HOME/aiops/drift`` (else
+baseline answer (the SHA-256 of its ``proposer_output.json``), the drift % of each
+answer compared with it, by the SHA-256 of the pack's ``proposer_output.json`` as its
+index lists it and verify-pack checked it. Under ``$XDG_CACHE_HOME/aiops/drift`` (else
 ``~/.cache/aiops/drift``), one file per ledger; a pack whose answer is not in it is
 compared now. The same answer in many packs (replays) is compared once.
 """
@@ -23,9 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from aiops import __version__
-from aiops.canonical import canonical_json, sha256_hex
-from aiops.errors import UsageError
+from aiops.canonical import sha256_hex
+from aiops.errors import PackReadError, UsageError
+from aiops.evidence.names import PROPOSER_OUTPUT_FILE
 from aiops.evidence.reader import load_pack
+from aiops.evidence.strict import MAX_JSON_BYTES, StrictJSONError, loads_strict, read_file_in
 from aiops.schemas.pilot import Kpi
 from aiops.services.file_stamps import ledger_cache_file, load_entries, save_entries
 from aiops.services.pilot_drift import DRIFT_THRESHOLD_PCT, AnswerComparer
@@ -61,7 +63,8 @@ class Baseline:
     day: str
     layer_id: str
     prompt_key: tuple[str | None, str | None]
-    answer: dict[str, Any]
+    answer_sha256: str  # of its proposer_output.json: what the drift cache is kept by
+    answer: Callable[[], dict[str, Any]]  # read only when an answer is compared now
 
 
 def chosen_baseline(path: Path | None) -> Baseline | None:
@@ -74,10 +77,18 @@ def chosen_baseline(path: Path | None) -> Baseline | None:
             f"--baseline {path}: a {view.index.status} pack is never a drift baseline "
             "(choose a COMPLETED pack whose proposer answered)"
         )
-    assert view.proposer is not None
+    # The answer compared and the digest it is kept by come from the same bytes.
+    read = read_file_in(path, PROPOSER_OUTPUT_FILE, max_bytes=MAX_JSON_BYTES)
+    try:
+        answer = loads_strict(read.data) if read.data is not None else None
+    except StrictJSONError:
+        answer = None
+    if read.data is None or not isinstance(answer, dict) or not answered(answer):
+        raise PackReadError(f"--baseline {path}: {PROPOSER_OUTPUT_FILE} changed while read")
     index = view.index
+    digest = sha256_hex(read.data)
     return Baseline(
-        index.evidence_pack_id, view.day, index.layer_id, view.prompt_key, view.proposer
+        index.evidence_pack_id, view.day, index.layer_id, view.prompt_key, digest, lambda: answer
     )
 
 
@@ -90,10 +101,16 @@ def drift_points(
     baseline = chosen
     if baseline is None:
         first = next((p for p in candidates if p.status == "COMPLETED"), None)
-        if first is None:
+        if first is None or first.proposer_sha256 is None:
             return []
-        answer = answer_of(first)
-        baseline = Baseline(first.pack_id, first.day, first.layer_id, first.prompt_key, answer)
+        baseline = Baseline(
+            first.pack_id,
+            first.day,
+            first.layer_id,
+            first.prompt_key,
+            first.proposer_sha256,
+            lambda: answer_of(first),
+        )
     compared = [
         p
         for p in candidates
@@ -114,7 +131,7 @@ class _DriftCache:
             "version": CACHE_VERSION,
             "aiops": __version__,
             "ledger": os.path.abspath(ledger),
-            "baseline": sha256_hex(canonical_json(baseline.answer)),
+            "baseline": baseline.answer_sha256,
         }
         self.entries = load_entries(self.path, self.header)[0]
         self.fresh: dict[str, float] = {}
@@ -129,7 +146,7 @@ class _DriftCache:
         found = self.entries.get(key) if key is not None else None
         if not isinstance(found, int | float) or isinstance(found, bool):
             if self._comparer is None:
-                self._comparer = AnswerComparer(self.baseline.answer)
+                self._comparer = AnswerComparer(self.baseline.answer())
             found = self._comparer.token_drift(self.answer_of(pack))
         if key is not None:
             self.fresh[key] = float(found)

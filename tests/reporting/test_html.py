@@ -72,9 +72,11 @@ class Page(HTMLParser):
 
 
 @pytest.fixture(scope="module")
-def report(pilot_ledger: dict[int, Path]) -> PilotReport:
+def report(pilot_ledger: dict[int, Path], tmp_path_factory: pytest.TempPathFactory) -> PilotReport:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SOURCE_DATE_EPOCH", FIXED_EPOCH)  # the generated-at time, as every test's
+        # An empty verification cache, as every test's: the report says how it verified.
+        mp.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("html-cache")))
         return pilot_report(ReportOptions(modes=REPLAY, ledger=pilot_ledger[1].parent))
 
 
