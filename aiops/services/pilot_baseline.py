@@ -93,10 +93,15 @@ def chosen_baseline(path: Path | None) -> Baseline | None:
 
 
 def drift_points(
-    ledger: Path, packs: list[PackFacts], answer_of: AnswerOf, chosen: Baseline | None = None
+    ledger: Path,
+    packs: list[PackFacts],
+    answer_of: AnswerOf,
+    chosen: Baseline | None = None,
+    use_cache: bool = True,
 ) -> list[DriftPoint]:
     """Every pack with an answer, of the baseline's layer and prompt and not before its
-    day, against the baseline (``chosen``, else the first COMPLETED pack that answered)."""
+    day, against the baseline (``chosen``, else the first COMPLETED pack that answered);
+    without ``use_cache``, every answer is compared now and the cache left as it is."""
     candidates = [p for p in packs if p.status != "FAILED" and p.proposer_answered]
     baseline = chosen
     if baseline is None:
@@ -118,14 +123,17 @@ def drift_points(
         and p.prompt_key == baseline.prompt_key
         and p.day >= baseline.day
     ]
-    drifts = _DriftCache(ledger, baseline, answer_of)
+    drifts = _DriftCache(ledger, baseline, answer_of, use_cache)
     points = [DriftPoint(p, drifts.pct(p), baseline.pack_id, baseline.day) for p in compared]
-    drifts.save()
+    if use_cache:
+        drifts.save()
     return points
 
 
 class _DriftCache:
-    def __init__(self, ledger: Path, baseline: Baseline, answer_of: AnswerOf) -> None:
+    def __init__(
+        self, ledger: Path, baseline: Baseline, answer_of: AnswerOf, enabled: bool
+    ) -> None:
         self.path = ledger_cache_file("drift", ledger)
         self.header = {
             "version": CACHE_VERSION,
@@ -133,7 +141,7 @@ class _DriftCache:
             "ledger": os.path.abspath(ledger),
             "baseline": baseline.answer_sha256,
         }
-        self.entries = load_entries(self.path, self.header)[0]
+        self.entries = load_entries(self.path, self.header)[0] if enabled else {}
         self.fresh: dict[str, float] = {}
         self.baseline = baseline
         self.answer_of = answer_of

@@ -110,7 +110,11 @@ def _report(options: ReportOptions, settings: Settings | None) -> PilotReport:
     chosen = _Chosen.of(every_pack, options, ledger)
     # The baseline is the pilot's first COMPLETED pack even when --since starts later.
     all_drifts = drift_points(
-        ledger, chosen.ledger_facts, ledger_read.answer_of, chosen_baseline(options.baseline)
+        ledger,
+        chosen.ledger_facts,
+        ledger_read.answer_of,
+        chosen_baseline(options.baseline),
+        options.use_cache,
     )
     in_window = {id(f) for f in chosen.facts}
     drifts = [d for d in all_drifts if id(d.pack) in in_window]

@@ -175,3 +175,26 @@ def test_a_manifest_that_does_not_verify_is_read_by_the_governance_listing(
     assert not facts[victim.name].manifest_read
     assert not verify_ledger(live_ledger).verified
     assert verdict(report(live_ledger)) == verdict(report(live_ledger, use_cache=False))
+
+
+@pytest.mark.usefixtures("written_later")
+def test_no_cache_compares_every_answer_now_and_leaves_the_drift_cache(
+    live_ledger: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cached = report(live_ledger)
+    (kept,) = (tmp_path / "user-cache" / "aiops" / "drift").glob("*.json")
+    before = kept.read_bytes()
+    compared: list[int] = []
+    original = pilot_drift.AnswerComparer.token_drift
+
+    def counted(self: pilot_drift.AnswerComparer, answer: dict[str, object]) -> float:
+        compared.append(1)
+        return original(self, answer)
+
+    monkeypatch.setattr(pilot_drift.AnswerComparer, "token_drift", counted)
+    fresh = report(live_ledger, use_cache=False)
+    # every distinct answer compared now (the same answer in two packs, once)
+    answers = {f.proposer_sha256 for f in facts_as_read(live_ledger).values()}
+    assert 1 < len(compared) <= len(answers)
+    assert kept.read_bytes() == before
+    assert verdict(fresh) == verdict(cached)
