@@ -258,18 +258,13 @@ class _LedgerRead:
     verified: Verification
     packs: list[_Pack]
     use: CacheUse
-    answers: dict[str, dict[str, Any]]  # answers read now, by proposer_output.json digest
+    paths: dict[int, Path]  # by id of each pack's facts
 
     def answer_of(self, facts: PackFacts) -> dict[str, Any]:
-        """A pack's answer for drift: as verify-pack read it now, else read again from
-        the pack unchanged since it verified (it must still be the verified bytes)."""
-        digest = facts.proposer_sha256
-        if digest is None:
-            raise PackReadError(f"{facts.pack_id}: no proposer output to compare")
-        if digest not in self.answers:
-            path = next(p.path for p in self.packs if p.facts is facts)
-            self.answers[digest] = _read_answer(path, facts)
-        return self.answers[digest]
+        """A pack's answer for drift, read again from the pack: it must still be the
+        bytes verify-pack verified. Drift keeps each answer's result (``pilot_baseline``),
+        so an answer is read at most once a report, and none is held for all packs."""
+        return _read_answer(self.paths[id(facts)], facts)
 
 
 def _read_ledger(ledger: Path, trusted: TrustedKey | None, use_cache: bool = True) -> _LedgerRead:
@@ -278,7 +273,6 @@ def _read_ledger(ledger: Path, trusted: TrustedKey | None, use_cache: bool = Tru
     the per-user cache unless ``use_cache`` is off: ``verify_cache``). A pack whose index
     does not make a view has no facts (it fails every KPI); an entry without an index is
     no pack (the ledger's problem)."""
-    answers: dict[str, dict[str, Any]] = {}
 
     def derive(path: Path, read: ReadPack, pack: PackReport) -> PackFacts | str:
         try:
@@ -291,8 +285,6 @@ def _read_ledger(ledger: Path, trusted: TrustedKey | None, use_cache: bool = Tru
             )
         except PackReadError as exc:
             return str(exc)
-        if facts.proposer_sha256 is not None and view.proposer is not None:
-            answers[facts.proposer_sha256] = view.proposer
         return facts
 
     derivation: Derivation[PackFacts | str] = Derivation(
@@ -312,7 +304,8 @@ def _read_ledger(ledger: Path, trusted: TrustedKey | None, use_cache: bool = Tru
         else:
             packs.append(_Pack(path, value))
     packs.sort(key=lambda p: (p.facts.sequence if p.facts else 0, p.path.name))
-    return _LedgerRead(Verification(report, trusted), packs, cache_use, answers)
+    paths = {id(p.facts): p.path for p in packs if p.facts is not None}
+    return _LedgerRead(Verification(report, trusted), packs, cache_use, paths)
 
 
 def _dump_facts(value: PackFacts | str) -> Any:
@@ -328,8 +321,10 @@ def _load_facts(doc: Any) -> PackFacts | str:
 
 
 def _read_answer(path: Path, facts: PackFacts) -> dict[str, Any]:
-    """``proposer_output.json`` of a pack taken from the cache: the bytes verify-pack
-    verified (their digest as the index lists it), else the pack changed meanwhile."""
+    """A pack's ``proposer_output.json``: the bytes verify-pack verified (their digest
+    as the index lists it), else the pack changed meanwhile."""
+    if facts.proposer_sha256 is None:
+        raise PackReadError(f"{path}: no proposer output to compare")
     read = read_file_in(path, PROPOSER_OUTPUT_FILE, max_bytes=MAX_JSON_BYTES)
     if read.data is None or sha256_hex(read.data) != facts.proposer_sha256:
         raise PackReadError(
