@@ -137,11 +137,15 @@ class PackFacts:
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> PackFacts:
-        """The facts ``to_json`` wrote (``KeyError``, ``TypeError``, ``ValueError`` when
-        it is not that form: then the pack is read again)."""
+        """The facts ``to_json`` wrote, each value of the type it must have
+        (``KeyError``, ``TypeError``, ``ValueError`` otherwise: then the pack is verified
+        and read again)."""
         has_proposer, proposer_answered, proposer_sha = doc["proposer"]
         review = doc["review"]
         prompt_id, prompt_version = doc["prompt"]
+        governance = doc["governance"]
+        if governance is not None and not isinstance(governance, dict):
+            raise TypeError("not a manifest")
         return cls(
             pack_id=_str(doc["id"]),
             sequence=_int(doc["seq"]),
@@ -149,24 +153,40 @@ class PackFacts:
             mode=_str(doc["mode"]),
             status=_str(doc["status"]),
             layer_id=_str(doc["layer"]),
-            prompt_key=(prompt_id, prompt_version),
-            sod_pass=doc["sod"] is True,
-            scope_pass=doc["scope"] is True,
-            has_proposer=has_proposer is True,
-            proposer_answered=proposer_answered is True,
-            proposer_sha256=proposer_sha,
-            fallback=doc["fallback"] is True,
-            critic_decision=doc["critic"],
-            calls=tuple(
-                Call(role, model, latency, cost, tuple(tokens) if tokens else None, ok)
-                for role, model, latency, cost, tokens, ok in doc["calls"]
+            prompt_key=(_opt_str(prompt_id), _opt_str(prompt_version)),
+            sod_pass=_bool(doc["sod"]),
+            scope_pass=_bool(doc["scope"]),
+            has_proposer=_bool(has_proposer),
+            proposer_answered=_bool(proposer_answered),
+            proposer_sha256=_opt_str(proposer_sha),
+            fallback=_bool(doc["fallback"]),
+            critic_decision=_opt_str(doc["critic"]),
+            calls=tuple(_call(*entry) for entry in doc["calls"]),
+            served=tuple(
+                Served(_str(role), _str(model), _str(served), _opt_str(expected))
+                for role, model, served, expected in doc["served"]
             ),
-            served=tuple(Served(*entry) for entry in doc["served"]),
-            review=None if review is None else ReviewFacts(*review),
-            review_invalid=doc["review_invalid"] is True,
-            governance_manifest=doc["governance"],
-            manifest_read=doc["manifest_read"] is True,
+            review=None if review is None else _review_facts(*review),
+            review_invalid=_bool(doc["review_invalid"]),
+            governance_manifest=governance,
+            manifest_read=_bool(doc["manifest_read"]),
         )
+
+
+def _call(role: Any, model: Any, latency: Any, cost: Any, tokens: Any, ok: Any) -> Call:
+    if tokens is not None:
+        tokens_in, tokens_out = tokens
+        tokens = (_int(tokens_in), _int(tokens_out))
+    return Call(_str(role), _str(model), _opt_num(latency), _opt_num(cost), tokens, _bool(ok))
+
+
+def _review_facts(reviewer: Any, decision: Any, interactive: Any, seconds: Any) -> ReviewFacts:
+    if interactive is not None:
+        interactive = _bool(interactive)
+    duration = _opt_num(seconds)
+    if duration is None:
+        raise TypeError("a review without its duration")
+    return ReviewFacts(_str(reviewer), _str(decision), interactive, duration)
 
 
 def _review(doc: Any, present: bool) -> tuple[ReviewFacts | None, bool]:
@@ -194,3 +214,22 @@ def _int(value: Any) -> int:
     if type(value) is not int:
         raise TypeError("not an integer")
     return value
+
+
+def _bool(value: Any) -> bool:
+    if type(value) is not bool:
+        raise TypeError("not a boolean")
+    return value
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else _str(value)
+
+
+def _opt_num(value: Any) -> float | None:
+    """A latency, cost or duration as ``to_json`` wrote it: a number (never a bool)."""
+    if value is None:
+        return None
+    if type(value) not in (int, float):
+        raise TypeError("not a number")
+    return float(value)

@@ -198,3 +198,32 @@ def test_no_cache_compares_every_answer_now_and_leaves_the_drift_cache(
     assert 1 < len(compared) <= len(answers)
     assert kept.read_bytes() == before
     assert verdict(fresh) == verdict(cached)
+
+
+@pytest.mark.parametrize(
+    ("where", "value"),
+    [
+        (("calls", 0, 2), "48213"),  # a latency as text
+        (("calls", 0, 4), [2817]),  # usage without its output tokens
+        (("calls", 0, 5), 1),  # answered as a number
+        (("served", 0, 3), 3),  # an expected model that is no text
+        (("review", 2), "yes"),  # interactive as text
+        (("sod",), "PASS"),
+        (("governance",), []),
+        (("prompt",), ["l2_market_outlook"]),
+    ],
+)
+def test_facts_of_the_wrong_type_are_refused(
+    live_ledger: Path, where: tuple[object, ...], value: object
+) -> None:
+    """A cache entry whose facts are not of the form written is not used (the pack is
+    verified and read again): every value is checked, not only the shape."""
+    facts = facts_as_read(live_ledger)
+    one = next(f for f in facts.values() if f.review is not None and f.served)
+    doc = json.loads(json.dumps(one.to_json()))
+    target = doc
+    for key in where[:-1]:
+        target = target[key]
+    target[where[-1]] = value
+    with pytest.raises((KeyError, TypeError, ValueError)):
+        PackFacts.from_json(doc)
