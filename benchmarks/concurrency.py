@@ -58,13 +58,19 @@ def live_server(config: Path) -> Iterator[dict[str, str]]:
 
     shutil.copytree(default_config_dir(), config)
     set_keys(config, "fallback_policy", **FAST_POLICY)
+    # Every live run of a trial searches (5 per run): the shipped 20 an hour would refuse
+    # all but four of them before sending, leaving the live path mostly unexercised.
+    scope = config / "capability_scopes" / "L2_market_outlook.toml"
+    scope.write_text(
+        scope.read_text().replace("rate_limit_per_hour = 20", "rate_limit_per_hour = 100000")
+    )
     server = LoopbackServer()
     happy_path(server)
     try:
         yield {
             "AIOPS_CONFIG_DIR": str(config),
             # The runs' spend and rate-limit state stays beside the temporary config, not
-            # in the operator's state directory.
+            # in the operator's state directory (each trial then has its own: trial()).
             "XDG_STATE_HOME": str(config.parent / "state"),
             "OPENAI_BASE_URL": server.base_url,
             "DEEPSEEK_BASE_URL": server.base_url,
@@ -80,7 +86,13 @@ def trial(
 ) -> tuple[bool, collections.Counter[str], str]:
     """One trial: returns (verified, exit codes per mode, verify-pack's last line)."""
     ledger = work / "evidence_packs"
-    env = {**env, "AIOPS_RATELIMIT_DIR": str(work / "ratelimit")}
+    # Each trial is a desk of its own: its rate limits, search window and daily budget
+    # (50 trials of live runs would otherwise exhaust one day's budget).
+    env = {
+        **env,
+        "AIOPS_RATELIMIT_DIR": str(work / "ratelimit"),
+        "XDG_STATE_HOME": str(work / "state"),
+    }
     for _ in range(2):
         done = subprocess.run(
             aiops("l2", "dry-run"), cwd=work, env=env, capture_output=True, text=True
