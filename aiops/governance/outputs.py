@@ -66,6 +66,20 @@ ORDER_PATTERNS: dict[str, re.Pattern[str]] = {
     ),
     "position_size": re.compile(rf"\bposition\s+size\s*(?:of|:|=|to)\s*{_NUM}", re.IGNORECASE),
 }
+# The words each pattern above cannot match without (its verbs, or "leverage",
+# "position"). An ASCII string that holds none of a pattern's words in any case cannot
+# match it, so the pattern is not run on it (most strings of an answer hold none). In
+# other text a character may match a letter under IGNORECASE without lowering to it
+# (the long s matches "s"): there every pattern runs.
+_ORDER_WORDS: dict[str, tuple[str, ...]] = {
+    "order_with_size": ("buy", "sell", "short", "cover"),
+    "order_at_price": ("buy", "sell"),
+    "place_order": ("place", "submit", "send", "enter", "execute", "route"),
+    "execute_trade": ("execute", "enter", "open"),
+    "stop_loss_level": ("stop", "take"),
+    "leverage": ("leverage",),
+    "position_size": ("position",),
+}
 
 
 @dataclass(frozen=True)
@@ -286,10 +300,11 @@ def _validation(
 def _scan_text(text: str, parsed: Any, out: list[Violation]) -> None:
     """Scan the raw text and, when it parsed, the decoded strings (JSON escapes such as
     ``\\u0073k-`` would otherwise hide a match)."""
-    haystacks = [text, *(strings_in(parsed) if parsed is not None else [])]
+    # Each distinct string once, in order: a repeat could only find what ``seen`` holds.
+    haystacks = dict.fromkeys([text, *(strings_in(parsed) if parsed is not None else [])])
     seen: set[tuple[str, str]] = set()
     for hay in haystacks:
-        for name, pattern in ORDER_PATTERNS.items():
+        for name, pattern in _patterns_for(hay):
             for match in pattern.finditer(hay):
                 snippet = " ".join(match.group(0).split())[:80]
                 if (name, snippet.lower()) in seen:
@@ -304,12 +319,27 @@ def _scan_text(text: str, parsed: Any, out: list[Violation]) -> None:
     out += scan_secrets(text, parsed)
 
 
+def _patterns_for(hay: str) -> list[tuple[str, re.Pattern[str]]]:
+    """The order patterns that could match ``hay``, in ``ORDER_PATTERNS`` order."""
+    if not hay.isascii():
+        return list(ORDER_PATTERNS.items())
+    lowered = hay.lower()
+    return [
+        (name, pattern)
+        for name, pattern in ORDER_PATTERNS.items()
+        if any(word in lowered for word in _ORDER_WORDS[name])
+    ]
+
+
 def scan_secrets(text: str, parsed: Any = None, location: str = "") -> list[Violation]:
     """One violation per kind of secret in a model's answer: a value the run knows to
     be secret, in any of its forms, or a secret-shaped string; found in the text as
     received, in the text with JSON escapes decoded, or in the decoded strings of
     ``parsed``. The detail names the kind, never the value."""
-    haystacks = [text, unescaped(text), *(strings_in(parsed) if parsed is not None else [])]
+    # Each distinct string once, in order: a repeat finds nothing ``found`` lacks.
+    haystacks = dict.fromkeys(
+        [text, unescaped(text), *(strings_in(parsed) if parsed is not None else [])]
+    )
     found: dict[str, str] = {}
     for hay in haystacks:
         for kind, name in secret_kinds(hay).items():

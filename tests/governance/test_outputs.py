@@ -123,6 +123,10 @@ def test_rationale_required_on_outputs_and_scenarios(scope: CapabilityScope) -> 
         "open the trade once CPI is out",
         "position size of 2% of NAV",
         "buy SPX @ 5900",
+        # Characters that match a pattern's letters only under IGNORECASE's folding
+        # (long s, capital I with dot): such text is scanned by every pattern.
+        "\u017fell 5 contracts",
+        "pos\u0130tion size of 2% of NAV",
     ],
 )
 def test_order_language_is_a_violation(scope: CapabilityScope, phrase: str) -> None:
