@@ -87,11 +87,20 @@ def _is_pack(entry: Path) -> bool:
 @dataclass(frozen=True)
 class _Index:
     name: str
-    doc: dict[str, Any]
+    data: bytes  # the index as read: the head's is parsed again for its links and files
     sha256: str
     sequence: int
     pack_id: str
     created: datetime
+
+
+# An index's facts by the SHA-256 of its bytes. A run reads its ledger's head up to
+# three times (before it sends, before its first paid call, under the lock as it
+# writes), each time reading and hashing every pack's index: bytes read before parse
+# to the same facts again, so they are not parsed twice. Every read still checks what
+# is on disk now; only the parse of bytes already parsed is skipped.
+_FACTS: dict[str, tuple[int, str, datetime]] = {}
+_MAX_FACTS = 65536
 
 
 def _damaged(ledger: Path, name: str, why: str) -> EvidenceWriteError:
@@ -117,11 +126,25 @@ def _read_index(ledger: Path, name: str, known: bool) -> _Index | None:
     read = read_file_in(ledger / name, EVIDENCE_PACK_FILE, max_bytes=MAX_INDEX_BYTES)
     if read.status is not None or read.data is None or read.sha256 is None:
         raise _damaged(ledger, name, f"has no readable {EVIDENCE_PACK_FILE} ({read.detail})")
+    facts = _FACTS.get(read.sha256)
+    if facts is None:
+        facts = _index_facts(ledger, name, _parse_index(ledger, name, read.data))
+        if len(_FACTS) >= _MAX_FACTS:
+            _FACTS.clear()
+        _FACTS[read.sha256] = facts
+    sequence, pack_id, created = facts
+    return _Index(name, read.data, read.sha256, sequence, pack_id, created)
+
+
+def _parse_index(ledger: Path, name: str, data: bytes) -> Any:
     try:
-        doc = loads_strict(read.data)
+        return loads_strict(data)
     except StrictJSONError as exc:
         why = f"has an {EVIDENCE_PACK_FILE} that does not parse ({exc})"
         raise _damaged(ledger, name, why) from None
+
+
+def _index_facts(ledger: Path, name: str, doc: Any) -> tuple[int, str, datetime]:
     sequence = doc.get("sequence") if isinstance(doc, dict) else None
     pack_id = doc.get("evidence_pack_id") if isinstance(doc, dict) else None
     created = _aware_time(doc.get("creation_timestamp")) if isinstance(doc, dict) else None
@@ -129,8 +152,7 @@ def _read_index(ledger: Path, name: str, known: bool) -> _Index | None:
         raise _damaged(ledger, name, "has no valid sequence or evidence_pack_id")
     if created is None:
         raise _damaged(ledger, name, "has no valid creation_timestamp")
-    assert isinstance(doc, dict)
-    return _Index(name, doc, read.sha256, sequence, pack_id, created)
+    return sequence, pack_id, created
 
 
 def _aware_time(value: Any) -> datetime | None:
@@ -167,23 +189,24 @@ def read_head(ledger: Path, *, known: bool = True) -> Head | None:
         held = " and ".join(repr(display_name(i.name)) for i in newest)
         raise _damaged(ledger, newest[0].name, f"holds sequence {top}, as does {held}")
     head = newest[0]
-    _check_files(ledger, head)
+    doc = _parse_index(ledger, head.name, head.data)  # parsed before: a dict
+    _check_files(ledger, head, doc)
     if top > 1:
         before = [i for i in indexes if i.sequence == top - 1]
         if len(before) != 1:
             raise _damaged(ledger, head.name, f"follows sequence {top - 1}, which is not there")
         if (
-            head.doc.get("previous_pack_sha256") != before[0].sha256
-            or head.doc.get("previous_pack_id") != before[0].pack_id
+            doc.get("previous_pack_sha256") != before[0].sha256
+            or doc.get("previous_pack_id") != before[0].pack_id
         ):
             raise _damaged(ledger, head.name, f"does not link to {before[0].name!r}")
-    text = head.doc["creation_timestamp"]
+    text = doc["creation_timestamp"]
     return Head(head.name, head.sequence, head.pack_id, head.sha256, head.created, text)
 
 
-def _check_files(ledger: Path, head: _Index) -> None:
+def _check_files(ledger: Path, head: _Index, doc: dict[str, Any]) -> None:
     """Every file the head's index lists is there, with the recorded size and digest."""
-    listed = head.doc.get("artifacts")
+    listed = doc.get("artifacts")
     if not isinstance(listed, list):
         raise _damaged(ledger, head.name, "lists no artifacts")
     for artifact in listed:

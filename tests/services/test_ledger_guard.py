@@ -108,6 +108,26 @@ def test_a_head_that_does_not_link_to_its_predecessor_is_refused(runner: CliRunn
     assert len(packs()) == 3
 
 
+def test_an_index_read_before_is_read_again_from_disk(runner: CliRunner) -> None:
+    """Every run reads every index again (an index's bytes read before are not parsed
+    twice): a pack changed after earlier runs read it is found by the next run."""
+    first, _, third = _dry_runs(runner, 3)  # each run has read the indexes before it
+    (first / "evidence_pack.json").write_bytes(b"{")
+    result = runner.invoke(app, ["l2", "dry-run"])
+    assert result.exit_code == 2
+    assert f"{first.name!r} has an evidence_pack.json that does not parse" in one_line(
+        result.stderr
+    )
+    # Bytes that parse, taking the head's sequence: the same bytes in two packs.
+    (first / "evidence_pack.json").write_bytes((third / "evidence_pack.json").read_bytes())
+    result = runner.invoke(app, ["l2", "dry-run"])
+    assert result.exit_code == 2
+    assert f"holds sequence 3, as does {first.name!r} and {third.name!r}" in one_line(
+        result.stderr
+    )
+    assert len(packs()) == 3
+
+
 # --- the clock -------------------------------------------------------------------------
 
 
