@@ -122,9 +122,7 @@ def test_an_index_read_before_is_read_again_from_disk(runner: CliRunner) -> None
     (first / "evidence_pack.json").write_bytes((third / "evidence_pack.json").read_bytes())
     result = runner.invoke(app, ["l2", "dry-run"])
     assert result.exit_code == 2
-    assert f"holds sequence 3, as does {first.name!r} and {third.name!r}" in one_line(
-        result.stderr
-    )
+    assert f"holds sequence 3, as does {first.name!r} and {third.name!r}" in one_line(result.stderr)
     assert len(packs()) == 3
 
 
