@@ -154,11 +154,12 @@ def redact_model_text(text: str, known: KnownSecrets | None = None) -> RedactedT
     still holds one, the whole stored text becomes the marker."""
     known = known if known is not None else active()
     kinds = set(secret_kinds(text, known))
-    for form, _ in known.forms:
-        if form in text:
-            text = text.replace(form, REDACTION_MARKER)
-    for pattern in SECRET_SHAPES.values():
-        text = pattern.sub(REDACTION_MARKER, text)
+    if kinds:  # else no form is in the text and no shape matches it: nothing to replace
+        for form, _ in known.forms:
+            if form in text:
+                text = text.replace(form, REDACTION_MARKER)
+        for pattern in SECRET_SHAPES.values():
+            text = pattern.sub(REDACTION_MARKER, text)
     if "\\" in text:
         hidden = secret_kinds(unescaped(text), known)
         if hidden:
