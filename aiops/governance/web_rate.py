@@ -87,9 +87,12 @@ def _update(
         now = clock()
         window = [e for e in _read(fd, path) if float(e["t"]) > now - WINDOW_SECONDS]
         data = json.dumps({"window": change(window, now)}).encode("utf-8")
+        # Written over the old window, then cut to its length (cheaper than emptying
+        # the file first, which makes ext4 flush it): a crash before the fsync leaves
+        # the old window, or bytes that do not parse (refused), never an empty one.
         os.lseek(fd, 0, os.SEEK_SET)
-        os.ftruncate(fd, 0)
         write_all(fd, data)
+        os.ftruncate(fd, len(data))
         os.fsync(fd)
     except OSError as exc:
         raise _unusable(path, exc.strerror or str(exc)) from None

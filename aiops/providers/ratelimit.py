@@ -132,9 +132,12 @@ def _try_take(path: Path, model_id: str, rpm: int, clock: Callable[[], float]) -
             return max(window[-rpm] + WINDOW_SECONDS - now, 0.001)
         window.append(now)
         data = json.dumps({"model_id": model_id, "window": window}).encode("utf-8")
+        # Written over the old window, then cut to its length: truncating a file to
+        # nothing and writing it again makes ext4 start flushing it (a crash mid-write
+        # leaves a window that does not parse either way: read as empty, see above).
         os.lseek(fd, 0, os.SEEK_SET)
-        os.ftruncate(fd, 0)
         write_all(fd, data)  # a short write would leave a window nobody can read
+        os.ftruncate(fd, len(data))
         return 0.0
     except OSError as exc:  # a full disk: the request could not be counted
         raise _unusable(f"rate-limit state {path} cannot be written: {exc.strerror}") from None
