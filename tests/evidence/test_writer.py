@@ -68,6 +68,39 @@ def test_a_failure_while_building_leaves_no_partial_pack(tmp_path: Path) -> None
     assert list(ledger.iterdir()) == []
 
 
+def test_every_file_and_the_pack_directory_are_durable_before_the_rename(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pack appears under its name only whole: each file's data and the staging
+    directory's entries are flushed before the rename, the ledger's entry after it."""
+    steps: list[tuple[str, int]] = []
+    real_fsync, real_rename = os.fsync, os.rename
+
+    def fsync(fd: int) -> None:
+        steps.append(("fsync", os.fstat(fd).st_ino))
+        real_fsync(fd)
+
+    def rename(source: str | Path, target: str | Path) -> None:
+        steps.append(("rename", os.stat(source).st_ino))
+        real_rename(source, target)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "rename", rename)
+    ledger = tmp_path / "ledger"
+    pack = write_pack(
+        ledger=ledger,
+        files={"a.json": b"a", "b.json": b"b", "c.md": b"c"},
+        build_index=_index,
+        name=lambda link: pack_dir_name("L2", "Market Outlook", "2026-01-10", link.sequence),
+    ).path
+    files = sorted(path.stat().st_ino for path in pack.iterdir())
+    assert len(files) == 4  # the three files and the index
+    renamed = steps.index(("rename", pack.stat().st_ino))
+    before = [inode for step, inode in steps[:renamed] if step == "fsync"]
+    assert sorted(before[:-1]) == files and before[-1] == pack.stat().st_ino
+    assert steps[renamed + 1 :] == [("fsync", ledger.stat().st_ino)]
+
+
 def test_existing_non_empty_target_is_never_overwritten(tmp_path: Path) -> None:
     target = tmp_path / "p"
     target.mkdir()
