@@ -12,9 +12,11 @@ from aiops.redact import (
     MAX_MESSAGE_CHARS,
     REDACTED,
     REDACTION_MARKER,
+    SECRET_SHAPED,
     redact_json,
     redact_model_text,
     scrub_secrets,
+    secret_kinds,
     secrets_from_env,
 )
 
@@ -131,6 +133,28 @@ def test_a_private_key_block_is_removed_with_its_body() -> None:
     text = f"key: -----BEGIN PRIVATE KEY-----\\n{body}\\n-----END PRIVATE KEY-----. Done"
     stored = redact_model_text(text)
     assert body not in stored.text and stored.text.endswith(". Done")
+
+
+@pytest.mark.parametrize(
+    ("shape", "secret"),
+    [
+        ("api_key", "sk-" + "A1b2C3d4" * 3),
+        ("bearer_token", "Bearer " + "abcDEF123456" * 2),
+        ("aws_access_key", "AKIA" + "ABCDEFGHIJKLMNOP"),
+        ("aws_access_key", "ASIA" + "ABCDEFGHIJKLMNOP"),
+        ("github_token", "ghs_" + "a1B2" * 9),
+        ("private_key_block", "-----BEGIN EC PRIVATE KEY-----"),
+    ],
+)
+def test_each_secret_shape_is_found_and_removed_anywhere_in_a_long_answer(
+    shape: str, secret: str
+) -> None:
+    prose = "The index held its range; breadth narrowed. " * 40
+    for text in (secret + " " + prose, prose + secret + " " + prose, prose + secret):
+        assert secret_kinds(text) == {SECRET_SHAPED: shape}
+        stored = redact_model_text(text)
+        assert stored.kinds == (SECRET_SHAPED,) and secret not in stored.text
+        assert REDACTION_MARKER in stored.text
 
 
 def test_json_answers_are_redacted_string_by_string() -> None:
