@@ -80,6 +80,7 @@ _ORDER_WORDS: dict[str, tuple[str, ...]] = {
     "leverage": ("leverage",),
     "position_size": ("position",),
 }
+_ALL_ORDER_WORDS = frozenset(word for words in _ORDER_WORDS.values() for word in words)
 
 
 @dataclass(frozen=True)
@@ -324,10 +325,13 @@ def _patterns_for(hay: str) -> list[tuple[str, re.Pattern[str]]]:
     if not hay.isascii():
         return list(ORDER_PATTERNS.items())
     lowered = hay.lower()
+    present = {word for word in _ALL_ORDER_WORDS if word in lowered}
+    if not present:
+        return []
     return [
         (name, pattern)
         for name, pattern in ORDER_PATTERNS.items()
-        if any(word in lowered for word in _ORDER_WORDS[name])
+        if not present.isdisjoint(_ORDER_WORDS[name])
     ]
 
 
