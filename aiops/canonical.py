@@ -96,6 +96,10 @@ def _refuse(value: Any) -> Any:
     raise _Unusual
 
 
+# One C encoder per depth, as ``json.JSONEncoder.iterencode`` makes it (positional):
+# no cycle markers (a flat container holds none), ``default`` refuses, the string
+# encoder of ``ensure_ascii=False``, no indent, the key and item separators of a flat
+# container at that depth, ``sort_keys=True``, ``skipkeys=False``, ``allow_nan=False``.
 _FLAT_ENCODERS = tuple(
     c_make_encoder(
         None,
@@ -103,7 +107,7 @@ _FLAT_ENCODERS = tuple(
         encode_basestring,
         None,
         ": ",
-        _BREAKS[level + 1].replace("\n", ",\n", 1),
+        "," + _BREAKS[level + 1],
         True,
         False,
         False,
