@@ -89,6 +89,7 @@ class _Compiler:
     def __init__(self, defs: dict[str, Any]) -> None:
         self.defs = defs
         self.refs: dict[str, Node] = {}
+        self.pending: dict[str, list[Node]] = {}  # definitions being compiled
 
     def compile(self, schema: dict[str, Any], where: str) -> Node:
         unknown = set(schema) - KEYWORDS - ANNOTATIONS
@@ -111,22 +112,33 @@ class _Compiler:
         steps += _bounds(schema)
         if "items" in schema:
             steps.append(_items(self.compile(schema["items"], f"{where}[]")))
+        # A schema that is only an object (the most common node): its predicate tests
+        # the type itself, so no closure wraps it to test the type first.
+        only_object = kind == "object" and set(schema) - ANNOTATIONS <= _OBJECT_KEYWORDS
         if kind == "object" or "properties" in schema:
-            steps.append(self._object(schema, where))
-        return _typed(kind, steps)
+            steps.append(self._object(schema, where, only_object))
+        node = _typed(kind, steps)
+        if only_object:
+            return node._replace(valid=steps[-1].valid)
+        return _fused(schema, node)
 
     def _ref(self, ref: str) -> Node:
         if not ref.startswith("#/$defs/"):
             raise ValueError(f"unsupported $ref {ref!r}")
         name = ref.removeprefix("#/$defs/")
-        if name not in self.refs:
-            slot: list[Node] = []
-            self.refs[name] = Node(
+        if name in self.refs:
+            return self.refs[name]
+        if name in self.pending:  # a definition that refers to itself: through a slot
+            slot = self.pending[name]
+            return Node(
                 lambda value, path, out: slot[0].check(value, path, out),
                 lambda value: slot[0].valid(value),
             )
-            slot.append(self.compile(self.defs[name], f"$defs.{name}"))
-        return self.refs[name]
+        self.pending[name] = []
+        node = self.compile(self.defs[name], f"$defs.{name}")
+        self.pending.pop(name).append(node)
+        self.refs[name] = node
+        return node
 
     @staticmethod
     def _any_of(nodes: list[Node]) -> Node:
@@ -158,9 +170,14 @@ class _Compiler:
 
         if types is not None:
             return Node(check, _instance_of(types), types)
+        if len(predicates) == 2:
+            first, second = predicates
+            return Node(check, lambda value: first(value) or second(value))
         return Node(check, valid)
 
-    def _object(self, schema: dict[str, Any], where: str) -> Node:
+    def _object(self, schema: dict[str, Any], where: str, must_be_object: bool) -> Node:
+        """An object's properties; its predicate passes a value of another type unless
+        ``must_be_object`` (then it is ``_typed("object", [this])``'s predicate)."""
         nodes = {
             key: self.compile(sub, f"{where}.{key}")
             for key, sub in schema.get("properties", {}).items()
@@ -169,6 +186,8 @@ class _Compiler:
         # Per property: the types to test inline, or else its predicate.
         predicates = {key: node.types or node.valid for key, node in nodes.items()}
         required = list(schema.get("required", []))
+        required_keys = frozenset(required)
+        known_keys = frozenset(nodes)
         extra = schema.get("additionalProperties", True)
         extra_node = self.compile(extra, f"{where}.*") if isinstance(extra, dict) else None
         extra_check = extra_node.check if extra_node is not None else None
@@ -192,17 +211,15 @@ class _Compiler:
 
         def valid(value: Any) -> bool:
             if not isinstance(value, dict):
-                return True
-            for key in required:
-                if key not in value:
-                    return False
+                return not must_be_object
+            keys = value.keys()
+            if not keys >= required_keys or (closed and not keys <= known_keys):
+                return False  # a key missing, or one the schema does not know
             for key, item in value.items():
                 sub = predicates.get(key)
                 if sub is not None:
                     if not (isinstance(item, sub) if sub.__class__ is tuple else sub(item)):  # type: ignore[operator]
                         return False
-                elif closed:
-                    return False
                 elif extra_valid is not None and not extra_valid(item):
                     return False
             return True
@@ -238,6 +255,27 @@ def _typed(kind: str | None, nodes: list[Node]) -> Node:
     return Node(check, lambda value: is_kind(value) and rest(value))
 
 
+_OBJECT_KEYWORDS = frozenset({"type", "properties", "required", "additionalProperties"})
+
+
+def _fused(schema: dict[str, Any], node: Node) -> Node:
+    """``node`` with one predicate for two common shapes, a string with a pattern and
+    an integer with a minimum, instead of a type test calling the rule's predicate
+    (each equal to that composition: a value of the type is always a str, or a number)."""
+    rules = set(schema) - ANNOTATIONS
+    if rules == {"type", "pattern"} and schema["type"] == "string":
+        search = re.compile(_end_anchors(schema["pattern"])).search
+        return node._replace(valid=lambda value: isinstance(value, str) and bool(search(value)))
+    if rules == {"type", "minimum"} and schema["type"] == "integer":
+        bound = schema["minimum"]
+        return node._replace(
+            valid=lambda value: (
+                isinstance(value, int) and not isinstance(value, bool) and not value < bound
+            )
+        )
+    return node
+
+
 def _all_of(predicates: tuple[Valid, ...]) -> Valid:
     if len(predicates) == 1:
         return predicates[0]
@@ -259,6 +297,10 @@ def _enum(choices: list[Any]) -> Node:
     def valid(value: Any) -> bool:
         return any(_same(value, choice) for choice in choices)
 
+    if choices and all(type(choice) is str for choice in choices):
+        # Only strings: _same is "a str, and equal to one of them", a set lookup.
+        strings = frozenset(choices)
+        return Node(check, lambda value: type(value) is str and value in strings)
     return Node(check, valid)
 
 

@@ -136,3 +136,33 @@ def test_each_type_test_is_the_checkers_type_rule(kind: str) -> None:
     if plain is not None:
         for value in REPLACEMENTS:
             assert isinstance(value, plain) == _type_ok(value, kind), (kind, value)
+
+
+def test_a_definition_that_refers_to_itself_is_checked_at_every_depth() -> None:
+    schema = {
+        "$defs": {
+            "Tree": {
+                "type": "object",
+                "properties": {
+                    "kids": {"type": "array", "items": {"$ref": "#/$defs/Tree"}},
+                    "n": {"type": "integer"},
+                },
+                "additionalProperties": False,
+            }
+        },
+        "$ref": "#/$defs/Tree",
+    }
+    good: Any = {"kids": [{"kids": [{"n": 1}, {}]}]}
+    assert _agree(good, schema)
+    assert shape_errors({"kids": [{"kids": [{"n": "x"}]}]}, schema) == [
+        "$.kids[0].kids[0].n: expected integer, got string"
+    ]
+    assert shape_errors({"kids": [{"kids": [{"m": 1}]}]}, schema) == [
+        "$.kids[0].kids[0]: unexpected key 'm'"
+    ]
+    for container, key in list(_slots(good)):
+        original = container[key]
+        for replacement in REPLACEMENTS:
+            container[key] = replacement
+            _agree(good, schema)
+        container[key] = original
