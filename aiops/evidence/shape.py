@@ -110,15 +110,17 @@ class _Compiler:
         if "pattern" in schema:
             steps.append(_pattern(schema["pattern"]))
         steps += _bounds(schema)
+        # A schema that is only an object or only an array of items (the most common
+        # nodes): its predicate tests the type itself, so no closure wraps it for that.
+        rules = set(schema) - ANNOTATIONS
+        only_array = kind == "array" and rules == {"type", "items"}
         if "items" in schema:
-            steps.append(_items(self.compile(schema["items"], f"{where}[]")))
-        # A schema that is only an object (the most common node): its predicate tests
-        # the type itself, so no closure wraps it to test the type first.
-        only_object = kind == "object" and set(schema) - ANNOTATIONS <= _OBJECT_KEYWORDS
+            steps.append(_items(self.compile(schema["items"], f"{where}[]"), only_array))
+        only_object = kind == "object" and rules <= _OBJECT_KEYWORDS
         if kind == "object" or "properties" in schema:
             steps.append(self._object(schema, where, only_object))
         node = _typed(kind, steps)
-        if only_object:
+        if only_object or only_array:
             return node._replace(valid=steps[-1].valid)
         return _fused(schema, node)
 
@@ -263,6 +265,14 @@ def _fused(schema: dict[str, Any], node: Node) -> Node:
     an integer with a minimum, instead of a type test calling the rule's predicate
     (each equal to that composition: a value of the type is always a str, or a number)."""
     rules = set(schema) - ANNOTATIONS
+    choices = schema.get("enum")
+    if (
+        rules == {"type", "enum"}
+        and schema["type"] == "string"
+        and choices
+        and all(type(choice) is str for choice in choices)
+    ):
+        return node._replace(valid=_string_enum(choices))  # it tests the type itself
     if rules == {"type", "pattern"} and schema["type"] == "string":
         search = re.compile(_end_anchors(schema["pattern"])).search
         return node._replace(valid=lambda value: isinstance(value, str) and bool(search(value)))
@@ -298,10 +308,15 @@ def _enum(choices: list[Any]) -> Node:
         return any(_same(value, choice) for choice in choices)
 
     if choices and all(type(choice) is str for choice in choices):
-        # Only strings: _same is "a str, and equal to one of them", a set lookup.
-        strings = frozenset(choices)
-        return Node(check, lambda value: type(value) is str and value in strings)
+        return Node(check, _string_enum(choices))
     return Node(check, valid)
+
+
+def _string_enum(choices: list[str]) -> Valid:
+    """``_enum``'s predicate when every choice is a str: ``_same`` is then "a str, and
+    equal to one of them", a set lookup."""
+    strings = frozenset(choices)
+    return lambda value: type(value) is str and value in strings
 
 
 def _pattern(pattern: str) -> Node:
@@ -338,7 +353,9 @@ def _end_anchors(pattern: str) -> str:
     return "".join(out)
 
 
-def _items(node: Node) -> Node:
+def _items(node: Node, must_be_array: bool) -> Node:
+    """Each item of an array; the predicate passes a value of another type unless
+    ``must_be_array`` (then it is ``_typed("array", [this])``'s predicate)."""
     item, item_valid, item_types = node
 
     def check(value: Any, path: str, out: list[str]) -> None:
@@ -347,17 +364,19 @@ def _items(node: Node) -> Node:
                 item(element, f"{path}[{index}]", out)
 
     def valid(value: Any) -> bool:
-        if isinstance(value, list):
-            for element in value:
-                if not item_valid(element):
-                    return False
+        if not isinstance(value, list):
+            return not must_be_array
+        for element in value:
+            if not item_valid(element):
+                return False
         return True
 
     def valid_types(value: Any) -> bool:
-        if isinstance(value, list):
-            for element in value:
-                if not isinstance(element, item_types):  # type: ignore[arg-type]
-                    return False
+        if not isinstance(value, list):
+            return not must_be_array
+        for element in value:
+            if not isinstance(element, item_types):  # type: ignore[arg-type]
+                return False
         return True
 
     return Node(check, valid if item_types is None else valid_types)
