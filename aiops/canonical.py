@@ -166,10 +166,15 @@ def _container(value: dict[Any, Any] | list[Any], level: int) -> str:
         for key, member in sorted(value.items()):  # type: ignore[union-attr]
             if type(key) is not str:
                 raise _Unusual
-            parts.append(encode_basestring(key) + ": " + _indented(member, level + 1))
+            text = (
+                encode_basestring(member) if type(member) is str else _indented(member, level + 1)
+            )
+            parts.append(encode_basestring(key) + ": " + text)
         return "{" + inner + ("," + inner).join(parts) + outer + "}"
     for member in value:
-        parts.append(_indented(member, level + 1))
+        parts.append(
+            encode_basestring(member) if type(member) is str else _indented(member, level + 1)
+        )
     return "[" + inner + ("," + inner).join(parts) + outer + "]"
 
 
