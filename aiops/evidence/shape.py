@@ -9,8 +9,8 @@ a checker that collects every error with its path, and a predicate that only say
 whether the value holds (no path strings built, stops at the first failure). A ledger
 of thousands of well-formed packs runs the predicate alone; the checker runs only for
 a value the predicate refused. The two must agree on every value (``valid(v)`` exactly
-when the checker finds no error): tests/evidence/test_shape.py compares them on the
-shipped schemas over mutated pack files.
+when the checker finds no error): tests/schemas/test_shape_predicate.py compares them
+on the shipped schemas over thousands of single changes to real pack files.
 """
 
 from __future__ import annotations
@@ -261,9 +261,11 @@ _OBJECT_KEYWORDS = frozenset({"type", "properties", "required", "additionalPrope
 
 
 def _fused(schema: dict[str, Any], node: Node) -> Node:
-    """``node`` with one predicate for two common shapes, a string with a pattern and
-    an integer with a minimum, instead of a type test calling the rule's predicate
-    (each equal to that composition: a value of the type is always a str, or a number)."""
+    """``node`` with one predicate for three common shapes, a string from an enum of
+    strings, a string with a pattern and an integer with a minimum, instead of a type
+    test calling the rule's predicate. Each equals that composition: the enum's own
+    predicate already requires a str, and a value of the type is always a str (the
+    pattern applies) or a number (the minimum applies)."""
     rules = set(schema) - ANNOTATIONS
     choices = schema.get("enum")
     if (
@@ -427,43 +429,23 @@ def _size_bound(bound: int, fails: Callable[[Any, Any], bool], why: str) -> Node
     return Node(check, valid)
 
 
-def _type_ok(value: Any, kind: str) -> bool:
-    if kind == "object":
-        return isinstance(value, dict)
-    if kind == "array":
-        return isinstance(value, list)
-    if kind == "string":
-        return isinstance(value, str)
-    if kind == "integer":
-        return isinstance(value, int) and not isinstance(value, bool)
-    if kind == "number":
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    if kind == "boolean":
-        return isinstance(value, bool)
-    if kind == "null":
-        return value is None
-    raise ValueError(f"unsupported schema type {kind!r}")
-
-
-def _is_integer(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-# Each test is ``_type_ok`` for one kind, as a function of the value alone (a test holds
-# them equal).
+# The type test of each JSON Schema type (a bool is an int to Python, not to JSON).
 _TYPE_TESTS: dict[str, Valid] = {
     "object": lambda value: isinstance(value, dict),
     "array": lambda value: isinstance(value, list),
     "string": lambda value: isinstance(value, str),
-    "integer": _is_integer,
-    "number": _is_number,
+    "integer": lambda value: isinstance(value, int) and not isinstance(value, bool),
+    "number": lambda value: isinstance(value, int | float) and not isinstance(value, bool),
     "boolean": lambda value: isinstance(value, bool),
     "null": lambda value: value is None,
 }
+
+
+def _type_ok(value: Any, kind: str) -> bool:
+    test = _TYPE_TESTS.get(kind)
+    if test is None:
+        raise ValueError(f"unsupported schema type {kind!r}")
+    return test(value)
 
 
 # The kinds whose test is exactly ``isinstance`` of these types (not integer or number:
