@@ -64,6 +64,10 @@ def _pack_text(value: Any) -> str:
 # int, float, bool and None (exactly those types; anything else raises ``_Unusual`` and
 # the standard encoder runs instead, as it does when any error is raised):
 #
+# * the keys of a dict written member by member here must be str; a flat dict's keys
+#   are the C encoder's to write, and it turns an int, float, bool or None key into
+#   text and sorts the items exactly as the standard encoder does (any other key is
+#   refused, and the standard encoder then decides);
 # * a scalar is written by the same function in both encoders: ``encode_basestring``
 #   for a str (the one ``ensure_ascii=False`` selects), ``int.__repr__``, ``float.__repr__``
 #   (a float that is not finite is left to the standard encoder, which refuses it),

@@ -28,7 +28,6 @@ import re
 import stat
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -183,15 +182,11 @@ def is_sha256_hex(value: object) -> bool:
     return isinstance(value, str) and _HEX64.fullmatch(value) is not None
 
 
-# Both name rules are pure functions of the name, asked for the same few names in every
-# pack of a ledger: remembered (a bounded cache, so a hostile ledger cannot grow it).
-@lru_cache(maxsize=1024)
 def name_key(name: str) -> str:
     """Two names that are equal under this key are the same name to a person."""
     return unicodedata.normalize("NFC", name).casefold()
 
 
-@lru_cache(maxsize=1024)
 def bad_name(name: str) -> str | None:
     """Why ``name`` can never be a pack file's name, or ``None`` when it is well formed."""
     if not name or name in (".", ".."):
