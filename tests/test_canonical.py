@@ -139,6 +139,8 @@ REFUSED: list[Any] = [
     {"a": {(1, 2): "tuple key"}},
     {"a": {1: "x", "b": "mixed keys cannot be sorted"}},
     {"outer": {"inner": {math.nan: 1}}},
+    {"a": [1, {"b": 10**5000}]},  # more digits than Python turns into text
+    [10**5000],
 ]
 
 
