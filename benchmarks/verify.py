@@ -3,12 +3,15 @@
 1. A 1 GiB pack verified vs ``hashlib.file_digest`` on the same bytes: throughput
    ratio (target >= 0.90) and the verifier's peak RSS (target <= 100 MiB). Each side
    runs in its own child process, after one warm-up read so both hash from the cache.
-2. A ledger of 10,000 small packs verified by ``aiops verify-pack LEDGER --json``:
-   packs per second (target >= 1,000). The ledger is written directly (one template
-   pack, then indexes chained by hash), not by 10,000 runs.
+2. A ledger of 10,000 packs verified by ``aiops verify-pack LEDGER --json``: packs
+   per second (target >= 1,000), twice: on small dry-run packs, and on replay packs
+   (model outputs, web sources, every other pack reviewed: ``runs.build_ledger``),
+   which hold what real runs write. Each ledger is written directly (one template pack,
+   then indexes chained by hash), not by 10,000 runs.
 3. ``aiops verify-pack`` on a small pack vs a bare Typer app's ``--help`` (target <= 1.3).
 
-Usage: ``python benchmarks/verify.py [--size-mib N] [--packs N] [--runs N]``.
+Usage: ``python benchmarks/verify.py [--size-mib N] [--packs N] [--runs N]
+[--only startup|ledgers|big]``.
 """
 
 from __future__ import annotations
@@ -23,11 +26,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _timing import BARE_TYPER_APP, aiops_argv, chain_copies, ratio, time_commands  # noqa: E402
+from runs import build_ledger as build_replay_ledger  # noqa: E402
 
 EPOCH = "1768046400"
 CHILD_VERIFY = """
@@ -123,17 +128,24 @@ def build_ledger(root: Path, count: int) -> Path:
     return ledger
 
 
-def ledger_rate(root: Path, count: int) -> None:
+def ledger_rate(root: Path, count: int, kind: str, build: Callable[[Path, int], Path]) -> None:
+    """Packs per second verifying ``count`` packs of ``kind`` built by ``build`` (each
+    ledger in its own directory, removed afterwards): best and median of 3."""
+    where = root / f"ledger-{kind}"
+    where.mkdir()
     start = time.perf_counter()
-    ledger = build_ledger(root, count)
+    ledger = build(where, count)
     built = time.perf_counter() - start
     argv = aiops_argv("verify-pack", str(ledger), "--json")
     subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)  # warm the cache
-    best = min(_timed(argv) for _ in range(3))
-    print(f"ledger of {count} packs (built in {built:.1f} s), best of 3:")
+    samples = [_timed(argv) for _ in range(3)]
+    best, median = min(samples), statistics.median(samples)
+    print(f"ledger of {count} {kind} packs (built in {built:.1f} s), 3 runs:")
     print(
-        f"  aiops verify-pack --json  {best:6.2f} s   {count / best:8.0f} packs/s  (target >= 1000)"
+        f"  aiops verify-pack --json  best {best:6.2f} s {count / best:6.0f} packs/s, "
+        f"median {median:6.2f} s {count / median:6.0f} packs/s  (target >= 1000)"
     )
+    shutil.rmtree(where)
 
 
 def _timed(argv: list[str]) -> float:
@@ -172,12 +184,17 @@ def main() -> None:
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--packs", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--only", choices=("startup", "ledgers", "big"), default=None)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="aiops-bench-") as tmp:
         root = Path(tmp)
-        small_pack_startup(root, args.runs)
-        ledger_rate(root, args.packs)
-        big_pack(root, args.size_mib, 3)
+        if args.only in (None, "startup"):
+            small_pack_startup(root, args.runs)
+        if args.only in (None, "ledgers"):
+            ledger_rate(root, args.packs, "dry-run", build_ledger)
+            ledger_rate(root, args.packs, "replay", build_replay_ledger)
+        if args.only in (None, "big"):
+            big_pack(root, args.size_mib, 3)
 
 
 if __name__ == "__main__":

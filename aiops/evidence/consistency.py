@@ -512,11 +512,36 @@ def _parsed(name: str, doc: dict[str, Any]) -> list[str]:
 
 
 def _same_json(a: Any, b: Any) -> bool:
-    """Equal as JSON values: Python's ``==`` alone takes ``True == 1 == 1.0``."""
+    """Equal as JSON values: Python's ``==`` alone takes ``True == 1 == 1.0``.
+
+    ``==`` (in C) compares the values; what it cannot tell apart is a boolean, an
+    integer and a float that are equal, so the walk then checks that the two hold the
+    same type at every place. Both together are exactly "same type everywhere and equal
+    leaves": equal dicts have the same keys and equal lists the same length, so the
+    walk pairs every place of one value with the same place of the other."""
+    return bool(a == b) and _same_types(a, b)
+
+
+def _same_types(a: Any, b: Any) -> bool:
+    """Whether ``a`` and ``b`` (already equal) hold values of one type at every place."""
     if type(a) is not type(b):
         return False
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_same_json(v, b[k]) for k, v in a.items())
-    if isinstance(a, list):
-        return len(a) == len(b) and all(map(_same_json, a, b))
-    return bool(a == b)
+    pending = [(a, b)] if type(a) is dict or type(a) is list else []
+    while pending:
+        mine, theirs = pending.pop()
+        if type(mine) is dict:
+            for key, value in mine.items():
+                other = theirs[key]
+                kind = type(value)
+                if kind is not type(other):
+                    return False
+                if kind is dict or kind is list:
+                    pending.append((value, other))
+        else:
+            for value, other in zip(mine, theirs, strict=True):
+                kind = type(value)
+                if kind is not type(other):
+                    return False
+                if kind is dict or kind is list:
+                    pending.append((value, other))
+    return True

@@ -56,6 +56,9 @@ _OPEN_FLAGS = (
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0)
 _BOM = b"\xef\xbb\xbf"
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+# A control character (U+0000-U+001F, U+007F) or a surrogate (an undecodable byte of a
+# file name, as ``os.listdir`` hands it over): never in a pack file's name.
+_CONTROL_OR_SURROGATE = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
 # A \u escape of a UTF-16 surrogate; only then can a parsed string hold a lone one.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
@@ -65,11 +68,13 @@ class StrictJSONError(ValueError):
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise StrictJSONError(f"duplicate key {key!r}")
-        result[key] = value
+    result = dict(pairs)  # built in C; a key seen twice leaves it shorter than the pairs
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise StrictJSONError(f"duplicate key {key!r}")
+            seen.add(key)
     return result
 
 
@@ -190,7 +195,7 @@ def bad_name(name: str) -> str | None:
         return "contains a path separator"
     if ".." in name:
         return "contains '..'"
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F or 0xD800 <= ord(ch) <= 0xDFFF for ch in name):
+    if _CONTROL_OR_SURROGATE.search(name):
         return "contains a control character or undecodable byte"
     return None
 

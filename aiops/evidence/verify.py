@@ -60,6 +60,10 @@ from aiops.schemas.catalog import schema_for_file
 
 OPERATOR_HEAD_BYTES = 4096
 _KNOWN_KEYS = {name_key(name): name for name in KNOWN_FILES}
+# The name rules' answers for the names a pack may hold, worked out once by the rules
+# themselves: every pack of a ledger lists the same few (any other is checked as it comes).
+_KEY_OF_KNOWN = {name: name_key(name) for name in KNOWN_FILES}
+_WELL_FORMED_KNOWN = frozenset(name for name in KNOWN_FILES if bad_name(name) is None)
 
 
 @dataclass(frozen=True)
@@ -305,7 +309,7 @@ def _raw_listed(artifacts: list[Any], report: PackReport) -> list[_Listed]:
         if isinstance(digest, dict) and set(digest) == {"sha256"}:
             value = digest["sha256"]
             sha = value if is_sha256_hex(value) else None
-        key = name_key(name)
+        key = _KEY_OF_KNOWN.get(name) or name_key(name)
         name_problem = _listed_name_problem(name, seen.get(key))
         seen.setdefault(key, name)
         status: FileStatus
@@ -326,7 +330,7 @@ def _raw_listed(artifacts: list[Any], report: PackReport) -> list[_Listed]:
 
 
 def _listed_name_problem(name: str, twin: str | None) -> str:
-    problem = bad_name(name)
+    problem = None if name in _WELL_FORMED_KNOWN else bad_name(name)
     if problem:
         return problem
     if name == EVIDENCE_PACK_FILE:

@@ -349,3 +349,41 @@ def test_the_verifier_knows_the_schema_s_kinds() -> None:
     from aiops.schemas.redaction import RedactionKind
 
     assert set(get_args(RedactionKind)) == REDACTION_KINDS
+
+
+def _same_by_definition(a: Any, b: Any) -> bool:
+    """Equal as JSON values, spelled out: one type at every place, equal leaves."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same_by_definition(v, b[k]) for k, v in a.items())
+    if isinstance(a, list):
+        return len(a) == len(b) and all(map(_same_by_definition, a, b))
+    return bool(a == b)
+
+
+_SAME_CASES: list[tuple[Any, Any]] = [
+    (1, True),
+    (1, 1.0),
+    (0, False),
+    (0.0, -0.0),  # one JSON number, equal floats: the same
+    ({"a": [1, {"b": True}]}, {"a": [1, {"b": 1}]}),
+    ({"a": [1, {"b": 1.0}]}, {"a": [1, {"b": 1}]}),
+    ({"a": [1, 2]}, {"a": [1, 2.0]}),
+    ({"a": 1, "b": 2}, {"b": 2, "a": 1}),  # key order does not matter
+    ({"a": 1}, {"a": 1, "b": None}),
+    ([[]], [{}]),
+    ([1, [2, [3, [True]]]], [1, [2, [3, [1]]]]),
+    ("1", 1),
+    (None, 0),
+    ({"x": {"y": {"z": [0.5, "s", None, False]}}}, {"x": {"y": {"z": [0.5, "s", None, False]}}}),
+]
+
+
+@pytest.mark.parametrize(("a", "b"), _SAME_CASES, ids=range(len(_SAME_CASES)))
+def test_parsed_answers_compare_as_json_values(a: Any, b: Any) -> None:
+    from aiops.evidence.consistency import _same_json
+
+    assert _same_json(a, b) == _same_by_definition(a, b)
+    assert _same_json(b, a) == _same_by_definition(b, a)
+    assert _same_json(a, a)
