@@ -212,7 +212,7 @@ def _report_json(pack: PackReport) -> list[Any]:
     chain = pack.chain
     assert chain is not None
     return [
-        [_values(f) for f in pack.files],
+        [_file_values(f) for f in pack.files],
         [_values(f) for f in pack.findings],
         pack.signature.to_json(),
         pack.review.to_json(),
@@ -221,6 +221,21 @@ def _report_json(pack: PackReport) -> list[Any]:
         _values(chain),
         pack.input_packs,
     ]
+
+
+def _file_values(result: FileResult) -> list[Any]:
+    """A file's result; a listed file as its index records it (size and digest equal to
+    the recorded ones, as in every verified pack) without the recorded pair again."""
+    if (result.recorded_size, result.recorded_sha256) == (result.size, result.sha256):
+        return [result.name, result.status, result.detail, result.role, result.size, result.sha256]
+    return _values(result)
+
+
+def _file_result(values: list[Any]) -> FileResult:
+    if len(values) == 6:
+        name, status, detail, role, size, sha256 = values
+        return FileResult(name, status, detail, role, size, size, sha256, sha256)
+    return FileResult(*values)
 
 
 def _values(record: Any) -> list[Any]:
@@ -234,7 +249,7 @@ def _pack_report(ledger: Path, name: str, doc: list[Any]) -> PackReport:
     return PackReport(
         path=str(ledger / display_name(name)),
         dir_name=name,
-        files=[FileResult(*f) for f in files],
+        files=[_file_result(f) for f in files],
         findings=[Finding(*f) for f in findings],
         signature=SignatureResult(**signature),
         review=ReviewResult(**review),

@@ -131,8 +131,8 @@ def test_without_the_drift_cache_answers_are_read_again_from_the_verified_bytes(
 def test_another_baseline_is_compared_now_and_matches_a_report_that_reads_every_pack(
     live_ledger: Path, live_pilot: LivePilot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    report(live_ledger)
-    baseline = live_ledger / live_pilot.live[9].name
+    first = report(live_ledger)
+    baseline = live_ledger / live_pilot.live[10].name  # another answer: 66 words changed
     compared: list[int] = []
     original = pilot_drift.AnswerComparer.token_drift
 
@@ -144,6 +144,7 @@ def test_another_baseline_is_compared_now_and_matches_a_report_that_reads_every_
     warm = report(live_ledger, baseline=baseline)
     assert compared
     assert warm.baseline_pack_id == load_pack(baseline).index.evidence_pack_id
+    assert warm.baseline_pack_id != first.baseline_pack_id
     assert verdict(warm) == verdict(report(live_ledger, use_cache=False, baseline=baseline))
 
 

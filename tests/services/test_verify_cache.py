@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from typer.testing import CliRunner
 
 from aiops.cli import app
+from aiops.evidence.chain import verify_ledger
 from aiops.evidence.sign import TrustedKey
 from aiops.schemas.pilot import PilotReport
 from aiops.services import file_stamps, verify_cache
@@ -193,3 +194,15 @@ def test_the_screen_and_the_html_say_how_completeness_was_established(
     assert "verify-pack: 30 packs, 28 unchanged since their last full verification, 2 " in (
         html.read_text()
     )
+
+
+def test_a_verified_pack_report_survives_the_cache_form(ledger: Path) -> None:
+    """What the cache keeps of a verified pack is its whole verify-pack result: every
+    file result (the recorded size and digest folded when equal), finding, signature,
+    review and chain link read back equal."""
+    report_ = verify_ledger(ledger)
+    verified = [p for p in report_.packs if p.verified]
+    assert len(verified) == 30 - FAILING
+    for pack in verified:
+        kept = json.loads(json.dumps(verify_cache._report_json(pack)))
+        assert verify_cache._pack_report(ledger, pack.dir_name, kept) == pack
