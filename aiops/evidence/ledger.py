@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import stat
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -102,6 +103,17 @@ class _Index:
 _FACTS: dict[str, tuple[int, str, datetime]] = {}
 _MAX_FACTS = 65536
 
+# And an index read earlier in this process, by ledger, pack and the stamp of its file
+# (device, inode, size, modification and change times, nanoseconds): an index whose
+# stamp is what it was when it was read is the same bytes, since writing a file sets its
+# change time, which cannot be set back. Kept only when the stamp did not change while
+# the file was read and was then more than ``_RACY_NS`` old (within one tick of a coarse
+# clock a later write could leave it as it was), so the newest packs — those a
+# concurrent run may have just written — are read again every time, every other pack
+# once per run instead of three times.
+_SEEN: dict[tuple[str, str], tuple[tuple[int, ...], _Index]] = {}
+_RACY_NS = 2_000_000_000
+
 
 def _damaged(ledger: Path, name: str, why: str) -> EvidenceWriteError:
     return EvidenceWriteError(
@@ -115,15 +127,22 @@ def _read_index(ledger: Path, name: str, known: bool) -> _Index | None:
     """One entry of the ledger as a pack index; ``None`` for an entry that cannot be a
     pack (not a directory; in a directory that is not known to be a ledger, one with no
     index); raises for a directory that should be a pack but cannot be read as one."""
+    pack = os.path.join(ledger, name)  # strings: a ledger of 10,000 packs is read thrice
+    index_file = os.path.join(pack, EVIDENCE_PACK_FILE)
     try:
-        info = os.stat(ledger / name, follow_symlinks=False)
+        info = os.stat(pack, follow_symlinks=False)
     except OSError as exc:
         raise _damaged(ledger, name, f"cannot be examined ({exc.strerror})") from None
     if not stat.S_ISDIR(info.st_mode):
         return None  # never a pack (verify-pack reports it in a ledger)
-    if not known and not os.path.lexists(ledger / name / EVIDENCE_PACK_FILE):
+    if not known and not os.path.lexists(index_file):
         return None
-    read = read_file_in(ledger / name, EVIDENCE_PACK_FILE, max_bytes=MAX_INDEX_BYTES)
+    key = (os.path.abspath(ledger), name)
+    before = _stamp(index_file)
+    seen = _SEEN.get(key)
+    if seen is not None and before is not None and seen[0] == before:
+        return seen[1]
+    read = read_file_in(pack, EVIDENCE_PACK_FILE, max_bytes=MAX_INDEX_BYTES)
     if read.status is not None or read.data is None or read.sha256 is None:
         raise _damaged(ledger, name, f"has no readable {EVIDENCE_PACK_FILE} ({read.detail})")
     facts = _FACTS.get(read.sha256)
@@ -133,7 +152,31 @@ def _read_index(ledger: Path, name: str, known: bool) -> _Index | None:
             _FACTS.clear()
         _FACTS[read.sha256] = facts
     sequence, pack_id, created = facts
-    return _Index(name, read.data, read.sha256, sequence, pack_id, created)
+    index = _Index(name, read.data, read.sha256, sequence, pack_id, created)
+    if (
+        before is not None
+        and _stamp(index_file) == before
+        and max(before[3], before[4]) < _now_ns() - _RACY_NS
+    ):
+        if len(_SEEN) >= _MAX_FACTS:
+            _SEEN.clear()
+        _SEEN[key] = (before, index)
+    return index
+
+
+def _now_ns() -> int:
+    return time.time_ns()
+
+
+def _stamp(path: str) -> tuple[int, ...] | None:
+    """The stamp of a regular file (never following a link), else ``None``."""
+    try:
+        info = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        return None
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
 
 
 def _parse_index(ledger: Path, name: str, data: bytes) -> Any:

@@ -288,7 +288,7 @@ def read_member(
     return ReadResult(None, size=total, sha256=digest, data=data, head=head)
 
 
-def read_file_in(directory: Path, name: str, *, max_bytes: int) -> ReadResult:
+def read_file_in(directory: str | os.PathLike[str], name: str, *, max_bytes: int) -> ReadResult:
     """``read_member`` (kept whole) for one file of ``directory``, for readers outside
     verify-pack: the same refusal of links, special files and oversized files."""
     try:

@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,9 @@ import pytest
 from typer.testing import CliRunner
 
 from aiops.cli import app
+from aiops.errors import EvidenceWriteError
+from aiops.evidence import ledger as ledger_module
+from aiops.evidence import strict
 from aiops.evidence.pack import write_evidence
 from aiops.services import run_layer
 from aiops.services.run_layer import RunOptions
@@ -124,6 +128,62 @@ def test_an_index_read_before_is_read_again_from_disk(runner: CliRunner) -> None
     assert result.exit_code == 2
     assert f"holds sequence 3, as does {first.name!r} and {third.name!r}" in one_line(result.stderr)
     assert len(packs()) == 3
+
+
+@pytest.fixture
+def settled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ledger's files are older than the 2 s a stamp needs to be trusted."""
+    monkeypatch.setattr(ledger_module, "_now_ns", lambda: time.time_ns() + 10_000_000_000)
+
+
+def _index_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    reads: list[str] = []
+    original = strict.read_file_in
+
+    def counted(directory: Any, name: str, *, max_bytes: int) -> Any:
+        if name == "evidence_pack.json":
+            reads.append(os.path.basename(directory))
+        return original(directory, name, max_bytes=max_bytes)
+
+    monkeypatch.setattr(ledger_module, "read_file_in", counted)
+    return reads
+
+
+@pytest.mark.usefixtures("settled")
+def test_an_unchanged_index_is_read_once_a_process_and_a_changed_one_again(
+    runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second, third = _dry_runs(runner, 3)
+    monkeypatch.setattr(ledger_module, "_SEEN", {})  # as a new process finds it
+    reads = _index_reads(monkeypatch)
+    ledger_module.read_head(LEDGER)
+    ledger_module.read_head(LEDGER)
+    assert sorted(reads) == sorted({p.name for p in (first, second, third)})
+    reads.clear()
+    data = (second / "evidence_pack.json").read_bytes()
+    (second / "evidence_pack.json").unlink()
+    (second / "evidence_pack.json").write_bytes(data)  # the same bytes: a new stamp
+    ledger_module.read_head(LEDGER)
+    assert reads == [second.name]
+    # The stamp of a file written within the last 2 s is not trusted: read every time.
+    monkeypatch.setattr(ledger_module, "_now_ns", time.time_ns)
+    (second / "evidence_pack.json").unlink()
+    (second / "evidence_pack.json").write_bytes(data)
+    reads.clear()
+    ledger_module.read_head(LEDGER)
+    ledger_module.read_head(LEDGER)
+    assert reads.count(second.name) == 2
+
+
+@pytest.mark.usefixtures("settled")
+def test_a_pack_damaged_after_its_index_was_read_in_this_process_is_found(
+    runner: CliRunner,
+) -> None:
+    first, _, third = _dry_runs(runner, 3)
+    assert ledger_module.read_head(LEDGER) is not None  # every index read, kept
+    (first / "evidence_pack.json").write_bytes((third / "evidence_pack.json").read_bytes())
+    with pytest.raises(EvidenceWriteError, match="holds sequence 3"):
+        ledger_module.read_head(LEDGER)
 
 
 # --- the clock -------------------------------------------------------------------------
