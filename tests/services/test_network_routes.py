@@ -257,7 +257,8 @@ def test_https_proxy_is_verified_with_the_same_trust(
         result = _live_via_https_proxy(runner, monkeypatch, proxy, loopback_pki, tls_loopback)
     assert result.exit_code == 0, result.stderr
     assert f"via proxy https://{proxy.address} (HTTPS_PROXY)" in result.stderr
-    assert [h.method for h in proxy.hits] == ["CONNECT"]
+    # Only tunnels (one, or a second if a loaded machine let the first one close).
+    assert {h.method for h in proxy.hits} == {"CONNECT"} and len(proxy.hits) <= 2
     assert [r.path for r in tls_loopback.requests] == [RESPONSES_PATH, CHAT_PATH]
 
 
