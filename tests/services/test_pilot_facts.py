@@ -47,6 +47,19 @@ def report(ledger: Path, use_cache: bool = True, baseline: Path | None = None) -
     return pilot_report(options)
 
 
+def comparisons(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Each answer compared with the baseline's from now on (one entry per comparison)."""
+    compared: list[int] = []
+    original = pilot_drift.AnswerComparer.token_drift
+
+    def counted(self: pilot_drift.AnswerComparer, answer: dict[str, object]) -> float:
+        compared.append(1)
+        return original(self, answer)
+
+    monkeypatch.setattr(pilot_drift.AnswerComparer, "token_drift", counted)
+    return compared
+
+
 def verdict(result: PilotReport) -> dict[str, object]:
     return result.model_dump(exclude={"generated_at", "completeness_basis"})
 
@@ -133,14 +146,7 @@ def test_another_baseline_is_compared_now_and_matches_a_report_that_reads_every_
 ) -> None:
     first = report(live_ledger)
     baseline = live_ledger / live_pilot.live[10].name  # another answer: 66 words changed
-    compared: list[int] = []
-    original = pilot_drift.AnswerComparer.token_drift
-
-    def counted(self: pilot_drift.AnswerComparer, answer: dict[str, object]) -> float:
-        compared.append(1)
-        return original(self, answer)
-
-    monkeypatch.setattr(pilot_drift.AnswerComparer, "token_drift", counted)
+    compared = comparisons(monkeypatch)
     warm = report(live_ledger, baseline=baseline)
     assert compared
     assert warm.baseline_pack_id == load_pack(baseline).index.evidence_pack_id
@@ -185,14 +191,7 @@ def test_no_cache_compares_every_answer_now_and_leaves_the_drift_cache(
     cached = report(live_ledger)
     (kept,) = (tmp_path / "user-cache" / "aiops" / "drift").glob("*.json")
     before = kept.read_bytes()
-    compared: list[int] = []
-    original = pilot_drift.AnswerComparer.token_drift
-
-    def counted(self: pilot_drift.AnswerComparer, answer: dict[str, object]) -> float:
-        compared.append(1)
-        return original(self, answer)
-
-    monkeypatch.setattr(pilot_drift.AnswerComparer, "token_drift", counted)
+    compared = comparisons(monkeypatch)
     fresh = report(live_ledger, use_cache=False)
     # every distinct answer compared now (the same answer in two packs, once)
     answers = {f.proposer_sha256 for f in facts_as_read(live_ledger).values()}
