@@ -15,11 +15,13 @@ pack's ``evidence_pack.json`` digest as verified. ``verify-pack`` never uses thi
 cache.
 
 It lives under ``$XDG_CACHE_HOME/aiops/verify`` (else ``~/.cache/aiops/verify``), one
-file per ledger; a cache that does not read is ignored and rebuilt.
+file per ledger and, beside it, the entries changed since it was written (``.delta``);
+a cache that does not read is ignored and rebuilt.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import struct
@@ -116,7 +118,7 @@ def verify_ledger_cached(
 
     report = verify_ledger(ledger, trusted, None, check)
     if use_cache:
-        cache.save(changed=use.verified_now > 0)
+        cache.save()
     return report, derived, use
 
 
@@ -158,6 +160,11 @@ class PackKey:
 
 
 class _VerifyCache(Generic[T]):
+    """The cache of one ledger: a full file, and beside it the entries changed since it
+    was written (``.delta``, for the full file it names), so that a report after a
+    day's runs writes a few entries, not all 10,000. The full file is written again when
+    the changes reach a tenth of the packs (at least ``DELTA_MIN``)."""
+
     def __init__(
         self,
         ledger: Path,
@@ -166,6 +173,7 @@ class _VerifyCache(Generic[T]):
         enabled: bool = True,
     ) -> None:
         self.path = ledger_cache_file("verify", ledger)
+        self.delta_path = self.path.with_suffix(".delta")
         self.header = {
             "version": CACHE_VERSION,
             "aiops": __version__,
@@ -175,15 +183,23 @@ class _VerifyCache(Generic[T]):
             "derived": derivation.version,
         }
         self.derivation = derivation
-        self.entries, self.written_ns = load_entries(self.path, self.header) if enabled else ({}, 0)
+        self.bulk, self.bulk_ns = load_entries(self.path, self.header) if enabled else ({}, 0)
+        self.delta: dict[str, Any] = {}
+        self.delta_ns = 0
+        if self.bulk:
+            delta_header = {**self.header, "full_written_ns": self.bulk_ns}
+            self.delta, self.delta_ns = load_entries(self.delta_path, delta_header)
+        # A name the delta maps to null: a pack of the full file that is gone.
+        self.entries = {**self.bulk, **self.delta}
         self.fresh: dict[str, Any] = {}
 
     def get(self, ledger: Path, name: str, key: PackKey | None) -> tuple[PackReport, T] | None:
         entry = self.entries.get(name)
         if key is None or not isinstance(entry, list) or len(entry) != 3:
             return None
-        # A stamp taken within RACY_NS of when the cache was written is not trusted.
-        if entry[0] != key.digest or key.newest_ns >= self.written_ns - RACY_NS:
+        # A stamp taken within RACY_NS of when its entry was written is not trusted.
+        written_ns = self.delta_ns if name in self.delta else self.bulk_ns
+        if entry[0] != key.digest or key.newest_ns >= written_ns - RACY_NS:
             return None
         try:
             pack = _pack_report(ledger, name, entry[1])
@@ -200,11 +216,25 @@ class _VerifyCache(Generic[T]):
             return
         self.fresh[name] = [key.digest, _report_json(pack), self.derivation.dump(value)]
 
-    def save(self, changed: bool) -> None:
-        """Keep exactly the packs that verified this time; written again whenever a
-        pack was verified now (so that a racy entry becomes usable once it is not)."""
-        if changed or self.fresh != self.entries:
-            save_entries(self.path, self.header, self.fresh)
+    def save(self) -> None:
+        """Keep exactly the packs that verified this time: the entries that differ from
+        the full file (new, verified again, or gone) as its delta while they are few,
+        else everything as a new full file. An entry verified again is written again,
+        so one that was racy becomes usable once it is not."""
+        delta: dict[str, Any] = {n: e for n, e in self.fresh.items() if self.bulk.get(n) is not e}
+        delta.update((n, None) for n in self.bulk if n not in self.fresh)
+        if delta.keys() == self.delta.keys() and all(delta[n] is self.delta[n] for n in delta):
+            return  # nothing changed since the files were written
+        if self.bulk and len(delta) <= max(DELTA_MIN, len(self.fresh) // 10):
+            header = {**self.header, "full_written_ns": self.bulk_ns}
+            save_entries(self.delta_path, header, delta)
+            return
+        save_entries(self.path, self.header, self.fresh)
+        with contextlib.suppress(OSError):
+            self.delta_path.unlink(missing_ok=True)
+
+
+DELTA_MIN = 100
 
 
 def _report_json(pack: PackReport) -> list[Any]:

@@ -206,3 +206,50 @@ def test_a_verified_pack_report_survives_the_cache_form(ledger: Path) -> None:
     for pack in verified:
         kept = json.loads(json.dumps(verify_cache._report_json(pack)))
         assert verify_cache._pack_report(ledger, pack.dir_name, kept) == pack
+
+
+@pytest.mark.usefixtures("written_later")
+def test_a_few_changed_packs_are_written_beside_the_full_cache_not_into_it(
+    ledger: Path, tmp_path: Path, pilot_ledger: dict[int, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cold = report(ledger)
+    full = cache_file(tmp_path)
+    written = full.read_bytes()
+    edited = ledger / pilot_ledger[3].name / "proposer_output.json"
+    data = edited.read_bytes()
+    edited.unlink()
+    edited.write_bytes(data)  # the same bytes: verified again, kept again
+    assert counts(report(ledger)) == (30 - FAILING - 1, FAILING + 1)
+    assert full.read_bytes() == written  # the full file as it was
+    delta = json.loads(full.with_suffix(".delta").read_bytes())
+    assert list(delta["entries"]) == [pilot_ledger[3].name]
+    warm = report(ledger)  # the full file and its delta together
+    assert counts(warm) == (30 - FAILING, FAILING)
+    assert verdict(warm) == verdict(cold)
+    # Many changes: one full file again, no delta.
+    monkeypatch.setattr(verify_cache, "DELTA_MIN", 0)
+    for day in (4, 5, 6, 7):
+        edited = ledger / pilot_ledger[day].name / "proposer_output.json"
+        data = edited.read_bytes()
+        edited.unlink()
+        edited.write_bytes(data)
+    assert counts(report(ledger)) == (30 - FAILING - 4, FAILING + 4)
+    assert full.read_bytes() != written and not full.with_suffix(".delta").exists()
+    assert counts(report(ledger)) == (30 - FAILING, FAILING)
+
+
+@pytest.mark.usefixtures("written_later")
+def test_a_delta_written_for_another_full_cache_is_not_used(
+    ledger: Path, tmp_path: Path, pilot_ledger: dict[int, Path]
+) -> None:
+    report(ledger)
+    edited = ledger / pilot_ledger[3].name / "proposer_output.json"
+    data = edited.read_bytes()
+    edited.unlink()
+    edited.write_bytes(data)
+    report(ledger)
+    delta_file = cache_file(tmp_path).with_suffix(".delta")
+    delta = json.loads(delta_file.read_bytes())
+    delta["full_written_ns"] += 1  # as if the full file had been written again since
+    delta_file.write_text(json.dumps(delta))
+    assert counts(report(ledger)) == (30 - FAILING - 1, FAILING + 1)
