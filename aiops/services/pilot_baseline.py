@@ -78,18 +78,26 @@ def chosen_baseline(path: Path | None) -> Baseline | None:
             "(choose a COMPLETED pack whose proposer answered)"
         )
     # The answer compared and the digest it is kept by come from the same bytes.
-    read = read_file_in(path, PROPOSER_OUTPUT_FILE, max_bytes=MAX_JSON_BYTES)
-    try:
-        answer = loads_strict(read.data) if read.data is not None else None
-    except StrictJSONError:
-        answer = None
-    if read.data is None or not isinstance(answer, dict) or not answered(answer):
+    digest, answer = read_answer(path)
+    if digest is None or answer is None or not answered(answer):
         raise PackReadError(f"--baseline {path}: {PROPOSER_OUTPUT_FILE} changed while read")
     index = view.index
-    digest = sha256_hex(read.data)
     return Baseline(
         index.evidence_pack_id, view.day, index.layer_id, view.prompt_key, digest, lambda: answer
     )
+
+
+def read_answer(pack: Path) -> tuple[str | None, dict[str, Any] | None]:
+    """A pack's ``proposer_output.json``: the SHA-256 of the bytes read and the object
+    they parse to as strict JSON (``None`` for what is missing or is no JSON object)."""
+    read = read_file_in(pack, PROPOSER_OUTPUT_FILE, max_bytes=MAX_JSON_BYTES)
+    if read.data is None:
+        return None, None
+    try:
+        doc = loads_strict(read.data)
+    except StrictJSONError:
+        doc = None
+    return sha256_hex(read.data), doc if isinstance(doc, dict) else None
 
 
 def drift_points(

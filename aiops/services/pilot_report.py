@@ -26,14 +26,12 @@ from typing import Any
 
 from aiops import __version__
 from aiops import clock as wall_clock
-from aiops.canonical import sha256_hex
 from aiops.configuration import load_config
 from aiops.errors import PackReadError
 from aiops.evidence.findings import PackReport
 from aiops.evidence.names import PROPOSER_OUTPUT_FILE, REVIEW_FILE, RUN_MANIFEST_FILE
 from aiops.evidence.reader import view_of
 from aiops.evidence.sign import TrustedKey, load_public_key, trusted_from_private
-from aiops.evidence.strict import MAX_JSON_BYTES, StrictJSONError, loads_strict, read_file_in
 from aiops.evidence.verify import ReadPack
 from aiops.schemas.pilot import CompletenessBasis, DayFigures, Kpi, PilotReport
 from aiops.services.governance_reviews import with_governance
@@ -42,6 +40,7 @@ from aiops.services.pilot_baseline import (
     chosen_baseline,
     drift_points,
     flagged_days,
+    read_answer,
     weekly_drift,
 )
 from aiops.services.pilot_facts import FACTS_VERSION, PackFacts
@@ -323,20 +322,12 @@ def _load_facts(doc: Any) -> PackFacts | str:
 def _read_answer(path: Path, facts: PackFacts) -> dict[str, Any]:
     """A pack's ``proposer_output.json``: the bytes verify-pack verified (their digest
     as the index lists it), else the pack changed meanwhile."""
-    if facts.proposer_sha256 is None:
-        raise PackReadError(f"{path}: no proposer output to compare")
-    read = read_file_in(path, PROPOSER_OUTPUT_FILE, max_bytes=MAX_JSON_BYTES)
-    if read.data is None or sha256_hex(read.data) != facts.proposer_sha256:
+    digest, answer = read_answer(path)
+    if facts.proposer_sha256 is None or digest != facts.proposer_sha256 or answer is None:
         raise PackReadError(
             f"{path / PROPOSER_OUTPUT_FILE} changed while the report was made; run it again"
         )
-    try:
-        doc = loads_strict(read.data)
-    except StrictJSONError as exc:
-        raise PackReadError(f"{path / PROPOSER_OUTPUT_FILE}: {exc}") from None
-    if not isinstance(doc, dict):
-        raise PackReadError(f"{path / PROPOSER_OUTPUT_FILE} is not a JSON object")
-    return doc
+    return answer
 
 
 def _of_modes(pack: _Pack, modes: frozenset[str]) -> bool:

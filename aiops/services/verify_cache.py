@@ -48,6 +48,7 @@ from aiops.schemas.catalog import GENERATED_DIR
 from aiops.services.file_stamps import RACY_NS, ledger_cache_file, load_entries, save_entries
 
 CACHE_VERSION = 2  # 2: stamps kept as a digest; derived values instead of files
+DELTA_MIN = 100  # changed entries a full file's delta may hold, at the least
 
 T = TypeVar("T")
 
@@ -232,9 +233,6 @@ class _VerifyCache(Generic[T]):
         save_entries(self.path, self.header, self.fresh)
         with contextlib.suppress(OSError):
             self.delta_path.unlink(missing_ok=True)
-
-
-DELTA_MIN = 100
 
 
 def _report_json(pack: PackReport) -> list[Any]:

@@ -23,8 +23,8 @@ from tests.support.loopback import (
     chat_answer,
     responses_answer,
 )
+from tests.support.scripts import HASH_IN_PROMPT
 
-PROPOSER_HASH = re.compile(r"Proposer output hash: (sha256:[0-9a-f]{64})")
 PACK_MARKER = re.compile(r"<<<INPUT_PACK (sha256:[0-9a-f]{64})")
 FILES_IN_PACK = re.compile(r'"files": \[([^\]]*)\]')
 
@@ -214,7 +214,7 @@ def _request_text(captured: Captured) -> str:
 
 
 def critic_text(captured: Captured, decision: str = "APPROVE") -> str:
-    match = PROPOSER_HASH.search(_request_text(captured))
+    match = HASH_IN_PROMPT.search(_request_text(captured))
     assert match, "critic prompt carries no proposer output hash"
     return json.dumps(
         {

@@ -21,9 +21,7 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Any
 
-from aiops.canonical import pack_json
 from tests.support import research_sample, sample
 from tests.support.loopback import (
     CHAT_PATH,
@@ -33,7 +31,7 @@ from tests.support.loopback import (
     Reply,
     responses_answer,
 )
-from tests.support.make_sample_fixture import record
+from tests.support.make_sample_fixture import make_fixture
 from tests.support.scripts import critic_handler
 from tests.support.web import web_answer
 
@@ -112,31 +110,14 @@ def l2_web_script(server: LoopbackServer) -> None:
     server.script(CHAT_PATH, critic_handler())
 
 
-def _make(layer: str, script: Any, target: Path, latency: dict[str, int], name: str) -> None:
-    server = LoopbackServer()
-    script(server)
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            recorded = Path(tmp) / "recorded.json"
-            record(layer, recorded, server, Path(tmp) / f"pack-{layer}")
-            data = json.loads(recorded.read_bytes())
-    finally:
-        server.close()
-    if server.problems:
-        raise SystemExit("request validation failed: " + "; ".join(server.problems))
-    for run in data["runs"]:
-        run["metadata"]["latency_ms"] = latency[run["role"]]
-    data["transcript_id"] = name
-    target.write_bytes(pack_json(data))
-    print(f"wrote {target}")
-
-
 def main() -> None:
     os.environ["SOURCE_DATE_EPOCH"] = EPOCH
     with tempfile.TemporaryDirectory() as state:  # the desk's budget state stays untouched
         os.environ["XDG_STATE_HOME"] = state
-        _make("l1", l1_script, L1_TARGET, L1_LATENCY_MS, "l1-deep-research-sample-2026-01-10")
-        _make(
+        make_fixture(
+            "l1", l1_script, L1_TARGET, L1_LATENCY_MS, "l1-deep-research-sample-2026-01-10"
+        )
+        make_fixture(
             "l2",
             l2_web_script,
             L2_WEB_TARGET,

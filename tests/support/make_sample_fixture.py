@@ -14,6 +14,7 @@ import os
 import secrets
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from aiops.canonical import pack_json
 from aiops.services.model_run import ModelRunOptions, run_model_layer
@@ -68,25 +69,32 @@ def record(
     return outcome.pack_path
 
 
-def main() -> None:
-    os.environ["SOURCE_DATE_EPOCH"] = EPOCH
+def make_fixture(
+    layer: str, script: Any, target: Path, latency: dict[str, int], transcript_id: str
+) -> None:
+    """Record ``layer`` against a loopback server scripted by ``script`` and write the
+    fixture to ``target`` with each role's latency pinned to ``latency``."""
     server = LoopbackServer()
-    happy_path(server)
+    script(server)
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            workdir = Path(tmp)
-            recorded = workdir / "recorded.json"
-            record("l2", recorded, server, workdir / "pack")
+            recorded = Path(tmp) / "recorded.json"
+            record(layer, recorded, server, Path(tmp) / f"pack-{layer}")
             data = json.loads(recorded.read_bytes())
     finally:
         server.close()
     if server.problems:
         raise SystemExit("request validation failed: " + "; ".join(server.problems))
     for run in data["runs"]:
-        run["metadata"]["latency_ms"] = PINNED_LATENCY_MS[run["role"]]
-    data["transcript_id"] = "l2-market-outlook-sample-2026-01-10"
-    TARGET.write_bytes(pack_json(data))
-    print(f"wrote {TARGET}")
+        run["metadata"]["latency_ms"] = latency[run["role"]]
+    data["transcript_id"] = transcript_id
+    target.write_bytes(pack_json(data))
+    print(f"wrote {target}")
+
+
+def main() -> None:
+    os.environ["SOURCE_DATE_EPOCH"] = EPOCH
+    make_fixture("l2", happy_path, TARGET, PINNED_LATENCY_MS, "l2-market-outlook-sample-2026-01-10")
 
 
 if __name__ == "__main__":
